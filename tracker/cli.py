@@ -1,0 +1,304 @@
+"""`python -m tracker`: the command line for operators on the server.
+
+Exit codes: 0 success, 1 something was refused or inconsistent, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+from tqdm import tqdm
+
+from tracker import consistency, services
+from tracker.bootstrap import App, open_app
+from tracker.config import Settings
+from tracker.demo import SAMPLE_DIR, build_demo, demo_photo_count, load_manifest
+from tracker.domain import Concern, PhotoKind
+from tracker.ingest import Rejected
+from tracker.permissions import Actor
+from tracker.store.db import upgrade
+
+T = TypeVar("T")
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    try:
+        return int(args.handler(args, settings))
+    except UsageError as exc:
+        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
+    return EXIT_USAGE  # unreachable: parser.exit raises
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tracker", description="Micro-needling recovery-photo tracker."
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="data folder (default: $TRACKER_DATA_DIR or ./data)",
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create or upgrade the database (safe to repeat)")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("import", help="import photo files for a client")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--client", required=True, help="client name (created when missing)")
+    p.add_argument("--clinic", help="clinic name (default: the only clinic)")
+    p.add_argument("--session", type=int, help="session number (default: from the capture date)")
+    p.add_argument(
+        "--kind",
+        choices=[k.value for k in PhotoKind],
+        help="before, after or checkin (default: from the time relative to the session)",
+    )
+    p.add_argument("--taken-at", type=_iso_datetime, help="capture time, ISO-8601 (default: EXIF)")
+    p.add_argument(
+        "--concern",
+        choices=[c.value for c in Concern],
+        default=Concern.OTHER.value,
+        help="concern for a newly created client's course",
+    )
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("list", help="list clients, sessions and photos")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--clinic", help="clinic name (default: all clinics)")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("fsck", help="check that rows and blobs match")
+    p.add_argument("--repair", action="store_true", help="quarantine orphans, rebuild derivatives")
+    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--min-age",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="leave orphan blobs younger than this alone (default: setting, 600)",
+    )
+    p.set_defaults(handler=cmd_fsck)
+
+    p = sub.add_parser("demo", help="load the demo data set from sample_photos/")
+    p.add_argument("--source", type=Path, default=SAMPLE_DIR)
+    p.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO-8601 date-time: {text!r} (e.g. 2026-05-04T09:30)"
+        ) from None
+    if value.tzinfo is not None:
+        value = value.astimezone().replace(tzinfo=None)
+    return value
+
+
+def _progress(items: Sequence[T], label: str) -> Iterable[T]:
+    """A progress bar on an interactive terminal for more than a few items."""
+    show = sys.stderr.isatty() and len(items) > 3
+    bar: Iterable[T] = tqdm(
+        items, desc=label, unit="photo", disable=not show, file=sys.stderr, leave=False
+    )
+    return bar
+
+
+def _say(line: str, out: TextIO | None = None) -> None:
+    tqdm.write(line, file=out or sys.stdout)
+
+
+# Commands -------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    app = open_app(settings, migrate=False)
+    upgrade(app.engine)
+    print(f"database ready at {settings.resolved_database_url}")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    app = open_app(settings)
+    actor = Actor.operator(_clinic_id(app, args.clinic))
+    try:
+        client = services.find_client(app, actor, args.client)
+    except Rejected as exc:
+        raise UsageError(str(exc)) from None
+    client_id = (
+        client.id
+        if client
+        else services.create_client(app, actor, args.client, concern=Concern(args.concern))
+    )
+    kind = PhotoKind(args.kind) if args.kind else None
+    refused = 0
+    for path in _progress(args.files, "importing"):
+        try:
+            data = path.read_bytes()
+            done = services.import_photo(
+                app,
+                actor,
+                client_id,
+                data,
+                path.name,
+                session_number=args.session,
+                kind=kind,
+                taken_at=args.taken_at,
+                create_session=True,
+            )
+        except (Rejected, OSError) as exc:
+            refused += 1
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            _say(f"rejected {path}: {reason}")
+            continue
+        _say(
+            f"imported {path} as photo {done.photo_id} "
+            f"(session {done.session_number}, {done.kind.value}, "
+            f"taken {done.taken_at:%Y-%m-%d %H:%M} [{done.taken_at_source}], "
+            f"{done.width}x{done.height})"
+        )
+    return EXIT_REFUSED if refused else EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    app = open_app(settings)
+    listing = []
+    with app.uow() as uow:
+        clinics = [(c.id, c.name) for c in uow.repo.clinics() if not args.clinic or c.name == args.clinic]
+    if args.clinic and not clinics:
+        raise UsageError(f"no clinic called {args.clinic!r}")
+    for clinic_id, name in clinics:
+        rows = services.overview(app, Actor.operator(clinic_id))
+        listing.append({"id": clinic_id, "name": name, "clients": [_client_json(r) for r in rows]})
+    if args.json:
+        print(json.dumps({"clinics": listing}, indent=2, ensure_ascii=False))
+    else:
+        _print_listing(listing)
+    return EXIT_OK
+
+
+def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
+    app = open_app(settings)
+    report = consistency.check(app, repair=args.repair, min_age_seconds=args.min_age)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for problem in report.problems:
+            print(problem.describe())
+        state = "consistent" if report.consistent else "INCONSISTENT"
+        print(f"{state}: {report.photos} photos, {report.blobs} blobs, {len(report.problems)} problems")
+    return EXIT_OK if report.consistent else EXIT_REFUSED
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    app = open_app(settings)
+    try:
+        total = demo_photo_count(load_manifest(args.source))
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    bar = tqdm(
+        total=total,
+        desc="demo photos",
+        unit="photo",
+        file=sys.stderr,
+        leave=False,
+        disable=not sys.stderr.isatty(),
+    )
+    result = build_demo(app, args.source, on_photo=lambda _f, _o: bar.update())
+    bar.close()
+    print(
+        f"demo clinic ready: {result.clients} clients, {result.photos_imported} photos imported, "
+        f"{result.photos_present} already present"
+    )
+    for line in result.rejected or []:
+        print(f"rejected {line}")
+    return EXIT_REFUSED if result.rejected else EXIT_OK
+
+
+# Helpers --------------------------------------------------------------------------------
+
+
+def _clinic_id(app: App, name: str | None) -> int:
+    with app.uow() as uow:
+        clinics = uow.repo.clinics()
+    if name:
+        match = [c for c in clinics if c.name == name]
+        return match[0].id if match else services.ensure_clinic(app, name)
+    if len(clinics) == 1:
+        return clinics[0].id
+    if not clinics:
+        return services.ensure_clinic(app, app.settings.clinic_name)
+    names = ", ".join(repr(c.name) for c in clinics)
+    raise UsageError(f"several clinics exist ({names}); choose one with --clinic")
+
+
+def _client_json(row: services.ClientRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "skin_tone": row.skin_tone,
+        "concern": row.concern.value if row.concern else None,
+        "planned_sessions": row.planned_sessions,
+        "interval_weeks": row.interval_weeks,
+        "sessions": [
+            {
+                "number": s.number,
+                "at": s.at.isoformat(),
+                "device": s.device,
+                "needle_depth_mm": s.needle_depth_mm,
+                "passes": s.passes,
+                "serum": s.serum,
+                "price": str(s.price) if s.price is not None else None,
+                "photos": [
+                    {
+                        "id": p.id,
+                        "kind": p.kind.value,
+                        "taken_at": p.taken_at.isoformat(),
+                        "width": p.width,
+                        "height": p.height,
+                        "format": p.format,
+                        "status": p.status,
+                        "file": p.filename,
+                    }
+                    for p in s.photos
+                ],
+            }
+            for s in row.sessions
+        ],
+    }
+
+
+def _print_listing(listing: list[dict[str, Any]]) -> None:
+    if not listing:
+        print("no clinics yet: import photos or run `python -m tracker demo`")
+    for clinic in listing:
+        print(f"{clinic['name']} ({len(clinic['clients'])} clients)")
+        for c in clinic["clients"]:
+            concern = Concern(c["concern"]).label if c["concern"] else "no course"
+            done = len(c["sessions"])
+            print(f"  client {c['id']}: {c['name']} — {concern}, {done}/{c['planned_sessions']} sessions")
+            for s in c["sessions"]:
+                depth = f" {s['needle_depth_mm']} mm" if s["needle_depth_mm"] else ""
+                print(f"    session {s['number']}  {s['at'][:16].replace('T', ' ')}  {s['device']}{depth}")
+                for p in s["photos"]:
+                    print(
+                        f"      photo {p['id']:>4}  {p['kind']:<8} {p['taken_at'][:16].replace('T', ' ')}"
+                        f"  {p['width']}x{p['height']} {p['format']}  {p['status']}  {p['file']}"
+                    )

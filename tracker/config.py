@@ -1,0 +1,83 @@
+"""One settings object for the whole app, read from the environment (prefix TRACKER_),
+an optional `.env` file and an optional TOML file named by TRACKER_CONFIG.
+
+Every limit that decides whether an upload is refused lives here, so a clinic can change
+it without touching code and the refusal message can quote the exact number.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRACKER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    # Empty means the embedded default: a SQLite file inside data_dir.
+    database_url: str = ""
+
+    # Ingest limits (brief §4, issue 2). A 48 MP phone photo is 48.8 MP, hence 64 MP.
+    max_upload_bytes: int = Field(default=30 * MB, gt=0)
+    max_pixels: int = Field(default=64_000_000, gt=0)
+    min_short_side: int = Field(default=256, gt=0)
+    max_files_per_upload: int = Field(default=20, gt=0)
+    display_long_edge: int = Field(default=2048, gt=0)
+    thumbnail_long_edge: int = Field(default=384, gt=0)
+    derivative_jpeg_quality: int = Field(default=88, ge=50, le=95)
+
+    # fsck leaves blobs younger than this alone: an upload may be between its blob
+    # write and its commit.
+    orphan_min_age_seconds: int = Field(default=600, ge=0)
+
+    clinic_name: str = "My Clinic"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        toml_path = os.environ.get("TRACKER_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Settings:
+        if self.thumbnail_long_edge > self.display_long_edge:
+            raise ValueError("thumbnail_long_edge must not exceed display_long_edge")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tracker.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"

@@ -1,0 +1,128 @@
+"""Domain vocabulary shared by every layer: enums and small value types, no I/O.
+
+The string values of these enums are stored in the database and appear in the CLI
+and the demo manifest, so they are part of the product's interface: add members,
+never rename them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    PRACTITIONER = "practitioner"
+    ADMIN = "admin"
+
+
+class Concern(StrEnum):
+    """What a course of micro-needling treats (brief §1)."""
+
+    ACNE_SCARS = "acne_scars"
+    FINE_LINES_WRINKLES = "fine_lines_wrinkles"
+    ENLARGED_PORES = "enlarged_pores"
+    UNEVEN_TONE = "uneven_tone_hyperpigmentation"
+    STRETCH_MARKS = "stretch_marks"
+    SCALP_HAIR = "scalp_hair"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return _CONCERN_LABELS[self]
+
+
+_CONCERN_LABELS = {
+    Concern.ACNE_SCARS: "Acne scars",
+    Concern.FINE_LINES_WRINKLES: "Fine lines & wrinkles",
+    Concern.ENLARGED_PORES: "Enlarged pores",
+    Concern.UNEVEN_TONE: "Uneven tone & hyperpigmentation",
+    Concern.STRETCH_MARKS: "Stretch marks",
+    Concern.SCALP_HAIR: "Scalp & hair",
+    Concern.OTHER: "Other",
+}
+
+
+class PhotoKind(StrEnum):
+    """When a photo was taken relative to its session."""
+
+    BEFORE = "before"
+    AFTER = "after"
+    CHECKIN = "checkin"
+
+
+class PhotoStatus(StrEnum):
+    """Lifecycle of a stored photo; analysis fills in later states."""
+
+    STORED = "stored"
+    ANALYSED = "analysed"
+    ANALYSIS_FAILED = "analysis_failed"
+
+
+class Contraindication(StrEnum):
+    """Intake screening questions (brief §1). A 'yes' to any needs a practitioner's review."""
+
+    ECZEMA = "eczema"
+    PSORIASIS = "psoriasis"
+    ROSACEA = "rosacea"
+    ACTIVE_ACNE = "active_acne"
+    OPEN_WOUNDS = "open_wounds"
+    CANCER_TREATMENT = "cancer_treatment"
+    BLOOD_DISORDER = "blood_disorder"
+    BLOOD_THINNERS = "blood_thinners"
+    IMMUNOCOMPROMISED = "immunocompromised"
+    NUMBING_OR_SERUM_ALLERGY = "numbing_or_serum_allergy"
+
+    @property
+    def question(self) -> str:
+        return _CONTRAINDICATION_QUESTIONS[self]
+
+
+_CONTRAINDICATION_QUESTIONS = {
+    Contraindication.ECZEMA: "Eczema in or near the area to treat",
+    Contraindication.PSORIASIS: "Psoriasis",
+    Contraindication.ROSACEA: "Rosacea",
+    Contraindication.ACTIVE_ACNE: "Active acne (inflamed spots) in the area",
+    Contraindication.OPEN_WOUNDS: "Open wounds, cuts or skin infection in the area",
+    Contraindication.CANCER_TREATMENT: "Current or recent cancer treatment (chemotherapy or radiotherapy)",
+    Contraindication.BLOOD_DISORDER: "A blood disorder or clotting problem",
+    Contraindication.BLOOD_THINNERS: "Taking blood thinners",
+    Contraindication.IMMUNOCOMPROMISED: "A weakened immune system",
+    Contraindication.NUMBING_OR_SERUM_ALLERGY: "Allergy to numbing cream or serums",
+}
+
+
+class ConsentFlag(StrEnum):
+    """Separate consents a client gives; photos are health data (brief §8)."""
+
+    TREATMENT = "treatment"
+    PHOTOS_FOR_CARE = "photos_for_care"
+    PHOTOS_IN_REPORTS = "photos_in_reports"
+
+
+# Photo placement ------------------------------------------------------------------------
+# A before-photo is usually taken shortly before the session starts; anything up to this
+# long before still belongs to the session rather than to the previous one's check-ins.
+BEFORE_WINDOW = timedelta(hours=12)
+# After-photos are taken in the treatment room; later photos are recovery check-ins.
+AFTER_WINDOW = timedelta(hours=6)
+
+
+def pick_session_number(session_starts: dict[int, datetime], taken_at: datetime) -> int | None:
+    """The session a photo taken at `taken_at` belongs to: the latest one that started no
+    later than `taken_at + BEFORE_WINDOW`; the first session if the photo predates all."""
+    if not session_starts:
+        return None
+    started = [n for n, at in session_starts.items() if at <= taken_at + BEFORE_WINDOW]
+    if not started:
+        return min(session_starts, key=lambda n: session_starts[n])
+    return max(started, key=lambda n: session_starts[n])
+
+
+def infer_kind(session_at: datetime, taken_at: datetime) -> PhotoKind:
+    if taken_at < session_at:
+        return PhotoKind.BEFORE
+    if taken_at - session_at <= AFTER_WINDOW:
+        return PhotoKind.AFTER
+    return PhotoKind.CHECKIN

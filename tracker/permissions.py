@@ -1,0 +1,44 @@
+"""Who may touch which client's data. Services call these; pages may hide things, but
+only these checks refuse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tracker.domain import Role
+from tracker.store.models import Client
+
+
+class PermissionDenied(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person (or local operator) a service call acts for."""
+
+    label: str  # shown in the audit log: an email, or "cli"
+    role: Role
+    clinic_id: int
+    user_id: int | None = None
+    client_id: int | None = None  # set for role CLIENT: the one client record they are
+
+    @classmethod
+    def operator(cls, clinic_id: int) -> Actor:
+        """Whoever runs the command line on the server: full rights within one clinic."""
+        return cls(label="cli", role=Role.ADMIN, clinic_id=clinic_id)
+
+
+def require_client_access(actor: Actor, client: Client | None) -> Client:
+    """Refuse unless `actor` may see `client`. A missing client and a client of another
+    clinic give the same answer, so ids cannot be probed."""
+    if client is None or client.clinic_id != actor.clinic_id:
+        raise PermissionDenied("No such client in your clinic.")
+    if actor.role is Role.CLIENT and actor.client_id != client.id:
+        raise PermissionDenied("You can only see your own photos and progress.")
+    return client
+
+
+def require_staff(actor: Actor) -> None:
+    if actor.role not in (Role.PRACTITIONER, Role.ADMIN):
+        raise PermissionDenied("Only practitioners and admins can do this.")

@@ -1,0 +1,143 @@
+"""Blob stores: immutable bytes addressed by their SHA-256.
+
+Content addressing makes a write idempotent and lets fsck prove integrity by re-hashing.
+The interface is deliberately five verbs so an S3 implementation can follow without
+touching callers. Keys are lowercase hex digests; nothing else ever reaches the file
+system, so a client's file name can never become a path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobNotFound(KeyError):
+    pass
+
+
+class BlobCorrupt(Exception):
+    """Stored bytes no longer hash to their key."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    size: int
+    modified_at: datetime
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not _KEY.match(key):
+        raise ValueError(f"not a blob key (64 lowercase hex digits): {key!r}")
+    return key
+
+
+class BlobStore(Protocol):
+    def put(self, data: bytes) -> str:
+        """Store bytes and return their key. Storing the same bytes again is a no-op."""
+        ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def iterate(self) -> Iterator[BlobInfo]: ...
+
+
+class LocalBlobStore:
+    """Files under `root/ab/cd/<key>`, written crash-safely.
+
+    A write goes to a temp file in the same file system, is fsynced, then linked into
+    place. `os.link` fails if the target exists, so an existing blob is never replaced,
+    and a reader never sees a partial file.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / ".tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        check_key(key)
+        return self.root / key[:2] / key[2:4] / key
+
+    def put(self, data: bytes) -> str:
+        key = sha256_hex(data)
+        final = self._path(key)
+        if final.exists():
+            return key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            # FileExistsError: a concurrent writer stored the same content first.
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp_name, final)
+            _fsync_dir(final.parent)
+        finally:
+            Path(tmp_name).unlink()
+        return key
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        _fsync_dir(path.parent)
+
+    def iterate(self) -> Iterator[BlobInfo]:
+        for first in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
+            for path in sorted(first.glob("[0-9a-f][0-9a-f]/*")):
+                if not _KEY.match(path.name) or not path.is_file():
+                    continue
+                stat = path.stat()
+                yield BlobInfo(
+                    key=path.name,
+                    size=stat.st_size,
+                    modified_at=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+                )
+
+
+def get_verified(store: BlobStore, key: str) -> bytes:
+    data = store.get(key)
+    if sha256_hex(data) != key:
+        raise BlobCorrupt(key)
+    return data
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

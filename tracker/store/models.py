@@ -1,0 +1,234 @@
+"""Database tables (SQLAlchemy 2 typed ORM).
+
+Schema changes go through Alembic migrations (tracker/store/migrations), never
+`create_all`, so SQLite and PostgreSQL deployments evolve the same way.
+
+Time conventions: `created_at` / audit times are UTC; clinical times (session start,
+photo capture) are the clinic's local wall-clock time as cameras record it, stored naive.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tracker.domain import Concern, PhotoKind, PhotoStatus, Role
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _enum(cls: type[StrEnum]) -> Enum:
+    """Stored as the enum's value in a plain string column, loaded back as the enum."""
+    return Enum(
+        cls,
+        native_enum=False,
+        length=40,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Clinic(Base):
+    __tablename__ = "clinic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Client(Base):
+    __tablename__ = "client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None]
+    # Filled by analysis from reference skin (brief §3.2); used to stratify thresholds only.
+    ita_deg: Mapped[float | None]
+    skin_tone: Mapped[str | None] = mapped_column(String(20))
+    # {"contraindications": [...Contraindication values answered yes], "answered_at": iso, "notes": str}
+    intake: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # {ConsentFlag value: iso timestamp when given}
+    consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+    courses: Mapped[list[TreatmentCourse]] = relationship(
+        back_populates="client", order_by="TreatmentCourse.id", cascade="all, delete-orphan"
+    )
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint(f"(role = '{Role.CLIENT.value}') = (client_id IS NOT NULL)", name="client_link"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TreatmentCourse(Base):
+    __tablename__ = "treatment_course"
+    __table_args__ = (
+        CheckConstraint("planned_sessions BETWEEN 1 AND 20", name="planned_sessions_range"),
+        CheckConstraint("interval_weeks BETWEEN 1 AND 52", name="interval_weeks_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    concern: Mapped[Concern] = mapped_column(_enum(Concern))
+    planned_sessions: Mapped[int]
+    interval_weeks: Mapped[int]
+    body_area: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship(back_populates="courses")
+    sessions: Mapped[list[TreatmentSession]] = relationship(
+        back_populates="course", order_by="TreatmentSession.number", cascade="all, delete-orphan"
+    )
+
+
+class TreatmentSession(Base):
+    __tablename__ = "treatment_session"
+    __table_args__ = (
+        UniqueConstraint("course_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint(
+            "needle_depth_mm IS NULL OR (needle_depth_mm > 0 AND needle_depth_mm <= 3.5)",
+            name="needle_depth_range",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("treatment_course.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    at: Mapped[datetime] = mapped_column(DateTime)
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    device: Mapped[str] = mapped_column(String(100), default="")
+    needle_depth_mm: Mapped[float | None]
+    passes: Mapped[int | None]
+    serum: Mapped[str] = mapped_column(String(100), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+
+    course: Mapped[TreatmentCourse] = relationship(back_populates="sessions")
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="session", order_by="Photo.taken_at", cascade="all, delete-orphan"
+    )
+
+
+class Photo(Base):
+    __tablename__ = "photo"
+    __table_args__ = (
+        # The same pixels uploaded twice for one client is a mistake, not a new photo.
+        UniqueConstraint("client_id", "original_sha256"),
+        Index("ix_photo_client_taken", "client_id", "taken_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment_session.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[PhotoKind] = mapped_column(_enum(PhotoKind))
+    taken_at: Mapped[datetime] = mapped_column(DateTime)
+    # "exif", "given" (typed in by a person) or "upload" (time of upload: no EXIF date)
+    taken_at_source: Mapped[str] = mapped_column(String(10))
+    body_area: Mapped[str] = mapped_column(String(100), default="")
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    original_filename: Mapped[str] = mapped_column(String(255))
+    original_format: Mapped[str] = mapped_column(String(10))
+    original_size: Mapped[int]
+    original_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    display_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    thumbnail_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # Of the upright image (EXIF orientation applied).
+    width: Mapped[int]
+    height: Mapped[int]
+    icc_profile: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[PhotoStatus] = mapped_column(_enum(PhotoStatus), default=PhotoStatus.STORED)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    session: Mapped[TreatmentSession] = relationship(back_populates="photos")
+    results: Mapped[list[AnalysisResult]] = relationship(back_populates="photo", cascade="all, delete-orphan")
+
+    @property
+    def blob_keys(self) -> dict[str, str]:
+        return {
+            "original": self.original_sha256,
+            "display": self.display_sha256,
+            "thumbnail": self.thumbnail_sha256,
+        }
+
+
+class AnalysisResult(Base):
+    __tablename__ = "analysis_result"
+    __table_args__ = (UniqueConstraint("photo_id", "metric_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", ondelete="CASCADE"), index=True)
+    metric_version: Mapped[str] = mapped_column(String(40))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    zones: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    calibration: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    white_point: Mapped[str] = mapped_column(String(10), default="D65")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    photo: Mapped[Photo] = relationship(back_populates="results")
+
+
+class AuditEvent(Base):
+    """Append-only: the services add rows, nothing updates or deletes them."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(320))
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(50))
+    entity: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[int | None]
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

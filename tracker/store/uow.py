@@ -1,0 +1,167 @@
+"""Unit of work and repository: the only code that writes SQL for the services.
+
+Every method that returns a client's data takes the clinic id and filters on it, so a
+service cannot forget the clinic boundary by calling the wrong query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from tracker.store.models import (
+    AuditEvent,
+    Client,
+    Clinic,
+    Photo,
+    TreatmentCourse,
+    TreatmentSession,
+    User,
+)
+
+
+class Repository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: Any) -> None:
+        self.session.add(row)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    # clinics ---------------------------------------------------------------------------
+    def clinics(self) -> Sequence[Clinic]:
+        return self.session.scalars(select(Clinic).order_by(Clinic.id)).all()
+
+    def clinic_by_name(self, name: str) -> Clinic | None:
+        return self.session.scalar(select(Clinic).where(Clinic.name == name))
+
+    def clinic(self, clinic_id: int) -> Clinic | None:
+        return self.session.get(Clinic, clinic_id)
+
+    # clients ---------------------------------------------------------------------------
+    def clients(self, clinic_id: int) -> Sequence[Client]:
+        return self.session.scalars(
+            select(Client).where(Client.clinic_id == clinic_id).order_by(Client.name, Client.id)
+        ).all()
+
+    def clients_named(self, clinic_id: int, name: str) -> Sequence[Client]:
+        return self.session.scalars(
+            select(Client).where(Client.clinic_id == clinic_id, Client.name == name)
+        ).all()
+
+    def client(self, clinic_id: int, client_id: int) -> Client | None:
+        return self.session.scalar(
+            select(Client).where(Client.clinic_id == clinic_id, Client.id == client_id)
+        )
+
+    def client_tree(self, clinic_id: int) -> Sequence[Client]:
+        """Clients with courses, sessions and photos loaded in a handful of queries."""
+        return self.session.scalars(
+            select(Client)
+            .where(Client.clinic_id == clinic_id)
+            .order_by(Client.name, Client.id)
+            .options(
+                selectinload(Client.courses)
+                .selectinload(TreatmentCourse.sessions)
+                .selectinload(TreatmentSession.photos)
+            )
+        ).all()
+
+    def current_course(self, client_id: int) -> TreatmentCourse | None:
+        return self.session.scalar(
+            select(TreatmentCourse)
+            .where(TreatmentCourse.client_id == client_id)
+            .order_by(TreatmentCourse.id.desc())
+            .limit(1)
+        )
+
+    # sessions and photos ---------------------------------------------------------------
+    def session_by_number(self, course_id: int, number: int) -> TreatmentSession | None:
+        return self.session.scalar(
+            select(TreatmentSession).where(
+                TreatmentSession.course_id == course_id, TreatmentSession.number == number
+            )
+        )
+
+    def photo_with_hash(self, client_id: int, sha256: str) -> Photo | None:
+        return self.session.scalar(
+            select(Photo).where(Photo.client_id == client_id, Photo.original_sha256 == sha256)
+        )
+
+    def all_photos(self) -> Sequence[Photo]:
+        """Across clinics: for the store's own consistency check only, never for a view."""
+        return self.session.scalars(select(Photo).order_by(Photo.id)).all()
+
+    def photo_count(self, clinic_id: int) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count(Photo.id))
+                .join(Client, Client.id == Photo.client_id)
+                .where(Client.clinic_id == clinic_id)
+            )
+            or 0
+        )
+
+    # users -----------------------------------------------------------------------------
+    def user_by_email(self, email: str) -> User | None:
+        return self.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+    # audit -----------------------------------------------------------------------------
+    def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        clinic_id: int | None,
+        actor_user_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        event = AuditEvent(
+            actor=actor,
+            actor_user_id=actor_user_id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            clinic_id=clinic_id,
+            detail=detail or {},
+        )
+        if at is not None:
+            event.at = at
+        self.session.add(event)
+
+
+class UnitOfWork:
+    """One transaction. Leaving the block without `commit()` rolls everything back."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._factory()
+        self.repo = Repository(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() without rollback() keeps loaded attributes readable on returned rows;
+        # an uncommitted transaction is rolled back by close() either way.
+        if exc_type is not None:
+            self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
