@@ -1,0 +1,46 @@
+"""Fixtures: every test gets a real SQLite file and a real blob folder under tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tracker import services
+from tracker.bootstrap import App, open_app
+from tracker.config import Settings
+from tracker.permissions import Actor
+from tracker.store.models import Photo
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[App]:
+    application = open_app(settings)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def operator(app: App) -> Actor:
+    return Actor.operator(services.ensure_clinic(app, "Test Clinic"))
+
+
+@pytest.fixture
+def client_id(app: App, operator: Actor) -> int:
+    return services.create_client(app, operator, "Test Client")
+
+
+def photo_rows(app: App) -> int:
+    with app.uow() as uow:
+        return int(uow.session.scalar(select(func.count(Photo.id))) or 0)
+
+
+def blob_files(app: App) -> list[str]:
+    return [info.key for info in app.blobs.iterate()]

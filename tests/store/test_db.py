@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from tracker.bootstrap import App
+from tracker.domain import Concern, PhotoKind, Role
+from tracker.store.db import schema_is_current, upgrade
+from tracker.store.models import Base, Client, Photo, TreatmentCourse, User
+
+
+def test_migrations_match_the_models(app: App) -> None:
+    with app.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == [], "models changed without a migration: alembic revision --autogenerate"
+
+
+def test_upgrade_is_idempotent(app: App) -> None:
+    assert schema_is_current(app.engine)
+    upgrade(app.engine)
+    assert schema_is_current(app.engine)
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(app: App) -> None:
+    with app.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_foreign_keys_are_enforced(app: App) -> None:
+    with app.uow() as uow:
+        uow.repo.add(
+            Photo(
+                client_id=999,
+                session_id=999,
+                kind=PhotoKind.BEFORE,
+                taken_at=datetime(2026, 1, 1),
+                taken_at_source="exif",
+                original_filename="x",
+                original_format="jpeg",
+                original_size=1,
+                original_sha256="a" * 64,
+                display_sha256="b" * 64,
+                thumbnail_sha256="c" * 64,
+                width=1,
+                height=1,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            uow.commit()
+
+
+def test_client_users_must_be_linked_to_a_client(app: App) -> None:
+    with app.uow() as uow:
+        from tracker.store.models import Clinic
+
+        clinic = Clinic(name="C")
+        uow.repo.add(clinic)
+        uow.repo.flush()
+        uow.repo.add(User(clinic_id=clinic.id, email="a@b", display_name="A", role=Role.CLIENT))
+        with pytest.raises(IntegrityError):
+            uow.commit()
+
+
+def test_enums_round_trip_as_enums(app: App) -> None:
+    with app.uow() as uow:
+        from tracker.store.models import Clinic
+
+        clinic = Clinic(name="C")
+        client = Client(clinic=clinic, name="N")
+        client.courses.append(
+            TreatmentCourse(concern=Concern.ACNE_SCARS, planned_sessions=4, interval_weeks=5)
+        )
+        uow.repo.add(client)
+        uow.commit()
+    with app.uow() as uow:
+        stored = uow.session.execute(text("SELECT concern FROM treatment_course")).scalar()
+        assert stored == "acne_scars"
+        course = uow.repo.current_course(client.id)
+        assert course is not None and course.concern is Concern.ACNE_SCARS

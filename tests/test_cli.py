@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import images
+from tracker.cli import main
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    out = {}
+    for name, data in {
+        "a.jpg": images.encode(images.noisy(seed=1), "JPEG"),
+        "b.heic": images.encode(images.noisy(seed=2), "HEIF"),
+        "fake.jpg": b"<html>not a photo</html>",
+    }.items():
+        out[name] = tmp_path / name
+        out[name].write_bytes(data)
+    return out
+
+
+def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str]:
+    try:
+        code = main(["--data-dir", str(data_dir), *args])
+    except SystemExit as exc:  # argparse usage errors
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().out
+
+
+def test_init_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for _ in range(2):
+        code, out = run(capsys, tmp_path / "d", "init")
+        assert code == 0 and "database ready" in out
+    assert (tmp_path / "d" / "tracker.db").is_file()
+
+
+def test_import_reports_each_file_and_exit_codes(
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d"
+    code, out = run(capsys, data, "import", str(files["a.jpg"]), str(files["b.heic"]), "--client", "Ann Lee")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("imported ") for line in lines)
+    assert "as photo 1 " in lines[0] and "as photo 2 " in lines[1]
+
+    code, out = run(
+        capsys, data, "import", str(files["fake.jpg"]), str(tmp_path / "missing.jpg"), "--client", "Ann Lee"
+    )
+    assert code == 1
+    assert out.count("rejected ") == 2
+    assert "fake.jpg: This is a web page (HTML)" in out
+    assert "missing.jpg: No such file or directory" in out
+
+
+def test_import_with_explicit_session_kind_and_time(
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d"
+    args = ["--session", "2", "--kind", "checkin", "--taken-at", "2026-07-01T08:30:00"]
+    code, _ = run(capsys, data, "import", str(files["a.jpg"]), "--client", "Bo", *args)
+    assert code == 0
+    code, out = run(capsys, data, "list", "--json")
+    listing = json.loads(out)
+    session = listing["clinics"][0]["clients"][0]["sessions"][0]
+    assert session["number"] == 2
+    assert session["photos"][0]["kind"] == "checkin"
+    assert session["photos"][0]["taken_at"] == "2026-07-01T08:30:00"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["import", "--client", "X"],  # no files
+        ["import", "f.jpg"],  # no client
+        ["import", "f.jpg", "--client", "X", "--kind", "during"],
+        ["import", "f.jpg", "--client", "X", "--taken-at", "yesterday"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+    code, _ = run(capsys, tmp_path / "d", *args)
+    assert code == 2
+
+
+def test_list_text_and_fsck(
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d"
+    run(capsys, data, "import", str(files["a.jpg"]), "--client", "Cy Doe")
+    code, out = run(capsys, data, "list")
+    assert code == 0 and "Cy Doe" in out and "a.jpg" in out and "before" in out
+
+    code, out = run(capsys, data, "fsck", "--json")
+    assert code == 0 and json.loads(out)["consistent"] is True
+
+    (data / "blobs").joinpath("ab", "cd").mkdir(parents=True)
+    stray = "abcd" + "0" * 60
+    (data / "blobs" / "ab" / "cd" / stray).write_bytes(b"x")
+    code, out = run(capsys, data, "fsck")
+    assert code == 1 and "orphan_blob" in out
+    code, out = run(capsys, data, "fsck", "--repair", "--min-age", "0", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["problems"][0]["repaired"].startswith("moved to")
+
+
+def test_module_entry_point_and_env_data_dir(tmp_path: Path, files: dict[str, Path]) -> None:
+    env = {**os.environ, "TRACKER_DATA_DIR": str(tmp_path / "envdata")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tracker", "import", str(files["a.jpg"]), "--client", "Env"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "envdata" / "tracker.db").is_file()
