@@ -115,9 +115,7 @@ def _iso_datetime(text: str) -> datetime:
 def _progress(items: Sequence[T], label: str) -> Iterable[T]:
     """A progress bar on an interactive terminal for more than a few items."""
     show = sys.stderr.isatty() and len(items) > 3
-    bar: Iterable[T] = tqdm(
-        items, desc=label, unit="photo", disable=not show, file=sys.stderr, leave=False
-    )
+    bar: Iterable[T] = tqdm(items, desc=label, unit="photo", disable=not show, file=sys.stderr, leave=False)
     return bar
 
 
