@@ -1,0 +1,1 @@
+"""Tests of the physics-based photo renderer (tracker.synth)."""
