@@ -15,12 +15,16 @@ from typing import Any, TextIO, TypeVar
 
 from tqdm import tqdm
 
-from tracker import consistency, services
+from tracker import analysis, consistency, services
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.demo import SAMPLE_DIR, build_demo, demo_photo_count, load_manifest
 from tracker.domain import Concern, PhotoKind
-from tracker.ingest import Rejected
+from tracker.imaging.analyze import NoZones, Options, analyze
+from tracker.imaging.registration import register
+from tracker.imaging.version import METRIC_VERSION
+from tracker.imaging.zones import Zones, parse_rect
+from tracker.ingest import Ingested, Limits, Rejected, ingest
 from tracker.permissions import Actor
 from tracker.store.db import upgrade
 
@@ -97,10 +101,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_fsck)
 
+    p = sub.add_parser("analyze", help="measure photo files (nothing is stored); one JSON line per photo")
+    p.add_argument("files", nargs="+", type=Path, metavar="PHOTO")
+    p.add_argument("--zone", type=_rect, help="treated zone x,y,w,h in pixels of the upright image")
+    p.add_argument("--reference", type=_rect, help="reference (untreated) zone x,y,w,h")
+    p.add_argument("--px-per-mm", type=float, help="scale of the photo, if known")
+    p.add_argument("--json", action="store_true", help="(default) JSON lines")
+    p.set_defaults(handler=cmd_analyze)
+
+    p = sub.add_parser("align", help="register FOLLOWUP to BASELINE; prints the 2x3 matrix and score")
+    p.add_argument("baseline", type=Path, metavar="BASELINE")
+    p.add_argument("followup", type=Path, metavar="FOLLOWUP")
+    p.add_argument("--json", action="store_true", help="(default) JSON")
+    p.set_defaults(handler=cmd_align)
+
+    p = sub.add_parser("reanalyze", help="measure stored photos again with the current metric version")
+    p.add_argument("--all", action="store_true", help="every photo, not only those with older results")
+    p.set_defaults(handler=cmd_reanalyze)
+
     p = sub.add_parser("demo", help="load the demo data set from sample_photos/")
     p.add_argument("--source", type=Path, default=SAMPLE_DIR)
     p.set_defaults(handler=cmd_demo)
     return parser
+
+
+def _rect(text: str) -> list[list[float]]:
+    try:
+        return parse_rect(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _iso_datetime(text: str) -> datetime:
@@ -171,6 +200,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             continue
         _say(
             f"imported {path} as photo {done.photo_id} "
+            f"{_quality_note(done)}"
             f"(session {done.session_number}, {done.kind.value}, "
             f"taken {done.taken_at:%Y-%m-%d %H:%M} [{done.taken_at_source}], "
             f"{done.width}x{done.height})"
@@ -208,6 +238,58 @@ def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if report.consistent else EXIT_REFUSED
 
 
+def _decode_file(path: Path, settings: Settings) -> Ingested:
+    return ingest(path.read_bytes(), path.name, Limits.from_settings(settings))
+
+
+def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
+    if args.reference and not args.zone:
+        raise UsageError("--reference needs --zone as well")
+    zones = Zones(args.zone, args.reference, "manual") if args.zone else None
+    options = Options(patch_pitch_mm=settings.chart_patch_pitch_mm)
+    refused = 0
+    for path in _progress(args.files, "analysing"):
+        try:
+            image = _decode_file(path, settings)
+            result = analyze(image.rgb, zones=zones, px_per_mm=args.px_per_mm, options=options)
+        except (Rejected, OSError, NoZones) as exc:
+            refused += 1
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            _say(json.dumps({"file": str(path), "error": reason}, ensure_ascii=False))
+            continue
+        line = {"file": str(path), **result.to_json()}
+        _say(json.dumps(line, ensure_ascii=False))
+    return EXIT_REFUSED if refused else EXIT_OK
+
+
+def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        baseline = _decode_file(args.baseline, settings)
+        followup = _decode_file(args.followup, settings)
+    except (Rejected, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(json.dumps({"error": reason}))
+        return EXIT_REFUSED
+    reg = register(baseline.rgb, followup.rgb)
+    print(
+        json.dumps(
+            {"matrix": reg.to_json()["matrix"], "score": reg.score, "ok": reg.ok, "method": reg.method}
+        )
+    )
+    return EXIT_OK if reg.ok else EXIT_REFUSED
+
+
+def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
+    app = open_app(settings)
+    count, failures = analysis.reanalyze(
+        app, everything=args.all, progress=lambda items: _progress(list(items), "analysing")
+    )
+    for line in failures:
+        print(f"failed {line}")
+    print(f"analysed {count} photos with metric version {METRIC_VERSION}; {len(failures)} failed")
+    return EXIT_REFUSED if failures else EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     app = open_app(settings)
     try:
@@ -234,6 +316,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Helpers --------------------------------------------------------------------------------
+
+
+def _quality_note(done: services.Imported) -> str:
+    outcome = done.analysis
+    if outcome is None:
+        return ""
+    if not outcome.ok:
+        return f"[not analysed: {outcome.message}] "
+    assert outcome.analysis is not None
+    score = outcome.analysis.quality["score"]
+    return f"[quality {score:.2f}] "
 
 
 def _clinic_id(app: App, name: str | None) -> int:

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from tracker import services
+from tracker.analysis import set_series_zones
 from tracker.auth import hash_password
 from tracker.bootstrap import App
 from tracker.domain import Concern, PhotoKind, Role
+from tracker.imaging.zones import Zones
 from tracker.ingest import Rejected
 from tracker.permissions import Actor
 from tracker.store.models import User
@@ -84,8 +86,13 @@ def build_demo(
                 price=session.get("price"),
                 notes=session.get("notes", ""),
             )
-        for photo in entry["photos"]:
+        for index, photo in enumerate(entry["photos"]):
             outcome = _import(app, actor, client_id, source, photo, result)
+            if index == 0 and outcome == "imported":
+                # The practitioner draws the zones on the baseline; here they come from the
+                # renderer's truth, before any follow-up is measured against them.
+                zones = photo["truth"]["zones"]
+                set_series_zones(app, actor, client_id, Zones(zones["treated"], zones["reference"], "manual"))
             if on_photo:
                 on_photo(photo["file"], outcome)
     return result

@@ -4,11 +4,12 @@ transaction and writes an audit event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from tracker.analysis import Outcome, analyze_photo
 from tracker.bootstrap import App
 from tracker.domain import Concern, PhotoKind, Role, infer_kind, pick_session_number
 from tracker.ingest import Ingested, Rejected, ingest
@@ -33,6 +34,7 @@ class Imported:
     width: int
     height: int
     ingested: Ingested  # the decode, so analysis can reuse it
+    analysis: Outcome | None = None
 
 
 # Clinics and clients ------------------------------------------------------------------------
@@ -164,6 +166,7 @@ def import_photo(
     kind: PhotoKind | None = None,
     taken_at: datetime | None = None,
     create_session: bool = False,
+    analyse: bool = True,
 ) -> Imported:
     """Validate, store and record one photo, or raise Rejected and store nothing.
 
@@ -221,7 +224,7 @@ def import_photo(
             detail={"client_id": client.id, "file": image.filename, "sha256": original_key},
         )
         uow.commit()
-        return Imported(
+        imported = Imported(
             photo_id=photo.id,
             client_id=client.id,
             session_number=session.number,
@@ -232,6 +235,12 @@ def import_photo(
             height=image.height,
             ingested=image,
         )
+    if not analyse:
+        return imported
+    # Measured straight away, reusing this decode. A failed analysis is recorded on the
+    # photo and never undoes the upload.
+    outcome = analyze_photo(app, actor, imported.photo_id, image=image)
+    return replace(imported, analysis=outcome)
 
 
 def photo_bytes(app: App, actor: Actor, photo_id: int, variant: str = "display") -> bytes:

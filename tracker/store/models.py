@@ -187,6 +187,8 @@ class Photo(Base):
     height: Mapped[int]
     icc_profile: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[PhotoStatus] = mapped_column(_enum(PhotoStatus), default=PhotoStatus.STORED)
+    # Why analysis failed, in words for the person who uploaded it.
+    status_detail: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     session: Mapped[TreatmentSession] = relationship(back_populates="photos")
@@ -201,6 +203,24 @@ class Photo(Base):
         }
 
 
+class PhotoSeries(Base):
+    """The photos of one course share a baseline: its zones are carried onto every later
+    photo by registration, and facts fixed once (scale, texture quantisation limits) make the
+    numbers of different weeks comparable."""
+
+    __tablename__ = "photo_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("treatment_course.id", ondelete="CASCADE"), unique=True)
+    baseline_photo_id: Mapped[int | None] = mapped_column(ForeignKey("photo.id", ondelete="SET NULL"))
+    # {"treated": [[x, y], ...], "reference": [[x, y], ...] | None, "source": str} in baseline px
+    zones: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    px_per_mm: Mapped[float | None]
+    px_per_mm_source: Mapped[str] = mapped_column(String(100), default="")
+    glcm_limits: Mapped[list[Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
 class AnalysisResult(Base):
     __tablename__ = "analysis_result"
     __table_args__ = (UniqueConstraint("photo_id", "metric_version"),)
@@ -212,6 +232,7 @@ class AnalysisResult(Base):
     quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
     zones: Mapped[dict[str, Any]] = mapped_column(default=dict)
     calibration: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    registration: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     white_point: Mapped[str] = mapped_column(String(10), default="D65")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

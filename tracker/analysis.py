@@ -1,0 +1,302 @@
+"""Analysis use cases: measure stored photos and keep their series consistent.
+
+A series (one per treatment course) holds what makes weeks comparable: the baseline photo,
+the zones drawn on it, the scale (px/mm) and the texture quantisation limits. When one of
+those facts changes — zones redrawn, or the scale learnt from a chart in a later photo —
+every photo of the series is measured again, so a trend never mixes two definitions.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from sqlalchemy import select
+
+from tracker.bootstrap import App
+from tracker.domain import PhotoStatus
+from tracker.imaging.analyze import Analysis, Baseline, NoZones, Options, analyze
+from tracker.imaging.version import METRIC_VERSION
+from tracker.imaging.zones import Zones
+from tracker.ingest import Ingested, Rejected, ingest
+from tracker.permissions import Actor, require_client_access, require_staff
+from tracker.store.models import AnalysisResult, Photo, PhotoSeries, TreatmentSession
+from tracker.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    photo_id: int
+    ok: bool
+    message: str  # the failure, in words for the uploader; "" when ok
+    analysis: Analysis | None = None
+
+
+def analyze_photo(
+    app: App,
+    actor: Actor,
+    photo_id: int,
+    *,
+    image: Ingested | None = None,
+    cascade: bool = True,
+) -> Outcome:
+    """Measure one stored photo and store the result under the current metric version.
+
+    `image` is the decode from ingest when the photo was just uploaded; otherwise the stored
+    original is decoded again. Never raises for a bad photo: the failure is recorded on the
+    photo (status analysis_failed) and returned, because the upload itself must not be lost.
+    """
+    with app.uow() as uow:
+        photo = _photo_for(uow, actor, photo_id)
+        series = _series_for(uow, photo)
+        is_baseline = series.baseline_photo_id in (None, photo.id)
+        if series.baseline_photo_id is None:
+            series.baseline_photo_id = photo.id
+        baseline = None if is_baseline else _baseline_context(app, uow, series)
+        zones = Zones.from_json(series.zones) if is_baseline and series.zones else None
+        px_per_mm = series.px_per_mm if is_baseline else None
+        original = photo.original_sha256
+        uow.commit()
+
+    try:
+        rgb = image.rgb if image is not None else ingest(app.blobs.get(original), "original", app.limits).rgb
+        result = analyze(rgb, zones=zones, baseline=baseline, px_per_mm=px_per_mm, options=_options(app))
+    except (NoZones, Rejected) as exc:
+        return _record_failure(app, photo_id, str(exc))
+    except Exception as exc:  # an analysis bug must not lose the upload; log it loudly
+        log.exception("analysis of photo %s failed", photo_id)
+        return _record_failure(app, photo_id, f"analysis failed ({type(exc).__name__}); the photo is kept")
+
+    series_changed = False
+    with app.uow() as uow:
+        photo = _photo_for(uow, actor, photo_id)
+        series = _series_for(uow, photo)
+        if is_baseline:
+            if not series.zones:
+                series.zones = result.zones  # proposed zones become the series' zones
+            if result.glcm_limits and series.glcm_limits != list(result.glcm_limits):
+                series.glcm_limits = list(result.glcm_limits)
+                series_changed = True
+            if not series.px_per_mm and result.baseline_px_per_mm:
+                series.px_per_mm = result.baseline_px_per_mm
+                series.px_per_mm_source = f"chart in photo {photo.id}"
+        elif not series.px_per_mm and result.baseline_px_per_mm:
+            series.px_per_mm = result.baseline_px_per_mm
+            series.px_per_mm_source = f"chart in photo {photo.id}, via registration"
+            series_changed = True
+        _store_result(uow, photo, result)
+        series_id, course_id = series.id, series.course_id
+        uow.commit()
+
+    if cascade and series_changed:
+        # This photo was measured with the new facts already; the others were not.
+        reanalyze_series(app, actor, course_id, skip={photo_id})
+    log.debug("analysed photo %s in series %s", photo_id, series_id)
+    return Outcome(photo_id=photo_id, ok=True, message="", analysis=result)
+
+
+def set_series_zones(
+    app: App,
+    actor: Actor,
+    client_id: int,
+    zones: Zones,
+    *,
+    px_per_mm: float | None = None,
+) -> int:
+    """Zones drawn (or corrected) on the baseline photo of the client's current course.
+    Every photo of the series is measured again. Returns the number of photos analysed."""
+    require_staff(actor)
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        course = uow.repo.current_course(client.id)
+        if course is None:
+            raise Rejected("This client has no treatment course yet.")
+        series = _series_by_course(uow, course.id)
+        if series.baseline_photo_id is None:
+            raise Rejected("Upload a baseline photo before drawing zones.")
+        series.zones = Zones(zones.treated, zones.reference, "manual").to_json()
+        series.glcm_limits = None  # re-derived from the baseline's new zone
+        if px_per_mm:
+            series.px_per_mm, series.px_per_mm_source = px_per_mm, "given"
+        uow.repo.audit(
+            actor=actor.label,
+            actor_user_id=actor.user_id,
+            action="set_zones",
+            entity="photo_series",
+            entity_id=series.id,
+            clinic_id=actor.clinic_id,
+        )
+        course_id = course.id
+        uow.commit()
+    return reanalyze_series(app, actor, course_id)
+
+
+def reanalyze_series(app: App, actor: Actor, course_id: int, *, skip: set[int] | None = None) -> int:
+    """Measure every photo of a series again, baseline first (it fixes the series facts)."""
+    with app.uow() as uow:
+        series = _series_by_course(uow, course_id)
+        ids = list(
+            uow.session.scalars(
+                select(Photo.id)
+                .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
+                .where(TreatmentSession.course_id == course_id)
+                .order_by(Photo.taken_at, Photo.id)
+            )
+        )
+        baseline_id = series.baseline_photo_id
+        uow.commit()
+    if baseline_id in ids:
+        ids.remove(baseline_id)
+        ids.insert(0, baseline_id)
+    done = 0
+    for pid in ids:
+        if skip and pid in skip:
+            continue
+        analyze_photo(app, actor, pid, cascade=False)
+        done += 1
+    return done
+
+
+def stale_photos(app: App, *, everything: bool = False) -> list[tuple[int, int]]:
+    """(clinic id, photo id) of photos without a result of the current metric version, in
+    series order (baseline first). With `everything`, all photos."""
+    with app.uow() as uow:
+        rows = uow.session.execute(
+            select(Photo.id, Photo.client_id, PhotoSeries.baseline_photo_id, Photo.taken_at)
+            .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
+            .outerjoin(PhotoSeries, PhotoSeries.course_id == TreatmentSession.course_id)
+            .order_by(Photo.client_id, Photo.taken_at, Photo.id)
+        ).all()
+        current = set(
+            uow.session.scalars(
+                select(AnalysisResult.photo_id).where(AnalysisResult.metric_version == METRIC_VERSION)
+            )
+        )
+        clinic_of = {c.id: c.clinic_id for clinic in uow.repo.clinics() for c in uow.repo.clients(clinic.id)}
+    chosen = [r for r in rows if everything or r[0] not in current]
+    chosen.sort(key=lambda r: (r[1], r[0] != r[2], r[3], r[0]))  # baseline first per client
+    return [(clinic_of[r[1]], r[0]) for r in chosen]
+
+
+def reanalyze(
+    app: App, *, everything: bool = False, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None
+) -> tuple[int, list[str]]:
+    """Recompute stored photos whose results are older than the current metric version.
+    Returns (photos analysed, failure messages)."""
+    todo = stale_photos(app, everything=everything)
+    failures: list[str] = []
+    wrap = progress or (lambda items: items)
+    for clinic_id, photo_id in wrap(todo):
+        outcome = analyze_photo(app, Actor.operator(clinic_id), photo_id, cascade=False)
+        if not outcome.ok:
+            failures.append(f"photo {photo_id}: {outcome.message}")
+    return len(todo), failures
+
+
+def latest_result(app: App, actor: Actor, photo_id: int) -> dict[str, Any] | None:
+    with app.uow() as uow:
+        photo = _photo_for(uow, actor, photo_id)
+        row = uow.session.scalar(
+            select(AnalysisResult)
+            .where(AnalysisResult.photo_id == photo.id)
+            .order_by(AnalysisResult.created_at.desc(), AnalysisResult.id.desc())
+            .limit(1)
+        )
+        if row is None:
+            return None
+        return {
+            "metric_version": row.metric_version,
+            "metrics": row.metrics,
+            "quality": row.quality,
+            "zones": row.zones,
+            "calibration": row.calibration,
+            "registration": row.registration,
+            "white_point": row.white_point,
+        }
+
+
+# Helpers ------------------------------------------------------------------------------------
+
+
+def _options(app: App) -> Options:
+    return Options(patch_pitch_mm=app.settings.chart_patch_pitch_mm)
+
+
+def _photo_for(uow: UnitOfWork, actor: Actor, photo_id: int) -> Photo:
+    photo = uow.session.get(Photo, photo_id)
+    client = uow.repo.client(actor.clinic_id, photo.client_id) if photo else None
+    require_client_access(actor, client)
+    assert photo is not None
+    return photo
+
+
+def _series_for(uow: UnitOfWork, photo: Photo) -> PhotoSeries:
+    session = uow.session.get(TreatmentSession, photo.session_id)
+    assert session is not None
+    return _series_by_course(uow, session.course_id)
+
+
+def _series_by_course(uow: UnitOfWork, course_id: int) -> PhotoSeries:
+    series = uow.session.scalar(select(PhotoSeries).where(PhotoSeries.course_id == course_id))
+    if series is None:
+        series = PhotoSeries(course_id=course_id)
+        uow.repo.add(series)
+        uow.repo.flush()
+    return series
+
+
+def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baseline | None:
+    """The baseline's display copy (≤ 2048 px) is enough to register against and is far
+    cheaper to decode than the original."""
+    if series.baseline_photo_id is None or not series.zones:
+        return None
+    base = uow.session.get(Photo, series.baseline_photo_id)
+    if base is None:
+        return None
+    with Image.open(io.BytesIO(app.blobs.get(base.display_sha256))) as img:
+        display = np.asarray(img.convert("RGB"))
+    return Baseline(
+        rgb=display,
+        zones=Zones.from_json(series.zones),
+        full_size=(base.width, base.height),
+        px_per_mm=series.px_per_mm,
+        glcm_limits=(float(series.glcm_limits[0]), float(series.glcm_limits[1]))
+        if series.glcm_limits
+        else None,
+    )
+
+
+def _store_result(uow: UnitOfWork, photo: Photo, result: Analysis) -> None:
+    row = uow.session.scalar(
+        select(AnalysisResult).where(
+            AnalysisResult.photo_id == photo.id, AnalysisResult.metric_version == result.metric_version
+        )
+    )
+    if row is None:
+        row = AnalysisResult(photo_id=photo.id, metric_version=result.metric_version)
+        uow.repo.add(row)
+    row.metrics = result.metrics
+    row.quality = result.quality
+    row.zones = result.zones
+    row.calibration = result.calibration
+    row.registration = result.registration
+    row.white_point = result.white_point
+    photo.status = PhotoStatus.ANALYSED
+    photo.status_detail = ""
+
+
+def _record_failure(app: App, photo_id: int, message: str) -> Outcome:
+    with app.uow() as uow:
+        photo = uow.session.get(Photo, photo_id)
+        if photo is not None:
+            photo.status = PhotoStatus.ANALYSIS_FAILED
+            photo.status_detail = message[:500]
+            uow.commit()
+    return Outcome(photo_id=photo_id, ok=False, message=message)

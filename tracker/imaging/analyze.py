@@ -1,0 +1,348 @@
+"""The measurement pipeline for one photo: calibrate → zone → register → measure → QC.
+
+Speed shapes the structure: whole-frame work (skin mask, chart search, colour balance,
+registration) runs on a copy of at most ANALYSIS_SIDE pixels, and full-resolution work
+(colour and texture metrics) only on the crop around the zones. So a 12 MP photo costs
+about as much as decoding it, and the decode done by ingest is reused, never repeated.
+
+Everything here is a pure function of arrays and plain data; it knows no database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tracker.imaging import calibration as calib
+from tracker.imaging.colour import WHITE_POINT, srgb_to_linear
+from tracker.imaging.masks import (
+    clipped_mask,
+    glare_mask,
+    hair_mask,
+    polygon_mask,
+    shadow_mask,
+    skin_mask,
+)
+from tracker.imaging.quality import Quality, assess, sharpness
+from tracker.imaging.redness import colour_metrics
+from tracker.imaging.registration import Registration, register, similarity_params, transform_polygon
+from tracker.imaging.texture import canonical_pitch, measure_texture
+from tracker.imaging.version import METRIC_VERSION
+from tracker.imaging.zones import Zones, bounding_box, propose, shift_polygon
+
+ANALYSIS_SIDE = 1024
+SKIN_MASK_SIDE = 384  # the skin boundary needs no more resolution than this
+METRIC_KEYS = (
+    "ei",
+    "delta_ei",
+    "a_star",
+    "delta_a_star",
+    "hb_index",
+    "mel_index",
+    "red_area_pct",
+    "ita_deg",
+    "delta_l_star",
+    "spot_area_pct",
+    "texture_dog",
+    "glcm_contrast",
+    "glcm_homogeneity",
+    "glcm_entropy",
+    "lbp_entropy",
+    "line_density",
+    "pore_density",
+)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a follow-up photo needs from its series: the baseline image (any size, e.g. its
+    display copy) with the zones drawn on it, plus facts fixed once for the series."""
+
+    rgb: NDArray[np.uint8]
+    zones: Zones  # in pixels of the full-resolution baseline
+    full_size: tuple[int, int]  # (width, height) of the full-resolution baseline
+    px_per_mm: float | None = None
+    glcm_limits: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    patch_pitch_mm: float = 5.0  # of the colour chart in use
+    max_chart_residual_de00: float = 3.0
+
+
+@dataclass
+class Analysis:
+    metric_version: str
+    metrics: dict[str, float | None]
+    quality: dict[str, Any]
+    zones: dict[str, Any]
+    calibration: dict[str, Any]
+    registration: dict[str, Any] | None
+    white_point: str = WHITE_POINT
+    # Facts the series may adopt (from the baseline, or a chart seen in a follow-up).
+    glcm_limits: tuple[float, float] | None = None
+    baseline_px_per_mm: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "metric_version": self.metric_version,
+            "metrics": self.metrics,
+            "quality": self.quality,
+            "zones": self.zones,
+            "calibration": self.calibration,
+            "registration": self.registration,
+            "white_point": self.white_point,
+        }
+
+
+class NoZones(Exception):
+    """No zone was given and none could be proposed (no skin found)."""
+
+
+def analyze(
+    rgb: NDArray[np.uint8],
+    *,
+    zones: Zones | None = None,
+    baseline: Baseline | None = None,
+    px_per_mm: float | None = None,
+    options: Options | None = None,
+) -> Analysis:
+    """Measure one upright sRGB photo.
+
+    Zones: `zones` (drawn on this photo) win; else the baseline's zones carried over by
+    registration; else a proposal. px/mm: `px_per_mm` wins; else a chart in frame; else the
+    series' px/mm carried over by registration; else unknown, and texture stays null.
+    """
+    opts = options or Options()
+    height, width = rgb.shape[:2]
+    small, factor = _downscale(rgb, ANALYSIS_SIDE)
+    small_linear = srgb_to_linear(small)
+    skin_small = skin_mask(small_linear, max_side=SKIN_MASK_SIDE)
+    cal = calib.calibrate(
+        small,
+        small_linear,
+        skin_mask=skin_small,
+        patch_pitch_mm=opts.patch_pitch_mm,
+        max_residual_de00=opts.max_chart_residual_de00,
+    )
+    chart_px_per_mm = cal.px_per_mm / factor if cal.px_per_mm else None
+
+    reg: Registration | None = None
+    if zones is None and baseline is not None:
+        reg = _register_to_baseline(baseline, small, factor, (width, height))
+        to_photo = _inverse(reg.matrix)
+        zones = Zones(
+            treated=_carry(baseline.zones.treated, to_photo),
+            reference=_carry(baseline.zones.reference, to_photo) if baseline.zones.reference else None,
+            source="series",
+        )
+    if zones is None:
+        zones = propose(small, skin_small, 1.0 / factor)
+        if zones is None:
+            raise NoZones("no skin was found in the photo and no zone was given")
+
+    quality = Quality(calibration_method=cal.method, calibration_residual_de00=cal.residual_de00)
+    scale_from_baseline: float | None = None
+    if reg is not None:
+        scale, rotation, _shear = similarity_params(reg.matrix)
+        quality.registration_score = reg.score
+        quality.pose_rotation_deg = rotation
+        quality.pose_scale = scale
+        scale_from_baseline = scale if reg.ok else None
+
+    resolved_px_per_mm, source = _resolve_scale(px_per_mm, chart_px_per_mm, baseline, scale_from_baseline)
+    quality.px_per_mm, quality.px_per_mm_source = resolved_px_per_mm, source
+
+    # Full-resolution work on the crop around the zones only.
+    polygons = [zones.treated] + ([zones.reference] if zones.reference else [])
+    x0, y0, x1, y1 = bounding_box(polygons, width, height, margin=4)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        raise NoZones("the zones lie outside the photo")
+    crop_rgb = rgb[y0:y1, x0:x1]
+    crop_linear = calib.apply(cal, srgb_to_linear(crop_rgb))
+    crop_shape = (y1 - y0, x1 - x0)
+    treated = polygon_mask(shift_polygon(zones.treated, x0, y0), crop_shape)
+    reference = polygon_mask(shift_polygon(zones.reference, x0, y0), crop_shape) if zones.reference else None
+    skin = _crop_mask(skin_small, factor, (x0, y0, x1, y1))
+    region = treated | (reference if reference is not None else False)
+
+    clipped = clipped_mask(crop_rgb)
+    glare = glare_mask(crop_linear, treated & ~clipped)
+    if reference is not None:
+        glare |= glare_mask(crop_linear, reference & ~clipped)
+    shadow = shadow_mask(crop_linear, region & ~clipped)
+    hair = hair_mask(crop_linear, region, resolved_px_per_mm)
+    bad = clipped | glare | shadow | hair
+
+    # A zone drawn by a person is trusted to be skin even where the mask disagrees (e.g. a
+    # very red after-photo); automatic zones are limited to detected skin, unless the mask
+    # hardly overlaps them (then the mask, not the zone, is what failed).
+    def usable(zone: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        if zones.source in ("manual", "series") or skin[zone].mean() < 0.3:
+            return zone & ~bad
+        return zone & ~bad & skin
+
+    treated_valid = usable(treated)
+    reference_valid = usable(reference) if reference is not None else None
+
+    metrics, treated_stats, _ = colour_metrics(
+        crop_linear, treated_valid, reference_valid, resolved_px_per_mm
+    )
+
+    texture_metrics: dict[str, float | None] = dict.fromkeys(
+        ("texture_dog", "glcm_contrast", "glcm_homogeneity", "glcm_entropy", "lbp_entropy"),
+        None,
+    ) | {"line_density": None, "pore_density": None}
+    glcm_limits = baseline.glcm_limits if baseline else None
+    if resolved_px_per_mm:
+        tex = measure_texture(
+            crop_linear,
+            treated,
+            resolved_px_per_mm,
+            exclude=bad,
+            glcm_limits=glcm_limits,
+        )
+        texture_metrics = dict(tex.metrics)
+        glcm_limits = tex.glcm_limits
+        quality.blur = _blur_at_canonical(crop_linear, treated & ~bad, resolved_px_per_mm)
+
+    metrics.update(texture_metrics)
+    zone_pixels = int(treated.sum())
+    quality.clipped_pct = 100.0 * float((clipped & region).sum()) / max(1, int(region.sum()))
+    quality.glare_pct = 100.0 * float((glare & region).sum()) / max(1, int(region.sum()))
+    quality.shadow_pct = 100.0 * float((shadow & region).sum()) / max(1, int(region.sum()))
+    quality.exposure = (
+        float(np.median(crop_linear[..., 1][treated_valid])) if treated_stats.pixels >= 50 else None
+    )
+    assess(
+        quality,
+        zone_pixels=zone_pixels,
+        zone_valid_pixels=int(treated_valid.sum()),
+        has_reference=reference_valid is not None and metrics["delta_ei"] is not None,
+    )
+
+    baseline_px_per_mm = None
+    if chart_px_per_mm and scale_from_baseline:
+        # A length of L px here is L·scale px in the baseline: its px/mm follows.
+        baseline_px_per_mm = chart_px_per_mm * scale_from_baseline
+    elif chart_px_per_mm and baseline is None:
+        baseline_px_per_mm = chart_px_per_mm
+
+    calibration_json = cal.to_json()
+    if calibration_json.get("px_per_mm") is not None:
+        calibration_json["px_per_mm"] = chart_px_per_mm
+        corners = calibration_json.get("chart_corners")
+        if corners:
+            calibration_json["chart_corners"] = [[x / factor, y / factor] for x, y in corners]
+    return Analysis(
+        metric_version=METRIC_VERSION,
+        metrics={k: _round(metrics.get(k)) for k in METRIC_KEYS},
+        quality=quality.to_json(),
+        zones=zones.to_json(),
+        calibration=calibration_json,
+        registration=reg.to_json() if reg else None,
+        glcm_limits=glcm_limits,
+        baseline_px_per_mm=baseline_px_per_mm,
+        extra={
+            "pitch_px_per_mm": canonical_pitch(resolved_px_per_mm)[0] if resolved_px_per_mm else None,
+            "crop": [x0, y0, x1, y1],
+        },
+    )
+
+
+def _register_to_baseline(
+    baseline: Baseline, small: NDArray[np.uint8], factor: float, full_size: tuple[int, int]
+) -> Registration:
+    """Register this photo (its small copy) to the baseline image and express the matrix in
+    full-resolution pixels of both. When registration fails the photos are assumed framed
+    alike (a proportional map), and the low score lowers the quality instead."""
+    base_small, _ = _downscale(baseline.rgb, ANALYSIS_SIDE)
+    base_to_full = baseline.full_size[0] / base_small.shape[1]
+    # Only skin may steer the alignment: a colour chart or the backdrop moves independently.
+    base_skin = skin_mask(srgb_to_linear(base_small), max_side=SKIN_MASK_SIDE)
+    reg = register(base_small, small, baseline_mask=base_skin if base_skin.any() else None)
+    if not reg.ok:
+        # Assume the same distance and centre (how people re-take a photo); the low score
+        # lowers the quality so the point stays out of trends.
+        (bw, bh), (w, h) = baseline.full_size, full_size
+        centred = np.array([[1.0, 0.0, (bw - w) / 2], [0.0, 1.0, (bh - h) / 2]])
+        return Registration(matrix=centred, score=reg.score, method=reg.method, ok=False)
+    # small px → baseline image px  ⇒  full px → baseline full px
+    m = np.asarray(reg.matrix, dtype=np.float64).copy()
+    m[:, :2] *= factor  # input: full px → small px is ×factor
+    m *= base_to_full  # output: baseline image px → baseline full px
+    return Registration(matrix=m, score=reg.score, method=reg.method, ok=reg.ok)
+
+
+def _resolve_scale(
+    given: float | None,
+    chart: float | None,
+    baseline: Baseline | None,
+    scale_from_baseline: float | None,
+) -> tuple[float | None, str | None]:
+    if given:
+        return given, "given"
+    if chart:
+        return chart, "chart"
+    if baseline is not None and baseline.px_per_mm and scale_from_baseline:
+        # A baseline length of L px is L/scale px here.
+        return baseline.px_per_mm / scale_from_baseline, "series"
+    return None, None
+
+
+def _blur_at_canonical(
+    linear: NDArray[np.float32], mask: NDArray[np.bool_], px_per_mm: float
+) -> float | None:
+    pitch, _ = canonical_pitch(px_per_mm)
+    f = pitch / px_per_mm
+    if f >= 1.0:
+        return None
+    size = (max(1, round(linear.shape[1] * f)), max(1, round(linear.shape[0] * f)))
+    green = cv2.resize(np.log(linear[..., 1] + 1e-3), size, interpolation=cv2.INTER_AREA)
+    small_mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    return sharpness(green.astype(np.float32), small_mask)
+
+
+def _downscale(rgb: NDArray[np.uint8], max_side: int) -> tuple[NDArray[np.uint8], float]:
+    h, w = rgb.shape[:2]
+    factor = min(1.0, max_side / max(h, w))
+    if factor >= 1.0:
+        return rgb, 1.0
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return small, size[0] / w
+
+
+def _crop_mask(
+    mask_small: NDArray[np.bool_], factor: float, box: tuple[int, int, int, int]
+) -> NDArray[np.bool_]:
+    """The small-image mask resampled onto a full-resolution crop."""
+    x0, y0, x1, y1 = box
+    matrix = np.array([[factor, 0, x0 * factor], [0, factor, y0 * factor]], dtype=np.float64)
+    out = cv2.warpAffine(
+        mask_small.astype(np.uint8) * 255,
+        matrix,
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+    )
+    return np.asarray(out >= 128)
+
+
+def _inverse(m: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
+    return np.asarray(cv2.invertAffineTransform(np.asarray(m, dtype=np.float64)), dtype=np.float64)
+
+
+def _carry(polygon: list[list[float]], matrix: NDArray[np.float64]) -> list[list[float]]:
+    return [[float(x), float(y)] for x, y in transform_polygon(matrix, polygon)]
+
+
+def _round(value: float | None) -> float | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), 4)

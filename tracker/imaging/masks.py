@@ -1,0 +1,206 @@
+"""Pixel masks: where skin is, and which skin pixels can be trusted.
+
+Every metric is a statistic over "valid" pixels, so what is excluded matters as much as
+the formula: a 4 % specular glare lowers EI by ~6 units (brief §3.4). The skin mask is
+built from physics rather than a trained model: in linear light, skin of every tone has
+R > G > B (haemoglobin absorbs green, melanin absorbs blue), while backgrounds, charts and
+clothes rarely form one large connected region with that ordering. The thresholds adapt
+to the photo (median chromaticity of the seed region), so dark and light skin are treated
+alike — checked by the fairness validation.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+BoolMask = NDArray[np.bool_]
+F32 = NDArray[np.float32]
+
+# Loose ln(R/G) and ln(G/B) bounds for skin of ITA −60°…+70° under daylight to tungsten
+# with a phone's white-balance error (a bluish cast can push G/B below 1 on light skin);
+# the real decision is adaptive: Otsu on ln(R/G), then closeness to the seed's colour.
+_SKIN_LN_RG = (0.05, 2.8)
+_SKIN_LN_GB = (-0.5, 3.0)
+_EPS = 1e-4
+
+
+def polygon_mask(polygon: list[list[float]] | NDArray[np.floating], shape: tuple[int, int]) -> BoolMask:
+    """Pixels whose centres fall inside `polygon` ([[x, y], ...] in pixel coordinates)."""
+    mask = np.zeros(shape, np.uint8)
+    points = np.round(np.asarray(polygon, dtype=np.float64) * 16).astype(np.int32)
+    cv2.fillPoly(mask, [points.reshape(-1, 1, 2)], 1, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(bool)
+
+
+def clipped_mask(rgb: NDArray[np.uint8]) -> BoolMask:
+    """Any channel at the sensor's limits: the true colour is unknown there."""
+    return np.asarray((rgb.max(axis=2) >= 254) | (rgb.min(axis=2) <= 1))
+
+
+def glare_mask(linear: F32, region: BoolMask) -> BoolMask:
+    """Specular highlights: much brighter than the region and washed out (low chroma).
+
+    Glare is surface reflection, so it has the light's colour, not the skin's: high
+    brightness together with a collapsed R/B ratio separates it from merely bright skin.
+    Thresholds are relative to the region's own median and spread, so they do not move
+    with exposure; call it once per zone (a red treated zone and pale reference skin have
+    different medians).
+    """
+    luminance = linear @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+    inside = luminance[region]
+    if inside.size == 0:
+        return np.zeros(region.shape, bool)
+    median = float(np.median(inside))
+    spread = 1.4826 * float(np.median(np.abs(inside - median)))
+    ratio = (linear[..., 0] + _EPS) / (linear[..., 2] + _EPS)
+    ratio_median = float(np.median(ratio[region]))
+    bright = luminance > median + max(0.6 * median, 6.0 * spread)
+    washed = ratio < 1.0 + 0.5 * (ratio_median - 1.0)
+    near_clip = linear.max(axis=2) > 0.92
+    glare = ((bright & washed) | (near_clip & (luminance > 1.3 * median))) & region
+    return _dilate(glare, 2) & region
+
+
+def shadow_mask(linear: F32, region: BoolMask) -> BoolMask:
+    """Deep shadow: too little light for a stable ratio (noise dominates log metrics)."""
+    green = linear[..., 1]
+    inside = green[region]
+    if inside.size == 0:
+        return np.zeros(region.shape, bool)
+    return np.asarray((green < 0.3 * float(np.median(inside))) | (green < 0.002))
+
+
+def hair_mask(linear: F32, region: BoolMask, px_per_mm: float | None) -> BoolMask:
+    """Thin dark strands (hair, stubble): black-hat ridges narrower than ~0.3 mm that are
+    much darker than their surroundings. A heuristic; it keeps hair out of redness and
+    texture statistics rather than detecting hair for its own sake."""
+    scale = px_per_mm if px_per_mm else 10.0
+    size = max(3, round(0.6 * scale) | 1)
+    log_g = np.log(linear[..., 1] + 1e-3).astype(np.float32)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    blackhat = cv2.morphologyEx(log_g, cv2.MORPH_BLACKHAT, kernel)
+    strands = (blackhat > 0.35) & region
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(strands.astype(np.uint8), connectivity=8)
+    min_len = 2.0 * scale  # ≥ 2 mm long
+    keep = np.zeros(count, bool)
+    for i in range(1, count):
+        w, h, area = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT], stats[i, cv2.CC_STAT_AREA]
+        keep[i] = max(w, h) >= min_len and area < 0.5 * w * h + 1  # long and thin
+    return np.asarray(keep[labels])
+
+
+def skin_mask(linear: F32, *, max_side: int = 640) -> BoolMask:
+    """The main skin region of a photo, at full resolution.
+
+    Computed on a downscaled copy (the boundary does not need full resolution), then
+    upscaled: a few milliseconds even for 12 MP.
+    """
+    h, w = linear.shape[:2]
+    factor = min(1.0, max_side / max(h, w))
+    small = (
+        cv2.resize(
+            linear, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA
+        )
+        if factor < 1.0
+        else linear
+    )
+    mask_small = _skin_mask_small(small)
+    if factor >= 1.0:
+        return mask_small
+    up = cv2.resize(mask_small.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(up >= 128)
+
+
+def _skin_mask_small(linear: F32) -> BoolMask:
+    r, g, b = (linear[..., i] + _EPS for i in range(3))
+    ln_rg, ln_gb = np.log(r / g), np.log(g / b)
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    lit = (luminance > 0.004) & (linear.max(axis=2) < 0.97)
+    candidate = (
+        lit
+        & (ln_rg > max(_SKIN_LN_RG[0], _otsu(ln_rg[lit])))
+        & (ln_rg < _SKIN_LN_RG[1])
+        & (ln_gb > _SKIN_LN_GB[0])
+        & (ln_gb < _SKIN_LN_GB[1])
+    )
+    seed = _largest_component(_open_close(candidate, 3))
+    if seed.sum() < 0.01 * seed.size:
+        return np.zeros(candidate.shape, bool)
+    # Adapt to this photo: keep pixels whose chromaticity is close to the seed's.
+    centre = np.array([np.median(ln_rg[seed]), np.median(ln_gb[seed])])
+    spread = np.array(
+        [
+            max(0.08, 1.4826 * np.median(np.abs(ln_rg[seed] - centre[0]))),
+            max(0.08, 1.4826 * np.median(np.abs(ln_gb[seed] - centre[1]))),
+        ]
+    )
+    distance = np.hypot((ln_rg - centre[0]) / spread[0], (ln_gb - centre[1]) / spread[1])
+    # Brightness may vary a lot across skin (shading, spots, pores), chromaticity little.
+    refined = lit & (distance < 4.0)
+    region = _largest_component(_open_close(refined, 5))
+    return _fill_holes(region)
+
+
+def _otsu(values: NDArray[np.floating]) -> float:
+    """Threshold splitting skin (high R/G) from the rest; -inf when the split is weak
+    (a frame filled with skin), so only the fixed bounds apply."""
+    if values.size < 100:
+        return -np.inf
+    lo, hi = np.percentile(values, [0.5, 99.5])
+    if hi - lo < 1e-3:
+        return -np.inf
+    hist, edges = np.histogram(np.clip(values, lo, hi), bins=128, range=(lo, hi))
+    p = hist.astype(np.float64) / hist.sum()
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(p)
+    m0 = np.cumsum(p * centres)
+    total_mean, total_var = m0[-1], float(np.sum(p * (centres - m0[-1]) ** 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_mean * w0 - m0) ** 2 / (w0 * (1 - w0))
+    between = np.nan_to_num(between)
+    best = int(np.argmax(between))
+    if total_var <= 0 or between[best] / total_var < 0.5:
+        return -np.inf
+    return float(centres[best])
+
+
+def _open_close(mask: BoolMask, size: int) -> BoolMask:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    m = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, kernel)
+    return np.asarray(m, dtype=bool)
+
+
+def _largest_component(mask: BoolMask) -> BoolMask:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros(mask.shape, bool)
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return np.asarray(labels == biggest)
+
+
+def _fill_holes(mask: BoolMask) -> BoolMask:
+    """Pores, spots and freckles inside the skin are still skin."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = np.zeros(mask.shape, np.uint8)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+    return filled.astype(bool)
+
+
+def _dilate(mask: BoolMask, radius: int) -> BoolMask:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return np.asarray(cv2.dilate(mask.astype(np.uint8), kernel), dtype=bool)
+
+
+def mask_to_polygon(mask: BoolMask, epsilon_px: float = 2.0) -> list[list[float]] | None:
+    """Outline of the largest region, simplified; None when the mask is empty."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    contour = max(contours, key=cv2.contourArea)
+    approx = cv2.approxPolyDP(contour, epsilon_px, closed=True).reshape(-1, 2)
+    if len(approx) < 3:
+        return None
+    return [[float(x), float(y)] for x, y in approx]

@@ -1,0 +1,117 @@
+"""Capture quality per photo (brief §3.6): the numbers, and one score from 0 to 1 with the
+reasons that lowered it.
+
+The score decides whether a point enters a trend. It is a product of penalties, each tied
+to a reason a person can act on ("too blurry: hold the phone steady"), so the upload page
+can ask for a retake instead of silently keeping a bad point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tracker.imaging.masks import BoolMask
+
+F32 = NDArray[np.float32]
+
+# Points below this score are shown but not used in trends (issue 4 reads it from here).
+TREND_THRESHOLD = 0.5
+BLUR_SHARP = 2.0e-3  # variance of the Laplacian of ln(G) at 10 px/mm: crisp skin texture
+BLUR_UNUSABLE = 2.0e-4
+
+
+@dataclass
+class Quality:
+    px_per_mm: float | None = None
+    px_per_mm_source: str | None = None
+    blur: float | None = None
+    clipped_pct: float = 0.0
+    glare_pct: float = 0.0
+    shadow_pct: float = 0.0
+    exposure: float | None = None  # median linear green of the treated zone
+    calibration_method: str = "none"
+    calibration_residual_de00: float | None = None
+    registration_score: float | None = None
+    pose_rotation_deg: float | None = None
+    pose_scale: float | None = None
+    score: float = 1.0
+    reasons: list[str] = field(default_factory=list)
+
+    def penalise(self, factor: float, reason: str) -> None:
+        self.score *= factor
+        self.reasons.append(reason)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "px_per_mm": _r(self.px_per_mm, 3),
+            "px_per_mm_source": self.px_per_mm_source,
+            "blur": _r(self.blur, 6),
+            "clipped_pct": _r(self.clipped_pct, 2),
+            "glare_pct": _r(self.glare_pct, 2),
+            "shadow_pct": _r(self.shadow_pct, 2),
+            "exposure": _r(self.exposure, 4),
+            "calibration_method": self.calibration_method,
+            "calibration_residual_de00": _r(self.calibration_residual_de00, 2),
+            "registration_score": _r(self.registration_score, 3),
+            "pose_rotation_deg": _r(self.pose_rotation_deg, 2),
+            "pose_scale": _r(self.pose_scale, 3),
+            "score": round(float(self.score), 3),
+            "usable_for_trends": bool(self.score >= TREND_THRESHOLD),
+            "reasons": list(self.reasons),
+        }
+
+
+def sharpness(log_green_canonical: F32, mask: BoolMask) -> float | None:
+    """Variance of the Laplacian inside the zone, at the canonical pitch so that a higher
+    resolution does not look sharper."""
+    if mask.sum() < 100:
+        return None
+    lap = cv2.Laplacian(log_green_canonical, cv2.CV_32F, ksize=1)
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return float(np.var(lap[inner])) if inner.any() else None
+
+
+def assess(q: Quality, *, zone_pixels: int, zone_valid_pixels: int, has_reference: bool) -> Quality:
+    """Turn the measured numbers into a score and reasons."""
+    if q.blur is not None:
+        if q.blur < BLUR_UNUSABLE:
+            q.penalise(0.2, "very blurry: hold the phone steady and tap to focus on the skin")
+        elif q.blur < BLUR_SHARP:
+            q.penalise(
+                0.5 + 0.5 * (q.blur - BLUR_UNUSABLE) / (BLUR_SHARP - BLUR_UNUSABLE),
+                "slightly blurry: hold the phone steady and tap to focus",
+            )
+    if q.clipped_pct > 1.0:
+        q.penalise(max(0.3, 1 - q.clipped_pct / 20), "over- or under-exposed areas: avoid direct sun")
+    if q.glare_pct > 3.0:
+        q.penalise(max(0.3, 1 - q.glare_pct / 30), "shine/glare on the skin: use soft light, not a flash")
+    if q.shadow_pct > 10.0:
+        q.penalise(max(0.4, 1 - q.shadow_pct / 60), "part of the area is in shadow: face the light")
+    if q.exposure is not None and q.exposure < 0.02:
+        q.penalise(0.6, "too dark: take the photo in a brighter room")
+    if zone_pixels and zone_valid_pixels < 0.5 * zone_pixels:
+        q.penalise(0.5, "less than half of the area could be measured")
+    if q.calibration_method == "shades_of_grey":
+        q.penalise(0.9, "no colour chart or white card in the photo: colours are estimated")
+    elif q.calibration_method == "none":
+        q.penalise(0.8, "colour balance could not be estimated")
+    if q.px_per_mm is None:
+        q.penalise(0.8, "scale unknown: texture cannot be measured (include the chart or a ruler)")
+    if not has_reference:
+        q.penalise(0.8, "no untreated reference skin: redness is not lighting-corrected")
+    if q.registration_score is not None and q.registration_score < 0.5:
+        q.penalise(0.5, "could not line up with the first photo: match its framing")
+    if q.pose_scale is not None and abs(np.log(q.pose_scale)) > np.log(1.25):
+        q.penalise(0.7, "distance differs a lot from the first photo: match its framing")
+    if q.pose_rotation_deg is not None and abs(q.pose_rotation_deg) > 20:
+        q.penalise(0.8, "angle differs a lot from the first photo")
+    return q
+
+
+def _r(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)

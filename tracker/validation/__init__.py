@@ -1,0 +1,20 @@
+"""Validation experiments for the measurement engine, run on the physics-based renderer
+(tracker.synth) and on public test images with known truth.
+
+Each topic module exposes `run(quick: bool = False) -> Section`. The tests call
+`run(quick=True)` and assert the acceptance thresholds on `Section.numbers`;
+`python -m tracker.validation` runs the full versions and writes docs/validation.md, so
+the report and the tests come from the same code. Needs the test requirements
+(colour-science, via tracker.synth).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Section:
+    title: str
+    markdown: str  # body of the report section: method, a table of numbers, verdict
+    numbers: dict[str, float] = field(default_factory=dict)  # what the tests assert on
