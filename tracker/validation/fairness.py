@@ -70,7 +70,8 @@ def run(quick: bool = False) -> Section:
             "|---|---|---|---|---|---|",
             *rows,
             "",
-            f"Lowest coverage of any photo, mask or zone, any tone: **{numbers['coverage_min']:.3f}** (goal ≥ 0.90).",
+            "Lowest coverage of any photo, mask or zone, any tone: "
+            f"**{numbers['coverage_min']:.3f}** (goal ≥ 0.90).",
         ]
     )
     return Section(

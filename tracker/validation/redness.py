@@ -115,7 +115,8 @@ def run(quick: bool = False) -> Section:
         [
             __doc__.split("\n\n", 1)[1].strip() if __doc__ else "",
             "",
-            f"Grid: {len(TONES)} tones × {len(LIGHTS)} lights ({', '.join(f'{k} {v}' for k, v in LIGHTS.items())})"
+            f"Grid: {len(TONES)} tones × {len(LIGHTS)} lights "
+            f"({', '.join(f'{k} {v}' for k, v in LIGHTS.items())})"
             f" × exposures {', '.join(f'×{e:g}' for e in exposures)} × extra blood "
             f"{', '.join(f'{100 * x:g} %' for x in extras)} ({len(points)} rendered photos, 56 × 42 mm at "
             f"{px_per_mm:g} px/mm). Five blood levels, so a perfect ranking gives a pooled Spearman of 0.98 "
