@@ -11,6 +11,8 @@ alike — checked by the fairness validation.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
@@ -24,19 +26,46 @@ F32 = NDArray[np.float32]
 _SKIN_LN_RG = (0.05, 2.8)
 _SKIN_LN_GB = (-0.5, 3.0)
 _EPS = 1e-4
+_SUPERSAMPLE = 4
+
+
+def channel_max(image: NDArray[Any]) -> NDArray[Any]:
+    """Per-pixel max over the colour channels; ~10× faster than `max(axis=2)`, which numpy
+    runs as a reduction over a 3-element axis."""
+    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
+
+
+def channel_min(image: NDArray[Any]) -> NDArray[Any]:
+    return np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2])
 
 
 def polygon_mask(polygon: list[list[float]] | NDArray[np.floating], shape: tuple[int, int]) -> BoolMask:
-    """Pixels whose centres fall inside `polygon` ([[x, y], ...] in pixel coordinates)."""
-    mask = np.zeros(shape, np.uint8)
-    points = np.round(np.asarray(polygon, dtype=np.float64) * 16).astype(np.int32)
-    cv2.fillPoly(mask, [points.reshape(-1, 1, 2)], 1, lineType=cv2.LINE_8, shift=4)
-    return mask.astype(bool)
+    """Pixels whose centres fall inside `polygon` ([[x, y], ...], pixel centres at integer
+    coordinates). Rasterised at 4× and area-reduced, so a pixel counts when at least half
+    of it is inside: exact for outlines along half-pixels, and OpenCV's own rule (which
+    includes every pixel the outline touches) would make each zone a pixel too wide."""
+    h, w = shape
+    mask = np.zeros(shape, bool)
+    points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    if len(points) < 3:
+        return mask
+    x0, y0 = max(0, int(np.floor(points[:, 0].min()))), max(0, int(np.floor(points[:, 1].min())))
+    x1, y1 = min(w, int(np.ceil(points[:, 0].max())) + 1), min(h, int(np.ceil(points[:, 1].max())) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return mask
+    k = _SUPERSAMPLE
+    fine = np.zeros(((y1 - y0) * k, (x1 - x0) * k), np.uint8)
+    # Sub-pixel (i, j) of pixel (x, y) has its centre at x - 0.5 + (i + 0.5) / k.
+    local = (points - [x0 - 0.5, y0 - 0.5]) * k - 0.5
+    cv2.fillPoly(fine, [np.round(local * 16).astype(np.int32).reshape(-1, 1, 2)], 255, cv2.LINE_8, shift=4)
+    coverage = cv2.resize(fine, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    mask[y0:y1, x0:x1] = coverage >= 128
+    return mask
 
 
 def clipped_mask(rgb: NDArray[np.uint8]) -> BoolMask:
     """Any channel at the sensor's limits: the true colour is unknown there."""
-    return np.asarray((rgb.max(axis=2) >= 254) | (rgb.min(axis=2) <= 1))
+    return np.asarray((channel_max(rgb) >= 254) | (channel_min(rgb) <= 1))
 
 
 def glare_mask(linear: F32, region: BoolMask) -> BoolMask:
@@ -58,7 +87,7 @@ def glare_mask(linear: F32, region: BoolMask) -> BoolMask:
     ratio_median = float(np.median(ratio[region]))
     bright = luminance > median + max(0.6 * median, 6.0 * spread)
     washed = ratio < 1.0 + 0.5 * (ratio_median - 1.0)
-    near_clip = linear.max(axis=2) > 0.92
+    near_clip = channel_max(linear) > 0.92
     glare = ((bright & washed) | (near_clip & (luminance > 1.3 * median))) & region
     return _dilate(glare, 2) & region
 
@@ -117,7 +146,7 @@ def _skin_mask_small(linear: F32) -> BoolMask:
     r, g, b = (linear[..., i] + _EPS for i in range(3))
     ln_rg, ln_gb = np.log(r / g), np.log(g / b)
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    lit = (luminance > 0.004) & (linear.max(axis=2) < 0.97)
+    lit = (luminance > 0.004) & (channel_max(linear) < 0.97)
     candidate = (
         lit
         & (ln_rg > max(_SKIN_LN_RG[0], _otsu(ln_rg[lit])))

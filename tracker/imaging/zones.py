@@ -43,7 +43,9 @@ class Zones:
 
 
 def rect_polygon(x: float, y: float, w: float, h: float) -> Polygon:
-    return [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]
+    """The w×h pixels starting at pixel (x, y). Pixel centres sit at integer coordinates
+    (OpenCV's convention, also the renderer's), so the outline runs along half-pixels."""
+    return [[x - 0.5, y - 0.5], [x + w - 0.5, y - 0.5], [x + w - 0.5, y + h - 0.5], [x - 0.5, y + h - 0.5]]
 
 
 def parse_rect(text: str) -> Polygon:

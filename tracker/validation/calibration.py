@@ -416,7 +416,7 @@ def _no_chart(quick: bool) -> tuple[str, dict[str, float]]:
         "A chart-free render (illuminant A, the same WB error) upscaled to 4000×3000: `find_chart` "
         f"returned a chart {found} time(s); median {numbers['ms_no_chart_12mp']:.0f} ms, fastest "
         f"{numbers['ms_no_chart_12mp_min']:.0f} ms (goal ≤ 60 ms; wall time, which "
-        "varies with machine load). Detection runs on a ≤ 1000 px copy with smaller-patch, "
+        "varies with machine load). Detection runs on a ≤ 800 px copy with smaller-patch, "
         "fewer-window mcc parameters. `calibrate()` fell back to "
         f"`{cal.method}` (uncalibrated={cal.uncalibrated}); the neutral backdrop's largest channel "
         f"deviation from grey went {100 * cast_before:.1f} % → {100 * cast_after:.1f} %.\n"

@@ -1,0 +1,119 @@
+"""Speed benchmark: analysis cost against decode cost, measured in the same run.
+
+These machines are noisy, so absolute times mean little; ratios against a baseline taken
+in the same process, interleaved and repeated, are what we compare. Goal (issue 3): the
+whole analysis of a 12 MP photo takes at most 2× a plain full-resolution JPEG decode.
+
+    .venv/bin/python scripts/benchmark.py [--repeat 7] [--threads 1]
+
+The 12 MP photo is rendered by the physics renderer (needs the test requirements); the
+follow-up is the same photo moved, rotated and re-lit, so registration has work to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tracker.imaging.analyze import Baseline, analyze  # noqa: E402
+from tracker.imaging.zones import Zones  # noqa: E402
+from tracker.synth import Framing, PhotoSpec, SkinScene, render_photo  # noqa: E402
+
+PX_PER_MM = 60.0  # a 12 MP phone close-up of a cheek
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def _median_ms(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (1 = one core)")
+    args = parser.parse_args()
+    cv2.setNumThreads(args.threads)
+
+    print("rendering a 12 MP photo (about 20 s)...", file=sys.stderr)
+    scene = SkinScene(seed=3, skin_semi_axes_mm=(30.0, 22.0), blood_treated=0.03)
+    framing = Framing(px_per_mm=PX_PER_MM, width=4000, height=3000)
+    rendered = render_photo(PhotoSpec(scene=scene, framing=framing, seed=1))
+    truth = rendered.truth["zones"]
+    zones = Zones(truth["treated"], truth["reference"], "manual")
+    moved = cv2.warpAffine(
+        rendered.rgb,
+        cv2.getRotationMatrix2D((2000, 1500), 3.0, 1.04) + np.array([[0, 0, 40.0], [0, 0, -25.0]]),
+        (4000, 3000),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+    moved = np.clip(moved.astype(np.float32) * 0.85, 0, 255).astype(np.uint8)
+    jpeg = _jpeg(moved)
+    base_jpeg = _jpeg(rendered.rgb)
+
+    decoded = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    base_rgb = np.asarray(Image.open(io.BytesIO(base_jpeg)).convert("RGB"))
+    display = np.asarray(Image.fromarray(base_rgb).resize((2048, 1536), Image.Resampling.LANCZOS))
+    first = analyze(base_rgb, zones=zones, px_per_mm=PX_PER_MM)
+    baseline = Baseline(
+        rgb=display, zones=zones, full_size=(4000, 3000), px_per_mm=PX_PER_MM, glcm_limits=first.glcm_limits
+    )
+
+    def decode_cv2() -> object:
+        return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+
+    def decode_pillow() -> object:
+        return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+
+    def analyse_baseline() -> object:
+        return analyze(base_rgb, zones=zones, px_per_mm=PX_PER_MM)
+
+    def analyse_followup() -> object:
+        return analyze(decoded, baseline=baseline)
+
+    # Interleave so that machine noise hits every measurement alike.
+    rounds: dict[str, list[float]] = {"cv2": [], "pillow": [], "base": [], "follow": []}
+    for _ in range(args.repeat):
+        rounds["cv2"].append(_median_ms(decode_cv2, 1))
+        rounds["pillow"].append(_median_ms(decode_pillow, 1))
+        rounds["base"].append(_median_ms(analyse_baseline, 1))
+        rounds["follow"].append(_median_ms(analyse_followup, 1))
+    ms = {k: statistics.median(v) for k, v in rounds.items()}
+    check = analyze(decoded, baseline=baseline)
+    print(f"12 MP JPEG ({len(jpeg) / 1e6:.1f} MB), median of {args.repeat}, {args.threads} OpenCV thread(s)")
+    print(f"  decode, OpenCV (plain full resolution):  {ms['cv2']:7.1f} ms   1.00x  <- baseline")
+    print(f"  decode, Pillow (what ingest uses):        {ms['pillow']:7.1f} ms   {ms['pillow'] / ms['cv2']:.2f}x")
+    print(f"  analysis, baseline photo (zones given):   {ms['base']:7.1f} ms   {ms['base'] / ms['cv2']:.2f}x")
+    print(
+        f"  analysis, follow-up (registration, zones carried): {ms['follow']:7.1f} ms   "
+        f"{ms['follow'] / ms['cv2']:.2f}x   (goal <= 2.00x)"
+    )
+    print(
+        f"  follow-up registration ok={check.registration['ok'] if check.registration else None}, "
+        f"quality {check.quality['score']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
