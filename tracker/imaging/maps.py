@@ -1,0 +1,169 @@
+"""Pictures of the measurements: a redness heat map, a texture map and the difference
+between a registered follow-up and its baseline, drawn over the photo for the UI and
+reports.
+
+Maps are made from a copy of at most MAP_SIDE pixels: they are for looking at, and a
+person cannot see more detail than that on a screen or a printed page. The colour scales
+are fixed in physical units (EI units, not per-image min/max), so two maps of the same
+client can be compared side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tracker.imaging.colour import srgb_to_linear
+from tracker.imaging.masks import polygon_mask, skin_mask
+from tracker.imaging.redness import erythema_index
+from tracker.imaging.texture import texture_map
+from tracker.imaging.zones import Zones
+
+MAP_SIDE = 1024
+REDNESS_RANGE_EI = 25.0  # full colour at 25 EI units above reference skin
+DIFFERENCE_RANGE_EI = 15.0  # full colour at ±15 EI units of change
+U8 = NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class MapImage:
+    rgb: U8  # the picture, RGB
+    scale: float  # map pixels per photo pixel
+    legend: str  # what the colours mean, for a caption
+
+
+def redness_map(rgb: U8, zones: Zones | None, *, reference_ei: float | None = None) -> MapImage:
+    """EI above the reference skin's median, as a heat map over the photo (skin only).
+    Without a reference the skin's own median is the zero, and the legend says so."""
+    small, scale = _small(rgb)
+    linear = srgb_to_linear(small)
+    skin = skin_mask(linear)
+    ei = erythema_index(linear)
+    if reference_ei is None and zones is not None and zones.reference:
+        ref = polygon_mask(_scaled(zones.reference, scale), skin.shape)
+        if ref.any():
+            reference_ei = float(np.median(ei[ref]))
+    zero_note = "reference skin" if reference_ei is not None else "this photo's median skin"
+    if reference_ei is None:
+        reference_ei = float(np.median(ei[skin])) if skin.any() else 0.0
+    level = np.clip((ei - reference_ei) / REDNESS_RANGE_EI, 0, 1)
+    heat = _colormap(level, cv2.COLORMAP_INFERNO)
+    alpha = np.where(skin, 0.15 + 0.6 * level, 0.0)[..., None]
+    out = _blend(small, heat, alpha)
+    _outline(out, zones, scale)
+    return MapImage(
+        out, scale, f"redness above {zero_note}: dark = 0, bright = +{REDNESS_RANGE_EI:g} EI units"
+    )
+
+
+def texture_overlay(rgb: U8, px_per_mm: float | None, zones: Zones | None) -> MapImage | None:
+    """Band-pass surface detail (0.1–0.4 mm) as a heat map; None without a scale, because
+    'fine texture' is only defined in millimetres."""
+    if not px_per_mm:
+        return None
+    small, scale = _small(rgb)
+    linear = srgb_to_linear(small)
+    detail = texture_map(linear, px_per_mm * scale)
+    # Inside the skin only: the skin's own edge is the strongest "texture" in the frame.
+    skin = cv2.erode(skin_mask(linear).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    high = float(np.percentile(detail[skin], 99)) if skin.any() else 1.0
+    level = np.clip(detail / (high or 1.0), 0, 1)
+    alpha = np.where(skin, 0.25 + 0.6 * level, 0.0)[..., None]
+    out = _blend(small, _colormap(level, cv2.COLORMAP_VIRIDIS), alpha)
+    _outline(out, zones, scale)
+    return MapImage(
+        out, scale, "surface detail 0.1–0.4 mm (scaled to this photo): dark = smooth, bright = pronounced"
+    )
+
+
+def difference_map(
+    baseline_rgb: U8,
+    follow_rgb: U8,
+    matrix: NDArray[np.floating],
+    zones: Zones | None,
+    *,
+    baseline_reference_ei: float | None = None,
+    follow_reference_ei: float | None = None,
+) -> MapImage:
+    """Change in redness from the baseline to a registered follow-up, on the baseline's
+    geometry. Each photo is measured against its own reference skin first, so a change of
+    lighting between the visits does not show as a change of the skin.
+
+    `matrix` maps follow-up pixels to baseline pixels (full resolution), as registration
+    returns it; `zones` are the baseline's.
+    """
+    base_small, scale = _small(baseline_rgb)
+    h, w = base_small.shape[:2]
+    m = np.asarray(matrix, dtype=np.float64).copy()
+    # follow px → baseline px → baseline map px, scaled for the follow-up's own reduction
+    follow_small, follow_scale = _small(follow_rgb)
+    m[:, :2] /= follow_scale
+    m *= scale
+    warped = cv2.warpAffine(follow_small, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    covered = cv2.warpAffine(np.full(follow_small.shape[:2], 255, np.uint8), m, (w, h)) > 200
+    base_lin, follow_lin = srgb_to_linear(base_small), srgb_to_linear(warped)
+    skin = skin_mask(base_lin) & covered
+    ref = polygon_mask(_scaled(zones.reference, scale), (h, w)) if zones and zones.reference else skin
+    ei_b, ei_f = erythema_index(base_lin), erythema_index(follow_lin)
+    zero_b = baseline_reference_ei if baseline_reference_ei is not None else _median(ei_b, ref & covered)
+    zero_f = follow_reference_ei if follow_reference_ei is not None else _median(ei_f, ref & covered)
+    change = (ei_f - zero_f) - (ei_b - zero_b)
+    change = cv2.GaussianBlur(change, (0, 0), 1.5)  # registration is good to ~1 px, not better
+    level = np.clip(change / DIFFERENCE_RANGE_EI, -1, 1)
+    colours = _diverging(level)
+    alpha = np.where(skin, 0.2 + 0.65 * np.abs(level), 0.0)[..., None]
+    out = _blend(base_small, colours, alpha)
+    _outline(out, zones, scale)
+    return MapImage(
+        out,
+        scale,
+        f"change in redness since the baseline: blue = less, red = more (±{DIFFERENCE_RANGE_EI:g} EI)",
+    )
+
+
+def _small(rgb: U8) -> tuple[U8, float]:
+    h, w = rgb.shape[:2]
+    scale = min(1.0, MAP_SIDE / max(h, w))
+    if scale >= 1.0:
+        return rgb, 1.0
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)), size[0] / w
+
+
+def _scaled(polygon: list[list[float]], scale: float) -> list[list[float]]:
+    return [[(x + 0.5) * scale - 0.5, (y + 0.5) * scale - 0.5] for x, y in polygon]
+
+
+def _median(values: NDArray[np.float32], mask: NDArray[np.bool_]) -> float:
+    return float(np.median(values[mask])) if mask.any() else 0.0
+
+
+def _colormap(level: NDArray[np.floating], cmap: int) -> U8:
+    bgr = cv2.applyColorMap(np.round(level * 255).astype(np.uint8), cmap)
+    return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+def _diverging(level: NDArray[np.floating]) -> U8:
+    """Blue (−1) → white (0) → red (+1)."""
+    pos, neg = np.clip(level, 0, 1), np.clip(-level, 0, 1)
+    r = 255 * (1 - neg * 0.85)
+    g = 255 * (1 - np.maximum(pos, neg) * 0.85)
+    b = 255 * (1 - pos * 0.85)
+    return np.stack([r, g, b], axis=-1).astype(np.uint8)
+
+
+def _blend(base: U8, overlay: U8, alpha: NDArray[np.floating]) -> U8:
+    mixed = base.astype(np.float32) * (1 - alpha) + overlay.astype(np.float32) * alpha
+    return np.clip(mixed, 0, 255).astype(np.uint8)
+
+
+def _outline(image: U8, zones: Zones | None, scale: float) -> None:
+    if zones is None:
+        return
+    for polygon, colour in ((zones.treated, (255, 255, 255)), (zones.reference, (120, 200, 255))):
+        if polygon:
+            points = np.round(np.asarray(_scaled(polygon, scale)) * 4).astype(np.int32).reshape(-1, 1, 2)
+            cv2.polylines(image, [points], True, colour, 2, cv2.LINE_AA, shift=2)
