@@ -10,7 +10,9 @@ from tracker.imaging.version import METRIC_VERSION
 from tracker.imaging.zones import Zones
 from tracker.synth import ChartPlacement, Framing, PhotoSpec, SkinScene, render_photo
 
-SCENE = SkinScene(seed=5, blood_reference=0.015, blood_treated=0.035, melanin_reference=0.03, melanin_treated=0.03)
+SCENE = SkinScene(
+    seed=5, blood_reference=0.015, blood_treated=0.035, melanin_reference=0.03, melanin_treated=0.03
+)
 FRAMING = Framing(px_per_mm=20.0, width=1100, height=820)
 
 

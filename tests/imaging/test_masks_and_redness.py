@@ -23,7 +23,10 @@ def test_srgb_round_trip_and_lab_of_white() -> None:
 
 def test_delta_e_2000_reference_pair() -> None:
     # Sharma, Wu & Dalal (2005), test pair 1: ΔE00 = 2.0425
-    assert abs(float(delta_e_2000(np.array([50, 2.6772, -79.7751]), np.array([50, 0, -82.7485]))) - 2.0425) < 1e-3
+    assert (
+        abs(float(delta_e_2000(np.array([50, 2.6772, -79.7751]), np.array([50, 0, -82.7485]))) - 2.0425)
+        < 1e-3
+    )
 
 
 def test_erythema_index_ignores_exposure_and_unmixing_separates_blood() -> None:
