@@ -26,9 +26,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracker.imaging.analyze import Baseline, analyze  # noqa: E402
-from tracker.imaging.zones import Zones  # noqa: E402
-from tracker.synth import Framing, PhotoSpec, SkinScene, render_photo  # noqa: E402
+from tracker.imaging.analyze import Baseline, analyze
+from tracker.imaging.zones import Zones
+from tracker.synth import Framing, PhotoSpec, SkinScene, render_photo
 
 PX_PER_MM = 60.0  # a 12 MP phone close-up of a cheek
 
@@ -49,7 +49,9 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (1 = one core)")
     args = parser.parse_args()
@@ -103,7 +105,8 @@ def main() -> None:
     check = analyze(decoded, baseline=baseline)
     print(f"12 MP JPEG ({len(jpeg) / 1e6:.1f} MB), median of {args.repeat}, {args.threads} OpenCV thread(s)")
     print(f"  decode, OpenCV (plain full resolution):  {ms['cv2']:7.1f} ms   1.00x  <- baseline")
-    print(f"  decode, Pillow (what ingest uses):        {ms['pillow']:7.1f} ms   {ms['pillow'] / ms['cv2']:.2f}x")
+    pillow_ratio = ms["pillow"] / ms["cv2"]
+    print(f"  decode, Pillow (what ingest uses):        {ms['pillow']:7.1f} ms   {pillow_ratio:.2f}x")
     print(f"  analysis, baseline photo (zones given):   {ms['base']:7.1f} ms   {ms['base'] / ms['cv2']:.2f}x")
     print(
         f"  analysis, follow-up (registration, zones carried): {ms['follow']:7.1f} ms   "

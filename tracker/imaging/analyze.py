@@ -266,24 +266,28 @@ def analyze(
 def _register_to_baseline(
     baseline: Baseline, small: NDArray[np.uint8], factor: float, full_size: tuple[int, int]
 ) -> Registration:
-    """Register this photo (its small copy) to the baseline image and express the matrix in
-    full-resolution pixels of both. When registration fails the photos are assumed framed
-    alike (a proportional map), and the low score lowers the quality instead."""
-    base_small, _ = _downscale(baseline.rgb, ANALYSIS_SIDE)
-    base_to_full = baseline.full_size[0] / base_small.shape[1]
-    # Only skin may steer the alignment: a colour chart or the backdrop moves independently.
-    base_skin = skin_mask(srgb_to_linear(base_small), max_side=SKIN_MASK_SIDE)
-    reg = register(base_small, small, baseline_mask=base_skin if base_skin.any() else None)
+    """Register this photo's small copy to the baseline brought to the same reduction (both
+    photos come from similar cameras at similar distances, so equal reductions keep the
+    pose search near scale 1), and express the matrix in full-resolution pixels of both.
+    When registration fails the photos are assumed framed alike (same distance and centre),
+    and the low score lowers the quality instead."""
+    bw, bh = baseline.full_size
+    target = (max(1, round(bw * factor)), max(1, round(bh * factor)))
+    grow = target[0] > baseline.rgb.shape[1]
+    base_img = np.asarray(
+        cv2.resize(baseline.rgb, target, interpolation=cv2.INTER_LINEAR if grow else cv2.INTER_AREA)
+    )
+    # No skin mask: the registration score is calibrated on whole frames (with the mask the
+    # outline of the skin, its strongest structure, drops out and correct poses score low).
+    reg = register(base_img, small)
     if not reg.ok:
-        # Assume the same distance and centre (how people re-take a photo); the low score
-        # lowers the quality so the point stays out of trends.
-        (bw, bh), (w, h) = baseline.full_size, full_size
+        (w, h) = full_size
         centred = np.array([[1.0, 0.0, (bw - w) / 2], [0.0, 1.0, (bh - h) / 2]])
         return Registration(matrix=centred, score=reg.score, method=reg.method, ok=False)
-    # small px → baseline image px  ⇒  full px → baseline full px
+    # small px → reduced-baseline px  ⇒  full px → baseline full px: the linear part is
+    # unchanged (same reduction on both sides), the shift scales back up.
     m = np.asarray(reg.matrix, dtype=np.float64).copy()
-    m[:, :2] *= factor  # input: full px → small px is ×factor
-    m *= base_to_full  # output: baseline image px → baseline full px
+    m[:, 2] /= factor
     return Registration(matrix=m, score=reg.score, method=reg.method, ok=reg.ok)
 
 

@@ -157,7 +157,7 @@ def _diverging(level: NDArray[np.floating]) -> U8:
 
 def _blend(base: U8, overlay: U8, alpha: NDArray[np.floating]) -> U8:
     mixed = base.astype(np.float32) * (1 - alpha) + overlay.astype(np.float32) * alpha
-    return np.clip(mixed, 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(mixed, 0, 255), dtype=np.uint8)
 
 
 def _outline(image: U8, zones: Zones | None, scale: float) -> None:

@@ -32,11 +32,11 @@ _SUPERSAMPLE = 4
 def channel_max(image: NDArray[Any]) -> NDArray[Any]:
     """Per-pixel max over the colour channels; ~10× faster than `max(axis=2)`, which numpy
     runs as a reduction over a 3-element axis."""
-    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
+    return np.asarray(np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2]))
 
 
 def channel_min(image: NDArray[Any]) -> NDArray[Any]:
-    return np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2])
+    return np.asarray(np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2]))
 
 
 def polygon_mask(polygon: list[list[float]] | NDArray[np.floating], shape: tuple[int, int]) -> BoolMask:

@@ -1,0 +1,165 @@
+"""Analysis as a use case: on import, per series, re-analysis, failures."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from tests import images
+from tracker import analysis, services
+from tracker.bootstrap import App
+from tracker.domain import PhotoStatus
+from tracker.imaging.zones import Zones
+from tracker.permissions import Actor, PermissionDenied
+from tracker.store.models import AnalysisResult, Photo, PhotoSeries
+from tracker.synth import ChartPlacement, Framing, PhotoSpec, SkinScene, render_photo
+
+SCENE = SkinScene(
+    seed=9, blood_reference=0.015, blood_treated=0.02, melanin_reference=0.03, melanin_treated=0.03
+)
+BASE = Framing(px_per_mm=21.0, width=1000, height=750)
+
+
+def _jpeg(rgb: np.ndarray, when: str) -> bytes:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = when
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="JPEG", quality=92, exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def renders() -> dict[str, dict]:  # type: ignore[type-arg]
+    follow = BASE.follow_up(rotation_deg=-3.0, scale=1.03, shift_mm=(1.0, 1.0))
+    wide = Framing(px_per_mm=21.0, width=1500, height=1000)
+    specs = {
+        "baseline": PhotoSpec(scene=SCENE, framing=BASE, seed=1),
+        "followup": PhotoSpec(scene=SCENE, framing=follow, baseline=BASE, seed=2),
+        "chart": PhotoSpec(
+            scene=SCENE, framing=wide, baseline=BASE, chart=ChartPlacement(centre_px=(1180.0, 500.0)), seed=3
+        ),
+    }
+    out = {}
+    for name, spec in specs.items():
+        rendered = render_photo(spec)
+        out[name] = {"rgb": rendered.rgb, "truth": rendered.truth}
+    return out
+
+
+def _results(app: App) -> dict[int, AnalysisResult]:
+    with app.uow() as uow:
+        return {r.photo_id: r for r in uow.session.scalars(select(AnalysisResult))}
+
+
+def test_import_measures_the_photo_and_starts_a_series(
+    app: App, operator: Actor, client_id: int, renders
+) -> None:  # type: ignore[no-untyped-def]
+    done = services.import_photo(
+        app,
+        operator,
+        client_id,
+        _jpeg(renders["baseline"]["rgb"], "2026:06:01 09:40:00"),
+        "b.jpg",
+        create_session=True,
+    )
+    assert done.analysis is not None and done.analysis.ok
+    result = _results(app)[done.photo_id]
+    assert result.metrics["ei"] is not None and result.zones["source"] == "auto-skin"
+    with app.uow() as uow:
+        series = uow.session.scalars(select(PhotoSeries)).one()
+        assert series.baseline_photo_id == done.photo_id and series.zones["source"] == "auto-skin"
+        assert uow.session.get(Photo, done.photo_id).status is PhotoStatus.ANALYSED  # type: ignore[union-attr]
+
+
+def test_zones_drawn_on_the_baseline_are_carried_and_the_chart_sets_the_scale(
+    app: App,
+    operator: Actor,
+    client_id: int,
+    renders,  # type: ignore[no-untyped-def]
+) -> None:
+    ids = {}
+    ids["baseline"] = services.import_photo(
+        app,
+        operator,
+        client_id,
+        _jpeg(renders["baseline"]["rgb"], "2026:06:01 09:40:00"),
+        "b.jpg",
+        create_session=True,
+    ).photo_id
+    truth = renders["baseline"]["truth"]["zones"]
+    assert (
+        analysis.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
+        == 1
+    )
+    ids["followup"] = services.import_photo(
+        app, operator, client_id, _jpeg(renders["followup"]["rgb"], "2026:06:02 09:40:00"), "f.jpg"
+    ).photo_id
+    results = _results(app)
+    assert results[ids["baseline"]].metrics["delta_ei"] is not None
+    assert results[ids["baseline"]].metrics["texture_dog"] is None  # no scale known yet
+    carried = np.array(results[ids["followup"]].zones["treated"])
+    assert np.abs(carried - np.array(renders["followup"]["truth"]["zones"]["treated"])).max() < 2.0
+
+    ids["chart"] = services.import_photo(
+        app, operator, client_id, _jpeg(renders["chart"]["rgb"], "2026:06:03 09:40:00"), "c.jpg"
+    ).photo_id
+    with app.uow() as uow:
+        series = uow.session.scalars(select(PhotoSeries)).one()
+        assert series.px_per_mm == pytest.approx(21.0, rel=0.03)
+        assert series.px_per_mm_source.startswith(f"chart in photo {ids['chart']}")
+        assert series.glcm_limits is not None
+    results = _results(app)
+    for name, pid in ids.items():  # the earlier photos were measured again with the scale
+        assert results[pid].metrics["texture_dog"] is not None, name
+        assert results[pid].quality["px_per_mm"] == pytest.approx(
+            21.0 * (1.03 if name == "followup" else 1), rel=0.03
+        )
+
+
+def test_a_photo_without_skin_is_kept_with_the_reason(app: App, operator: Actor, client_id: int) -> None:
+    data = images.encode(images.quadrants(800, 600), "JPEG")
+    done = services.import_photo(app, operator, client_id, data, "wall.jpg", create_session=True)
+    assert done.analysis is not None and not done.analysis.ok
+    assert "no skin" in done.analysis.message
+    with app.uow() as uow:
+        photo = uow.session.get(Photo, done.photo_id)
+        assert photo is not None and photo.status is PhotoStatus.ANALYSIS_FAILED
+        assert "no skin" in photo.status_detail
+
+
+def test_reanalyze_recomputes_only_older_versions_unless_all(
+    app: App,
+    operator: Actor,
+    client_id: int,
+    renders,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    services.import_photo(
+        app,
+        operator,
+        client_id,
+        _jpeg(renders["baseline"]["rgb"], "2026:06:01 09:40:00"),
+        "b.jpg",
+        create_session=True,
+    )
+    assert analysis.reanalyze(app) == (0, [])
+    assert analysis.reanalyze(app, everything=True)[0] == 1
+    monkeypatch.setattr(analysis, "METRIC_VERSION", "9999.1")
+    count, failures = analysis.reanalyze(app)
+    assert (count, failures) == (1, [])
+
+
+def test_results_are_out_of_reach_for_another_clinic(app: App, operator: Actor, client_id: int) -> None:
+    services.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
+    data = images.encode(images.noisy(), "JPEG")
+    done = services.import_photo(app, operator, client_id, data, "x.jpg", session_number=1, analyse=False)
+    stranger = Actor.operator(services.ensure_clinic(app, "Elsewhere"))
+    with pytest.raises(PermissionDenied):
+        analysis.latest_result(app, stranger, done.photo_id)
+    with pytest.raises(PermissionDenied):
+        analysis.analyze_photo(app, stranger, done.photo_id)
