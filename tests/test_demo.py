@@ -1,27 +1,40 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 
 from tracker import consistency
 from tracker.auth import verify_password
-from tracker.bootstrap import App
+from tracker.bootstrap import App, open_app
+from tracker.config import Settings
 from tracker.demo import (
     DEMO_CLIENT_PASSWORD,
     DEMO_PRACTITIONER_EMAIL,
     DEMO_PRACTITIONER_PASSWORD,
+    DemoResult,
     build_demo,
     demo_photo_count,
     load_manifest,
 )
-from tracker.domain import Role
-from tracker.store.models import Client, Photo, TreatmentSession, User
+from tracker.domain import PhotoStatus, Role
+from tracker.store.models import AnalysisResult, Client, Photo, PhotoSeries, TreatmentSession, User
 
 
-def test_demo_loads_every_photo_once_with_its_session_kind_and_time(app: App) -> None:
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, DemoResult]]:
+    """The demo loaded once for this module: it imports and measures ~100 photos."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("demo") / "data", _env_file=None)  # type: ignore[call-arg]
+    application = open_app(settings)
+    yield application, build_demo(application)
+    application.close()
+
+
+def test_demo_loads_every_photo_once_with_its_session_kind_and_time(loaded: tuple[App, DemoResult]) -> None:
+    app, first = loaded
     manifest = load_manifest()
-    first = build_demo(app)
     assert first.rejected == []
     assert first.photos_imported == demo_photo_count(manifest) >= 75
     assert first.clients == len(manifest["clients"]) >= 3
@@ -43,9 +56,27 @@ def test_demo_loads_every_photo_once_with_its_session_kind_and_time(app: App) ->
     assert consistency.check(app).consistent
 
 
-def test_demo_accounts_can_sign_in(app: App) -> None:
+def test_every_demo_photo_is_measured_and_each_series_learns_its_scale(
+    loaded: tuple[App, DemoResult],
+) -> None:
+    app, _ = loaded
+    with app.uow() as uow:
+        statuses = set(uow.session.scalars(select(Photo.status)))
+        series = uow.session.scalars(select(PhotoSeries)).all()
+        results = uow.session.scalars(select(AnalysisResult)).all()
+    assert statuses == {PhotoStatus.ANALYSED}
+    assert all(r.registration is None or r.registration["ok"] for r in results)
+    truth = {c["name"]: c["photos"][0]["truth"]["px_per_mm"] for c in load_manifest()["clients"]}
+    assert len(series) == len(truth)
+    for s in series:
+        assert s.zones is not None and s.zones["source"] == "manual" and s.glcm_limits
+        assert s.px_per_mm is not None and s.px_per_mm_source.startswith("chart in photo")
+    assert sorted(round(s.px_per_mm or 0, 1) for s in series) == sorted(round(v, 1) for v in truth.values())
+
+
+def test_demo_accounts_can_sign_in(loaded: tuple[App, DemoResult]) -> None:
+    app, _ = loaded
     manifest = load_manifest()
-    build_demo(app)
     with app.uow() as uow:
         practitioner = uow.repo.user_by_email(DEMO_PRACTITIONER_EMAIL)
         assert practitioner is not None and practitioner.role is Role.PRACTITIONER
