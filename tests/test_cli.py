@@ -121,3 +121,66 @@ def test_module_entry_point_and_env_data_dir(tmp_path: Path, files: dict[str, Pa
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "envdata" / "tracker.db").is_file()
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_photos"
+
+
+def test_analyze_prints_one_json_object_per_photo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    manifest = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))
+    photo = manifest["clients"][0]["photos"][3]  # an after-photo: strong redness
+    zones = photo["truth"]["zones"]
+
+    def rect(polygon: list[list[float]]) -> str:
+        xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
+        return f"{min(xs) + 0.5:.0f},{min(ys) + 0.5:.0f},{max(xs) - min(xs):.0f},{max(ys) - min(ys):.0f}"
+
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not a photo")
+    code, out = run(
+        capsys, tmp_path / "d", "analyze", str(SAMPLES / photo["file"]), str(bad),
+        "--zone", rect(zones["treated"]), "--reference", rect(zones["reference"]),
+        "--px-per-mm", str(photo["truth"]["px_per_mm"]), "--json",
+    )  # fmt: skip
+    assert code == 1  # one file was refused
+    first, second = (json.loads(line) for line in out.strip().splitlines())
+    assert set(first) >= {"file", "metric_version", "metrics", "quality"}
+    assert first["metrics"]["delta_ei"] > 10 and first["quality"]["px_per_mm_source"] == "given"
+    assert "error" in second and "text file" in second["error"]
+    code, out = run(capsys, tmp_path / "d", "analyze", str(SAMPLES / photo["file"]))
+    assert code == 0 and json.loads(out)["zones"]["source"] == "auto-skin"
+
+
+def test_align_recovers_the_rendered_pose(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    manifest = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))
+    photos = manifest["clients"][0]["photos"]
+    follow = next(
+        p for p in photos[1:] if p["truth"]["chart"] is None and p["truth"]["exif_orientation"] == 1
+    )
+    code, out = run(
+        capsys, tmp_path / "d", "align", str(SAMPLES / photos[0]["file"]), str(SAMPLES / follow["file"])
+    )
+    result = json.loads(out)
+    assert code == 0 and result["score"] > 0.45
+    truth = follow["truth"]["pose_to_baseline"]
+    corners = [(0, 0), (1151, 0), (0, 863), (1151, 863)]
+    for x, y in corners:
+        got = [sum(m * v for m, v in zip(row, (x, y, 1), strict=True)) for row in result["matrix"]]
+        want = [sum(m * v for m, v in zip(row, (x, y, 1), strict=True)) for row in truth]
+        assert abs(got[0] - want[0]) < 3 and abs(got[1] - want[1]) < 3
+
+
+def test_reanalyze_after_import(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path], tmp_path: Path
+) -> None:
+    data = tmp_path / "d"
+    skin = SAMPLES / "ava" / "s1_before_a.jpg"
+    code, out = run(capsys, data, "import", str(skin), str(files["a.jpg"]), "--client", "Ed")
+    assert code == 0, out
+    # Random noise is no skin: it is still measured against the series, and flagged.
+    qualities = [float(line.split("[quality ")[1].split("]")[0]) for line in out.splitlines()]
+    assert qualities[0] > 0.5 > qualities[1]
+    code, out = run(capsys, data, "reanalyze")  # nothing is older than the current version
+    assert code == 0 and "analysed 0 photos" in out
+    code, out = run(capsys, data, "reanalyze", "--all")
+    assert code == 0 and "analysed 2 photos" in out
