@@ -36,6 +36,7 @@ from tracker.imaging.zones import Zones, bounding_box, propose
 
 ANALYSIS_SIDE = 1024
 SKIN_MASK_SIDE = 384  # the skin boundary needs no more resolution than this
+REGISTRATION_SIDE = 1024  # registration accuracy (~0.2 px on the demo set) needs this much
 METRIC_KEYS = (
     "ei",
     "delta_ei",
@@ -279,7 +280,7 @@ def _register_to_baseline(
     )
     # No skin mask: the registration score is calibrated on whole frames (with the mask the
     # outline of the skin, its strongest structure, drops out and correct poses score low).
-    reg = register(base_img, small)
+    reg = register(base_img, small, max_side=REGISTRATION_SIDE)
     if not reg.ok:
         (w, h) = full_size
         centred = np.array([[1.0, 0.0, (bw - w) / 2], [0.0, 1.0, (bh - h) / 2]])
