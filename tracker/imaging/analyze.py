@@ -29,7 +29,14 @@ from tracker.imaging.masks import (
 )
 from tracker.imaging.quality import Quality, assess, sharpness
 from tracker.imaging.redness import colour_metrics
-from tracker.imaging.registration import Registration, register, similarity_params, transform_polygon
+from tracker.imaging.registration import (
+    Registration,
+    invert_affine,
+    register,
+    similarity_params,
+    transform_polygon,
+)
+from tracker.imaging.texture import METRIC_KEYS as TEXTURE_KEYS
 from tracker.imaging.texture import canonical_pitch, measure_texture
 from tracker.imaging.version import METRIC_VERSION
 from tracker.imaging.zones import Zones, bounding_box, propose
@@ -37,7 +44,7 @@ from tracker.imaging.zones import Zones, bounding_box, propose
 ANALYSIS_SIDE = 1024
 SKIN_MASK_SIDE = 384  # the skin boundary needs no more resolution than this
 REGISTRATION_SIDE = 1024  # registration accuracy (~0.2 px on the demo set) needs this much
-METRIC_KEYS = (
+COLOUR_KEYS = (
     "ei",
     "delta_ei",
     "a_star",
@@ -48,14 +55,9 @@ METRIC_KEYS = (
     "ita_deg",
     "delta_l_star",
     "spot_area_pct",
-    "texture_dog",
-    "glcm_contrast",
-    "glcm_homogeneity",
-    "glcm_entropy",
-    "lbp_entropy",
-    "line_density",
-    "pore_density",
 )
+# The JSON keys of the metrics: part of the product's interface (issue 3).
+METRIC_KEYS = COLOUR_KEYS + TEXTURE_KEYS
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def analyze(
     reg: Registration | None = None
     if zones is None and baseline is not None:
         reg = _register_to_baseline(baseline, small, factor, (width, height))
-        to_photo = _inverse(reg.matrix)
+        to_photo = invert_affine(reg.matrix)
         zones = Zones(
             treated=_carry(baseline.zones.treated, to_photo),
             reference=_carry(baseline.zones.reference, to_photo) if baseline.zones.reference else None,
@@ -202,10 +204,7 @@ def analyze(
 
     metrics, treated_stats, _ = colour_metrics(crop_linear, treated_valid, reference_valid, work_px_per_mm)
 
-    texture_metrics: dict[str, float | None] = dict.fromkeys(
-        ("texture_dog", "glcm_contrast", "glcm_homogeneity", "glcm_entropy", "lbp_entropy"),
-        None,
-    ) | {"line_density": None, "pore_density": None}
+    texture_metrics: dict[str, float | None] = dict.fromkeys(TEXTURE_KEYS)
     glcm_limits = baseline.glcm_limits if baseline else None
     if work_px_per_mm:
         tex = measure_texture(
@@ -375,10 +374,6 @@ def _resize(image: NDArray[np.float32], scale: float) -> NDArray[np.float32]:
     size = (max(1, w // k), max(1, h // k))
     trimmed = image[: size[1] * k, : size[0] * k]
     return np.asarray(cv2.resize(trimmed, size, interpolation=cv2.INTER_AREA), dtype=np.float32)
-
-
-def _inverse(m: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
-    return np.asarray(cv2.invertAffineTransform(np.asarray(m, dtype=np.float64)), dtype=np.float64)
 
 
 def _carry(polygon: list[list[float]], matrix: NDArray[np.float64]) -> list[list[float]]:
