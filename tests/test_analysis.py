@@ -51,6 +51,16 @@ def renders() -> dict[str, dict]:  # type: ignore[type-arg]
     return out
 
 
+WHEN = {"baseline": "2026:06:01 09:40:00", "followup": "2026:06:02 09:40:00", "chart": "2026:06:03 09:40:00"}
+
+
+def _upload(app: App, actor: Actor, client_id: int, renders: dict, name: str) -> services.Imported:  # type: ignore[type-arg]
+    rgb = renders[name]["rgb"]
+    return services.import_photo(
+        app, actor, client_id, _jpeg(rgb, WHEN[name]), f"{name}.jpg", create_session=True
+    )
+
+
 def _results(app: App) -> dict[int, AnalysisResult]:
     with app.uow() as uow:
         return {r.photo_id: r for r in uow.session.scalars(select(AnalysisResult))}
@@ -59,14 +69,7 @@ def _results(app: App) -> dict[int, AnalysisResult]:
 def test_import_measures_the_photo_and_starts_a_series(
     app: App, operator: Actor, client_id: int, renders
 ) -> None:  # type: ignore[no-untyped-def]
-    done = services.import_photo(
-        app,
-        operator,
-        client_id,
-        _jpeg(renders["baseline"]["rgb"], "2026:06:01 09:40:00"),
-        "b.jpg",
-        create_session=True,
-    )
+    done = _upload(app, operator, client_id, renders, "baseline")
     assert done.analysis is not None and done.analysis.ok
     result = _results(app)[done.photo_id]
     assert result.metrics["ei"] is not None and result.zones["source"] == "auto-skin"
@@ -83,31 +86,20 @@ def test_zones_drawn_on_the_baseline_are_carried_and_the_chart_sets_the_scale(
     renders,  # type: ignore[no-untyped-def]
 ) -> None:
     ids = {}
-    ids["baseline"] = services.import_photo(
-        app,
-        operator,
-        client_id,
-        _jpeg(renders["baseline"]["rgb"], "2026:06:01 09:40:00"),
-        "b.jpg",
-        create_session=True,
-    ).photo_id
+    ids["baseline"] = _upload(app, operator, client_id, renders, "baseline").photo_id
     truth = renders["baseline"]["truth"]["zones"]
     assert (
         analysis.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
         == 1
     )
-    ids["followup"] = services.import_photo(
-        app, operator, client_id, _jpeg(renders["followup"]["rgb"], "2026:06:02 09:40:00"), "f.jpg"
-    ).photo_id
+    ids["followup"] = _upload(app, operator, client_id, renders, "followup").photo_id
     results = _results(app)
     assert results[ids["baseline"]].metrics["delta_ei"] is not None
     assert results[ids["baseline"]].metrics["texture_dog"] is None  # no scale known yet
     carried = np.array(results[ids["followup"]].zones["treated"])
     assert np.abs(carried - np.array(renders["followup"]["truth"]["zones"]["treated"])).max() < 2.0
 
-    ids["chart"] = services.import_photo(
-        app, operator, client_id, _jpeg(renders["chart"]["rgb"], "2026:06:03 09:40:00"), "c.jpg"
-    ).photo_id
+    ids["chart"] = _upload(app, operator, client_id, renders, "chart").photo_id
     with app.uow() as uow:
         series = uow.session.scalars(select(PhotoSeries)).one()
         assert series.px_per_mm == pytest.approx(21.0, rel=0.03)
@@ -139,14 +131,7 @@ def test_reanalyze_recomputes_only_older_versions_unless_all(
     renders,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    services.import_photo(
-        app,
-        operator,
-        client_id,
-        _jpeg(renders["baseline"]["rgb"], "2026:06:01 09:40:00"),
-        "b.jpg",
-        create_session=True,
-    )
+    _upload(app, operator, client_id, renders, "baseline")
     assert analysis.reanalyze(app) == (0, [])
     assert analysis.reanalyze(app, everything=True)[0] == 1
     monkeypatch.setattr(analysis, "METRIC_VERSION", "9999.1")
