@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -26,6 +26,7 @@ from tracker.imaging.version import METRIC_VERSION
 from tracker.imaging.zones import Zones, parse_rect
 from tracker.ingest import Ingested, Limits, Rejected, ingest
 from tracker.permissions import Actor
+from tracker.progress.service import course_progress
 from tracker.store.db import upgrade
 
 T = TypeVar("T")
@@ -118,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reanalyze", help="measure stored photos again with the current metric version")
     p.add_argument("--all", action="store_true", help="every photo, not only those with older results")
     p.set_defaults(handler=cmd_reanalyze)
+
+    p = sub.add_parser("progress", help="a client's course, series, recovery curves and flags")
+    p.add_argument("--client", required=True, help="client name")
+    p.add_argument("--clinic", help="clinic name (default: the only clinic)")
+    p.add_argument("--today", type=date.fromisoformat, help="date to judge due dates by (default: today)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_progress)
 
     p = sub.add_parser("demo", help="load the demo data set from sample_photos/")
     p.add_argument("--source", type=Path, default=SAMPLE_DIR)
@@ -288,6 +296,91 @@ def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
         print(f"failed {line}")
     print(f"analysed {count} photos with metric version {METRIC_VERSION}; {len(failures)} failed")
     return EXIT_REFUSED if failures else EXIT_OK
+
+
+def cmd_progress(args: argparse.Namespace, settings: Settings) -> int:
+    app = open_app(settings)
+    with app.uow() as uow:
+        if not uow.repo.clinics():
+            raise UsageError("no clinics yet: import photos or run `python -m tracker demo`")
+    actor = Actor.operator(_clinic_id(app, args.clinic))
+    try:
+        client = services.find_client(app, actor, args.client)
+        if client is None:
+            raise UsageError(f"no client called {args.client!r}")
+        progress = course_progress(app, actor, client.id, args.today)
+    except Rejected as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(progress.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_progress(progress.to_json())
+    return EXIT_OK
+
+
+def _print_progress(p: dict[str, Any]) -> None:
+    course, nxt = p["course"], p["course"]["next_session"]
+    ita = p["client"]["ita_deg"]
+    print(f"{p['client']['name']} — {course['concern_label']}, {course['body_area'] or 'area not set'}")
+    print(
+        f"  course: {course['sessions_done']}/{course['planned_sessions']} sessions, every "
+        f"{course['interval_weeks']} weeks"
+        + (
+            f", upkeep every {course['upkeep_interval_weeks']} weeks"
+            if course["upkeep_interval_weeks"]
+            else ""
+        )
+        + (f"; skin tone ITA {ita:.0f}°" if ita is not None else "")
+    )
+    if nxt["kind"] == "complete":
+        print("  next session: course complete")
+    elif nxt["due"]:
+        late = f" — OVERDUE by {nxt['overdue_days']} days" if nxt["overdue_days"] else ""
+        print(f"  next session: {nxt['kind']} session {nxt['number']} due {nxt['due']}{late}")
+    print(f"  photos: {p['photos']} ({p['photos_usable']} usable for trends)")
+    print(
+        "  metric                          baseline    latest    change   noise band  status        trend/30d"
+    )
+    for m in p["metrics"].values():
+        pct = f" ({m['change_pct']:+.0f}%)" if m["change_pct"] is not None else ""
+        print(
+            f"    {m['label'][:28]:<28} {_num(m['baseline']):>9} {_num(m['latest']):>9} "
+            f"{_num(m['change'], signed=True):>9}{pct:<7} ±{_num(m['noise_band']['sdc']):<9} "
+            f"{m['status'] or '-':<13} {_num(m['trend_per_30_days'], signed=True)}"
+        )
+    print("  sessions:")
+    for s in p["sessions"]:
+        st = s["settings"]
+        rec = s["recovery"]
+        depth = f"{st['needle_depth_mm']} mm" if st["needle_depth_mm"] else "depth ?"
+        rating = f", rated {s['client_rating']}/10" if s["client_rating"] else ""
+        recovery = (
+            f"recovery T50 {rec['t50_hours']:.0f} h, T90 {rec['t90_hours']:.0f} h ({rec['vs_normal']}; "
+            f"{s['recovery_vs_earlier']})"
+            if rec and rec["t90_hours"] is not None
+            else "recovery: not enough photos"
+        )
+        change = ", ".join(
+            f"{k} {_num(v, signed=True)}" for k, v in s["change_that_followed"].items() if v is not None
+        )
+        print(
+            f"    {s['number']}. {s['at'][:10]}  {st['device'] or 'device ?'} {depth} ×{st['passes'] or '?'} "
+            f"{st['serum']}{rating}"
+        )
+        print(f"       {recovery}")
+        if change:
+            print(f"       change by the next session: {change}")
+    print("  flags:" if p["flags"] else "  flags: none")
+    for f in p["flags"]:
+        print(f"    [{f['severity']}] {f['title']}")
+        for line in f["evidence"]:
+            print(f"        - {line}")
+
+
+def _num(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.3g}" if signed else f"{value:.3g}"
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     orphan_min_age_seconds: int = Field(default=600, ge=0)
 
     clinic_name: str = "My Clinic"
+    # Repeat error assumed for a metric when a client has a single baseline photo (used for
+    # the noise band until repeat photos exist).
+    noise_relative_error: float = Field(default=0.08, gt=0, lt=1)
     # Centre-to-centre distance of the colour chart's patches; the chart's known size gives
     # the photo's scale. 5 mm is the pocket chart of the demo set.
     chart_patch_pitch_mm: float = Field(default=5.0, gt=0)

@@ -25,6 +25,7 @@ class Concern(StrEnum):
     ENLARGED_PORES = "enlarged_pores"
     UNEVEN_TONE = "uneven_tone_hyperpigmentation"
     STRETCH_MARKS = "stretch_marks"
+    BURN_SCARS = "burn_scars"
     SCALP_HAIR = "scalp_hair"
     OTHER = "other"
 
@@ -39,6 +40,7 @@ _CONCERN_LABELS = {
     Concern.ENLARGED_PORES: "Enlarged pores",
     Concern.UNEVEN_TONE: "Uneven tone & hyperpigmentation",
     Concern.STRETCH_MARKS: "Stretch marks",
+    Concern.BURN_SCARS: "Burn scars",
     Concern.SCALP_HAIR: "Scalp & hair",
     Concern.OTHER: "Other",
 }

@@ -14,13 +14,10 @@ from tracker.bootstrap import App
 from tracker.domain import Concern, PhotoKind, Role, infer_kind, pick_session_number
 from tracker.ingest import Ingested, Rejected, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
+from tracker.progress.plans import default_plan
 from tracker.store.blobs import sha256_hex
 from tracker.store.models import Client, Clinic, Photo, TreatmentCourse, TreatmentSession, utcnow
 from tracker.store.uow import UnitOfWork
-
-# A new course gets these until a practitioner records the real plan.
-DEFAULT_PLANNED_SESSIONS = 4
-DEFAULT_INTERVAL_WEEKS = 5
 
 
 @dataclass(frozen=True)
@@ -78,11 +75,13 @@ def create_client(
     intake: dict[str, Any] | None = None,
     consent: dict[str, Any] | None = None,
     concern: Concern = Concern.OTHER,
-    planned_sessions: int = DEFAULT_PLANNED_SESSIONS,
-    interval_weeks: int = DEFAULT_INTERVAL_WEEKS,
+    planned_sessions: int | None = None,
+    interval_weeks: int | None = None,
     body_area: str = "",
 ) -> int:
-    """A client and their first treatment course."""
+    """A client and their first treatment course, with the concern's default plan unless
+    the practitioner gives one."""
+    plan = default_plan(concern)
     require_staff(actor)
     name = name.strip()
     if not name:
@@ -98,8 +97,9 @@ def create_client(
         client.courses.append(
             TreatmentCourse(
                 concern=concern,
-                planned_sessions=planned_sessions,
-                interval_weeks=interval_weeks,
+                planned_sessions=planned_sessions or plan.planned_sessions,
+                interval_weeks=interval_weeks or plan.interval_weeks,
+                upkeep_interval_weeks=plan.upkeep_interval_weeks,
                 body_area=body_area,
             )
         )
@@ -352,11 +352,12 @@ def _client_row(client: Client) -> ClientRow:
 def _current_course(uow: UnitOfWork, client: Client) -> TreatmentCourse:
     course = uow.repo.current_course(client.id)
     if course is None:
+        plan = default_plan(Concern.OTHER)
         course = TreatmentCourse(
             client_id=client.id,
             concern=Concern.OTHER,
-            planned_sessions=DEFAULT_PLANNED_SESSIONS,
-            interval_weeks=DEFAULT_INTERVAL_WEEKS,
+            planned_sessions=plan.planned_sessions,
+            interval_weeks=plan.interval_weeks,
         )
         uow.repo.add(course)
         uow.repo.flush()

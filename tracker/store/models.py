@@ -120,6 +120,8 @@ class TreatmentCourse(Base):
     planned_sessions: Mapped[int]
     interval_weeks: Mapped[int]
     body_area: Mapped[str] = mapped_column(String(100), default="")
+    # After the course, upkeep sessions this often (anti-ageing: about twice a year); None = none.
+    upkeep_interval_weeks: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     client: Mapped[Client] = relationship(back_populates="courses")
@@ -137,6 +139,7 @@ class TreatmentSession(Base):
             "needle_depth_mm IS NULL OR (needle_depth_mm > 0 AND needle_depth_mm <= 3.5)",
             name="needle_depth_range",
         ),
+        CheckConstraint("client_rating IS NULL OR client_rating BETWEEN 1 AND 10", name="rating_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -150,6 +153,9 @@ class TreatmentSession(Base):
     serum: Mapped[str] = mapped_column(String(100), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    # The client's own rating of how the skin looks after this session, 1–10.
+    client_rating: Mapped[int | None]
+    client_rating_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     course: Mapped[TreatmentCourse] = relationship(back_populates="sessions")
     photos: Mapped[list[Photo]] = relationship(

@@ -1,0 +1,256 @@
+"""Flags for practitioners: whom to look at today, and why.
+
+Each flag carries its evidence in words a practitioner can check against the photos
+(which photo, what value, against which level and noise band), because a flag without a
+reason is either ignored or over-trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from tracker.domain import Contraindication, PhotoKind
+from tracker.progress.plans import NextSession
+from tracker.progress.recovery import SLOW_T90_HOURS, RecoveryFit
+from tracker.progress.series import MetricSummary, NoiseBand, pre_session_level
+
+# A day-3 check-in is "about 72 h": taken from 60 h on it counts as after 72 h.
+SLOW_RECOVERY_FROM_HOURS = 60.0
+# PIH watch window: weeks 1–6 after a session (brief §3.2).
+PIH_WINDOW_DAYS = (6.5, 42.0)
+# Darkening of the treated zone against reference skin (drop of delta_l_star) that is worth
+# a look; tighter for darker skin, where PIH is most likely (brief §1, §3.2).
+PIH_THRESHOLD_L = {"dark": 1.5, "light": 2.5}
+PIH_DARK_ITA = 28.0
+# Expected recovery check-ins and when each counts as taken (hours after the session).
+CHECKINS = {"day 1": (12.0, 48.0), "day 3": (48.0, 120.0), "day 7": (120.0, 240.0)}
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    title: str
+    severity: str  # "act" | "watch" | "info"
+    evidence: list[str]
+    session: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "title": self.title,
+            "severity": self.severity,
+            "session": self.session,
+            "evidence": self.evidence,
+            "data": self.data,
+        }
+
+
+def slow_recovery(
+    df: pd.DataFrame,
+    session: int,
+    session_at: datetime,
+    next_at: datetime | None,
+    band: NoiseBand,
+    fit: RecoveryFit | None,
+) -> Flag | None:
+    """Redness still above the pre-session level plus the noise band from ~72 h on."""
+    pre = pre_session_level(df, session, "delta_ei")
+    if pre is None:
+        return None
+    rows = _after(df, session, session_at, next_at)
+    late = rows[
+        (rows["hours_since_session"] >= SLOW_RECOVERY_FROM_HOURS) & rows["delta_ei"].notna() & rows["usable"]
+    ]
+    red = late[late["delta_ei"] > pre + band.sdc]
+    if red.empty:
+        return None
+    if fit is not None and fit.t90_hours is not None and fit.t90_hours <= SLOW_T90_HOURS:
+        # The redness decayed at a normal pace and then sat at a new level: not slow
+        # recovery (on the renderer, post-inflammatory darkening raises EI like this).
+        return None
+    evidence = [
+        f"photo {int(r.photo_id)} at {r.hours_since_session:.0f} h: redness {r.delta_ei:.1f} EI, "
+        f"pre-session level {pre:.1f} + noise band {band.sdc:.1f}"
+        for r in red.itertuples()
+    ]
+    if fit is not None and fit.t90_hours is not None:
+        evidence.append(f"fitted 90 % recovery time {fit.t90_hours:.0f} h (normal ≤ 48 h)")
+    return Flag(
+        code="slow_recovery",
+        title=f"Slow recovery after session {session}",
+        severity="act" if (fit and fit.t90_hours and fit.t90_hours > 2 * SLOW_T90_HOURS) else "watch",
+        evidence=evidence,
+        session=session,
+        data={"pre_level": round(pre, 2), "noise_band": round(band.sdc, 2)},
+    )
+
+
+def pih_watch(
+    df: pd.DataFrame,
+    session: int,
+    session_at: datetime,
+    next_at: datetime | None,
+    band: NoiseBand,
+    ei_band: NoiseBand,
+    a_star_band: NoiseBand,
+    fit: RecoveryFit | None,
+    ita_deg: float | None,
+) -> Flag | None:
+    """Darkening of the treated zone against reference skin in weeks 1–6 after a session,
+    beyond a threshold that is tighter below ITA 28° and never inside the noise band."""
+    pre = pre_session_level(df, session, "delta_l_star")
+    if pre is None:
+        return None
+    dark = ita_deg is not None and ita_deg < PIH_DARK_ITA
+    threshold = max(PIH_THRESHOLD_L["dark" if dark else "light"], band.sdc)
+    days = (df["taken_at"] - session_at).dt.total_seconds() / 86400.0
+    window = df[
+        (days >= PIH_WINDOW_DAYS[0])
+        & (days <= PIH_WINDOW_DAYS[1])
+        & df["usable"]
+        & df["delta_l_star"].notna()
+        & (df["kind"] != PhotoKind.AFTER.value)
+    ]
+    if next_at is not None:
+        window = window[window["taken_at"] < next_at]  # the next session starts its own watch
+    # Red skin is darker too: only photos taken once the session's redness had resolved can
+    # show pigment. The recovery curve says when that was (a slow recoverer is still red on
+    # day 7); without a curve, a* is the check. EI is not: extra melanin raises EI as well,
+    # so it would hide the very darkening we look for.
+    if fit is not None and fit.tau_hours is not None and not fit.tau_is_upper_bound:
+        hours = (window["taken_at"] - session_at).dt.total_seconds() / 3600.0
+        residual = hours.map(lambda h: fit.excess_at(float(h)) or 0.0)
+        window = window[residual <= ei_band.sdc]
+    else:
+        pre_a = pre_session_level(df, session, "delta_a_star")
+        if pre_a is not None:
+            window = window[
+                window["delta_a_star"].isna() | (window["delta_a_star"] <= pre_a + a_star_band.sdc)
+            ]
+    if window.empty:
+        return None
+    darkening = pre - float(window["delta_l_star"].mean())
+    if darkening <= threshold:
+        return None
+    evidence = [
+        f"treated skin is {darkening:.1f} L* darker against reference skin than before session {session} "
+        f"(mean of {len(window)} photo(s) in weeks 1–6; threshold {threshold:.1f} for "
+        f"{'ITA < 28°' if dark else 'ITA ≥ 28°'}, noise band {band.sdc:.1f})"
+    ]
+    for r in window.itertuples():
+        mel = f", melanin index {r.mel_index:.2f}" if pd.notna(r.mel_index) else ""
+        evidence.append(
+            f"photo {int(r.photo_id)} on day {(r.taken_at - session_at).days}: ΔL* {r.delta_l_star:.2f}{mel}"
+        )
+    return Flag(
+        code="pih_watch",
+        title=f"Possible post-inflammatory darkening after session {session}",
+        severity="act",
+        evidence=evidence,
+        session=session,
+        data={"darkening_l": round(darkening, 2), "threshold": threshold, "ita_deg": ita_deg},
+    )
+
+
+def worsening(summary: MetricSummary, title: str) -> Flag | None:
+    if summary.label != "worsened" or summary.change is None or summary.baseline.value is None:
+        return None
+    return Flag(
+        code=f"worsening_{summary.metric}",
+        title=title,
+        severity="watch",
+        evidence=[
+            f"{summary.metric}: baseline {summary.baseline.value:.4g} → latest {summary.latest:.4g} "
+            f"(photo {summary.latest_photo_id}, session {summary.latest_session}); "
+            f"change {summary.change:+.4g} "
+            f"beyond the noise band {summary.noise.sdc:.4g} ({summary.noise.source})"
+        ],
+    )
+
+
+def no_usable_photo(df: pd.DataFrame, sessions: Sequence[tuple[int, datetime]], now: datetime) -> list[Flag]:
+    flags = []
+    for number, at in sessions:
+        if at > now:
+            continue
+        rows = df[df["session"] == number]
+        if rows["usable"].any():
+            continue
+        why = (
+            "no photos uploaded"
+            if rows.empty
+            else f"{len(rows)} photo(s), best quality {rows['quality'].max():.2f} (below the trend threshold)"
+        )
+        flags.append(
+            Flag("no_usable_photo", f"No usable photo for session {number}", "watch", [why], session=number)
+        )
+    return flags
+
+
+def missed_checkins(df: pd.DataFrame, sessions: Sequence[tuple[int, datetime]], now: datetime) -> list[Flag]:
+    flags = []
+    for i, (number, at) in enumerate(sessions):
+        next_at = sessions[i + 1][1] if i + 1 < len(sessions) else None
+        rows = _after(df, number, at, next_at)
+        hours = rows["hours_since_session"]
+        missing = [
+            name
+            for name, (lo, hi) in CHECKINS.items()
+            if now >= at + timedelta(hours=hi) and not ((hours >= lo) & (hours < hi)).any()
+        ]
+        if missing:
+            flags.append(
+                Flag(
+                    "missed_checkins",
+                    f"Missed check-in photos after session {number}",
+                    "info",
+                    [f"no photo for the {', '.join(missing)} check-in"],
+                    session=number,
+                    data={"missing": missing},
+                )
+            )
+    return flags
+
+
+def overdue(next_session: NextSession) -> Flag | None:
+    if not next_session.overdue or next_session.due is None:
+        return None
+    what = "upkeep session" if next_session.kind == "upkeep" else f"session {next_session.number}"
+    return Flag(
+        "overdue_session",
+        f"{what.capitalize()} is overdue",
+        "watch",
+        [f"due {next_session.due:%d %b %Y}, {next_session.overdue_days} day(s) past the week of grace"],
+        data={"due": next_session.due.isoformat(), "days_overdue": next_session.overdue_days},
+    )
+
+
+def contraindications(intake: dict[str, Any]) -> Flag | None:
+    answered = [a for a in intake.get("contraindications", []) if a]
+    if not answered:
+        return None
+    words = []
+    for code in answered:
+        try:
+            words.append(Contraindication(code).question)
+        except ValueError:
+            words.append(str(code))
+    evidence = [f"answered yes at intake: {w}" for w in words]
+    if intake.get("notes"):
+        evidence.append(f"intake notes: {intake['notes']}")
+    return Flag(
+        "contraindication", "Contraindication answered at intake", "act", evidence, data={"answers": answered}
+    )
+
+
+def _after(df: pd.DataFrame, session: int, at: datetime, next_at: datetime | None) -> pd.DataFrame:
+    rows = df[(df["session"] == session) & (df["kind"] != PhotoKind.BEFORE.value) & (df["taken_at"] >= at)]
+    if next_at is not None:
+        rows = rows[rows["taken_at"] < next_at]
+    return rows

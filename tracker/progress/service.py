@@ -1,0 +1,338 @@
+"""Progress of one client's course: the use case behind the CLI's `progress` and the
+dashboards. Thin queries load the course, its sessions and each photo's latest result;
+everything else is the pure code in this package."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from tracker.bootstrap import App
+from tracker.domain import Concern, PhotoKind
+from tracker.imaging.quality import TREND_THRESHOLD
+from tracker.ingest import Rejected
+from tracker.permissions import Actor, require_client_access, require_staff
+from tracker.progress import flags as rules
+from tracker.progress.plans import CoursePlan, NextSession, next_session, validate_plan
+from tracker.progress.recovery import RecoveryFit, fit_recovery
+from tracker.progress.series import METRICS, PhotoPoint, frame, pre_session_level, summarise
+from tracker.store.models import AnalysisResult, Photo, TreatmentSession, utcnow
+
+SUMMARY_METRICS = (
+    "delta_ei",
+    "red_area_pct",
+    "delta_l_star",
+    "mel_index",
+    "spot_area_pct",
+    "texture_dog",
+    "glcm_contrast",
+    "line_density",
+    "pore_density",
+)
+# Shown beside each session's settings: the change to the next session's starting point.
+FOLLOWING_CHANGE_METRICS = ("delta_ei", "texture_dog", "spot_area_pct")
+
+
+@dataclass
+class SessionView:
+    number: int
+    at: datetime
+    device: str
+    needle_depth_mm: float | None
+    passes: int | None
+    serum: str
+    price: float | None
+    client_rating: int | None
+    photos: int
+    usable_photos: int
+    change_that_followed: dict[str, float | None]
+    recovery: RecoveryFit | None
+    recovery_vs_earlier: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "at": self.at.isoformat(),
+            "settings": {
+                "device": self.device,
+                "needle_depth_mm": self.needle_depth_mm,
+                "passes": self.passes,
+                "serum": self.serum,
+            },
+            "price": self.price,
+            "client_rating": self.client_rating,
+            "photos": self.photos,
+            "usable_photos": self.usable_photos,
+            "change_that_followed": self.change_that_followed,
+            "recovery": self.recovery.to_json() if self.recovery else None,
+            "recovery_vs_earlier": self.recovery_vs_earlier,
+        }
+
+
+@dataclass
+class CourseProgress:
+    client_id: int
+    client_name: str
+    concern: Concern
+    plan: CoursePlan
+    body_area: str
+    today: date
+    ita_deg: float | None
+    next: NextSession
+    sessions: list[SessionView]
+    summaries: dict[str, Any]
+    flags: list[rules.Flag]
+    table: pd.DataFrame = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "client": {"id": self.client_id, "name": self.client_name, "ita_deg": _r(self.ita_deg)},
+            "course": {
+                "concern": self.concern.value,
+                "concern_label": self.concern.label,
+                "body_area": self.body_area,
+                "planned_sessions": self.plan.planned_sessions,
+                "interval_weeks": self.plan.interval_weeks,
+                "upkeep_interval_weeks": self.plan.upkeep_interval_weeks,
+                "sessions_done": len(self.sessions),
+                "next_session": {
+                    "number": self.next.number,
+                    "due": self.next.due.isoformat() if self.next.due else None,
+                    "kind": self.next.kind,
+                    "overdue_days": self.next.overdue_days,
+                },
+            },
+            "today": self.today.isoformat(),
+            "metrics": self.summaries,
+            "sessions": [s.to_json() for s in self.sessions],
+            "flags": [f.to_json() for f in self.flags],
+            "photos": len(self.table),
+            "photos_usable": int(self.table["usable"].sum()) if len(self.table) else 0,
+        }
+
+
+def course_progress(app: App, actor: Actor, client_id: int, today: date | None = None) -> CourseProgress:
+    today = today or date.today()
+    now = datetime.combine(today, time(23, 59))
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        course = uow.repo.current_course(client.id)
+        if course is None:
+            raise Rejected("This client has no treatment course yet.")
+        sessions = list(course.sessions)
+        rows = uow.session.execute(
+            select(Photo, AnalysisResult)
+            .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
+            .outerjoin(AnalysisResult, AnalysisResult.photo_id == Photo.id)
+            .where(TreatmentSession.course_id == course.id)
+            .order_by(Photo.id, AnalysisResult.created_at, AnalysisResult.id)
+        ).all()
+        plan = CoursePlan(course.planned_sessions, course.interval_weeks, course.upkeep_interval_weeks)
+        name, intake, concern, body_area = (
+            client.name,
+            dict(client.intake or {}),
+            course.concern,
+            course.body_area,
+        )
+        session_rows = [
+            (s.number, s.at, s.device, s.needle_depth_mm, s.passes, s.serum, s.price, s.client_rating)
+            for s in sessions
+        ]
+    latest: dict[int, tuple[Photo, AnalysisResult | None]] = {}
+    for photo, result in rows:
+        latest[photo.id] = (photo, result)  # rows are ordered: the last result wins
+    session_at = {number: at for number, at, *_ in session_rows}
+    start = min(session_at.values()) if session_at else now
+    number_of = {s_id: n for s_id, n in _session_ids(app, [r[0] for r in rows])}
+    points = [
+        PhotoPoint(
+            photo_id=photo.id,
+            session=number_of[photo.session_id],
+            kind=photo.kind,
+            taken_at=photo.taken_at,
+            session_at=session_at[number_of[photo.session_id]],
+            course_start=start,
+            quality=float(result.quality.get("score", 0.0)) if result else 0.0,
+            usable=bool(result and result.quality.get("score", 0.0) >= TREND_THRESHOLD),
+            metrics=dict(result.metrics) if result else {},
+        )
+        for photo, result in latest.values()
+    ]
+    df = frame(points)
+    relative = app.settings.noise_relative_error
+    summaries = {m: summarise(df, m, relative) for m in SUMMARY_METRICS}
+    redness_band = summaries["delta_ei"].noise
+    a_star_band = summarise(df, "delta_a_star", relative).noise
+    ita = _median(df.loc[df["usable"], "ita_deg"])
+
+    ordered = sorted(session_rows, key=lambda r: r[1])
+    views: list[SessionView] = []
+    found: list[rules.Flag] = []
+    earlier_t90: list[float] = []
+    for i, (number, at, device, depth, passes, serum, price, rating) in enumerate(ordered):
+        next_at = ordered[i + 1][1] if i + 1 < len(ordered) else None
+        fit = _recovery(df, number, at, next_at, redness_band.sdc)
+        views.append(
+            SessionView(
+                number=number,
+                at=at,
+                device=device,
+                needle_depth_mm=depth,
+                passes=passes,
+                serum=serum,
+                price=float(price) if price is not None else None,
+                client_rating=rating,
+                photos=int((df["session"] == number).sum()),
+                usable_photos=int(((df["session"] == number) & df["usable"]).sum()),
+                change_that_followed=_following_change(df, number, ordered[i + 1][0] if next_at else None),
+                recovery=fit,
+                recovery_vs_earlier=_vs_earlier(fit, earlier_t90),
+            )
+        )
+        if fit and fit.t90_hours is not None and fit.method in ("exponential", "two-point"):
+            earlier_t90.append(fit.t90_hours)
+        for flag in (
+            rules.slow_recovery(df, number, at, next_at, redness_band, fit),
+            rules.pih_watch(
+                df, number, at, next_at, summaries["delta_l_star"].noise, redness_band, a_star_band, fit, ita
+            ),
+        ):
+            if flag:
+                found.append(flag)
+
+    upcoming = next_session(plan, [r[1] for r in session_rows if r[1] <= now], today)
+    for flag in (
+        rules.worsening(summaries["texture_dog"], "Texture is getting worse"),
+        rules.overdue(upcoming),
+        rules.contraindications(intake),
+    ):
+        if flag:
+            found.append(flag)
+    past = [(r[0], r[1]) for r in ordered if r[1] <= now]
+    found += rules.no_usable_photo(df, past, now)
+    found += rules.missed_checkins(df, past, now)
+    order = {"act": 0, "watch": 1, "info": 2}
+    found.sort(key=lambda f: (order.get(f.severity, 3), f.session or 0))
+    return CourseProgress(
+        client_id=client_id,
+        client_name=name,
+        concern=concern,
+        plan=plan,
+        body_area=body_area,
+        today=today,
+        ita_deg=ita,
+        next=upcoming,
+        sessions=views,
+        summaries={m: s.to_json() for m, s in summaries.items()},
+        flags=found,
+        table=df,
+    )
+
+
+def rate_session(app: App, actor: Actor, client_id: int, number: int, rating: int) -> None:
+    """The client's own 1–10 rating of a session's result (clients rate their own; staff may
+    record a rating given on paper)."""
+    if not 1 <= rating <= 10:
+        raise Rejected("A rating is a whole number from 1 to 10.")
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        course = uow.repo.current_course(client.id)
+        session = uow.repo.session_by_number(course.id, number) if course else None
+        if session is None:
+            raise Rejected(f"There is no session {number} to rate.")
+        session.client_rating = rating
+        session.client_rating_at = utcnow()
+        uow.repo.audit(
+            actor=actor.label, actor_user_id=actor.user_id, action="rate", entity="treatment_session",
+            entity_id=session.id, clinic_id=actor.clinic_id, detail={"rating": rating},
+        )  # fmt: skip
+        uow.commit()
+
+
+def set_course_plan(app: App, actor: Actor, client_id: int, plan: CoursePlan) -> None:
+    require_staff(actor)
+    problems = validate_plan(plan)
+    if problems:
+        raise Rejected("; ".join(problems).capitalize() + ".")
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        course = uow.repo.current_course(client.id)
+        if course is None:
+            raise Rejected("This client has no treatment course yet.")
+        course.planned_sessions = plan.planned_sessions
+        course.interval_weeks = plan.interval_weeks
+        course.upkeep_interval_weeks = plan.upkeep_interval_weeks
+        uow.repo.audit(
+            actor=actor.label, actor_user_id=actor.user_id, action="set_plan", entity="treatment_course",
+            entity_id=course.id, clinic_id=actor.clinic_id,
+        )  # fmt: skip
+        uow.commit()
+
+
+def _recovery(
+    df: pd.DataFrame, number: int, at: datetime, next_at: datetime | None, noise: float
+) -> RecoveryFit | None:
+    rows = df[
+        (df["session"] == number)
+        & df["kind"].isin([PhotoKind.AFTER.value, PhotoKind.CHECKIN.value])
+        & df["usable"]
+        & (df["taken_at"] >= at)
+    ]
+    if next_at is not None:
+        rows = rows[rows["taken_at"] < next_at]
+    if rows.empty:
+        return None
+    pre = pre_session_level(df, number, "delta_ei")
+    return fit_recovery(rows["hours_since_session"].tolist(), rows["delta_ei"].tolist(), pre, noise)
+
+
+def _vs_earlier(fit: RecoveryFit | None, earlier_t90: list[float]) -> str:
+    if fit is None or fit.t90_hours is None or fit.tau_is_upper_bound or not earlier_t90:
+        return "no earlier session to compare" if not earlier_t90 else "not enough points"
+    usual = statistics.median(earlier_t90)
+    ratio = fit.t90_hours / usual if usual > 0 else math.inf
+    if ratio > 1.5:
+        return f"{ratio:.1f}× slower than earlier sessions ({usual:.0f} h)"
+    if ratio < 1 / 1.5:
+        return f"{1 / ratio:.1f}× faster than earlier sessions ({usual:.0f} h)"
+    return f"similar to earlier sessions ({usual:.0f} h)"
+
+
+def _following_change(df: pd.DataFrame, number: int, next_number: int | None) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for metric in FOLLOWING_CHANGE_METRICS:
+        start = pre_session_level(df, number, metric)
+        end = pre_session_level(df, next_number, metric) if next_number is not None else None
+        out[metric] = _r(end - start) if start is not None and end is not None else None
+    return out
+
+
+def _session_ids(app: App, photos: list[Photo]) -> list[tuple[int, int]]:
+    ids = sorted({p.session_id for p in photos})
+    if not ids:
+        return []
+    with app.uow() as uow:
+        return [
+            (int(i), int(n))
+            for i, n in uow.session.execute(
+                select(TreatmentSession.id, TreatmentSession.number).where(TreatmentSession.id.in_(ids))
+            ).all()
+        ]
+
+
+def _median(values: pd.Series) -> float | None:
+    clean = values.dropna()
+    return float(clean.median()) if len(clean) else None
+
+
+def _r(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), digits)
+
+
+__all__ = ["METRICS", "CourseProgress", "course_progress", "rate_session", "set_course_plan"]
