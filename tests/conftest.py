@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from tracker import services
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
+from tracker.demo import DemoResult, build_demo
 from tracker.permissions import Actor
 from tracker.store.models import Photo
 
@@ -44,3 +45,13 @@ def photo_rows(app: App) -> int:
 
 def blob_files(app: App) -> list[str]:
     return [info.key for info in app.blobs.iterate()]
+
+
+@pytest.fixture(scope="session")
+def demo_loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, DemoResult]]:
+    """The demo data set loaded once per test run: it imports and measures ~100 photos
+    (about 25 s), so every test that needs it shares one copy and must not change it."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("demo") / "data", _env_file=None)  # type: ignore[call-arg]
+    application = open_app(settings)
+    yield application, build_demo(application)
+    application.close()

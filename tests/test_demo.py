@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
-import pytest
 from sqlalchemy import select
 
 from tracker import consistency
 from tracker.auth import verify_password
-from tracker.bootstrap import App, open_app
-from tracker.config import Settings
+from tracker.bootstrap import App
 from tracker.demo import (
     DEMO_CLIENT_PASSWORD,
     DEMO_PRACTITIONER_EMAIL,
@@ -23,17 +20,10 @@ from tracker.domain import PhotoStatus, Role
 from tracker.store.models import AnalysisResult, Client, Photo, PhotoSeries, TreatmentSession, User
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, DemoResult]]:
-    """The demo loaded once for this module: it imports and measures ~100 photos."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("demo") / "data", _env_file=None)  # type: ignore[call-arg]
-    application = open_app(settings)
-    yield application, build_demo(application)
-    application.close()
-
-
-def test_demo_loads_every_photo_once_with_its_session_kind_and_time(loaded: tuple[App, DemoResult]) -> None:
-    app, first = loaded
+def test_demo_loads_every_photo_once_with_its_session_kind_and_time(
+    demo_loaded: tuple[App, DemoResult],
+) -> None:
+    app, first = demo_loaded
     manifest = load_manifest()
     assert first.rejected == []
     assert first.photos_imported == demo_photo_count(manifest) >= 75
@@ -57,9 +47,9 @@ def test_demo_loads_every_photo_once_with_its_session_kind_and_time(loaded: tupl
 
 
 def test_every_demo_photo_is_measured_and_each_series_learns_its_scale(
-    loaded: tuple[App, DemoResult],
+    demo_loaded: tuple[App, DemoResult],
 ) -> None:
-    app, _ = loaded
+    app, _ = demo_loaded
     with app.uow() as uow:
         statuses = set(uow.session.scalars(select(Photo.status)))
         series = uow.session.scalars(select(PhotoSeries)).all()
@@ -74,8 +64,8 @@ def test_every_demo_photo_is_measured_and_each_series_learns_its_scale(
     assert sorted(round(s.px_per_mm or 0, 1) for s in series) == sorted(round(v, 1) for v in truth.values())
 
 
-def test_demo_accounts_can_sign_in(loaded: tuple[App, DemoResult]) -> None:
-    app, _ = loaded
+def test_demo_accounts_can_sign_in(demo_loaded: tuple[App, DemoResult]) -> None:
+    app, _ = demo_loaded
     manifest = load_manifest()
     with app.uow() as uow:
         practitioner = uow.repo.user_by_email(DEMO_PRACTITIONER_EMAIL)

@@ -90,6 +90,17 @@ class CourseProgress:
     flags: list[rules.Flag]
     table: pd.DataFrame = field(repr=False)
 
+    @property
+    def typical_tau_hours(self) -> float | None:
+        """The client's usual recovery time constant: the median over sessions with a fit
+        (one noisy after-photo can throw a single session's fit off)."""
+        taus = [
+            s.recovery.tau_hours
+            for s in self.sessions
+            if s.recovery and s.recovery.tau_hours and s.recovery.method in ("exponential", "two-point")
+        ]
+        return float(statistics.median(taus)) if taus else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "client": {"id": self.client_id, "name": self.client_name, "ita_deg": _r(self.ita_deg)},
@@ -109,6 +120,15 @@ class CourseProgress:
                 },
             },
             "today": self.today.isoformat(),
+            "recovery": {
+                "typical_tau_hours": _r(self.typical_tau_hours),
+                "typical_t50_hours": _r(self.typical_tau_hours * math.log(2))
+                if self.typical_tau_hours
+                else None,
+                "typical_t90_hours": _r(self.typical_tau_hours * math.log(10))
+                if self.typical_tau_hours
+                else None,
+            },
             "metrics": self.summaries,
             "sessions": [s.to_json() for s in self.sessions],
             "flags": [f.to_json() for f in self.flags],
