@@ -184,3 +184,19 @@ def test_reanalyze_after_import(
     assert code == 0 and "analysed 0 photos" in out
     code, out = run(capsys, data, "reanalyze", "--all")
     assert code == 0 and "analysed 2 photos" in out
+
+
+def test_progress_prints_course_series_recovery_and_flags(
+    capsys: pytest.CaptureFixture[str], demo_loaded
+) -> None:  # type: ignore[no-untyped-def]
+    app, _ = demo_loaded
+    data = app.settings.data_dir
+    code, out = run(capsys, data, "progress", "--client", "Niamh O'Sullivan", "--today", "2026-11-21")
+    assert code == 0
+    assert "Slow recovery after session 1" in out and "T90" in out and "Rosacea" in out
+    code, out = run(capsys, data, "progress", "--client", "Niamh O'Sullivan", "--json")
+    parsed = json.loads(out)
+    assert {"course", "metrics", "sessions", "flags", "recovery"} <= set(parsed)
+    assert parsed["metrics"]["delta_ei"]["noise_band"]["sdc"] > 0
+    code, _ = run(capsys, data, "progress", "--client", "Nobody")
+    assert code == 2

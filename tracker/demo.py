@@ -22,6 +22,7 @@ from tracker.domain import Concern, PhotoKind, Role
 from tracker.imaging.zones import Zones
 from tracker.ingest import Rejected
 from tracker.permissions import Actor
+from tracker.progress.service import rate_session
 from tracker.store.models import User
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_photos"
@@ -86,6 +87,7 @@ def build_demo(
                 price=session.get("price"),
                 notes=session.get("notes", ""),
             )
+        _rate_sessions(app, actor, client_id, entry)
         for index, photo in enumerate(entry["photos"]):
             outcome = _import(app, actor, client_id, source, photo, result)
             if index == 0 and outcome == "imported":
@@ -129,6 +131,15 @@ def _import(
         return f"rejected: {exc}"
     result.photos_imported += 1
     return "imported"
+
+
+def _rate_sessions(app: App, actor: Actor, client_id: int, entry: dict[str, Any]) -> None:
+    """Demo clients' own ratings, so the rating column has something to show: made up, like
+    the clients themselves (a little better each session; the slow recoverer is less happy)."""
+    slow = bool(entry.get("recovery", {}).get("slow"))
+    for session in entry["sessions"]:
+        number = int(session["number"])
+        rate_session(app, actor, client_id, number, min(9, (4 if slow else 5) + number))
 
 
 def _ensure_client(app: App, actor: Actor, entry: dict[str, Any]) -> int:
