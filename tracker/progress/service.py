@@ -147,7 +147,7 @@ def course_progress(app: App, actor: Actor, client_id: int, today: date | None =
             raise Rejected("This client has no treatment course yet.")
         sessions = list(course.sessions)
         rows = uow.session.execute(
-            select(Photo, AnalysisResult)
+            select(Photo, AnalysisResult, TreatmentSession.number)
             .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
             .outerjoin(AnalysisResult, AnalysisResult.photo_id == Photo.id)
             .where(TreatmentSession.course_id == course.id)
@@ -164,25 +164,24 @@ def course_progress(app: App, actor: Actor, client_id: int, today: date | None =
             (s.number, s.at, s.device, s.needle_depth_mm, s.passes, s.serum, s.price, s.client_rating)
             for s in sessions
         ]
-    latest: dict[int, tuple[Photo, AnalysisResult | None]] = {}
-    for photo, result in rows:
-        latest[photo.id] = (photo, result)  # rows are ordered: the last result wins
+    latest: dict[int, tuple[Photo, AnalysisResult | None, int]] = {}
+    for photo, result, number in rows:
+        latest[photo.id] = (photo, result, number)  # rows are ordered: the last result wins
     session_at = {number: at for number, at, *_ in session_rows}
     start = min(session_at.values()) if session_at else now
-    number_of = {s_id: n for s_id, n in _session_ids(app, [r[0] for r in rows])}
     points = [
         PhotoPoint(
             photo_id=photo.id,
-            session=number_of[photo.session_id],
+            session=number,
             kind=photo.kind,
             taken_at=photo.taken_at,
-            session_at=session_at[number_of[photo.session_id]],
+            session_at=session_at[number],
             course_start=start,
             quality=float(result.quality.get("score", 0.0)) if result else 0.0,
             usable=bool(result and result.quality.get("score", 0.0) >= TREND_THRESHOLD),
             metrics=dict(result.metrics) if result else {},
         )
-        for photo, result in latest.values()
+        for photo, result, number in latest.values()
     ]
     df = frame(points)
     relative = app.settings.noise_relative_error
@@ -331,19 +330,6 @@ def _following_change(df: pd.DataFrame, number: int, next_number: int | None) ->
         end = pre_session_level(df, next_number, metric) if next_number is not None else None
         out[metric] = _r(end - start) if start is not None and end is not None else None
     return out
-
-
-def _session_ids(app: App, photos: list[Photo]) -> list[tuple[int, int]]:
-    ids = sorted({p.session_id for p in photos})
-    if not ids:
-        return []
-    with app.uow() as uow:
-        return [
-            (int(i), int(n))
-            for i, n in uow.session.execute(
-                select(TreatmentSession.id, TreatmentSession.number).where(TreatmentSession.id.in_(ids))
-            ).all()
-        ]
 
 
 def _median(values: pd.Series) -> float | None:
