@@ -1,68 +1,66 @@
-"""Streamlit entry point. For now one page: the clinic's clients with their sessions and
-photos. Sign-in, roles and the real pages come with issue 5; until then the app listens
-on localhost only (.streamlit/config.toml)."""
+"""Streamlit entry point: settings → sign-in → role → navigation over file-based pages.
+
+Pages a role may not see are never registered, so they cannot be reached by URL; each
+page checks the role again, and the services check permissions a third time.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from tracker import services
-from tracker.bootstrap import App, open_app
 from tracker.config import Settings
-from tracker.permissions import Actor
+from tracker.demo import iter_demo_credentials, load_manifest
+from tracker.domain import Role
+from tracker.ui.context import current_actor, sign_in, sign_out
+
+st.set_page_config(page_title="Recovery tracker", page_icon="🩹", layout="wide")
+
+CLIENT_PAGES = [
+    st.Page("pages/my_course.py", title="My course", icon=":material/event:", default=True),
+    st.Page("pages/upload.py", title="Upload photos", icon=":material/photo_camera:"),
+    st.Page("pages/my_progress.py", title="My progress", icon=":material/monitoring:"),
+]
+STAFF_PAGES = [
+    st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True),
+    st.Page("pages/client_review.py", title="Client review", icon=":material/person_search:"),
+    st.Page("pages/record.py", title="Record session & intake", icon=":material/edit_note:"),
+]
 
 
-def get_app() -> App:
-    """One App (engine, blob store) per configuration, shared by all sessions."""
-    return _app_for(Settings().model_dump_json())
-
-
-@st.cache_resource
-def _app_for(settings_json: str) -> App:
-    return open_app(Settings.model_validate_json(settings_json))
-
-
-@st.cache_data(max_entries=2000, show_spinner=False)
-def thumbnail(_app_key: str, photo_id: int, clinic_id: int) -> bytes:
-    return services.photo_bytes(get_app(), Actor.operator(clinic_id), photo_id, "thumbnail")
-
-
-def main() -> None:
-    st.set_page_config(page_title="Recovery tracker", page_icon="🩹", layout="wide")
-    app = get_app()
-    with app.uow() as uow:
-        clinics = [(c.id, c.name) for c in uow.repo.clinics()]
+def sign_in_page() -> None:
     st.title("Recovery-photo tracker")
-    if not clinics:
-        st.info("No data yet. Load the demo with `python -m tracker demo`, or import photos.")
+    st.caption("Sign in to see your photos and progress.")
+    with st.form("sign_in"):
+        email = st.text_input("Email", key="email", autocomplete="username")
+        password = st.text_input("Password", type="password", key="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        if sign_in(email, password):
+            st.rerun()
+        st.error("That email and password do not match an account.")
+    if Settings().demo_mode:
+        _demo_accounts()
+
+
+def _demo_accounts() -> None:
+    try:
+        manifest = load_manifest()
+    except FileNotFoundError:
         return
-    clinic_id, clinic_name = clinics[0]
-    if len(clinics) > 1:
-        clinic_id, clinic_name = st.selectbox("Clinic", clinics, format_func=lambda c: c[1])
-    rows = services.overview(app, Actor.operator(clinic_id))
-    photos = sum(r.photo_count for r in rows)
-    st.caption(f"{clinic_name} · {len(rows)} clients · {photos} photos")
-    for row in rows:
-        concern = row.concern.label if row.concern else "no course"
-        title = f"{row.name} — {concern}, {len(row.sessions)}/{row.planned_sessions} sessions"
-        with st.expander(title, expanded=len(rows) <= 3):
-            for session in row.sessions:
-                depth = f", {session.needle_depth_mm} mm" if session.needle_depth_mm else ""
-                st.markdown(
-                    f"**Session {session.number}** · {session.at:%d %b %Y %H:%M}"
-                    f" · {session.device or 'device not recorded'}{depth}"
-                )
-                if not session.photos:
-                    st.caption("No photos yet.")
-                    continue
-                columns = st.columns(6)
-                for i, photo in enumerate(session.photos):
-                    with columns[i % 6]:
-                        st.image(
-                            thumbnail(str(app.settings.data_dir), photo.id, clinic_id),
-                            caption=f"{photo.kind.value} · {photo.taken_at:%d %b %H:%M}",
-                            width="stretch",
-                        )
+    with st.expander("Demo accounts (demo mode only)", expanded=True):
+        rows = [{"role": r, "email": e, "password": p} for r, e, p in iter_demo_credentials(manifest)]
+        st.dataframe(rows, hide_index=True, width="stretch")
 
 
-main()
+actor = current_actor()
+if actor is None:
+    page = st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")], position="hidden")
+else:
+    pages = CLIENT_PAGES if actor.role is Role.CLIENT else STAFF_PAGES
+    page = st.navigation(pages)
+    with st.sidebar:
+        st.caption(f"Signed in as {actor.label} ({actor.role.value})")
+        if st.button("Sign out", key="sign_out"):
+            sign_out()
+            st.rerun()
+page.run()

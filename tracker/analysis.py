@@ -222,6 +222,24 @@ def latest_result(app: App, actor: Actor, photo_id: int) -> dict[str, Any] | Non
         }
 
 
+def series_info(app: App, actor: Actor, client_id: int) -> dict[str, Any] | None:
+    """The client's current series: baseline photo, its zones (baseline pixels), scale."""
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        course = uow.repo.current_course(client.id)
+        if course is None:
+            return None
+        series = uow.session.scalar(select(PhotoSeries).where(PhotoSeries.course_id == course.id))
+        if series is None:
+            return None
+        return {
+            "baseline_photo_id": series.baseline_photo_id,
+            "zones": series.zones,
+            "px_per_mm": series.px_per_mm,
+            "px_per_mm_source": series.px_per_mm_source,
+        }
+
+
 # Helpers ------------------------------------------------------------------------------------
 
 

@@ -15,6 +15,14 @@ from tracker.store.db import make_engine, make_session_factory, upgrade
 from tracker.store.uow import UnitOfWork
 
 
+def install_change_hook() -> None:
+    """Every process that writes data must bump the dashboard's per-client cache versions
+    (tracker.dashboard); imported here late because the dashboard itself uses App."""
+    from tracker.dashboard import install_change_hook as install
+
+    install()
+
+
 @dataclass
 class App:
     settings: Settings
@@ -39,6 +47,7 @@ def open_app(settings: Settings | None = None, *, migrate: bool = True) -> App:
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
+    install_change_hook()  # keeps the dashboard's per-client cache honest
     return App(
         settings=settings,
         engine=engine,

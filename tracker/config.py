@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "production"] = "development"
+    # Shows the demo accounts on the sign-in page. Never in production.
+    demo_mode: bool = False
     data_dir: Path = Path("data")
     # Empty means the embedded default: a SQLite file inside data_dir.
     database_url: str = ""
@@ -70,6 +72,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_limits(self) -> Settings:
+        if self.environment == "production" and self.demo_mode:
+            raise ValueError("demo_mode shows passwords on the sign-in page: not allowed in production")
         if self.thumbnail_long_edge > self.display_long_edge:
             raise ValueError("thumbnail_long_edge must not exceed display_long_edge")
         return self

@@ -11,7 +11,7 @@ from typing import Any
 
 from tracker.analysis import Outcome, analyze_photo
 from tracker.bootstrap import App
-from tracker.domain import Concern, PhotoKind, Role, infer_kind, pick_session_number
+from tracker.domain import Concern, Contraindication, PhotoKind, Role, infer_kind, pick_session_number
 from tracker.ingest import Ingested, Rejected, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.progress.plans import default_plan
@@ -152,6 +152,31 @@ def record_session(
         return session.id
 
 
+def record_intake(
+    app: App, actor: Actor, client_id: int, answers: list[Contraindication], notes: str = ""
+) -> list[Contraindication]:
+    """Store the contraindication screening (brief §1). Returns the answers that need a
+    practitioner's review before treatment: every 'yes'."""
+    require_staff(actor)
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        client.intake = {
+            "contraindications": [a.value for a in answers],
+            "notes": notes.strip(),
+            "answered_at": utcnow().isoformat(timespec="seconds"),
+            "recorded_by": actor.label,
+        }
+        _audit(uow, actor, "record_intake", "client", client.id, detail={"yes": [a.value for a in answers]})
+        uow.commit()
+    return list(answers)
+
+
+def client_intake(app: App, actor: Actor, client_id: int) -> dict[str, Any]:
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        return dict(client.intake or {})
+
+
 # Photos -----------------------------------------------------------------------------------
 
 
@@ -255,6 +280,15 @@ def photo_bytes(app: App, actor: Actor, photo_id: int, variant: str = "display")
             _audit(uow, actor, "view_original", "photo", photo.id)
             uow.commit()
     return app.blobs.get(key)
+
+
+def photo_size(app: App, actor: Actor, photo_id: int) -> tuple[int, int]:
+    """(width, height) of the upright full-resolution photo."""
+    with app.uow() as uow:
+        photo = uow.session.get(Photo, photo_id)
+        require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id) if photo else None)
+        assert photo is not None
+        return photo.width, photo.height
 
 
 # Overview ---------------------------------------------------------------------------------

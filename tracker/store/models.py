@@ -259,3 +259,28 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(String(50))
     entity_id: Mapped[int | None]
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ClientStatus(Base):
+    """The practitioners' dashboard row of one client, computed by the progress code and
+    cached here because computing it takes ~0.1 s per client (recovery-curve fits).
+
+    A cache, never a record: deleting every row loses nothing. tracker/dashboard.py decides
+    when a row is stale (its `signature` no longer matches the client's inputs, or `today`
+    falls outside [valid_from, valid_until)) and recomputes it.
+    """
+
+    __tablename__ = "client_status"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    # Bumped (in the writer's own transaction) whenever an ORM flush touches a row the
+    # client's progress depends on; part of the signature, so such a change is never missed.
+    input_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Digest of the inputs `data` was computed from; None until first computed.
+    signature: Mapped[str | None] = mapped_column(String(64))
+    # `data` holds for every `today` in [valid_from, valid_until); valid_until None = for ever.
+    valid_from: Mapped[date | None]
+    valid_until: Mapped[date | None]
+    computed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,217 @@
+"""Practitioner: one client's review — timeline, comparisons, maps, charts, recovery,
+flags, zones and the report."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+from streamlit_image_coordinates import streamlit_image_coordinates
+
+from tracker import analysis, services
+from tracker.charts import chart_png, metric_chart, recovery_chart
+from tracker.compare import aligned_pair, split_view
+from tracker.imaging.maps import difference_map, redness_map
+from tracker.imaging.zones import Zones, rect_polygon
+from tracker.ingest import Rejected
+from tracker.progress.series import METRICS
+from tracker.progress.service import SUMMARY_METRICS, course_progress
+from tracker.reports import client_report_pdf, report_filename
+from tracker.ui.context import STAFF, get_app, require_actor
+
+actor = require_actor(*STAFF)
+app = get_app()
+clients = services.overview(app, actor)
+if not clients:
+    st.info("No clients yet.")
+    st.stop()
+ids = [c.id for c in clients]
+names = {c.id: c.name for c in clients}
+preset = st.session_state.get("review_client_id")
+client_id = st.selectbox(
+    "Client", ids, index=ids.index(preset) if preset in ids else 0, format_func=names.get, key="review_client"
+)
+st.session_state["review_client_id"] = client_id
+today = date.today()
+try:
+    progress = course_progress(app, actor, client_id, today)
+except Rejected as exc:
+    st.info(str(exc))
+    st.stop()
+data = progress.to_json()
+table = progress.table
+st.title(names[client_id])
+course = data["course"]
+st.caption(
+    f"{course['concern_label']} · {course['body_area'] or 'area not set'} · "
+    f"{course['sessions_done']}/{course['planned_sessions']} sessions · "
+    + (f"skin tone ITA {data['client']['ita_deg']:.0f}°" if data["client"]["ita_deg"] is not None else "")
+)
+
+tabs = st.tabs(["Flags", "Timeline", "Compare", "Charts", "Recovery", "Zones", "Report"])
+
+with tabs[0]:
+    if not data["flags"]:
+        st.success("No flags.")
+    for flag in data["flags"]:
+        box = {"act": st.error, "watch": st.warning}.get(flag["severity"], st.info)
+        box(f"**{flag['title']}**\n\n" + "\n".join(f"- {e}" for e in flag["evidence"]))
+
+labels: dict[int, str] = {}
+with tabs[1]:
+    for s in progress.sessions:
+        rows = table[table["session"] == s.number]
+        header = (
+            f"Session {s.number} · {s.at:%d %b %Y} · {s.device or 'device ?'} "
+            f"{s.needle_depth_mm or '?'} mm ×{s.passes or '?'} · {s.serum or 'no serum'}"
+            + (f" · rated {s.client_rating}/10" if s.client_rating else "")
+        )
+        with st.expander(header, expanded=s.number == progress.sessions[-1].number):
+            cols = st.columns(6)
+            for i, row in enumerate(rows.itertuples()):
+                label = f"S{s.number} {row.kind} {row.taken_at:%d %b %H:%M}"
+                labels[int(row.photo_id)] = label
+                thumb = services.photo_bytes(app, actor, int(row.photo_id), "thumbnail")
+                quality = "✓" if row.usable else "✗ not used"
+                cols[i % 6].image(
+                    thumb, caption=f"{row.kind} · {row.taken_at:%d %b %H:%M} · Q {row.quality:.2f} {quality}"
+                )
+
+with tabs[2]:
+    photo_ids = list(labels)
+    if len(photo_ids) < 2:
+        st.info("Two photos are needed for a comparison.")
+    else:
+        befores = [p for p in photo_ids if "before" in labels[p]] or photo_ids
+        c1, c2 = st.columns(2)
+        a = c1.selectbox(
+            "First photo", photo_ids, index=photo_ids.index(befores[0]), format_func=labels.get, key="cmp_a"
+        )
+        b = c2.selectbox(
+            "Second photo", photo_ids, index=len(photo_ids) - 1, format_func=labels.get, key="cmp_b"
+        )
+
+        @st.fragment
+        def compare() -> None:
+            first, second, ok = aligned_pair(app, actor, a, b)
+            mode = st.segmented_control(
+                "View",
+                ["Slider", "Side by side", "Redness map", "Difference map"],
+                default="Slider",
+                key="cmp_mode",
+            )
+            if mode == "Side by side":
+                left, right = st.columns(2)
+                left.image(first, caption=labels[a], width="stretch")
+                right.image(second, caption=labels[b] + " (aligned)", width="stretch")
+            elif mode == "Redness map":
+                shown = redness_map(second, None)
+                st.image(shown.rgb, caption=shown.legend, width="stretch")
+            elif mode == "Difference map":
+                shown = difference_map(first, second, np.array([[1.0, 0, 0], [0, 1.0, 0]]), None)
+                st.image(shown.rgb, caption=shown.legend, width="stretch")
+            else:
+                split = st.slider("Slide to compare", 0, 100, 50, key="cmp_split")
+                st.image(
+                    split_view(first, second, split / 100), caption=f"left: {labels[a]} · right: {labels[b]}"
+                )
+            if not ok:
+                st.caption("These photos could not be lined up exactly; compare with care.")
+
+        compare()
+
+with tabs[3]:
+    summary = pd.DataFrame(
+        [
+            {
+                "metric": m["label"],
+                "baseline": m["baseline"],
+                "latest": m["latest"],
+                "change": m["change"],
+                "change %": m["change_pct"],
+                "noise band ±": m["noise_band"]["sdc"],
+                "status": m["status"],
+                "trend / 30 days": m["trend_per_30_days"],
+            }
+            for m in data["metrics"].values()
+        ]
+    )
+    st.dataframe(summary, hide_index=True, width="stretch")
+    for metric in SUMMARY_METRICS:
+        chart = metric_chart(progress, metric)
+        st.altair_chart(chart, width="stretch")
+    settings_rows = [
+        {"session": s["number"], "date": s["at"][:10], **s["settings"], "rating": s["client_rating"],
+         **{f"change in {k}": v for k, v in s["change_that_followed"].items()}}
+        for s in data["sessions"]
+    ]  # fmt: skip
+    st.caption("Session settings beside the change that followed (to the next session's starting point)")
+    st.dataframe(pd.DataFrame(settings_rows), hide_index=True, width="stretch")
+
+with tabs[4]:
+    st.altair_chart(recovery_chart(progress, None), width="stretch")
+    for s in data["sessions"]:
+        rec = s["recovery"]
+        if rec and rec["t90_hours"] is not None:
+            st.markdown(
+                f"- Session {s['number']}: T50 {rec['t50_hours']:.0f} h, T90 {rec['t90_hours']:.0f} h "
+                f"({rec['vs_normal']}; {s['recovery_vs_earlier']}; fit: {rec['method']})"
+            )
+
+with tabs[5]:
+    series = analysis.series_info(app, actor, client_id)
+    if not series or not series["baseline_photo_id"]:
+        st.info("Zones are drawn on the first photo of the course; none uploaded yet.")
+    else:
+        base_id = int(series["baseline_photo_id"])
+        width, _height = services.photo_size(app, actor, base_id)
+        display = Image.open(io.BytesIO(services.photo_bytes(app, actor, base_id, "display"))).convert("RGB")
+        shown = display.copy()
+        shown.thumbnail((900, 900))
+        scale = width / shown.width  # shown px → full-resolution px
+        st.caption(
+            "Click two opposite corners of the **treated** area, then two corners of **untreated** reference "
+            f"skin. Current zones: {series['zones']['source'] if series['zones'] else 'none'}."
+        )
+        clicks = st.session_state.setdefault("zone_clicks", [])
+        point = streamlit_image_coordinates(shown, key="zone_picker")
+        if point and (point["x"], point["y"]) not in [tuple(c) for c in clicks]:
+            clicks.append((point["x"], point["y"]))
+        st.write(f"{len(clicks)} of 4 corners picked.")
+        if st.button("Clear corners", key="zone_clear"):
+            st.session_state["zone_clicks"] = []
+            st.rerun()
+        if len(clicks) >= 4 and st.button("Save zones and measure again", type="primary", key="zone_save"):
+
+            def box(p: tuple[int, int], q: tuple[int, int]) -> list[list[float]]:
+                x0, y0 = min(p[0], q[0]) * scale, min(p[1], q[1]) * scale
+                return rect_polygon(x0, y0, abs(p[0] - q[0]) * scale, abs(p[1] - q[1]) * scale)
+
+            zones = Zones(box(clicks[0], clicks[1]), box(clicks[2], clicks[3]), "manual")
+            with st.spinner("Measuring every photo of the course again…"):
+                count = analysis.set_series_zones(app, actor, client_id, zones)
+            st.session_state["zone_clicks"] = []
+            st.success(f"Zones saved; {count} photos measured again.")
+
+with tabs[6]:
+    st.caption("A PDF for the client file: course summary, stamped before/after, charts, metrics and flags.")
+    if st.button("Prepare report", key="report_make"):
+        with st.spinner("Preparing the report…"):
+            st.session_state["report_pdf"] = client_report_pdf(app, actor, client_id, today=today)
+    pdf = st.session_state.get("report_pdf")
+    if pdf:
+        st.download_button(
+            "Download report (PDF)", pdf, file_name=report_filename(names[client_id], today),
+            mime="application/pdf", key="report_download",
+        )  # fmt: skip
+    metric = st.selectbox(
+        "Chart as PNG", list(SUMMARY_METRICS), format_func=lambda m: METRICS[m].label, key="png_metric"
+    )
+    st.download_button(
+        "Download chart (PNG)", chart_png(metric_chart(progress, metric)), file_name=f"{metric}.png",
+        mime="image/png", key="png_download",
+    )  # fmt: skip

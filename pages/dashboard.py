@@ -1,0 +1,67 @@
+"""Practitioner: every client of the clinic at a glance — who to look at today."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from tracker.dashboard import COUNT_LABELS, DISPLAY_COLUMNS, clinic_dashboard, dashboard_counts
+from tracker.ui.context import STAFF, get_app, require_actor
+
+actor = require_actor(*STAFF)
+app = get_app()
+st.title("Dashboard")
+with st.spinner("Loading the clinic…"):
+    table = clinic_dashboard(app, actor, date.today())
+if table.empty:
+    st.info("No clients yet. Add one under *Record session & intake*, or load the demo.")
+    st.stop()
+
+counts = dashboard_counts(table)
+cols = st.columns(len(counts))
+for col, (key, value) in zip(cols, counts.items(), strict=True):
+    col.metric(COUNT_LABELS.get(key, key), value)
+
+left, mid, right = st.columns([2, 2, 1])
+concerns = sorted(table["concern"].dropna().unique())
+picked = left.multiselect("Concern", concerns, key="dash_concern")
+search = mid.text_input("Search by name", key="dash_search")
+flagged_only = right.toggle("Flagged only", key="dash_flagged")
+view = table
+if picked:
+    view = view[view["concern"].isin(picked)]
+if search:
+    view = view[view["name"].str.contains(search, case=False, regex=False)]
+if flagged_only:
+    view = view[(view["act"] + view["watch"]) > 0]
+
+st.caption("Click a row to open the client's review.")
+event = st.dataframe(
+    view[["client_id", *DISPLAY_COLUMNS]],
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    column_config={
+        "client_id": None,
+        "name": st.column_config.TextColumn("Client", pinned=True),
+        "concern": "Concern",
+        "sessions": "Sessions",
+        "redness_change": st.column_config.NumberColumn("Redness change (EI)", format="%+.1f"),
+        "redness_status": "Redness",
+        "texture_change_pct": st.column_config.NumberColumn("Texture change", format="%+.0f%%"),
+        "texture_status": "Texture",
+        "flags": st.column_config.TextColumn("Flags", width="large"),
+        "act": "Act",
+        "watch": "Watch",
+        "next_due": st.column_config.DateColumn("Next due"),
+        "overdue_days": "Days overdue",
+        "last_photo": st.column_config.DatetimeColumn("Last photo", format="D MMM YYYY"),
+    },
+    key="dash_table",
+)
+rows = event.selection.rows if event and event.selection else []
+if rows:
+    st.session_state["review_client_id"] = int(view.iloc[rows[0]]["client_id"])
+    st.switch_page("pages/client_review.py")

@@ -1,0 +1,77 @@
+"""Client: my course — sessions done and planned, what to do today, and my ratings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from tracker.domain import Role
+from tracker.guidance import PREPARATION, WARNING_SIGNS, aftercare_for_day
+from tracker.ingest import Rejected
+from tracker.progress.service import course_progress, rate_session
+from tracker.ui.context import get_app, require_actor
+
+actor = require_actor(Role.CLIENT)
+app = get_app()
+assert actor.client_id is not None
+today = date.today()
+st.title("My course")
+try:
+    progress = course_progress(app, actor, actor.client_id, today)
+except Rejected as exc:
+    st.info(str(exc))
+    st.stop()
+data = progress.to_json()
+course, nxt = data["course"], data["course"]["next_session"]
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Treatment", course["concern_label"])
+c2.metric("Sessions", f"{course['sessions_done']} of {course['planned_sessions']}")
+if nxt["kind"] == "complete":
+    c3.metric("Next session", "Course complete")
+elif nxt["due"]:
+    c3.metric("Next session due", date.fromisoformat(nxt["due"]).strftime("%d %b %Y"))
+else:
+    c3.metric("Next session", "To be booked")
+
+sessions = progress.sessions
+past = [s for s in sessions if s.at.date() <= today]
+latest = past[-1] if past else None
+if latest is not None:
+    day = (today - latest.at.date()).days
+    items = aftercare_for_day(day)
+    if items:
+        st.subheader(f"Aftercare — day {day} after session {latest.number}")
+        for i, item in enumerate(items):
+            st.checkbox(item, key=f"aftercare_{latest.number}_{day}_{i}")
+        with st.expander("Call the clinic if you notice"):
+            for sign in WARNING_SIGNS:
+                st.markdown(f"- {sign}")
+due = date.fromisoformat(nxt["due"]) if nxt["due"] else None
+if (due is not None and 0 <= (due - today).days <= 14) or (nxt["number"] == 1 and not past):
+    st.subheader("Before your next session")
+    for i, item in enumerate(PREPARATION):
+        st.checkbox(item, key=f"prep_{i}")
+
+st.subheader("Sessions")
+if not sessions:
+    st.caption("No sessions recorded yet.")
+for s in sessions:
+    with st.container(border=True):
+        left, right = st.columns([3, 2])
+        left.markdown(f"**Session {s.number}** · {s.at:%d %b %Y}")
+        recovery = s.recovery
+        if recovery and recovery.t90_hours is not None:
+            left.caption(f"Redness settled to 90 % in about {recovery.t90_hours:.0f} hours.")
+        if s.at.date() <= today:
+            rating = right.slider(
+                "How happy are you with your skin after this session?",
+                1,
+                10,
+                value=s.client_rating or 5,
+                key=f"rating_{s.number}",
+            )
+            if right.button("Save rating", key=f"save_rating_{s.number}"):
+                rate_session(app, actor, actor.client_id, s.number, int(rating))
+                st.success(f"Saved: {rating}/10 for session {s.number}.")

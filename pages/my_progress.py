@@ -1,0 +1,81 @@
+"""Client: my progress — before/after, charts with the noise band, the latest recovery."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from tracker.charts import metric_chart, recovery_chart
+from tracker.compare import aligned_pair, split_view
+from tracker.domain import Role
+from tracker.ingest import Rejected
+from tracker.progress.service import course_progress
+from tracker.ui.context import get_app, require_actor
+
+actor = require_actor(Role.CLIENT)
+app = get_app()
+assert actor.client_id is not None
+st.title("My progress")
+try:
+    progress = course_progress(app, actor, actor.client_id, date.today())
+except Rejected as exc:
+    st.info(str(exc))
+    st.stop()
+data = progress.to_json()
+table = progress.table
+
+
+def summary_lines() -> list[str]:
+    lines = []
+    latest = next((s for s in reversed(progress.sessions) if s.recovery and s.recovery.t90_hours), None)
+    if latest and latest.recovery and latest.recovery.t90_hours:
+        hours = latest.recovery.t90_hours
+        pace = (
+            "as expected" if latest.recovery.compare_with_normal() == "normal" else "more slowly than usual"
+        )
+        lines.append(
+            f"After session {latest.number} your redness was back to your usual level in about "
+            f"{hours:.0f} hours ({pace})."
+        )
+    texture = data["metrics"]["texture_dog"]
+    if texture["status"] == "improved" and texture["change_pct"] is not None:
+        lines.append(f"Your skin texture is {abs(texture['change_pct']):.0f} % smoother than at the start.")
+    elif texture["status"] == "within noise":
+        lines.append(
+            "Texture changes so far are within what photos can reliably show; collagen builds over months."
+        )
+    if any(f["severity"] == "act" for f in data["flags"]):
+        lines.append(
+            "Your practitioner may want to look at your latest photos; they will contact you if needed."
+        )
+    return lines or ["Upload your photos before and after each session to see your progress here."]
+
+
+for line in summary_lines():
+    st.markdown(f"- {line}")
+
+befores = table[(table["kind"] == "before") & table["usable"]]
+if len(befores) >= 2:
+    st.subheader("Before and now")
+    first_id, latest_id = int(befores["photo_id"].iloc[0]), int(befores["photo_id"].iloc[-1])
+
+    @st.fragment
+    def comparison() -> None:
+        first, latest, ok = aligned_pair(app, actor, first_id, latest_id)
+        fraction = st.slider(
+            "Slide to compare (left: first photo, right: latest)", 0, 100, 50, key="compare_split"
+        )
+        st.image(split_view(first, latest, fraction / 100), width="stretch")
+        if not ok:
+            st.caption("These photos could not be lined up exactly; compare them with care.")
+
+    comparison()
+
+st.subheader("Redness and texture over the course")
+st.caption("The shaded band is the noise band: changes inside it are too small to be sure of.")
+for metric in ("delta_ei", "texture_dog"):
+    st.altair_chart(metric_chart(progress, metric), width="stretch")
+if progress.sessions:
+    st.subheader(f"Recovery after session {progress.sessions[-1].number}")
+    st.altair_chart(recovery_chart(progress, [progress.sessions[-1].number]), width="stretch")

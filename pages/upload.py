@@ -1,0 +1,110 @@
+"""Client: upload photos — from files or the camera, several at once, with framing guidance
+and immediate quality feedback."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from tracker import services
+from tracker.config import MB
+from tracker.domain import PhotoKind, Role, infer_kind, pick_session_number
+from tracker.guidance import CAPTURE_TIPS
+from tracker.ingest import Rejected
+from tracker.ui.context import get_app, require_actor
+
+actor = require_actor(Role.CLIENT)
+app = get_app()
+assert actor.client_id is not None
+st.title("Upload photos")
+
+rows = services.overview(app, actor)
+sessions = rows[0].sessions if rows else []
+if not sessions:
+    st.info("Your practitioner has not recorded a session yet. You can upload once it is booked.")
+    st.stop()
+
+now = datetime.now()
+starts = {s.number: s.at for s in sessions}
+default_number = pick_session_number(starts, now) or sessions[0].number
+default_kind = infer_kind(starts[default_number], now)
+numbers = [s.number for s in sessions]
+left, right = st.columns(2)
+number = left.selectbox(
+    "Session",
+    numbers,
+    index=numbers.index(default_number),
+    format_func=lambda n: f"Session {n} · {starts[n]:%d %b %Y}",
+    key="upload_session",
+)
+kinds = list(PhotoKind)
+labels = {
+    PhotoKind.BEFORE: "Before the session",
+    PhotoKind.AFTER: "Right after",
+    PhotoKind.CHECKIN: "Recovery check-in",
+}
+kind = right.radio(
+    "When",
+    kinds,
+    index=kinds.index(default_kind),
+    format_func=lambda k: labels[k],
+    horizontal=True,
+    key="upload_kind",
+)
+
+with st.expander("How to take a photo that can be measured", expanded=True):
+    tips, ghost = st.columns([3, 2])
+    for tip in CAPTURE_TIPS:
+        tips.markdown(f"- {tip}")
+    first = next((p for s in sessions for p in s.photos), None)
+    if first is not None:
+        base = Image.open(io.BytesIO(services.photo_bytes(app, actor, first.id, "display"))).convert("RGB")
+        base.thumbnail((640, 640))
+        faded = (np.asarray(base, dtype=np.float32) * 0.45 + 255 * 0.55).astype(np.uint8)
+        ghost.image(faded, caption="Match this framing (your first photo)", width="stretch")
+
+limit_mb = max(1, app.settings.max_upload_bytes // MB)
+files = st.file_uploader(
+    "Photos (JPEG, PNG, WebP or HEIC)",
+    type=["jpg", "jpeg", "png", "webp", "heic", "heif"],
+    accept_multiple_files=True,
+    max_upload_size=limit_mb,
+    key="upload_files",
+)
+camera = st.camera_input("Or take a photo now", key="upload_camera")
+chosen = list(files or []) + ([camera] if camera is not None else [])
+
+if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
+    if len(chosen) > app.settings.max_files_per_upload:
+        st.error(f"Please upload at most {app.settings.max_files_per_upload} photos at a time.")
+        st.stop()
+    bar = st.progress(0.0, text="Uploading…")
+    for i, item in enumerate(chosen):
+        name = item.name or "camera.jpg"
+        bar.progress(i / len(chosen), text=f"Checking and measuring {name} ({i + 1} of {len(chosen)})…")
+        try:
+            done = services.import_photo(
+                app, actor, actor.client_id, item.getvalue(), name, session_number=number, kind=kind
+            )
+        except Rejected as exc:
+            st.error(f"**{name}** was not uploaded: {exc}")
+            continue
+        outcome = done.analysis
+        if outcome is None or not outcome.ok or outcome.analysis is None:
+            reason = outcome.message if outcome else "not analysed"
+            st.warning(f"**{name}** is saved, but could not be measured: {reason}. Please retake it.")
+            continue
+        quality = outcome.analysis.quality
+        score = float(quality["score"])
+        if quality["usable_for_trends"]:
+            st.success(f"**{name}** saved and measured — photo quality {score:.0%}.")
+        else:
+            tips = "; ".join(quality["reasons"]) or "the photo is hard to measure"
+            st.warning(
+                f"**{name}** saved, but its quality is low ({score:.0%}): {tips}. A retake would help."
+            )
+    bar.progress(1.0, text="Done")

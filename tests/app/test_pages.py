@@ -1,0 +1,125 @@
+"""Every page, every role, through Streamlit's AppTest against a real data folder.
+
+The demo is loaded once per run (tests/conftest.py); these tests only read it, except the
+ones that work on their own copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tracker import services
+from tracker.bootstrap import App, open_app
+from tracker.demo import DEMO_CLIENT_PASSWORD, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD, DemoResult
+from tracker.permissions import Actor
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def demo_dir(
+    demo_loaded: tuple[App, DemoResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A private copy of the loaded demo, so a test may change it."""
+    app, _ = demo_loaded
+    target = tmp_path / "data"
+    app.engine.dispose()
+    shutil.copytree(app.settings.data_dir, target)
+    monkeypatch.setenv("TRACKER_DATA_DIR", str(target))
+    monkeypatch.setenv("TRACKER_DEMO_MODE", "true")
+    yield target
+
+
+def _signed_in(email: str, password: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.text_input(key="email").input(email)
+    at.text_input(key="password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_signed_out_only_the_sign_in_page_and_demo_accounts(demo_dir: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Recovery-photo tracker"
+    accounts = at.dataframe[0].value
+    assert DEMO_PRACTITIONER_EMAIL in set(accounts["email"])
+    with pytest.raises(Exception):  # noqa: B017 — any page but sign-in is unknown
+        at.switch_page("pages/dashboard.py").run()
+
+
+def test_no_demo_accounts_outside_demo_mode(demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_DEMO_MODE", "false")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and len(at.dataframe) == 0
+
+
+def test_wrong_password_is_refused(demo_dir: Path) -> None:
+    at = _signed_in(DEMO_PRACTITIONER_EMAIL, "not the password")
+    assert "do not match" in at.error[0].value
+    assert at.title[0].value == "Recovery-photo tracker"
+
+
+def test_client_sees_only_client_pages(demo_dir: Path) -> None:
+    at = _signed_in("linh@demo.test", DEMO_CLIENT_PASSWORD)
+    assert at.title[0].value == "My course"
+    assert any("Sessions" in m.label for m in at.metric)
+    with pytest.raises(Exception):  # noqa: B017 — practitioner pages are not registered for clients
+        at.switch_page("pages/dashboard.py").run()
+    at.switch_page("pages/my_progress.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "My progress"
+    assert at.slider(key="compare_split").value == 50
+    at.switch_page("pages/upload.py").run()
+    assert not at.exception and at.title[0].value == "Upload photos"
+
+
+def test_client_uploads_a_valid_and_an_invalid_file(demo_dir: Path) -> None:
+    at = _signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
+    at.switch_page("pages/upload.py").run()
+    photo = (ROOT / "sample_photos" / "linh" / "s1_before_a.jpg").read_bytes()  # a new photo for Ava
+    uploader = at.file_uploader(key="upload_files")
+    uploader.upload("cheek.jpg", photo, "image/jpeg").upload("notes.jpg", b"hello, not a photo", "image/jpeg")
+    at.run()
+    at.button(key="upload_go").click().run()
+    assert not at.exception, at.exception
+    texts = " ".join(e.value for e in [*at.success, *at.warning, *at.error])
+    assert "cheek.jpg" in texts and ("saved and measured" in texts or "quality" in texts)
+    assert "notes.jpg** was not uploaded: This is a text file" in texts
+
+
+def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
+    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    assert at.title[0].value == "Dashboard"
+    assert len(at.dataframe[0].value) == 4 and len(at.metric) >= 3
+    at.switch_page("pages/client_review.py").run()
+    assert not at.exception, at.exception
+    niamh = next(c.id for c in services.overview(open_app(), Actor.operator(1)) if c.name.startswith("Niamh"))
+    at.selectbox(key="review_client").set_value(niamh).run()
+    assert not at.exception, at.exception
+    assert any("Slow recovery" in e.value for e in at.error)
+    at.button(key="report_make").click().run()
+    assert not at.exception, at.exception
+    pdf = at.session_state["report_pdf"]
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
+
+
+def test_practitioner_records_a_session_and_intake(demo_dir: Path) -> None:
+    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    at.switch_page("pages/record.py").run()
+    assert not at.exception, at.exception
+    at.number_input(key="s_number").set_value(7)
+    at.text_area(key="s_notes").input("top-up session")
+    at.button[1].click().run()  # "Save session" (after "Add client")
+    assert not at.exception, at.exception
+    assert any("Session 7 saved" in s.value for s in at.success)
+    at.checkbox(key="ci_blood_thinners").check()
+    at.button[2].click().run()
+    assert any("Check before treating" in w.value for w in at.warning)

@@ -1,0 +1,212 @@
+"""Real browser (Debian's chromium, driven by Playwright) against a real Streamlit server
+on a free local port, on a private copy of the demo data.
+
+Screenshots of the main pages at desktop and phone widths go to test-artifacts/ (not
+committed). Every test also asserts that the page logged no console error and requested
+nothing outside the app's own server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tracker.bootstrap import App
+from tracker.demo import DEMO_CLIENT_PASSWORD, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD, DemoResult
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: ./run test installs it (apt-get install chromium)")
+    app, _ = demo_loaded
+    data = tmp_path_factory.mktemp("e2e") / "data"
+    app.engine.dispose()
+    shutil.copytree(app.settings.data_dir, data)
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w+")
+    env = {**os.environ, "TRACKER_DATA_DIR": str(data), "TRACKER_DEMO_MODE": "true"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            log.seek(0)
+            pytest.fail(f"streamlit did not start:\n{log.read()}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.seek(0)
+        output = log.read()
+        if "Traceback" in output:
+            print(output)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+class Watched:
+    """A page that records console errors and any request leaving the app's server."""
+
+    def __init__(self, browser: object, server: str, viewport: dict[str, int]) -> None:
+        self.context = browser.new_context(viewport=viewport, accept_downloads=True)  # type: ignore[attr-defined]
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on(
+            "request",
+            lambda r: None if r.url.startswith((server, "data:", "blob:")) else self.outside.append(r.url),
+        )
+        self.page.goto(server)
+
+    def check(self) -> None:
+        assert self.outside == [], self.outside
+        assert self.errors == [], self.errors
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.wait_for_timeout(500)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(w: Watched, email: str, password: str) -> None:
+    page = w.page
+    page.get_by_role("textbox", name="Email").fill(email)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
+
+
+def _go(w: Watched, title: str) -> None:
+    """Follow the navigation link (a full page load would start a new, signed-out session).
+    On a phone the sidebar is collapsed first."""
+    link = w.page.get_by_role("link", name=title)
+    box = link.bounding_box()
+    collapsed = box is None or box["x"] < 0 or box["x"] + box["width"] <= 0
+    if collapsed:
+        w.page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+        w.page.wait_for_timeout(500)
+    link.click()
+    if collapsed:  # put it away again, as a person on a phone would
+        w.page.locator(
+            '[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebarCollapseButton"]'
+        ).first.click()
+        w.page.wait_for_timeout(500)
+    w.page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+
+
+def test_practitioner_dashboard_client_slider_and_report(browser: object, server: str) -> None:
+    w = Watched(browser, server, DESKTOP)
+    w.page.get_by_text("Demo accounts").wait_for(timeout=60_000)
+    w.shot("sign-in-desktop")
+    _sign_in(w, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    page = w.page
+    page.get_by_role("heading", name="Dashboard").wait_for(timeout=60_000)
+    page.get_by_text("Click a row").wait_for()
+    w.shot("dashboard-desktop")
+    page.get_by_role("link", name="Client review").click()
+    page.get_by_role("tab", name="Flags").wait_for(timeout=60_000)
+    w.shot("client-review-desktop")
+    page.get_by_role("tab", name="Compare").click()
+    widget = page.locator('[data-testid="stSlider"]').filter(has_text="Slide to compare")
+    widget.wait_for(timeout=60_000)
+    value = widget.locator('[data-testid="stSliderThumbValue"]')
+    assert value.inner_text() == "50"
+    widget.get_by_role("slider").focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stSliderThumbValue\"]').innerText === '60'",
+        timeout=30_000,
+    )
+    w.shot("compare-slider-desktop")
+    page.get_by_role("tab", name="Report").click()
+    page.get_by_role("button", name="Prepare report").click()
+    download_button = page.get_by_role("button", name="Download report (PDF)")
+    download_button.wait_for(timeout=120_000)
+    with page.expect_download(timeout=60_000) as info:
+        download_button.click()
+    target = ARTIFACTS / "report.pdf"
+    ARTIFACTS.mkdir(exist_ok=True)
+    info.value.save_as(target)
+    assert target.read_bytes()[:5] == b"%PDF-"
+    w.check()
+
+
+def test_client_uploads_a_photo_and_sees_it_measured(browser: object, server: str) -> None:
+    w = Watched(browser, server, PHONE)
+    _sign_in(w, "linh@demo.test", DEMO_CLIENT_PASSWORD)
+    page = w.page
+    page.get_by_role("heading", name="My course").wait_for(timeout=60_000)
+    w.shot("my-course-phone")
+    _go(w, "Upload photos")
+    photo = ROOT / "sample_photos" / "ava" / "s1_before_a.jpg"  # new to Linh's series
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    upload = page.get_by_role("button", name="Upload", exact=True)
+    playwright_api.expect(upload).to_be_enabled(timeout=60_000)  # after the rerun that sees the file
+    upload.click()
+    page.get_by_text("s1_before_a.jpg").last.wait_for(timeout=120_000)
+    page.get_by_text("saved").first.wait_for(timeout=120_000)
+    w.shot("upload-phone")
+    _go(w, "My progress")
+    w.shot("my-progress-phone")
+    w.check()
+
+
+def test_pages_at_desktop_and_phone_width(browser: object, server: str) -> None:
+    for viewport, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        w = Watched(browser, server, viewport)
+        _sign_in(w, "ava@demo.test", DEMO_CLIENT_PASSWORD)
+        w.page.get_by_role("heading", name="My course").wait_for(timeout=60_000)
+        for path, title in (("my_progress", "My progress"), ("upload", "Upload photos")):
+            _go(w, title)
+            w.shot(f"{path}-{suffix}")
+        width = w.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"] + 1  # no sideways scrolling on a phone
+        w.check()

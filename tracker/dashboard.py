@@ -1,0 +1,648 @@
+"""The practitioners' dashboard: every client of the clinic on one page, most urgent first.
+
+Why a cache
+-----------
+`course_progress` computes everything for one client (series, noise bands, recovery-curve
+fits, flags) in about 0.1 s. A clinic of 1,000 clients would wait minutes for every view, so
+each client's dashboard fields are kept in `client_status` and recomputed only when stale.
+
+When a cached row is stale (the invalidation scheme)
+----------------------------------------------------
+A row serves `today` only if both hold:
+
+1. Its `signature` equals the client's *current* signature: a digest of everything
+   `course_progress` reads, gathered for the whole clinic in six grouped queries: the
+   client's name and intake; the course's plan; each session's id, number, time and
+   rating; count, id sum and highest id of the photos and of the analysis results (index
+   only); each series' `updated_at`; the noise setting; `CACHE_VERSION`; and
+   `client_status.input_version`, a counter that an ORM flush hook (installed by importing
+   this module) bumps inside the writer's own transaction whenever a client, course,
+   session, photo, result or series row of the client is inserted, updated or deleted.
+   The counter catches what leaves no trace (a result re-measured in place keeps its id and
+   has no update time); the traces catch writers without the hook (bulk SQL, a process
+   that never imported this module). Not seen: an in-place edit that is neither (a raw SQL
+   UPDATE of a result). No clock is compared: the signature is read *before* the inputs,
+   so a change committed meanwhile leaves the stored signature behind and the next view
+   recomputes; a cached row can be newer than its signature, never older.
+2. `valid_from <= today < valid_until`. Overdue days are derived from the stored due date
+   at view time; everything else that depends on the date changes on known days (a
+   check-in window closing, a pre-booked session starting), and `valid_until` is the
+   first of them. A new day makes stale only the few clients with such an event, not the
+   whole clinic (which would make the first view of every morning a cold one).
+
+`refresh_client_status` refreshes one client eagerly (services call it after imports,
+sessions and ratings, so the next view is warm); `clinic_dashboard` refreshes whatever is
+still stale by itself, so a missed call costs time, never correctness. Bump
+`CACHE_VERSION` when the stored fields or the progress rules change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import typing
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Table,
+    bindparam,
+    cast,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.attributes import instance_state
+
+from tracker.bootstrap import App
+from tracker.domain import Concern
+from tracker.ingest import Rejected
+from tracker.permissions import Actor, PermissionDenied, require_client_access, require_staff
+from tracker.progress import flags as rules
+from tracker.progress.plans import OVERDUE_GRACE
+from tracker.progress.service import CourseProgress, course_progress
+from tracker.store.models import (
+    AnalysisResult,
+    Client,
+    ClientStatus,
+    Photo,
+    PhotoSeries,
+    TreatmentCourse,
+    TreatmentSession,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+# The table, for Core statements (executemany, no ORM bookkeeping).
+STATUS = typing.cast(Table, ClientStatus.__table__)
+
+CACHE_VERSION = 1
+# course_progress evaluates the day at this time (its `now`).
+DAY_END = time(23, 59)
+# Cold refreshes are written in batches, so an interrupted first view keeps its progress.
+WRITE_BATCH = 50
+# Flags recomputed at view time from stored facts, never cached.
+DATE_DRIVEN_FLAGS = frozenset({"overdue_session"})
+SEVERITIES = ("act", "watch", "info")
+FLAG_LABELS = {
+    "contraindication": "contraindication",
+    "slow_recovery": "slow recovery",
+    "pih_watch": "PIH watch",
+    "worsening_texture_dog": "texture worse",
+    "overdue_session": "overdue",
+    "no_usable_photo": "no usable photo",
+    "missed_checkins": "missed check-ins",
+}
+COUNT_LABELS = {
+    "clients": "Clients",
+    "act": "With act flags",
+    "overdue": "Overdue",
+    "slow_recovery": "Slow recovery",
+    "pih_watch": "PIH watch",
+    "no_usable_photo": "No usable photo",
+    "due_this_week": "Due this week",
+}
+COLUMNS = [
+    "client_id",
+    "name",
+    "concern",
+    "sessions",
+    "sessions_done",
+    "planned_sessions",
+    "redness_change",
+    "redness_status",
+    "texture_change_pct",
+    "texture_status",
+    "flags",
+    "act",
+    "watch",
+    "info",
+    "next_due",
+    "due_in_days",
+    "overdue_days",
+    "last_photo",
+    "photos",
+    "usable_photos",
+    "ita_deg",
+    "flag_codes",
+]
+# What a table for people shows (client_id and flag_codes are for links and filters).
+DISPLAY_COLUMNS = [
+    "name",
+    "concern",
+    "sessions",
+    "redness_change",
+    "redness_status",
+    "texture_change_pct",
+    "texture_status",
+    "flags",
+    "act",
+    "watch",
+    "next_due",
+    "overdue_days",
+    "last_photo",
+]
+
+
+# Views --------------------------------------------------------------------------------------
+
+
+def clinic_dashboard(app: App, actor: Actor, today: date) -> pd.DataFrame:
+    """One row per client of the actor's clinic, most urgent first: act flags, then overdue,
+    then watch flags. Stale cache rows are recomputed first (see the module docstring).
+
+    `df.attrs` carries `today` (ISO date) and `refreshed` (how many clients had to be
+    recomputed). DISPLAY_COLUMNS are the ones meant for people; the others help filtering."""
+    require_staff(actor)
+    data, refreshed = _fresh_data(app, actor, today)
+    df = _frame(data, today)
+    df.attrs["refreshed"] = refreshed
+    return df
+
+
+def dashboard_counts(df: pd.DataFrame) -> dict[str, int]:
+    """The numbers at the top of the dashboard (keys as in COUNT_LABELS). "Due this week":
+    the next session is due within 7 days, or was due and is still in its week of grace."""
+
+    def has(code: str) -> int:
+        return int(df["flag_codes"].map(lambda codes: code in codes).sum()) if len(df) else 0
+
+    due_soon = df["due_in_days"].le(7).fillna(False) & df["overdue_days"].eq(0)
+    return {
+        "clients": len(df),
+        "act": int(df["act"].gt(0).sum()),
+        "overdue": int(df["overdue_days"].gt(0).sum()),
+        "slow_recovery": has("slow_recovery"),
+        "pih_watch": has("pih_watch"),
+        "no_usable_photo": has("no_usable_photo"),
+        "due_this_week": int(due_soon.sum()),
+    }
+
+
+def refresh_client_status(app: App, actor: Actor, client_id: int, today: date) -> dict[str, Any]:
+    """Recompute one client's cached dashboard fields now (one `course_progress` run) and
+    return them. Anyone who may see the client may refresh it: it only rewrites the cache,
+    and clients' own uploads and ratings are what change it."""
+    with app.uow() as uow:
+        require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+    data, _ = _fresh_data(app, actor, today, only=client_id, force=True)
+    return data[client_id]
+
+
+def refresh_clinic_status(
+    app: App,
+    actor: Actor,
+    today: date,
+    *,
+    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+) -> int:
+    """Bring every stale row of the clinic up to date (a batch job after a metric-version
+    change, so that no practitioner waits for the cold view). Returns the rows recomputed."""
+    require_staff(actor)
+    return _fresh_data(app, actor, today, progress=progress)[1]
+
+
+# The cache ----------------------------------------------------------------------------------
+
+
+def _fresh_data(
+    app: App,
+    actor: Actor,
+    today: date,
+    *,
+    only: int | None = None,
+    force: bool = False,
+    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+) -> tuple[dict[int, dict[str, Any]], int]:
+    """The cached fields of every client (or of `only`), recomputing stale ones."""
+    _ensure_rows(app, actor.clinic_id, only)
+    with app.uow() as uow:
+        # One snapshot: the signatures are read before any input course_progress reads.
+        signatures = _signatures(uow.session, actor.clinic_id, only, app.settings.noise_relative_error)
+        scope = ClientStatus.clinic_id == actor.clinic_id
+        if only is not None:
+            scope = scope & (ClientStatus.client_id == only)
+        cached = {
+            cid: (sig, start, end, data)
+            for cid, sig, start, end, data in uow.session.execute(
+                select(
+                    ClientStatus.client_id,
+                    ClientStatus.signature,
+                    ClientStatus.valid_from,
+                    ClientStatus.valid_until,
+                    ClientStatus.data,
+                ).where(scope)
+            )
+        }
+    out: dict[int, dict[str, Any]] = {}
+    stale: list[int] = []
+    for cid, signature in signatures.items():
+        row = cached.get(cid)
+        if not force and row is not None and _serves(row[0], row[1], row[2], row[3], signature, today):
+            assert row[3] is not None
+            out[cid] = row[3]
+        else:
+            stale.append(cid)
+    pending: list[dict[str, Any]] = []
+    for cid in progress(stale) if progress else stale:
+        try:
+            data, valid_until = _compute(app, actor, cid, today)
+        except PermissionDenied:  # deleted since the signatures were read
+            continue
+        out[cid] = data
+        pending.append({"cid": cid, "sig": signatures[cid], "start": today, "end": valid_until, "data": data})
+        if len(pending) >= WRITE_BATCH:
+            _store(app, pending)
+            pending = []
+    if pending:
+        _store(app, pending)
+    if stale:
+        log.info("dashboard: recomputed %d of %d clients", len(stale), len(signatures))
+    return out, len(stale)
+
+
+def _serves(
+    stored: str | None,
+    valid_from: date | None,
+    valid_until: date | None,
+    data: dict[str, Any] | None,
+    signature: str,
+    today: date,
+) -> bool:
+    return (
+        data is not None
+        and stored == signature
+        and valid_from is not None
+        and valid_from <= today
+        and (valid_until is None or today < valid_until)
+    )
+
+
+def _ensure_rows(app: App, clinic_id: int, only: int | None) -> None:
+    """Give every client a cache row before signatures are read, so the flush hook always
+    has a row to bump (a bump that finds no row would be lost). On SQLite the insert waits
+    for any writer holding the lock, whose change the following read then sees."""
+    query = (
+        select(Client.id)
+        .outerjoin(ClientStatus, ClientStatus.client_id == Client.id)
+        .where(Client.clinic_id == clinic_id, ClientStatus.client_id.is_(None))
+    )
+    if only is not None:
+        query = query.where(Client.id == only)
+    with app.uow() as uow:
+        missing = list(uow.session.scalars(query))
+        if not missing:
+            return
+        rows = [{"client_id": cid, "clinic_id": clinic_id, "input_version": 0} for cid in missing]
+        try:
+            uow.session.execute(insert(STATUS), rows)
+            uow.commit()
+        except IntegrityError:  # another view created them first
+            uow.session.rollback()
+
+
+def _store(app: App, rows: Sequence[dict[str, Any]]) -> None:
+    """Write computed rows; `input_version` is the writers' column and is left alone."""
+    table = STATUS
+    statement = (
+        update(table)
+        .where(table.c.client_id == bindparam("cid"))
+        .values(
+            signature=bindparam("sig"),
+            valid_from=bindparam("start"),
+            valid_until=bindparam("end"),
+            data=bindparam("data", type_=table.c.data.type),
+            computed_at=bindparam("at"),
+        )
+    )
+    now = utcnow()
+    with app.uow() as uow:
+        uow.session.connection().execute(statement, [{**row, "at": now} for row in rows])
+        uow.commit()
+
+
+def _signatures(session: Session, clinic_id: int, only: int | None, relative_error: float) -> dict[int, str]:
+    """Digest of each client's inputs (see the module docstring), in six queries for the
+    whole clinic whatever its size. Text casts skip JSON and date parsing: only equality
+    matters here."""
+
+    def scoped(query: Any) -> Any:
+        query = query.where(Client.clinic_id == clinic_id)
+        return query.where(Client.id == only) if only is not None else query
+
+    parts: dict[int, list[Any]] = {}
+    for cid, name, intake, version in session.execute(
+        scoped(
+            select(Client.id, Client.name, cast(Client.intake, String), ClientStatus.input_version)
+            .outerjoin(ClientStatus, ClientStatus.client_id == Client.id)
+            .order_by(Client.id)
+        )
+    ):
+        parts[cid] = [CACHE_VERSION, relative_error, name, intake, version]
+    course_of: dict[int, int] = {}
+    for row in session.execute(
+        scoped(
+            select(
+                TreatmentCourse.client_id,
+                TreatmentCourse.id,
+                TreatmentCourse.concern,
+                TreatmentCourse.planned_sessions,
+                TreatmentCourse.interval_weeks,
+                TreatmentCourse.upkeep_interval_weeks,
+                TreatmentCourse.body_area,
+            )
+            .join(Client, Client.id == TreatmentCourse.client_id)
+            .order_by(TreatmentCourse.id)
+        )
+    ):
+        parts[row[0]].append(("course", *row[1:]))
+        course_of[row[1]] = row[0]
+    for course_id, *session_row in session.execute(
+        scoped(
+            select(
+                TreatmentSession.course_id,
+                TreatmentSession.id,
+                TreatmentSession.number,
+                cast(TreatmentSession.at, String),
+                TreatmentSession.client_rating,
+            )
+            .join(TreatmentCourse, TreatmentCourse.id == TreatmentSession.course_id)
+            .join(Client, Client.id == TreatmentCourse.client_id)
+            .order_by(TreatmentSession.id)
+        )
+    ):
+        parts[course_of[course_id]].append(("session", *session_row))
+    for row in session.execute(
+        scoped(
+            select(Photo.client_id, func.count(Photo.id), func.sum(Photo.id), func.max(Photo.id))
+            .join(Client, Client.id == Photo.client_id)
+            .group_by(Photo.client_id)
+        )
+    ):
+        parts[row[0]].append(("photos", *row[1:]))
+    for row in session.execute(
+        scoped(
+            select(
+                Photo.client_id,
+                func.count(AnalysisResult.id),
+                func.sum(AnalysisResult.id),
+                func.max(AnalysisResult.id),
+            )
+            .join(Photo, Photo.id == AnalysisResult.photo_id)
+            .join(Client, Client.id == Photo.client_id)
+            .group_by(Photo.client_id)
+        )
+    ):
+        parts[row[0]].append(("results", *row[1:]))
+    for row in session.execute(
+        scoped(
+            select(
+                TreatmentCourse.client_id,
+                PhotoSeries.id,
+                PhotoSeries.baseline_photo_id,
+                cast(PhotoSeries.updated_at, String),
+            )
+            .join(TreatmentCourse, TreatmentCourse.id == PhotoSeries.course_id)
+            .join(Client, Client.id == TreatmentCourse.client_id)
+            .order_by(PhotoSeries.id)
+        )
+    ):
+        parts[row[0]].append(("series", *row[1:]))
+    return {
+        cid: hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
+        for cid, values in parts.items()
+    }
+
+
+def _compute(app: App, actor: Actor, client_id: int, today: date) -> tuple[dict[str, Any], date | None]:
+    """The cached fields of one client and the first day they no longer hold."""
+    try:
+        progress = course_progress(app, actor, client_id, today)
+    except Rejected:  # no course yet: nothing to measure, nothing due
+        with app.uow() as uow:
+            client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+            name = client.name
+        return _empty(name), None
+    return _status_data(progress), _valid_until(progress)
+
+
+def _status_data(p: CourseProgress) -> dict[str, Any]:
+    """The compact dashboard fields of one course_progress result (JSON-ready)."""
+    now = datetime.combine(p.today, DAY_END)
+    redness, texture = p.summaries["delta_ei"], p.summaries["texture_dog"]
+    table = p.table
+    return {
+        "name": p.client_name,
+        "concern": p.concern.value,
+        "sessions_done": sum(1 for s in p.sessions if s.at <= now),
+        "planned_sessions": p.plan.planned_sessions,
+        "redness": {"change": redness["change"], "status": redness["status"]},
+        "texture": {"change_pct": texture["change_pct"], "status": texture["status"]},
+        "flags": [[f.code, f.severity, f.session] for f in p.flags if f.code not in DATE_DRIVEN_FLAGS],
+        "next": {
+            "number": p.next.number,
+            "due": p.next.due.isoformat() if p.next.due else None,
+            "kind": p.next.kind,
+        },
+        "last_photo": table["taken_at"].max().isoformat() if len(table) else None,
+        "photos": len(table),
+        "photos_usable": int(table["usable"].sum()) if len(table) else 0,
+        "ita_deg": round(p.ita_deg, 1) if p.ita_deg is not None and math.isfinite(p.ita_deg) else None,
+    }
+
+
+def _empty(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "concern": None,
+        "sessions_done": 0,
+        "planned_sessions": 0,
+        "redness": {"change": None, "status": None},
+        "texture": {"change_pct": None, "status": None},
+        "flags": [],
+        "next": {"number": None, "due": None, "kind": "complete"},
+        "last_photo": None,
+        "photos": 0,
+        "photos_usable": 0,
+        "ita_deg": None,
+    }
+
+
+def _valid_until(p: CourseProgress) -> date | None:
+    """The first day on which course_progress could say something else for the same inputs:
+    a session starts (it counts from then on) or a check-in window closes (a missing photo
+    becomes a missed check-in). Overdue days are derived at view time, so they don't count."""
+    now = datetime.combine(p.today, DAY_END)
+    moments = [s.at for s in p.sessions] + [
+        s.at + timedelta(hours=hi) for s in p.sessions for _, hi in rules.CHECKINS.values()
+    ]
+    days = [m.date() if m.time() <= DAY_END else m.date() + timedelta(days=1) for m in moments if m > now]
+    return min(days) if days else None
+
+
+# The frame ----------------------------------------------------------------------------------
+
+
+def _frame(data: dict[int, dict[str, Any]], today: date) -> pd.DataFrame:
+    records = [_record(cid, d, today) for cid, d in data.items()]
+    records.sort(
+        key=lambda r: (
+            r["act"] == 0,
+            -r["act"],
+            -r["overdue_days"],
+            -r["watch"],
+            r["due_in_days"] if r["due_in_days"] is not None else math.inf,
+            r["name"].casefold(),
+            r["client_id"],
+        )
+    )
+    df = pd.DataFrame.from_records(records, columns=COLUMNS)
+    df["due_in_days"] = df["due_in_days"].astype("Int64")
+    for column in ("redness_change", "texture_change_pct", "ita_deg"):
+        df[column] = df[column].astype(float)
+    df.attrs["today"] = today.isoformat()  # JSON-friendly: Streamlit serialises attrs
+    return df
+
+
+def _record(client_id: int, d: dict[str, Any], today: date) -> dict[str, Any]:
+    due = date.fromisoformat(d["next"]["due"]) if d["next"]["due"] else None
+    overdue_days = max(0, (today - (due + OVERDUE_GRACE)).days) if due else 0
+    flags = [(str(code), str(severity), session) for code, severity, session in d["flags"]]
+    if overdue_days:
+        flags.append(("overdue_session", "watch", None))
+    counts = {s: sum(1 for f in flags if f[1] == s) for s in SEVERITIES}
+    last = datetime.fromisoformat(d["last_photo"]).date() if d["last_photo"] else None
+    concern = Concern(d["concern"]).label if d["concern"] else ""
+    return {
+        "client_id": client_id,
+        "name": d["name"],
+        "concern": concern,
+        "sessions": f"{d['sessions_done']}/{d['planned_sessions']}",
+        "sessions_done": d["sessions_done"],
+        "planned_sessions": d["planned_sessions"],
+        "redness_change": _num(d["redness"]["change"], 2),
+        "redness_status": d["redness"]["status"] or "",
+        "texture_change_pct": _num(d["texture"]["change_pct"], 1),
+        "texture_status": d["texture"]["status"] or "",
+        "flags": _flag_text(flags),
+        **counts,
+        "next_due": due,
+        "due_in_days": (due - today).days if due else None,
+        "overdue_days": overdue_days,
+        "last_photo": last,
+        "photos": d["photos"],
+        "usable_photos": d["photos_usable"],
+        "ita_deg": _num(d["ita_deg"], 1),
+        "flag_codes": tuple(dict.fromkeys(f[0] for f in flags)),
+    }
+
+
+def _flag_text(flags: Sequence[tuple[str, str, int | None]]) -> str:
+    """Short labels, most severe first, one per kind of flag with its sessions:
+    "contraindication; slow recovery (s1, s2, s3)"."""
+    sessions: dict[str, list[int]] = defaultdict(list)
+    rank: dict[str, int] = {}
+    for code, severity, session in flags:
+        rank[code] = min(rank.get(code, 9), SEVERITIES.index(severity) if severity in SEVERITIES else 3)
+        if session is not None:
+            sessions[code].append(session)
+    parts = []
+    for code in sorted(rank, key=lambda c: rank[c]):
+        label = FLAG_LABELS.get(code, code.replace("_", " "))
+        numbers = sorted(set(sessions[code]))
+        parts.append(f"{label} ({', '.join(f's{n}' for n in numbers)})" if numbers else label)
+    return "; ".join(parts)
+
+
+def _num(value: Any, digits: int) -> float:
+    return round(float(value), digits) if value is not None else math.nan
+
+
+# The change hook ----------------------------------------------------------------------------
+
+_INPUT_ROWS = (Client, TreatmentCourse, TreatmentSession, Photo, AnalysisResult, PhotoSeries)
+_HAS_TABLE: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _bump_input_versions(session: Session, _flush: UOWTransaction) -> None:
+    """After every ORM flush: bump `input_version` of each client whose inputs the flush
+    wrote, in the same transaction (so the bump commits or rolls back with the change).
+
+    Reads only what is already loaded on the objects: loading inside a flush is unsafe."""
+    touched = [o for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, _INPUT_ROWS)]
+    if not touched:
+        return
+    ids: dict[str, set[int]] = {"client": set(), "course": set(), "photo": set()}
+    for obj in touched:
+        loaded = instance_state(obj).dict
+        if isinstance(obj, Client):
+            kind, value = "client", loaded.get("id")
+        elif isinstance(obj, TreatmentCourse | Photo):
+            kind, value = "client", loaded.get("client_id")
+        elif isinstance(obj, TreatmentSession | PhotoSeries):
+            kind, value = "course", loaded.get("course_id")
+        else:
+            kind, value = "photo", loaded.get("photo_id")
+        if value is not None:
+            ids[kind].add(int(value))
+    connection = session.connection()
+    if not _status_table_exists(connection):
+        return  # a database not yet migrated to the cache: nothing to keep fresh
+    clients = ids["client"]
+    if ids["course"]:
+        query = select(TreatmentCourse.client_id).where(TreatmentCourse.id.in_(ids["course"]))
+        clients.update(connection.scalars(query))
+    if ids["photo"]:
+        clients.update(connection.scalars(select(Photo.client_id).where(Photo.id.in_(ids["photo"]))))
+    if clients:
+        connection.execute(
+            update(STATUS)
+            .where(STATUS.c.client_id.in_(sorted(clients)))
+            .values(input_version=STATUS.c.input_version + 1)
+        )
+
+
+def _status_table_exists(connection: Connection) -> bool:
+    engine = connection.engine
+    if _HAS_TABLE.get(engine):
+        return True
+    found = inspect(connection).has_table(ClientStatus.__tablename__)
+    if found:  # only a yes is remembered: a later migration may still create the table
+        _HAS_TABLE[engine] = True
+    return found
+
+
+def install_change_hook() -> None:
+    """Listen to every ORM session of the process; idempotent. Called on import, so any
+    process that uses the dashboard or calls `refresh_client_status` has it."""
+    if not event.contains(Session, "after_flush", _bump_input_versions):
+        event.listen(Session, "after_flush", _bump_input_versions)
+
+
+install_change_hook()
+
+
+__all__ = [
+    "CACHE_VERSION",
+    "COUNT_LABELS",
+    "DISPLAY_COLUMNS",
+    "FLAG_LABELS",
+    "clinic_dashboard",
+    "dashboard_counts",
+    "install_change_hook",
+    "refresh_client_status",
+    "refresh_clinic_status",
+]

@@ -1,0 +1,718 @@
+"""The client-file PDF: course summary, provenance-stamped before/after photos, charts,
+metrics with their noise band, flags with evidence and session settings.
+
+A report leaves the system (printed, mailed, filed), so it has to stand on its own: each
+photo carries its capture time, its place in the course, its quality score and the first
+hex digits of the unedited original's SHA-256, so anyone holding the file can check the
+picture against the stored original (brief §2 item 9, §8). Every number that could be
+read as progress sits beside its noise band.
+
+fpdf2's core fonts are Latin-1 only, and client names are not (brief §4): the report is
+set in DejaVu Sans, a TTF embedded as a subset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from fpdf import FPDF
+from fpdf.enums import TableCellFillMode, XPos, YPos
+from fpdf.fonts import FontFace
+from PIL import Image
+from sqlalchemy import select
+
+from tracker import services
+from tracker.bootstrap import App
+from tracker.charts import chart_png, metric_chart, recovery_chart
+from tracker.domain import Concern, PhotoKind
+from tracker.imaging.quality import TREND_THRESHOLD
+from tracker.ingest import Rejected
+from tracker.permissions import Actor, require_client_access
+from tracker.progress.recovery import NORMAL_T90_HOURS
+from tracker.progress.series import METRICS
+from tracker.progress.service import CourseProgress, course_progress
+from tracker.store.models import Client, Photo, utcnow
+
+FONT_PACKAGE = "fonts-dejavu-core"
+FONT_FAMILY = "DejaVu"
+# Where DejaVu Sans lives on common systems (Debian/Ubuntu, Fedora, Arch, macOS with
+# Homebrew, a user font folder).
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/share/fonts/dejavu-sans-fonts"),
+    Path("/usr/share/fonts/TTF"),
+    Path("/usr/local/share/fonts"),
+    Path("/opt/homebrew/share/fonts"),
+    Path.home() / ".local/share/fonts",
+    Path.home() / "Library/Fonts",
+)
+IMAGE_LONG_EDGE = 1000  # px: sharp at 88 mm wide (~290 dpi) and keeps the demo report ~1–2 MB
+IMAGE_QUALITY = 82
+CHART_SCALE = 2.0
+HASH_CHARS = 12
+
+# What each concern is judged by, after the two metrics every course shows.
+CONCERN_METRICS: dict[Concern, tuple[str, ...]] = {
+    Concern.ACNE_SCARS: ("glcm_contrast",),
+    Concern.FINE_LINES_WRINKLES: ("line_density",),
+    Concern.ENLARGED_PORES: ("pore_density",),
+    Concern.UNEVEN_TONE: ("spot_area_pct", "mel_index"),
+    Concern.STRETCH_MARKS: ("line_density",),
+    Concern.BURN_SCARS: ("red_area_pct",),
+}
+HEADLINE_METRICS = ("delta_ei", "texture_dog")
+
+ACCENT = (29, 95, 138)
+INK = (33, 33, 33)
+MUTED = (105, 105, 105)
+ZEBRA = (241, 245, 249)
+SEVERITY_LABELS = {"act": "Act", "watch": "Watch", "info": "Info"}
+SEVERITY_COLOURS = {"act": (176, 42, 42), "watch": (184, 115, 0), "info": (90, 90, 90)}
+SOURCE_WORDS = {"exif": "camera clock", "given": "entered by staff", "upload": "time of upload"}
+
+
+class FontMissing(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class FontFiles:
+    regular: Path
+    bold: Path  # the regular file again when no bold face is installed
+
+
+@dataclass(frozen=True)
+class PhotoStamp:
+    """What is printed under a photo: enough to find it and check it against the original."""
+
+    photo_id: int
+    session: int
+    kind: str
+    taken_at: datetime
+    taken_at_source: str
+    hours_since_session: float
+    days_since_start: float
+    quality: float
+    usable: bool
+    original_sha256: str
+
+    def lines(self) -> list[str]:
+        kind = {"before": "Before", "after": "After", "checkin": "Check-in"}.get(self.kind, self.kind)
+        source = SOURCE_WORDS.get(self.taken_at_source, self.taken_at_source)
+        used = "used in trends" if self.usable else f"below {TREND_THRESHOLD:g}: not used in trends"
+        return [
+            f"{kind} · session {self.session} · photo #{self.photo_id}",
+            f"Taken {self.taken_at:%Y-%m-%d %H:%M} ({source})",
+            f"{_since_session(self.hours_since_session, self.session)} · "
+            f"day {max(self.days_since_start, 0.0):.0f} of the course",
+            f"Quality {self.quality:.2f} ({used})",
+            f"Unedited original · SHA-256 {self.original_sha256[:HASH_CHARS]}",
+        ]
+
+
+def find_font(search_dirs: Iterable[Path] | None = None) -> FontFiles:
+    """DejaVu Sans on this machine, or a FontMissing that says which package to install.
+
+    `search_dirs` replaces the default locations (tests use it); the defaults are the
+    usual system folders.
+    """
+    dirs = list(search_dirs) if search_dirs is not None else list(FONT_DIRS)
+    for folder in dirs:
+        regular = folder / "DejaVuSans.ttf"
+        if regular.is_file():
+            bold = folder / "DejaVuSans-Bold.ttf"
+            return FontFiles(regular, bold if bold.is_file() else regular)
+    raise FontMissing(
+        f"The PDF report needs the DejaVu Sans font, which was not found in "
+        f"{', '.join(str(d) for d in dirs) or 'any font folder'}. Install the Debian/Ubuntu "
+        f"package {FONT_PACKAGE} (apt-get install {FONT_PACKAGE})."
+    )
+
+
+def report_filename(name: str, today: date) -> str:
+    """A file name that survives any file system, mail client and download header:
+    ASCII letters, digits and hyphens ("Linh Nguyễn" → report-Linh-Nguyen-2026-11-21.pdf)."""
+    special = str.maketrans({"đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss"})
+    special.update(str.maketrans({"æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th"}))
+    plain = unicodedata.normalize("NFKD", name.translate(special))
+    ascii_name = plain.encode("ascii", "ignore").decode("ascii").replace("'", "")
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_name).strip("-")[:60].strip("-") or "client"
+    return f"report-{slug}-{today.isoformat()}.pdf"
+
+
+def default_pairs(progress: CourseProgress) -> list[tuple[int, int]]:
+    """The progress the course made: the first usable before-photo of the first session
+    against the latest usable before-photo, when that one is from a later session."""
+    table = progress.table
+    if table.empty:
+        return []
+    before = table[(table["kind"] == PhotoKind.BEFORE.value) & table["usable"]]
+    if before.empty:
+        return []
+    first_session = int(before["session"].min())
+    first = before[before["session"] == first_session].iloc[0]
+    last = before.iloc[-1]
+    if int(last["session"]) == first_session:
+        return []
+    return [(int(first["photo_id"]), int(last["photo_id"]))]
+
+
+def client_report_pdf(
+    app: App,
+    actor: Actor,
+    client_id: int,
+    *,
+    pairs: list[tuple[int, int]] | None = None,
+    today: date | None = None,
+) -> bytes:
+    """The PDF report of one client's current course, and an "export_report" audit event.
+
+    A client may export their own report, staff any client of their clinic. `pairs` are
+    (before_photo_id, after_photo_id) of this client's current course; by default the
+    first baseline photo against the latest before-photo. The export is logged only once
+    the PDF exists, so a failed export leaves no misleading trace.
+    """
+    fonts = find_font()  # fail before any work when the font is missing
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        clinic = uow.repo.clinic(client.clinic_id)
+        clinic_name = clinic.name if clinic else ""
+    progress = course_progress(app, actor, client_id, today)
+    chosen = default_pairs(progress) if pairs is None else [(int(a), int(b)) for a, b in pairs]
+    photo_ids = list(dict.fromkeys(pid for pair in chosen for pid in pair))
+    stamps = _photo_stamps(app, actor, client_id, photo_ids, progress.table)
+    images = {pid: _pdf_jpeg(services.photo_bytes(app, actor, pid, "display")) for pid in photo_ids}
+
+    generated = datetime.now().replace(microsecond=0)
+    pdf = _ReportPdf(fonts, clinic_name, progress.client_name, generated)
+    _summary_page(pdf, progress, clinic_name, generated)
+    _pairs_section(pdf, chosen, stamps, images)
+    _charts_section(pdf, progress)
+    _metrics_section(pdf, progress)
+    _flags_section(pdf, progress)
+    _sessions_section(pdf, progress)
+    data = bytes(pdf.output())
+
+    with app.uow() as uow:
+        uow.repo.audit(
+            actor=actor.label,
+            actor_user_id=actor.user_id,
+            action="export_report",
+            entity="client",
+            entity_id=client_id,
+            clinic_id=actor.clinic_id,
+            detail={
+                "photos": photo_ids,
+                "pages": pdf.pages_count,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "as_of": progress.today.isoformat(),
+            },
+            at=utcnow(),
+        )
+        uow.commit()
+    return data
+
+
+# The document ---------------------------------------------------------------------------
+
+
+class _ReportPdf(FPDF):
+    """A4 portrait with a running header (from page 2) and a confidentiality footer."""
+
+    def __init__(self, fonts: FontFiles, clinic: str, client: str, generated: datetime) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.clinic = clinic
+        self.client = client
+        self.generated = generated
+        self.add_font(FONT_FAMILY, "", str(fonts.regular))
+        self.add_font(FONT_FAMILY, "B", str(fonts.bold))
+        self.set_margins(15, 15, 15)
+        self.set_auto_page_break(auto=True, margin=16)
+        self.set_title(_t(f"Treatment progress report: {client}"))
+        self.set_author(_t(clinic or "tracker"))
+        self.set_creator("tracker")
+        self.set_lang("en")
+        self.add_page()
+
+    def header(self) -> None:
+        if self.page_no() == 1:
+            return
+        self.set_font(FONT_FAMILY, "", 8)
+        self.set_text_color(*MUTED)
+        self.cell(0, 5, _t(f"{self.clinic} · Treatment progress report · {self.client}"))
+        self.ln(6)
+        self.set_draw_color(210, 210, 210)
+        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+        self.ln(4)
+        self.set_text_color(*INK)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT_FAMILY, "", 7.5)
+        self.set_text_color(*MUTED)
+        self.cell(
+            0,
+            5,
+            _t(
+                f"Confidential health information · generated {self.generated:%Y-%m-%d %H:%M}"
+                f" · page {self.page_no()}/{{nb}}"
+            ),
+            align="C",
+        )
+
+    @property
+    def content_width(self) -> float:
+        return float(self.w - self.l_margin - self.r_margin)
+
+    def heading(self, text: str, *, space_needed: float = 30.0) -> None:
+        """A section heading kept with at least `space_needed` mm of what follows."""
+        if self.will_page_break(space_needed + 10):
+            self.add_page()
+        self.ln(3)
+        self.set_font(FONT_FAMILY, "B", 13)
+        self.set_text_color(*ACCENT)
+        self.cell(0, 8, _t(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_text_color(*INK)
+        self.set_font(FONT_FAMILY, "", 9.5)
+
+    def paragraph(self, text: str, *, size: float = 9.5, height: float = 5.0) -> None:
+        self.set_font(FONT_FAMILY, "", size)
+        self.multi_cell(0, height, _t(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def bullet(self, text: str, *, size: float = 9.5, indent: float = 4.0) -> None:
+        self.set_font(FONT_FAMILY, "", size)
+        self.set_x(self.l_margin + indent)
+        self.cell(4, 5, "•")
+        self.multi_cell(self.content_width - indent - 4, 5, _t(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _summary_page(pdf: _ReportPdf, progress: CourseProgress, clinic: str, generated: datetime) -> None:
+    """Page 1: who, what, where the course stands and what it has shown, in plain words."""
+    pdf.set_fill_color(*ACCENT)
+    pdf.rect(0, 0, pdf.w, 34, style="F")
+    pdf.set_text_color(255, 255, 255)
+    pdf.set_xy(pdf.l_margin, 9)
+    pdf.set_font(FONT_FAMILY, "B", 16)
+    pdf.cell(0, 8, _t(clinic or "Clinic"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT_FAMILY, "", 11)
+    pdf.cell(0, 7, "Treatment progress report", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(*INK)
+    pdf.set_fill_color(255, 255, 255)
+    pdf.set_y(42)
+    pdf.set_font(FONT_FAMILY, "B", 20)
+    pdf.cell(0, 10, _t(progress.client_name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+
+    course = progress.to_json()
+    facts = [
+        ("Concern", progress.concern.label),
+        ("Treated area", progress.body_area or "not recorded"),
+        ("Course", f"{len(progress.sessions)} of {progress.plan.planned_sessions} sessions done"),
+        ("Next session", _next_session_text(progress)),
+        (
+            "Photos",
+            f"{course['photos']} ({course['photos_usable']} of good enough quality to count in trends)",
+        ),
+        ("Progress as of", progress.today.isoformat()),
+        ("Report generated", f"{generated:%Y-%m-%d %H:%M}"),
+    ]
+    for label, value in facts:
+        pdf.set_font(FONT_FAMILY, "B", 9.5)
+        pdf.cell(38, 6, _t(label))
+        pdf.set_font(FONT_FAMILY, "", 9.5)
+        pdf.multi_cell(0, 6, _t(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    pdf.heading("Summary", space_needed=20)
+    for line in _summary_lines(progress):
+        pdf.bullet(line)
+    pdf.heading("How to read this report", space_needed=20)
+    for line in (
+        "Every measurement is compared with its noise band: the smallest change that repeat photos "
+        "of the same skin on the same day can tell apart from photo-to-photo variation. A change "
+        "inside the band is reported as “within noise”, not as progress.",
+        f"Photos with a capture-quality score below {TREND_THRESHOLD:g} (blur, glare, exposure, scale) "
+        "are shown but not used in baselines, changes or trends.",
+        "Photos are reproduced unedited. Under each one are its capture time, its place in the course "
+        "and the first characters of the SHA-256 fingerprint of the original file, which identify "
+        "the stored original.",
+        "Texture is measured from ordinary photos: it shows how visible texture, scars and pores are, "
+        "not how deep they are.",
+    ):
+        pdf.bullet(line, size=8.5)
+
+
+def _pairs_section(
+    pdf: _ReportPdf,
+    pairs: Sequence[tuple[int, int]],
+    stamps: dict[int, PhotoStamp],
+    images: dict[int, tuple[bytes, tuple[int, int]]],
+) -> None:
+    pdf.add_page()
+    pdf.heading("Before and after")
+    if not pairs:
+        pdf.paragraph(
+            "No before/after pair yet: it needs a usable before-photo from a session after the first one."
+        )
+        return
+    gap = 6.0
+    width = (pdf.content_width - gap) / 2
+    for before_id, after_id in pairs:
+        first, second = stamps[before_id], stamps[after_id]
+        heights = [width * images[pid][1][1] / images[pid][1][0] for pid in (before_id, after_id)]
+        block = max(heights) + 34
+        if pdf.will_page_break(block + 10):
+            pdf.add_page()
+        pdf.set_font(FONT_FAMILY, "B", 10.5)
+        days = (second.taken_at - first.taken_at).total_seconds() / 86400.0
+        pdf.cell(
+            0,
+            7,
+            _t(f"Session {first.session} → session {second.session} ({days:.0f} days apart)"),
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        top = pdf.get_y() + 1
+        for column, (pid, height) in enumerate(zip((before_id, after_id), heights, strict=True)):
+            x = pdf.l_margin + column * (width + gap)
+            stamp = stamps[pid]
+            pdf.image(
+                io.BytesIO(images[pid][0]),
+                x=x,
+                y=top,
+                w=width,
+                h=height,
+                alt_text=_t(f"Photo {pid}, {stamp.kind}, session {stamp.session}"),
+            )
+            pdf.set_xy(x, top + height + 1.5)
+            for i, line in enumerate(stamp.lines()):
+                pdf.set_font(FONT_FAMILY, "B" if i == 0 else "", 7.5)
+                pdf.set_x(x)
+                pdf.cell(width, 3.8, _t(line), new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.set_y(top + max(heights) + 1.5 + 5 * 3.8 + 5)
+
+
+def _charts_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
+    pdf.heading("Measurements over the course", space_needed=100)
+    pdf.paragraph(
+        "Trend charts show the before-photos, taken with the skin at rest before each session; the "
+        "redness right after a session and at the check-ins is in the recovery chart.",
+        size=8.5,
+        height=4.5,
+    )
+    table = progress.table
+    charts = [
+        metric_chart(progress, m, other_kinds=False)
+        for m in _report_metrics(progress)
+        if m in table and table.loc[table["kind"] == PhotoKind.BEFORE.value, m].notna().any()
+    ]
+    if "delta_ei" in table and table.loc[table["kind"] != PhotoKind.BEFORE.value, "delta_ei"].notna().any():
+        charts.append(recovery_chart(progress))
+    if not charts:
+        pdf.paragraph("No measurements yet: the charts appear once photos of this course are measured.")
+    for chart in charts:
+        png = chart_png(chart, scale=CHART_SCALE)
+        with Image.open(io.BytesIO(png)) as img:
+            w_px, h_px = img.size
+        height = pdf.content_width * h_px / w_px
+        if pdf.will_page_break(height + 4):
+            pdf.add_page()
+        pdf.ln(2)
+        pdf.image(io.BytesIO(png), x=pdf.l_margin, w=pdf.content_width, h=height)
+        pdf.ln(2)
+
+
+def _metrics_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
+    pdf.heading("Measurements: baseline, latest and change")
+    pdf.paragraph(
+        "Baseline: mean of the usable before-photos of the first session. Latest: the latest usable "
+        "before-photo. Noise band: smallest detectable change (±).",
+        size=8.5,
+        height=4.5,
+    )
+    pdf.ln(1)
+    rows = {
+        metric: summary
+        for metric, summary in progress.summaries.items()
+        if summary.get("baseline") is not None or summary.get("latest") is not None
+    }
+    if not rows:
+        pdf.paragraph("No measurements yet.")
+        return
+    pdf.set_font(FONT_FAMILY, "", 8.5)
+    with pdf.table(
+        col_widths=(58, 22, 22, 32, 22, 24),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
+        line_height=5,
+        headings_style=_heading_style(),
+        first_row_as_headings=True,
+        cell_fill_color=ZEBRA,
+        cell_fill_mode=TableCellFillMode.ROWS,
+    ) as table:
+        table.row(["Measure", "Baseline", "Latest", "Change", "Noise band", "Status"])
+        for metric, summary in rows.items():
+            info = METRICS.get(metric)
+            label = info.label if info else metric
+            unit = f" ({info.unit})" if info and info.unit else ""
+            change = _num(summary.get("change"), signed=True)
+            if summary.get("change_pct") is not None:
+                change += f" ({_pct(summary['change_pct'])})"
+            table.row(
+                [
+                    _t(label + unit),
+                    _num(summary.get("baseline")),
+                    _num(summary.get("latest")),
+                    change,
+                    "±" + _num((summary.get("noise_band") or {}).get("sdc")),
+                    summary.get("status") or "—",
+                ]
+            )
+
+
+def _flags_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
+    pdf.heading("Flags and their evidence", space_needed=25)
+    if not progress.flags:
+        pdf.paragraph("No flags: nothing in this course needs a closer look.")
+        return
+    for flag in progress.flags:
+        if pdf.will_page_break(12 + 5 * len(flag.evidence)):
+            pdf.add_page()
+        pdf.set_font(FONT_FAMILY, "B", 9.5)
+        pdf.set_text_color(*SEVERITY_COLOURS.get(flag.severity, MUTED))
+        pdf.cell(16, 6, SEVERITY_LABELS.get(flag.severity, flag.severity))
+        pdf.set_text_color(*INK)
+        pdf.multi_cell(0, 6, _t(flag.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        for line in flag.evidence:
+            pdf.bullet(line, size=8.5, indent=16)
+        pdf.ln(1)
+
+
+def _sessions_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
+    pdf.heading("Sessions: settings, rating and what followed", space_needed=30)
+    pdf.paragraph(
+        "Rating: the client's own 1–10 rating. Recovery: fitted time for 90 % of the redness to settle "
+        f"(normal ≤ {NORMAL_T90_HOURS:g} h). Change that followed: from this session's before-photos to "
+        "the next session's.",
+        size=8.5,
+        height=4.5,
+    )
+    pdf.ln(1)
+    pdf.set_font(FONT_FAMILY, "", 8)
+    with pdf.table(
+        col_widths=(8, 19, 22, 15, 14, 28, 13, 27, 34),
+        text_align=("CENTER", "LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT", "CENTER", "LEFT", "LEFT"),
+        line_height=4.5,
+        headings_style=_heading_style(),
+        first_row_as_headings=True,
+        cell_fill_color=ZEBRA,
+        cell_fill_mode=TableCellFillMode.ROWS,
+    ) as table:
+        table.row(
+            ["#", "Date", "Device", "Depth", "Passes", "Serum", "Rating", "Recovery", "Change that followed"]
+        )
+        for s in progress.sessions:
+            fit = s.recovery
+            recovery = "no fit"
+            if fit is not None and fit.t90_hours is not None:
+                bound = "≤ " if fit.tau_is_upper_bound else ""
+                recovery = f"{bound}{fit.t90_hours:.0f} h ({fit.compare_with_normal()})"
+            followed = [
+                f"{_short_label(m)} {_num(v, signed=True)}"
+                for m, v in s.change_that_followed.items()
+                if m in ("delta_ei", "texture_dog") and v is not None
+            ]
+            table.row(
+                [
+                    str(s.number),
+                    f"{s.at:%Y-%m-%d}",
+                    _t(s.device or "—"),
+                    f"{s.needle_depth_mm:g} mm" if s.needle_depth_mm is not None else "—",
+                    str(s.passes) if s.passes is not None else "—",
+                    _t(s.serum or "—"),
+                    f"{s.client_rating}/10" if s.client_rating is not None else "—",
+                    _t(recovery),
+                    _t(", ".join(followed) or "—"),
+                ]
+            )
+
+
+# Content helpers --------------------------------------------------------------------------
+
+
+def _summary_lines(progress: CourseProgress) -> list[str]:
+    """Plain-language findings: the course, each headline metric against its noise band,
+    recovery after sessions, and how many flags want a look."""
+    concern = "" if progress.concern is Concern.OTHER else f" for {progress.concern.label.lower()}"
+    area = f" ({progress.body_area})" if progress.body_area else ""
+    lines = [
+        f"{len(progress.sessions)} of {progress.plan.planned_sessions} planned sessions done"
+        f"{concern}{area}. {_next_session_text(progress)}."
+    ]
+    for metric in _report_metrics(progress):
+        summary = progress.summaries.get(metric)
+        if not summary:
+            continue
+        lines.append(_metric_sentence(metric, summary))
+    t90 = progress.to_json()["recovery"]["typical_t90_hours"]
+    if t90 is not None:
+        verdict = "within the normal" if t90 <= NORMAL_T90_HOURS else "slower than the usual"
+        lines.append(
+            f"After a session, redness typically settled (90 %) within {t90:.0f} h, "
+            f"{verdict} {NORMAL_T90_HOURS:g} h."
+        )
+    if progress.flags:
+        counts = {k: sum(f.severity == k for f in progress.flags) for k in SEVERITY_LABELS}
+        parts = [f"{n} to {'act on' if k == 'act' else k}" for k, n in counts.items() if n and k != "info"]
+        parts += [f"{counts['info']} for information"] if counts["info"] else []
+        lines.append(f"{len(progress.flags)} flag(s) for the practitioner: {', '.join(parts)} (see Flags).")
+    else:
+        lines.append("No flags: nothing in this course needs a closer look.")
+    return lines
+
+
+def _metric_sentence(metric: str, summary: dict[str, Any]) -> str:
+    info = METRICS.get(metric)
+    label = info.label if info else metric
+    unit = f" {info.unit}" if info and info.unit else ""
+    change, status = summary.get("change"), summary.get("status")
+    sdc = (summary.get("noise_band") or {}).get("sdc")
+    if change is None:
+        return f"{label}: not enough usable photos to measure a change yet."
+    amount = f"{_num(change, signed=True)}{unit}"
+    if summary.get("change_pct") is not None:
+        amount += f", {_pct(summary['change_pct'])}"
+    band = f"noise band ±{_num(sdc)}{unit}"
+    if status == "within noise":
+        return f"{label}: no change beyond photo-to-photo variation ({amount}; {band})."
+    if status in ("improved", "worsened"):
+        return f"{label}: {status} since the baseline, {amount}, more than the {band}."
+    return f"{label}: changed {amount} since the baseline ({band})."
+
+
+def _next_session_text(progress: CourseProgress) -> str:
+    nxt = progress.next
+    if nxt.kind == "complete":
+        return "Course complete"
+    if nxt.due is None:
+        return f"Session {nxt.number} to be booked"
+    kind = "Upkeep session" if nxt.kind == "upkeep" else f"Session {nxt.number}"
+    text = f"{kind} due {nxt.due.isoformat()}"
+    return text + (f", overdue by {nxt.overdue_days} days" if nxt.overdue else "")
+
+
+def _report_metrics(progress: CourseProgress) -> list[str]:
+    wanted = [*HEADLINE_METRICS, *CONCERN_METRICS.get(progress.concern, ())]
+    return [m for m in dict.fromkeys(wanted) if m in progress.summaries]
+
+
+def _short_label(metric: str) -> str:
+    return {"delta_ei": "redness", "texture_dog": "texture", "spot_area_pct": "spots"}.get(metric, metric)
+
+
+def _photo_stamps(
+    app: App, actor: Actor, client_id: int, photo_ids: Sequence[int], table: pd.DataFrame
+) -> dict[int, PhotoStamp]:
+    """The stamp of each photo: the timing and quality from the progress table, the
+    original's hash from the photo row. The query is scoped to the actor's clinic and to
+    this client, so a photo id of anyone else is refused like a missing one."""
+    if not photo_ids:
+        return {}
+    with app.uow() as uow:
+        require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        rows = uow.session.execute(
+            select(Photo.id, Photo.original_sha256, Photo.taken_at_source)
+            .join(Client, Client.id == Photo.client_id)
+            .where(Client.clinic_id == actor.clinic_id, Photo.client_id == client_id, Photo.id.in_(photo_ids))
+        ).all()
+    found = {int(r[0]): (str(r[1]), str(r[2])) for r in rows}
+    by_id = table.set_index("photo_id") if not table.empty else table
+    stamps: dict[int, PhotoStamp] = {}
+    for pid in photo_ids:
+        if pid not in found or pid not in by_id.index:
+            raise Rejected(f"Photo {pid} is not a photo of this client's current course.")
+        row = by_id.loc[pid]
+        sha, source = found[pid]
+        stamps[pid] = PhotoStamp(
+            photo_id=pid,
+            session=int(row["session"]),
+            kind=str(row["kind"]),
+            taken_at=pd.Timestamp(row["taken_at"]).to_pydatetime(),
+            taken_at_source=source,
+            hours_since_session=float(row["hours_since_session"]),
+            days_since_start=float(row["days_since_start"]),
+            quality=float(row["quality"]),
+            usable=bool(row["usable"]),
+            original_sha256=sha,
+        )
+    return stamps
+
+
+def _pdf_jpeg(display: bytes) -> tuple[bytes, tuple[int, int]]:
+    """The display copy re-encoded at report size: the same pixels, only fewer of them.
+    fpdf2 embeds a JPEG as it is, so this decides the file size."""
+    with Image.open(io.BytesIO(display)) as img:
+        rgb = img.convert("RGB")
+    rgb.thumbnail((IMAGE_LONG_EDGE, IMAGE_LONG_EDGE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    rgb.save(out, "JPEG", quality=IMAGE_QUALITY, optimize=True, progressive=False)
+    return out.getvalue(), rgb.size
+
+
+def _since_session(hours: float, session: int) -> str:
+    if hours < 0:
+        return f"{_duration(-hours)} before session {session} started"
+    if hours < 24:
+        return f"{_duration(hours)} after session {session}"
+    return f"day {hours / 24:.1f} after session {session} ({hours:.0f} h)"
+
+
+def _duration(hours: float) -> str:
+    if hours < 1:
+        return f"{round(hours * 60)} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.0f} days"
+
+
+def _num(value: Any, *, signed: bool = False) -> str:
+    """Three significant digits, which is all a photo measurement supports."""
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    text = f"{value:+.3g}" if signed else f"{value:.3g}"
+    return text.replace("-", "−") if "e" not in text else text
+
+
+def _pct(value: float) -> str:
+    return "0 %" if round(value) == 0 else f"{value:+.0f} %".replace("-", "−")
+
+
+def _heading_style() -> FontFace:
+    return FontFace(family=FONT_FAMILY, emphasis="BOLD", color=(255, 255, 255), fill_color=ACCENT)
+
+
+def _t(text: str) -> str:
+    """Composed Unicode: one glyph per accented letter, as the subset font has them."""
+    return unicodedata.normalize("NFC", text)
+
+
+__all__ = [
+    "FontMissing",
+    "PhotoStamp",
+    "client_report_pdf",
+    "default_pairs",
+    "find_font",
+    "report_filename",
+]
