@@ -18,6 +18,7 @@ from tqdm import tqdm
 from tracker import analysis, consistency, services
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
+from tracker.dashboard import refresh_clinic_status
 from tracker.demo import SAMPLE_DIR, build_demo, demo_photo_count, load_manifest
 from tracker.domain import Concern, PhotoKind
 from tracker.imaging.analyze import NoZones, Options, analyze
@@ -295,6 +296,18 @@ def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
     for line in failures:
         print(f"failed {line}")
     print(f"analysed {count} photos with metric version {METRIC_VERSION}; {len(failures)} failed")
+    if count:
+        # Bring the dashboard's per-client summaries up to date now, in this batch job,
+        # rather than on the first dashboard view after it.
+        with app.uow() as uow:
+            clinic_ids = [c.id for c in uow.repo.clinics()]
+        refreshed = sum(
+            refresh_clinic_status(
+                app, Actor.operator(cid), date.today(), progress=lambda ids: _progress(list(ids), "summaries")
+            )
+            for cid in clinic_ids
+        )
+        print(f"refreshed {refreshed} client summaries for the dashboard")
     return EXIT_REFUSED if failures else EXIT_OK
 
 

@@ -109,6 +109,8 @@ def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
     assert not at.exception, at.exception
     pdf = at.session_state["report_pdf"]
     assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download report (PDF)" in labels and "Download chart (PNG)" in labels
 
 
 def test_practitioner_records_a_session_and_intake(demo_dir: Path) -> None:
