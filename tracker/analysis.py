@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import select
 
+from tracker import audit
 from tracker.bootstrap import App
 from tracker.domain import PhotoStatus
 from tracker.imaging.analyze import Analysis, Baseline, NoZones, Options, analyze
@@ -125,14 +126,7 @@ def set_series_zones(
         series.glcm_limits = None  # re-derived from the baseline's new zone
         if px_per_mm:
             series.px_per_mm, series.px_per_mm_source = px_per_mm, "given"
-        uow.repo.audit(
-            actor=actor.label,
-            actor_user_id=actor.user_id,
-            action="set_zones",
-            entity="photo_series",
-            entity_id=series.id,
-            clinic_id=actor.clinic_id,
-        )
+        audit.record(uow, actor, "set_zones", "photo_series", series.id)
         course_id = course.id
         uow.commit()
     return reanalyze_series(app, actor, course_id)

@@ -31,7 +31,7 @@ from fpdf.fonts import FontFace
 from PIL import Image
 from sqlalchemy import select
 
-from tracker import services
+from tracker import audit, services
 from tracker.bootstrap import App
 from tracker.charts import chart_png, metric_chart, recovery_chart
 from tracker.domain import Concern, PhotoKind
@@ -41,7 +41,7 @@ from tracker.permissions import Actor, require_client_access
 from tracker.progress.recovery import NORMAL_T90_HOURS
 from tracker.progress.series import METRICS
 from tracker.progress.service import CourseProgress, course_progress
-from tracker.store.models import Client, Photo, utcnow
+from tracker.store.models import Client, Photo
 
 FONT_PACKAGE = "fonts-dejavu-core"
 FONT_FAMILY = "DejaVu"
@@ -205,13 +205,12 @@ def client_report_pdf(
     data = bytes(pdf.output())
 
     with app.uow() as uow:
-        uow.repo.audit(
-            actor=actor.label,
-            actor_user_id=actor.user_id,
-            action="export_report",
-            entity="client",
-            entity_id=client_id,
-            clinic_id=actor.clinic_id,
+        audit.record(
+            uow,
+            actor,
+            "export_report",
+            "client",
+            client_id,
             detail={
                 "photos": photo_ids,
                 "pages": pdf.pages_count,
@@ -219,7 +218,6 @@ def client_report_pdf(
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "as_of": progress.today.isoformat(),
             },
-            at=utcnow(),
         )
         uow.commit()
     return data

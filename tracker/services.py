@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from tracker import audit
 from tracker.analysis import Outcome, analyze_photo
 from tracker.bootstrap import App
 from tracker.domain import Concern, Contraindication, PhotoKind, Role, infer_kind, pick_session_number
@@ -105,7 +106,7 @@ def create_client(
         )
         uow.repo.add(client)
         uow.repo.flush()
-        _audit(uow, actor, "create", "client", client.id)
+        audit.record(uow, actor, "create", "client", client.id)
         uow.commit()
         return client.id
 
@@ -147,7 +148,7 @@ def record_session(
         session.notes = notes
         session.practitioner_id = practitioner_id
         uow.repo.flush()
-        _audit(uow, actor, action, "treatment_session", session.id)
+        audit.record(uow, actor, action, "treatment_session", session.id)
         uow.commit()
         return session.id
 
@@ -166,7 +167,9 @@ def record_intake(
             "answered_at": utcnow().isoformat(timespec="seconds"),
             "recorded_by": actor.label,
         }
-        _audit(uow, actor, "record_intake", "client", client.id, detail={"yes": [a.value for a in answers]})
+        audit.record(
+            uow, actor, "record_intake", "client", client.id, detail={"yes": [a.value for a in answers]}
+        )
         uow.commit()
     return list(answers)
 
@@ -240,7 +243,7 @@ def import_photo(
         )
         uow.repo.add(photo)
         uow.repo.flush()
-        _audit(
+        audit.record(
             uow,
             actor,
             "upload",
@@ -277,7 +280,7 @@ def photo_bytes(app: App, actor: Actor, photo_id: int, variant: str = "display")
         assert photo is not None
         key = photo.blob_keys[variant]
         if variant == "original":
-            _audit(uow, actor, "view_original", "photo", photo.id)
+            audit.record(uow, actor, "view_original", "photo", photo.id)
             uow.commit()
     return app.blobs.get(key)
 
@@ -420,25 +423,5 @@ def _session_for(
     session = TreatmentSession(course_id=course.id, number=number, at=taken_at)
     uow.repo.add(session)
     uow.repo.flush()
-    _audit(uow, actor, "create", "treatment_session", session.id)
+    audit.record(uow, actor, "create", "treatment_session", session.id)
     return session, True
-
-
-def _audit(
-    uow: UnitOfWork,
-    actor: Actor,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    uow.repo.audit(
-        actor=actor.label,
-        actor_user_id=actor.user_id,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        clinic_id=actor.clinic_id,
-        detail=detail,
-        at=utcnow(),
-    )

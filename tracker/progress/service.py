@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
+from tracker import audit
 from tracker.bootstrap import App
 from tracker.domain import Concern, PhotoKind
 from tracker.imaging.quality import TREND_THRESHOLD
@@ -267,10 +268,7 @@ def rate_session(app: App, actor: Actor, client_id: int, number: int, rating: in
             raise Rejected(f"There is no session {number} to rate.")
         session.client_rating = rating
         session.client_rating_at = utcnow()
-        uow.repo.audit(
-            actor=actor.label, actor_user_id=actor.user_id, action="rate", entity="treatment_session",
-            entity_id=session.id, clinic_id=actor.clinic_id, detail={"rating": rating},
-        )  # fmt: skip
+        audit.record(uow, actor, "rate", "treatment_session", session.id, detail={"rating": rating})
         uow.commit()
 
 
@@ -287,10 +285,7 @@ def set_course_plan(app: App, actor: Actor, client_id: int, plan: CoursePlan) ->
         course.planned_sessions = plan.planned_sessions
         course.interval_weeks = plan.interval_weeks
         course.upkeep_interval_weeks = plan.upkeep_interval_weeks
-        uow.repo.audit(
-            actor=actor.label, actor_user_id=actor.user_id, action="set_plan", entity="treatment_course",
-            entity_id=course.id, clinic_id=actor.clinic_id,
-        )  # fmt: skip
+        audit.record(uow, actor, "set_plan", "treatment_course", course.id)
         uow.commit()
 
 
