@@ -211,7 +211,15 @@ with tabs[6]:
     metric = st.selectbox(
         "Chart as PNG", list(SUMMARY_METRICS), format_func=lambda m: METRICS[m].label, key="png_metric"
     )
-    st.download_button(
-        "Download chart (PNG)", chart_png(metric_chart(progress, metric)), file_name=f"{metric}.png",
-        mime="image/png", key="png_download",
-    )  # fmt: skip
+    # Rendered on request only: vl-convert takes a few hundred ms, too much for every rerun.
+    if st.button("Prepare chart", key="png_make"):
+        st.session_state["chart_png"] = (metric, chart_png(metric_chart(progress, metric)))
+    prepared = st.session_state.get("chart_png")
+    if prepared and prepared[0] == metric:
+        st.download_button(
+            "Download chart (PNG)",
+            prepared[1],
+            file_name=f"{metric}.png",
+            mime="image/png",
+            key="png_download",
+        )

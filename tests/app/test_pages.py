@@ -109,6 +109,9 @@ def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
     assert not at.exception, at.exception
     pdf = at.session_state["report_pdf"]
     assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
+    at.button(key="png_make").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["chart_png"][1][:8] == b"\x89PNG\r\n\x1a\n"
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download report (PDF)" in labels and "Download chart (PNG)" in labels
 
