@@ -14,13 +14,14 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from tracker import analysis, services
 from tracker.charts import chart_png, metric_chart, recovery_chart
-from tracker.compare import aligned_pair, split_view
+from tracker.compare import aligned_pair
 from tracker.imaging.maps import difference_map, redness_map
 from tracker.imaging.zones import Zones, rect_polygon
 from tracker.ingest import Rejected
 from tracker.progress.series import METRICS
 from tracker.progress.service import SUMMARY_METRICS, course_progress
 from tracker.reports import client_report_pdf, report_filename
+from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, get_app, require_actor
 
 actor = require_actor(*STAFF)
@@ -115,10 +116,7 @@ with tabs[2]:
                 shown = difference_map(first, second, np.array([[1.0, 0, 0], [0, 1.0, 0]]), None)
                 st.image(shown.rgb, caption=shown.legend, width="stretch")
             else:
-                split = st.slider("Slide to compare", 0, 100, 50, key="cmp_split")
-                st.image(
-                    split_view(first, second, split / 100), caption=f"left: {labels[a]} · right: {labels[b]}"
-                )
+                comparison_slider(first, second, labels[a], labels[b] + " (aligned)")
             if not ok:
                 st.caption("These photos could not be lined up exactly; compare with care.")
 

@@ -7,10 +7,11 @@ from datetime import date
 import streamlit as st
 
 from tracker.charts import metric_chart, recovery_chart
-from tracker.compare import aligned_pair, split_view
+from tracker.compare import aligned_pair
 from tracker.domain import Role
 from tracker.ingest import Rejected
 from tracker.progress.service import course_progress
+from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import get_app, require_actor
 
 actor = require_actor(Role.CLIENT)
@@ -59,18 +60,10 @@ befores = table[(table["kind"] == "before") & table["usable"]]
 if len(befores) >= 2:
     st.subheader("Before and now")
     first_id, latest_id = int(befores["photo_id"].iloc[0]), int(befores["photo_id"].iloc[-1])
-
-    @st.fragment
-    def comparison() -> None:
-        first, latest, ok = aligned_pair(app, actor, first_id, latest_id)
-        fraction = st.slider(
-            "Slide to compare (left: first photo, right: latest)", 0, 100, 50, key="compare_split"
-        )
-        st.image(split_view(first, latest, fraction / 100), width="stretch")
-        if not ok:
-            st.caption("These photos could not be lined up exactly; compare them with care.")
-
-    comparison()
+    first, latest, ok = aligned_pair(app, actor, first_id, latest_id)
+    comparison_slider(first, latest, "first photo", "latest (aligned)")
+    if not ok:
+        st.caption("These photos could not be lined up exactly; compare them with care.")
 
 st.subheader("Redness and texture over the course")
 st.caption("The shaded band is the noise band: changes inside it are too small to be sure of.")

@@ -49,17 +49,6 @@ def aligned_pair(app: App, actor: Actor, first_id: int, second_id: int) -> tuple
     return first, np.asarray(warped), ok
 
 
-def split_view(left: U8, right: U8, fraction: float) -> U8:
-    """`left` up to `fraction` of the width, `right` after it, with a divider line."""
-    w = left.shape[1]
-    cut = round(float(np.clip(fraction, 0.0, 1.0)) * w)
-    out = right.copy()
-    out[:, :cut] = left[:, :cut]
-    if 0 < cut < w:
-        out[:, max(0, cut - 1) : cut + 1] = (255, 255, 255)
-    return out
-
-
 def _display(app: App, actor: Actor, photo_id: int) -> U8:
     with Image.open(io.BytesIO(services.photo_bytes(app, actor, photo_id, "display"))) as img:
         return np.asarray(img.convert("RGB"))

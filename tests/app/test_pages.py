@@ -17,6 +17,7 @@ from tracker import services
 from tracker.bootstrap import App, open_app
 from tracker.demo import DEMO_CLIENT_PASSWORD, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD, DemoResult
 from tracker.permissions import Actor
+from tracker.ui.compare_slider import SLIDER_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -76,7 +77,8 @@ def test_client_sees_only_client_pages(demo_dir: Path) -> None:
     at.switch_page("pages/my_progress.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "My progress"
-    assert at.slider(key="compare_split").value == 50
+    sliders = [e for e in at.get("html") if SLIDER_LABEL in e.proto.body]
+    assert len(sliders) == 1 and sliders[0].proto.body.count("data:image/jpeg;base64,") == 2
     at.switch_page("pages/upload.py").run()
     assert not at.exception and at.title[0].value == "Upload photos"
 

@@ -97,17 +97,21 @@ class Watched:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.outside: list[str] = []
+        self.failed: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on(
             "request",
             lambda r: None if r.url.startswith((server, "data:", "blob:")) else self.outside.append(r.url),
         )
+        self.page.on(
+            "response", lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None
+        )
         self.page.goto(server)
 
     def check(self) -> None:
         assert self.outside == [], self.outside
-        assert self.errors == [], self.errors
+        assert self.errors == [], (self.errors, self.failed)
 
     def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -154,17 +158,19 @@ def test_practitioner_dashboard_client_slider_and_report(browser: object, server
     page.get_by_role("tab", name="Flags").wait_for(timeout=60_000)
     w.shot("client-review-desktop")
     page.get_by_role("tab", name="Compare").click()
-    widget = page.locator('[data-testid="stSlider"]').filter(has_text="Slide to compare")
-    widget.wait_for(timeout=60_000)
-    value = widget.locator('[data-testid="stSliderThumbValue"]')
-    assert value.inner_text() == "50"
-    widget.get_by_role("slider").focus()
+    slider = page.get_by_role("slider", name="Slide to compare")
+    slider.wait_for(timeout=60_000)
+    assert slider.input_value() == "50"
+    slider.focus()
     for _ in range(10):
         page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"stSliderThumbValue\"]').innerText === '60'",
-        timeout=30_000,
-    )
+    assert slider.input_value() == "60"
+    left_photo = page.locator("img.cmp-left")
+    assert left_photo.evaluate("e => e.style.clipPath") == "inset(0px 40% 0px 0px)"
+    box = page.locator(".cmp-frame").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)  # a tap on the photo
+    assert abs(int(slider.input_value()) - 25) <= 1
     w.shot("compare-slider-desktop")
     page.get_by_role("tab", name="Report").click()
     page.get_by_role("button", name="Prepare report").click()
