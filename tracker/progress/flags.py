@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tracker.domain import Contraindication, PhotoKind
@@ -64,10 +65,12 @@ def slow_recovery(
     if pre is None:
         return None
     rows = _after(df, session, session_at, next_at)
-    late = rows[
-        (rows["hours_since_session"] >= SLOW_RECOVERY_FROM_HOURS) & rows["delta_ei"].notna() & rows["usable"]
+    ei = rows["delta_ei"].to_numpy(float)
+    red = rows[
+        (rows["hours_since_session"].to_numpy(float) >= SLOW_RECOVERY_FROM_HOURS)
+        & rows["usable"].to_numpy(bool)
+        & (ei > pre + band.sdc)  # NaN compares False
     ]
-    red = late[late["delta_ei"] > pre + band.sdc]
     if red.empty:
         return None
     if fit is not None and fit.t90_hours is not None and fit.t90_hours <= SLOW_T90_HOURS:
@@ -109,16 +112,17 @@ def pih_watch(
         return None
     dark = ita_deg is not None and ita_deg < PIH_DARK_ITA
     threshold = max(PIH_THRESHOLD_L["dark" if dark else "light"], band.sdc)
-    days = (df["taken_at"] - session_at).dt.total_seconds() / 86400.0
-    window = df[
+    days = ((df["taken_at"] - session_at).dt.total_seconds() / 86400.0).to_numpy(float)
+    mask = (
         (days >= PIH_WINDOW_DAYS[0])
         & (days <= PIH_WINDOW_DAYS[1])
-        & df["usable"]
-        & df["delta_l_star"].notna()
-        & (df["kind"] != PhotoKind.AFTER.value)
-    ]
+        & df["usable"].to_numpy(bool)
+        & np.isfinite(df["delta_l_star"].to_numpy(float))
+        & (df["kind"].to_numpy(dtype=object) != PhotoKind.AFTER.value)
+    )
     if next_at is not None:
-        window = window[window["taken_at"] < next_at]  # the next session starts its own watch
+        mask &= (df["taken_at"] < next_at).to_numpy(bool)  # the next session starts its own watch
+    window = df[mask]
     # Red skin is darker too: only photos taken once the session's redness had resolved can
     # show pigment. The recovery curve says when that was (a slow recoverer is still red on
     # day 7); without a curve, a* is the check. EI is not: extra melanin raises EI as well,
@@ -198,7 +202,7 @@ def missed_checkins(df: pd.DataFrame, sessions: Sequence[tuple[int, datetime]], 
     for i, (number, at) in enumerate(sessions):
         next_at = sessions[i + 1][1] if i + 1 < len(sessions) else None
         rows = _after(df, number, at, next_at)
-        hours = rows["hours_since_session"]
+        hours = rows["hours_since_session"].to_numpy(float)
         missing = [
             name
             for name, (lo, hi) in CHECKINS.items()
@@ -250,7 +254,12 @@ def contraindications(intake: dict[str, Any]) -> Flag | None:
 
 
 def _after(df: pd.DataFrame, session: int, at: datetime, next_at: datetime | None) -> pd.DataFrame:
-    rows = df[(df["session"] == session) & (df["kind"] != PhotoKind.BEFORE.value) & (df["taken_at"] >= at)]
+    taken = df["taken_at"]
+    mask = (
+        (df["session"].to_numpy() == session)
+        & (df["kind"].to_numpy(dtype=object) != PhotoKind.BEFORE.value)
+        & (taken >= at).to_numpy(bool)
+    )
     if next_at is not None:
-        rows = rows[rows["taken_at"] < next_at]
-    return rows
+        mask &= (taken < next_at).to_numpy(bool)
+    return df[mask]  # one filtered copy, however many conditions

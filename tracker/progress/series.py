@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy.stats import theilslopes
 
 from tracker.domain import PhotoKind
@@ -113,12 +114,28 @@ class Baseline:
 def baseline(df: pd.DataFrame, metric: str) -> Baseline:
     """Mean of the usable before-photos of the first session that has any (normally the
     repeat photos of session 1); the first usable before-photo otherwise."""
-    before = df[(df["kind"] == PhotoKind.BEFORE.value) & df["usable"] & df[metric].notna()]
-    if before.empty:
+    ok = usable_before(df, metric)
+    if not ok.any():
         return Baseline(None, (), ())
-    first = before[before["session"] == before["session"].min()]
-    values = tuple(float(v) for v in first[metric])
-    return Baseline(float(np.mean(values)), values, tuple(int(i) for i in first["photo_id"]))
+    sessions = df["session"].to_numpy()
+    first = ok & (sessions == sessions[ok].min())
+    values = tuple(float(v) for v in df[metric].to_numpy(float)[first])
+    ids = tuple(int(i) for i in df["photo_id"].to_numpy()[first])
+    return Baseline(float(np.mean(values)), values, ids)
+
+
+def usable_before(df: pd.DataFrame, metric: str) -> NDArray[np.bool_]:
+    """Rows that are usable before-photos with a value of `metric`, as a plain mask.
+
+    Why numpy and not a filtered DataFrame: a course has a few dozen rows, and these masks
+    are built ~100 times per client; taking a filtered copy of every column each time made
+    pandas overhead most of the dashboard's cold cost."""
+    kinds = df["kind"].to_numpy(dtype=object)
+    values = df[metric].to_numpy(float) if metric in df else np.full(len(df), np.nan)
+    mask: NDArray[np.bool_] = (
+        (kinds == PhotoKind.BEFORE.value) & df["usable"].to_numpy(bool) & np.isfinite(values)
+    )
+    return mask
 
 
 def noise_band(base: Baseline, metric: str, relative_error: float = DEFAULT_RELATIVE_ERROR) -> NoiseBand:
@@ -189,45 +206,48 @@ def summarise(df: pd.DataFrame, metric: str, relative_error: float = DEFAULT_REL
     base = baseline(df, metric)
     band = noise_band(base, metric, relative_error)
     info = METRICS.get(metric, MetricInfo(metric, "", None, 0.0, True))
-    before = df[(df["kind"] == PhotoKind.BEFORE.value) & df["usable"] & df[metric].notna()]
-    latest = before.iloc[-1] if not before.empty else None
+    ok = usable_before(df, metric)
+    values = df[metric].to_numpy(float)[ok] if ok.any() else np.array([], float)
+    days = df["days_since_start"].to_numpy(float)[ok]
+    last = int(np.flatnonzero(ok)[-1]) if ok.any() else None
+    latest = float(values[-1]) if last is not None else None
     change = change_pct = None
     status: Label | None = None
     if latest is not None and base.value is not None:
-        change = float(latest[metric]) - base.value
+        change = latest - base.value
         if info.relative and abs(base.value) > 1e-9:
             change_pct = 100.0 * change / abs(base.value)
         status = label(change, band, info.better)
     slope = None
-    if before["days_since_start"].nunique() >= 3:
-        slope = float(
-            theilslopes(before[metric].to_numpy(float), before["days_since_start"].to_numpy(float))[0]
-        )
+    if len(np.unique(days)) >= 3:
+        slope = float(theilslopes(values, days)[0])
         slope = slope * 30.0 if math.isfinite(slope) else None
     return MetricSummary(
         metric=metric,
         baseline=base,
         noise=band,
-        latest=float(latest[metric]) if latest is not None else None,
-        latest_photo_id=int(latest["photo_id"]) if latest is not None else None,
-        latest_session=int(latest["session"]) if latest is not None else None,
+        latest=latest,
+        latest_photo_id=int(df["photo_id"].iloc[last]) if last is not None else None,
+        latest_session=int(df["session"].iloc[last]) if last is not None else None,
         change=change,
         change_pct=change_pct,
         label=status,
         trend_per_30_days=slope,
-        trend_points=len(before),
+        trend_points=len(values),
     )
 
 
 def pre_session_level(df: pd.DataFrame, session: int, metric: str) -> float | None:
     """The metric just before a session: its usable before-photos, else the latest usable
     before-photo of an earlier session."""
-    rows = df[(df["kind"] == PhotoKind.BEFORE.value) & df["usable"] & df[metric].notna()]
-    own = rows[rows["session"] == session]
-    if not own.empty:
-        return float(own[metric].mean())
-    earlier = rows[rows["session"] < session]
-    return float(earlier[metric].iloc[-1]) if not earlier.empty else None
+    ok = usable_before(df, metric)
+    sessions = df["session"].to_numpy()
+    values = df[metric].to_numpy(float)
+    own = ok & (sessions == session)
+    if own.any():
+        return float(values[own].mean())
+    earlier = ok & (sessions < session)
+    return float(values[earlier][-1]) if earlier.any() else None
 
 
 def _finite(value: object) -> float:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -292,14 +293,16 @@ def set_course_plan(app: App, actor: Actor, client_id: int, plan: CoursePlan) ->
 def _recovery(
     df: pd.DataFrame, number: int, at: datetime, next_at: datetime | None, noise: float
 ) -> RecoveryFit | None:
-    rows = df[
-        (df["session"] == number)
-        & df["kind"].isin([PhotoKind.AFTER.value, PhotoKind.CHECKIN.value])
-        & df["usable"]
-        & (df["taken_at"] >= at)
-    ]
+    taken = df["taken_at"]
+    mask = (
+        (df["session"].to_numpy() == number)
+        & np.isin(df["kind"].to_numpy(dtype=object), [PhotoKind.AFTER.value, PhotoKind.CHECKIN.value])
+        & df["usable"].to_numpy(bool)
+        & (taken >= at).to_numpy(bool)
+    )
     if next_at is not None:
-        rows = rows[rows["taken_at"] < next_at]
+        mask &= (taken < next_at).to_numpy(bool)
+    rows = df[mask]
     if rows.empty:
         return None
     pre = pre_session_level(df, number, "delta_ei")
