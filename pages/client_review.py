@@ -15,6 +15,7 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 from tracker import analysis, services
 from tracker.charts import chart_png, metric_chart, recovery_chart
 from tracker.compare import aligned_pair
+from tracker.dashboard import refresh_after_change
 from tracker.imaging.maps import difference_map, redness_map
 from tracker.imaging.zones import Zones, rect_polygon
 from tracker.ingest import Rejected
@@ -192,6 +193,7 @@ with tabs[5]:
             zones = Zones(box(clicks[0], clicks[1]), box(clicks[2], clicks[3]), "manual")
             with st.spinner("Measuring every photo of the course again…"):
                 count = analysis.set_series_zones(app, actor, client_id, zones)
+                refresh_after_change(app, actor, client_id)
             st.session_state["zone_clicks"] = []
             st.success(f"Zones saved; {count} photos measured again.")
 

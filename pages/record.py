@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 import streamlit as st
 
 from tracker import services
+from tracker.dashboard import refresh_after_change
 from tracker.domain import Concern, Contraindication
 from tracker.ingest import Rejected
 from tracker.progress.plans import default_plan
@@ -68,6 +69,7 @@ with st.form("session"):
                 device=device, needle_depth_mm=float(depth), passes=int(passes), serum=serum,
                 price=float(price), notes=notes, practitioner_id=actor.user_id,
             )  # fmt: skip
+            refresh_after_change(app, actor, client_id)
             st.success(f"Session {int(number)} saved for {names[client_id]}.")
         except Rejected as exc:
             st.error(str(exc))
@@ -83,6 +85,7 @@ with st.form("intake"):
     intake_notes = st.text_area("Notes", value=intake.get("notes", ""), key="ci_notes")
     if st.form_submit_button("Save intake"):
         yes = services.record_intake(app, actor, client_id, [c for c, v in ticks.items() if v], intake_notes)
+        refresh_after_change(app, actor, client_id)
         if yes:
             st.warning(
                 "**Check before treating:** " + "; ".join(c.question for c in yes) + ". "

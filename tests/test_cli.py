@@ -4,12 +4,19 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests import images
+from tracker.bootstrap import open_app
 from tracker.cli import main
+from tracker.config import Settings
+from tracker.dashboard import clinic_dashboard
+from tracker.permissions import Actor
+from tracker.store.models import Client
 
 
 @pytest.fixture
@@ -200,3 +207,20 @@ def test_progress_prints_course_series_recovery_and_flags(
     assert parsed["metrics"]["delta_ei"]["noise_band"]["sdc"] > 0
     code, _ = run(capsys, data, "progress", "--client", "Nobody")
     assert code == 2
+
+
+def test_import_leaves_the_dashboard_warm(
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d"
+    code, _ = run(capsys, data, "import", str(files["a.jpg"]), "--client", "Ann Lee")
+    assert code == 0
+    app = open_app(Settings(data_dir=data, _env_file=None))
+    try:
+        with app.uow() as uow:
+            clinic_id = uow.session.scalars(select(Client.clinic_id)).one()
+        df = clinic_dashboard(app, Actor.operator(clinic_id), date.today())
+        assert df.attrs["refreshed"] == 0  # the import refreshed the client's row already
+        assert list(df["name"]) == ["Ann Lee"]
+    finally:
+        app.close()

@@ -30,9 +30,10 @@ A row serves `today` only if both hold:
    first of them. A new day makes stale only the few clients with such an event, not the
    whole clinic (which would make the first view of every morning a cold one).
 
-`refresh_client_status` refreshes one client eagerly (services call it after imports,
-sessions and ratings, so the next view is warm); `clinic_dashboard` refreshes whatever is
-still stale by itself, so a missed call costs time, never correctness. Bump
+`refresh_after_change` refreshes one client eagerly; the edges (pages, CLI) call it after
+uploads, sessions, intakes, ratings and zone changes, so the next view is warm even at the
+end of a busy day. `clinic_dashboard` refreshes whatever is still stale by itself, so a
+missed call costs time, never correctness. Bump
 `CACHE_VERSION` when the stored fields or the progress rules change.
 """
 
@@ -200,6 +201,16 @@ def refresh_client_status(app: App, actor: Actor, client_id: int, today: date) -
         require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
     data, _ = _fresh_data(app, actor, today, only=client_id, force=True)
     return data[client_id]
+
+
+def refresh_after_change(app: App, actor: Actor, client_id: int, today: date | None = None) -> None:
+    """Best effort `refresh_client_status` for the edges to call after a write: the write has
+    succeeded and must not look failed because the cache could not follow; the dashboard
+    recomputes a stale row itself."""
+    try:
+        refresh_client_status(app, actor, client_id, today or date.today())
+    except Exception:
+        log.exception("dashboard: could not refresh client %s after a change", client_id)
 
 
 def refresh_clinic_status(
@@ -643,6 +654,7 @@ __all__ = [
     "clinic_dashboard",
     "dashboard_counts",
     "install_change_hook",
+    "refresh_after_change",
     "refresh_client_status",
     "refresh_clinic_status",
 ]
