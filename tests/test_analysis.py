@@ -148,3 +148,21 @@ def test_results_are_out_of_reach_for_another_clinic(app: App, operator: Actor, 
         analysis.latest_result(app, stranger, done.photo_id)
     with pytest.raises(PermissionDenied):
         analysis.analyze_photo(app, stranger, done.photo_id)
+
+
+def test_redrawn_zones_reach_follow_ups_measured_with_a_kept_baseline(
+    app: App,
+    operator: Actor,
+    client_id: int,
+    renders,  # type: ignore[no-untyped-def]
+) -> None:
+    _upload(app, operator, client_id, renders, "baseline")
+    truth = renders["baseline"]["truth"]["zones"]
+    analysis.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
+    follow_id = _upload(app, operator, client_id, renders, "followup").photo_id  # keeps the baseline
+    before = np.array(_results(app)[follow_id].zones["treated"])
+    shifted = [[x + 40.0, y] for x, y in truth["treated"]]
+    analysis.set_series_zones(app, operator, client_id, Zones(shifted, truth["reference"], "x"))
+    after = np.array(_results(app)[follow_id].zones["treated"])
+    moved = (after - before)[:, 0]
+    assert np.all(np.abs(moved - moved.mean()) < 1.0) and 35.0 < moved.mean() < 45.0  # 40 px / scale

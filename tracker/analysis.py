@@ -9,7 +9,10 @@ every photo of the series is measured again, so a trend never mixes two definiti
 from __future__ import annotations
 
 import io
+import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -266,23 +269,50 @@ def _series_by_course(uow: UnitOfWork, course_id: int) -> PhotoSeries:
 
 def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baseline | None:
     """The baseline's display copy (≤ 2048 px) is enough to register against and is far
-    cheaper to decode than the original."""
+    cheaper to decode than the original. Prepared Baselines are kept (a few, per process):
+    a client uploads a day's photos together and a re-analysis walks a whole series, so
+    decoding the display copy and building its registration pyramid once per series saves
+    ~25 ms on every later photo. The key holds everything the Baseline is made of, so a
+    redrawn zone or a new scale gives a new entry, never a stale one."""
     if series.baseline_photo_id is None or not series.zones:
         return None
     base = uow.session.get(Photo, series.baseline_photo_id)
     if base is None:
         return None
+    glcm = (float(series.glcm_limits[0]), float(series.glcm_limits[1])) if series.glcm_limits else None
+    key = (
+        str(app.settings.data_dir),
+        base.display_sha256,
+        json.dumps(series.zones, sort_keys=True),
+        (base.width, base.height),
+        series.px_per_mm,
+        glcm,
+    )
+    with _BASELINES_LOCK:
+        cached = _BASELINES.get(key)
+        if cached is not None:
+            _BASELINES.move_to_end(key)
+            return cached
     with Image.open(io.BytesIO(app.blobs.get(base.display_sha256))) as img:
         display = np.asarray(img.convert("RGB"))
-    return Baseline(
+    display.setflags(write=False)  # shared between threads: nobody may change it
+    prepared = Baseline(
         rgb=display,
         zones=Zones.from_json(series.zones),
         full_size=(base.width, base.height),
         px_per_mm=series.px_per_mm,
-        glcm_limits=(float(series.glcm_limits[0]), float(series.glcm_limits[1]))
-        if series.glcm_limits
-        else None,
+        glcm_limits=glcm,
     )
+    with _BASELINES_LOCK:
+        _BASELINES[key] = prepared
+        while len(_BASELINES) > KEPT_BASELINES:
+            _BASELINES.popitem(last=False)
+    return prepared
+
+
+KEPT_BASELINES = 4  # ~20 MB each (display copy and pyramid)
+_BASELINES: OrderedDict[tuple[Any, ...], Baseline] = OrderedDict()
+_BASELINES_LOCK = threading.Lock()
 
 
 def _store_result(uow: UnitOfWork, photo: Photo, result: Analysis) -> None:

@@ -102,3 +102,24 @@ def test_a_photo_without_skin_has_no_zones() -> None:
     grey = np.full((600, 800, 3), 90, np.uint8)
     with pytest.raises(NoZones):
         analyze(grey)
+
+
+def test_a_prepared_baseline_gives_the_same_result_as_a_fresh_one(baseline_photo) -> None:  # type: ignore[no-untyped-def]
+    moved = FRAMING.follow_up(rotation_deg=-3.0, scale=0.97, shift_mm=(-1.0, 2.0))
+    follow = render_photo(PhotoSpec(scene=SCENE, framing=moved, baseline=FRAMING, seed=4))
+
+    def fresh() -> Baseline:
+        return Baseline(
+            rgb=baseline_photo.rgb,
+            zones=_zones(baseline_photo.truth),
+            full_size=(FRAMING.width, FRAMING.height),
+            px_per_mm=20.0,
+        )
+
+    kept = fresh()
+    first = analyze(follow.rgb, baseline=kept)
+    assert kept.cache  # the reduced copy and the pyramid were kept with the baseline
+    second = analyze(follow.rgb, baseline=kept)
+    cold = analyze(follow.rgb, baseline=fresh())
+    assert second.registration == first.registration == cold.registration
+    assert second.metrics == cold.metrics and second.zones == cold.zones

@@ -70,6 +70,9 @@ class Baseline:
     full_size: tuple[int, int]  # (width, height) of the full-resolution baseline
     px_per_mm: float | None = None
     glcm_limits: tuple[float, float] | None = None
+    # Work derived from `rgb` alone (its reduced copy, its registration pyramid), kept so
+    # that the follow-ups of a series analysed with the same Baseline prepare it once.
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -273,13 +276,12 @@ def _register_to_baseline(
     and the low score lowers the quality instead."""
     bw, bh = baseline.full_size
     target = (max(1, round(bw * factor)), max(1, round(bh * factor)))
-    grow = target[0] > baseline.rgb.shape[1]
-    base_img = np.asarray(
-        cv2.resize(baseline.rgb, target, interpolation=cv2.INTER_LINEAR if grow else cv2.INTER_AREA)
-    )
+    base_img = baseline.cache.get(("reduced", target))
+    if base_img is None:
+        base_img = baseline.cache[("reduced", target)] = _reduce_to(baseline.rgb, target)
     # No skin mask: the registration score is calibrated on whole frames (with the mask the
     # outline of the skin, its strongest structure, drops out and correct poses score low).
-    reg = register(base_img, small, max_side=REGISTRATION_SIDE)
+    reg = register(base_img, small, max_side=REGISTRATION_SIDE, baseline_cache=baseline.cache)
     if not reg.ok:
         (w, h) = full_size
         centred = np.array([[1.0, 0.0, (bw - w) / 2], [0.0, 1.0, (bh - h) / 2]])
@@ -289,6 +291,22 @@ def _register_to_baseline(
     m = np.asarray(reg.matrix, dtype=np.float64).copy()
     m[:, 2] /= factor
     return Registration(matrix=m, score=reg.score, method=reg.method, ok=reg.ok)
+
+
+def _reduce_to(rgb: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
+    """`rgb` at `size` (w, h). When a whole factor k divides both sides, area interpolation
+    by k first (OpenCV's fast path: ~2 ms instead of ~13 ms for a 2048 display copy to
+    1000 px), and the small rest of the way bilinear; the pixel grid maps exactly as in a
+    direct resize."""
+    h, w = rgb.shape[:2]
+    if size[0] >= w:
+        return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR))
+    k = max(1, int(min(w / size[0], h / size[1])))
+    if k > 1 and w % k == 0 and h % k == 0:
+        rgb = np.asarray(cv2.resize(rgb, (w // k, h // k), interpolation=cv2.INTER_AREA))
+    if (rgb.shape[1], rgb.shape[0]) == size:
+        return rgb
+    return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if k == 1 else cv2.INTER_LINEAR))
 
 
 def _resolve_scale(
