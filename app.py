@@ -11,7 +11,7 @@ import streamlit as st
 from tracker.config import Settings
 from tracker.demo import iter_demo_credentials, load_manifest
 from tracker.domain import Role
-from tracker.ui.context import current_actor, sign_in, sign_out
+from tracker.ui.context import current_actor, sign_in, sign_out, sync_browser_cookie
 
 st.set_page_config(page_title="Recovery tracker", page_icon="🩹", layout="wide")
 
@@ -63,4 +63,5 @@ else:
         if st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()
+sync_browser_cookie()
 page.run()

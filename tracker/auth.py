@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -37,12 +40,11 @@ _DUMMY_HASH = (
 if TYPE_CHECKING:
     from tracker.bootstrap import App
     from tracker.permissions import Actor
+    from tracker.store.models import User
 
 
 def authenticate(app: App, email: str, password: str) -> Actor | None:
     """The actor for a correct email and password, else None. Every attempt is audited."""
-    from tracker.permissions import Actor
-
     email = (email or "").strip().lower()
     with app.uow() as uow:
         user = uow.repo.user_by_email(email) if email else None
@@ -59,10 +61,74 @@ def authenticate(app: App, email: str, password: str) -> Actor | None:
         uow.commit()
         if not ok or user is None:
             return None
-        return Actor(
-            label=user.email,
-            role=user.role,
-            clinic_id=user.clinic_id,
-            user_id=user.id,
-            client_id=user.client_id,
+        return _actor_for(user)
+
+
+def _actor_for(user: User) -> Actor:
+    from tracker.permissions import Actor
+
+    return Actor(
+        label=user.email, role=user.role, clinic_id=user.clinic_id, user_id=user.id, client_id=user.client_id
+    )
+
+
+# Signed-in browsers ------------------------------------------------------------------------
+# Streamlit keeps its session state per browser tab connection, so a reload would sign the
+# person out. A random token, kept by the browser in a cookie and stored here only as its
+# SHA-256, lets a reload (or a second tab) resume. Ending it on the server is what signs
+# out: a copied cookie is worthless after sign-out or expiry.
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_session(app: App, actor: Actor) -> str:
+    """A new session token for a signed-in actor (the only copy is returned)."""
+    from tracker.store.models import LoginSession, utcnow
+
+    if actor.user_id is None:
+        raise ValueError("only a user account can have a login session")
+    token = secrets.token_urlsafe(32)
+    with app.uow() as uow:
+        now = utcnow()
+        uow.session.add(
+            LoginSession(
+                token_sha256=_digest(token),
+                user_id=actor.user_id,
+                created_at=now,
+                expires_at=now + timedelta(hours=app.settings.session_hours),
+            )
         )
+        uow.commit()
+    return token
+
+
+def resume_session(app: App, token: str | None) -> Actor | None:
+    """The actor of a live session token; None when unknown, ended, expired or when the
+    account has been deactivated since."""
+    from tracker.store.models import LoginSession, User, utcnow
+
+    if not isinstance(token, str) or not token or len(token) > 200:
+        return None
+    with app.uow() as uow:
+        row = uow.session.get(LoginSession, _digest(token))
+        if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+            return None
+        user = uow.session.get(User, row.user_id)
+        if user is None or not user.active:
+            return None
+        return _actor_for(user)
+
+
+def end_session(app: App, token: str | None) -> None:
+    """Sign-out: the token stops working everywhere at once."""
+    from tracker.store.models import LoginSession, utcnow
+
+    if not token:
+        return
+    with app.uow() as uow:
+        row = uow.session.get(LoginSession, _digest(token))
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()
+            uow.commit()

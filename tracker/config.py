@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_pixels: int = Field(default=64_000_000, gt=0)
     min_short_side: int = Field(default=256, gt=0)
     max_files_per_upload: int = Field(default=20, gt=0)
+    # How long a browser stays signed in (across reloads) without signing in again.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     display_long_edge: int = Field(default=2048, gt=0)
     thumbnail_long_edge: int = Field(default=384, gt=0)
     derivative_jpeg_quality: int = Field(default=88, ge=50, le=95)

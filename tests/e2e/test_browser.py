@@ -128,8 +128,8 @@ def _sign_in(w: Watched, email: str, password: str) -> None:
 
 
 def _go(w: Watched, title: str) -> None:
-    """Follow the navigation link (a full page load would start a new, signed-out session).
-    On a phone the sidebar is collapsed first."""
+    """Follow the navigation link, as a person would. On a phone the sidebar is collapsed
+    first."""
     link = w.page.get_by_role("link", name=title)
     box = link.bounding_box()
     collapsed = box is None or box["x"] < 0 or box["x"] + box["width"] <= 0
@@ -216,3 +216,30 @@ def test_pages_at_desktop_and_phone_width(browser: object, server: str) -> None:
         width = w.page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"] + 1  # no sideways scrolling on a phone
         w.check()
+
+
+def _session_cookie(w: Watched, present: bool) -> dict[str, object] | None:
+    for _ in range(40):  # the page's script sets or clears it just after the run
+        found = [c for c in w.context.cookies() if c["name"] == "tracker_session" and c["value"]]
+        if bool(found) == present:
+            return dict(found[0]) if found else None
+        w.page.wait_for_timeout(250)
+    raise AssertionError(f"session cookie {'never set' if present else 'never cleared'}")
+
+
+def test_a_reload_keeps_the_sign_in_and_sign_out_ends_it(browser: object, server: str) -> None:
+    w = Watched(browser, server, DESKTOP)
+    page = w.page
+    _sign_in(w, "niamh@demo.test", DEMO_CLIENT_PASSWORD)
+    page.get_by_role("heading", name="My course").wait_for(timeout=60_000)
+    cookie = _session_cookie(w, present=True)
+    assert cookie is not None and cookie["sameSite"] == "Strict" and not cookie["secure"]  # plain http here
+    page.reload()
+    page.get_by_role("heading", name="My course").wait_for(timeout=60_000)  # still signed in
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("Demo accounts").wait_for(timeout=60_000)
+    _session_cookie(w, present=False)
+    page.reload()
+    page.get_by_text("Demo accounts").wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="Sign out").count() == 0
+    w.check()

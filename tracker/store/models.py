@@ -107,6 +107,19 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class LoginSession(Base):
+    """A signed-in browser: only the SHA-256 of its random token is stored, so a copy of the
+    database cannot be used to sign in. Ended on sign-out; expires on its own."""
+
+    __tablename__ = "login_session"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class TreatmentCourse(Base):
     __tablename__ = "treatment_course"
     __table_args__ = (

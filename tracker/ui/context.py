@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
-from tracker.auth import authenticate
+from tracker.auth import authenticate, end_session, resume_session, start_session
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.domain import Role
 from tracker.permissions import Actor
 
 ACTOR_KEY = "actor"
+TOKEN_KEY = "session_token"
+SIGNED_OUT_KEY = "signed_out"
+COOKIE = "tracker_session"
 
 
 def get_app() -> App:
@@ -24,8 +29,21 @@ def _app_for(settings_json: str) -> App:
 
 
 def current_actor() -> Actor | None:
+    """The signed-in actor of this browser tab: from the session state, else resumed from
+    the browser's session cookie (a reload or a new tab), unless this tab signed out."""
     actor = st.session_state.get(ACTOR_KEY)
-    return actor if isinstance(actor, Actor) else None
+    if isinstance(actor, Actor):
+        return actor
+    if st.session_state.get(SIGNED_OUT_KEY):
+        return None
+    token = st.context.cookies.get(COOKIE)
+    if not isinstance(token, str):  # no cookie (or, under AppTest, no browser at all)
+        return None
+    resumed = resume_session(get_app(), token)
+    if resumed is not None:
+        st.session_state[ACTOR_KEY] = resumed
+        st.session_state[TOKEN_KEY] = token
+    return resumed
 
 
 def require_actor(*roles: Role) -> Actor:
@@ -40,15 +58,43 @@ def require_actor(*roles: Role) -> Actor:
 
 
 def sign_in(email: str, password: str) -> Actor | None:
-    actor = authenticate(get_app(), email, password)
+    app = get_app()
+    actor = authenticate(app, email, password)
     if actor is not None:
         st.session_state[ACTOR_KEY] = actor
+        st.session_state[TOKEN_KEY] = start_session(app, actor)
+        st.session_state.pop(SIGNED_OUT_KEY, None)
     return actor
 
 
 def sign_out() -> None:
+    end_session(get_app(), st.session_state.get(TOKEN_KEY))
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state[SIGNED_OUT_KEY] = True
+
+
+def sync_browser_cookie() -> None:
+    """Give the browser its session cookie while signed in, take it away after sign-out.
+
+    Streamlit cannot set cookies from the server, so a one-line script does it. Not
+    HttpOnly (a script sets it), so the only script that runs in the page is our own;
+    SameSite=Strict keeps it off other sites' requests, and Secure is added under HTTPS.
+    Called on every run, so a cookie the browser lost is given back."""
+    token = st.session_state.get(TOKEN_KEY)
+    if token:
+        value, max_age = str(token), round(get_app().settings.session_hours * 3600)
+    elif st.session_state.get(SIGNED_OUT_KEY):
+        value, max_age = "", 0
+    else:
+        return
+    cookie = json.dumps(f"{COOKIE}={value}; Path=/; Max-Age={max_age}; SameSite=Strict")
+    st.html(
+        "<script>document.cookie = "
+        + cookie
+        + ' + (location.protocol === "https:" ? "; Secure" : "");</script>',
+        unsafe_allow_javascript=True,
+    )
 
 
 STAFF = (Role.PRACTITIONER, Role.ADMIN)
