@@ -10,7 +10,7 @@ Prints median times of:
   folder, ~30 s: it imports and measures the demo photos),
 - `clinic_dashboard` on the generated clinic (tracker.synth.clinic), warm (every row fresh)
   and cold (first view after every client changed: each client's `input_version` is bumped,
-  as the flush hook would after a change, so every row is recomputed; ~0.1 s per client, so
+  as the flush hook would after a change, so every row is recomputed; ~35 ms per client, so
   one repetition by default),
 - `course_progress` of one generated client and of the demo's largest client.
 
@@ -84,7 +84,7 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
-        "--cold-repeat", type=int, default=1, help="cold views of the big clinic (~0.1 s/client)"
+        "--cold-repeat", type=int, default=1, help="cold views of the big clinic (~35 ms/client)"
     )
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--skip-demo", action="store_true", help="skip the demo clinic (saves ~30 s)")
