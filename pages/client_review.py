@@ -16,6 +16,7 @@ from tracker import analysis, services
 from tracker.charts import chart_png, metric_chart, recovery_chart
 from tracker.compare import aligned_pair
 from tracker.dashboard import refresh_after_change
+from tracker.imaging.colour import ita_group
 from tracker.imaging.maps import difference_map, redness_map
 from tracker.imaging.zones import Zones, rect_polygon
 from tracker.ingest import Rejected
@@ -51,7 +52,11 @@ course = data["course"]
 st.caption(
     f"{course['concern_label']} · {course['body_area'] or 'area not set'} · "
     f"{course['sessions_done']}/{course['planned_sessions']} sessions · "
-    + (f"skin tone ITA {data['client']['ita_deg']:.0f}°" if data["client"]["ita_deg"] is not None else "")
+    + (
+        f"skin tone ITA {data['client']['ita_deg']:.0f}° ({ita_group(data['client']['ita_deg'])})"
+        if data["client"]["ita_deg"] is not None
+        else ""
+    )
 )
 
 tabs = st.tabs(["Flags", "Timeline", "Compare", "Charts", "Recovery", "Zones", "Report"])

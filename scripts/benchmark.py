@@ -129,9 +129,12 @@ def main() -> None:
     ms = {k: statistics.median(v) for k, v in rounds.items()}
     check = analyze(decoded, baseline=baseline)
     print(f"12 MP photo, median of {args.repeat}, {args.threads} OpenCV thread(s)")
-    print(f"  decode, OpenCV, render at q90 ({len(jpeg) / 1e6:.1f} MB):        {ms['cv2']:7.1f} ms")
-    print(f"  decode, OpenCV, phone-like at q95 ({len(phone_jpeg) / 1e6:.1f} MB):  {ms['phone']:7.1f} ms")
-    print(f"  decode, Pillow, render at q90 (what ingest uses): {ms['pillow']:7.1f} ms")
+    for label, key in (
+        (f"decode, OpenCV, render at q90 ({len(jpeg) / 1e6:.1f} MB)", "cv2"),
+        (f"decode, OpenCV, phone-like at q95 ({len(phone_jpeg) / 1e6:.1f} MB)", "phone"),
+        ("decode, Pillow, render at q90 (what ingest uses)", "pillow"),
+    ):
+        print(f"  {label:<50} {ms[key]:7.1f} ms")
     print(f"\n{'analysis':<44} {'ms':>7} {'× decode q90':>13} {'× decode phone-like':>20}")
     for key, label in (
         ("base", "baseline photo (zones given)"),

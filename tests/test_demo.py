@@ -78,3 +78,16 @@ def test_demo_accounts_can_sign_in(demo_loaded: tuple[App, DemoResult]) -> None:
             assert user.email == f"{user.display_name.split()[0].lower()}@demo.test"
             assert user.client_id is not None
             assert verify_password(DEMO_CLIENT_PASSWORD, user.password_hash)
+
+
+def test_each_demo_client_gets_a_measured_skin_tone(demo_loaded: tuple[App, DemoResult]) -> None:
+    app, _ = demo_loaded
+    with app.uow() as uow:
+        tones = {c.name.split()[0]: (c.ita_deg, c.skin_tone) for c in uow.session.scalars(select(Client))}
+    # ITA of the rendered skin under D65 (tests/synth): light 52°, medium 22°, dark −28°. Home
+    # photos balanced by shades-of-grey scatter by tens of degrees; chart photos decide.
+    truth = {"Ava": 52.0, "Niamh": 52.0, "Linh": 22.0, "Adaeze": -28.0}
+    for name, (ita, _group) in tones.items():
+        assert ita is not None and abs(ita - truth[name]) <= 5.0, tones
+    assert tones["Ava"][1] == tones["Niamh"][1] == "light" and tones["Linh"][1] == "tan", tones
+    assert tones["Adaeze"][1] in ("brown", "dark"), tones  # −28° sits 2° from the bound

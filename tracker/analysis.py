@@ -25,11 +25,13 @@ from tracker import audit
 from tracker.bootstrap import App
 from tracker.domain import PhotoStatus
 from tracker.imaging.analyze import Analysis, Baseline, NoZones, Options, analyze
+from tracker.imaging.colour import ita_group, representative_ita
+from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.imaging.version import METRIC_VERSION
 from tracker.imaging.zones import Zones
 from tracker.ingest import Ingested, Rejected, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
-from tracker.store.models import AnalysisResult, Photo, PhotoSeries, TreatmentSession
+from tracker.store.models import AnalysisResult, Client, Photo, PhotoSeries, TreatmentSession
 from tracker.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ def analyze_photo(
             series.px_per_mm_source = f"chart in photo {photo.id}, via registration"
             series_changed = True
         _store_result(uow, photo, result)
+        _update_skin_tone(uow, photo.client_id)
         series_id, course_id = series.id, series.course_id
         uow.commit()
 
@@ -332,6 +335,29 @@ def _store_result(uow: UnitOfWork, photo: Photo, result: Analysis) -> None:
     row.white_point = result.white_point
     photo.status = PhotoStatus.ANALYSED
     photo.status_detail = ""
+
+
+def _update_skin_tone(uow: UnitOfWork, client_id: int) -> None:
+    """The client's ITA (and its group) from their usable photos, chart-calibrated ones
+    first (see `representative_ita`). It picks the stricter PIH threshold for darker skin,
+    so one odd home photo must not move it. Stored on the client, so that progress, lists
+    and exports read one agreed value."""
+    rows = uow.session.execute(
+        select(AnalysisResult.metrics, AnalysisResult.quality, AnalysisResult.calibration)
+        .join(Photo, Photo.id == AnalysisResult.photo_id)
+        .where(Photo.client_id == client_id, AnalysisResult.metric_version == METRIC_VERSION)
+    ).all()
+    ita = representative_ita(
+        (metrics["ita_deg"], (calibration or {}).get("method") == "chart")
+        for metrics, quality, calibration in rows
+        if metrics.get("ita_deg") is not None and float(quality.get("score", 0.0)) >= TREND_THRESHOLD
+    )
+    client = uow.session.get(Client, client_id)
+    if client is None or ita is None:
+        return
+    ita = round(ita, 1)
+    if client.ita_deg != ita:
+        client.ita_deg, client.skin_tone = ita, ita_group(ita)
 
 
 def _record_failure(app: App, photo_id: int, message: str) -> Outcome:

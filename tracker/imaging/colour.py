@@ -9,6 +9,9 @@ every result.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
@@ -89,6 +92,18 @@ ITA_GROUPS = (
     (10.0, "tan"),
     (-30.0, "brown"),
 )
+
+
+def representative_ita(samples: Iterable[tuple[float, bool]]) -> float | None:
+    """One ITA for a person from many photos: (ita, chart_calibrated) pairs → median.
+
+    Why chart photos first: ITA = atan((L* − 50)/b*) moves with exposure and white balance,
+    and a home photo balanced by shades-of-grey can be 20–40° off (on the demo set, chart
+    photos are within 3° of the rendered skin, home check-ins anywhere from −41° to +56° for
+    the same light skin). Photos without a chart count only when no chart photo exists."""
+    pairs = [(float(v), bool(c)) for v, c in samples if v is not None and math.isfinite(float(v))]
+    chosen = [v for v, calibrated in pairs if calibrated] or [v for v, _ in pairs]
+    return float(np.median(chosen)) if chosen else None
 
 
 def ita_group(ita: float) -> str:

@@ -156,11 +156,12 @@ def course_progress(app: App, actor: Actor, client_id: int, today: date | None =
             .order_by(Photo.id, AnalysisResult.created_at, AnalysisResult.id)
         ).all()
         plan = CoursePlan(course.planned_sessions, course.interval_weeks, course.upkeep_interval_weeks)
-        name, intake, concern, body_area = (
+        name, intake, concern, body_area, stored_ita = (
             client.name,
             dict(client.intake or {}),
             course.concern,
             course.body_area,
+            client.ita_deg,
         )
         session_rows = [
             (s.number, s.at, s.device, s.needle_depth_mm, s.passes, s.serum, s.price, s.client_rating)
@@ -190,7 +191,9 @@ def course_progress(app: App, actor: Actor, client_id: int, today: date | None =
     summaries = {m: summarise(df, m, relative) for m in SUMMARY_METRICS}
     redness_band = summaries["delta_ei"].noise
     a_star_band = summarise(df, "delta_a_star", relative).noise
-    ita = _median(df.loc[df["usable"], "ita_deg"])
+    # The client's agreed ITA (analysis keeps it, chart photos first); the plain median of
+    # this course's usable photos only when none is stored yet.
+    ita = stored_ita if stored_ita is not None else _median(df.loc[df["usable"], "ita_deg"])
 
     ordered = sorted(session_rows, key=lambda r: r[1])
     views: list[SessionView] = []
