@@ -17,6 +17,9 @@ from tracker.domain import PhotoKind, Role, infer_kind, pick_session_number
 from tracker.guidance import CAPTURE_TIPS
 from tracker.ingest import Rejected
 from tracker.ui.context import get_app, require_actor
+from tracker.ui.ghost_camera import CameraPhoto, decode_shot, ghost_camera
+
+CAMERA_KEY = "camera_photo"
 
 actor = require_actor(Role.CLIENT)
 app = get_app()
@@ -58,15 +61,8 @@ kind = right.radio(
 )
 
 with st.expander("How to take a photo that can be measured", expanded=True):
-    tips, ghost = st.columns([3, 2])
     for tip in CAPTURE_TIPS:
-        tips.markdown(f"- {tip}")
-    first = next((p for s in sessions for p in s.photos), None)
-    if first is not None:
-        base = Image.open(io.BytesIO(services.photo_bytes(app, actor, first.id, "display"))).convert("RGB")
-        base.thumbnail((640, 640))
-        faded = (np.asarray(base, dtype=np.float32) * 0.45 + 255 * 0.55).astype(np.uint8)
-        ghost.image(faded, caption="Match this framing (your first photo)", width="stretch")
+        st.markdown(f"- {tip}")
 
 limit_mb = max(1, app.settings.max_upload_bytes // MB)
 files = st.file_uploader(
@@ -76,8 +72,29 @@ files = st.file_uploader(
     max_upload_size=limit_mb,
     key="upload_files",
 )
-camera = st.camera_input("Or take a photo now", key="upload_camera")
-chosen = list(files or []) + ([camera] if camera is not None else [])
+
+st.markdown("**Or take one now**, lined up with the faint outline of your first photo:")
+first = next((p for s in sessions for p in s.photos), None)
+ghost = None
+if first is not None:
+    with Image.open(io.BytesIO(services.photo_bytes(app, actor, first.id, "display"))) as base:
+        ghost = np.asarray(base.convert("RGB"))
+shot = ghost_camera(ghost, key="ghost_camera")
+if shot is not None:
+    try:
+        data = decode_shot(shot, app.settings.max_upload_bytes)
+        st.session_state[CAMERA_KEY] = CameraPhoto(f"camera-{datetime.now():%Y%m%d-%H%M%S}.jpg", data)
+    except ValueError as exc:
+        st.error(str(exc))
+pending = st.session_state.get(CAMERA_KEY)
+waiting = st.empty()  # emptied once the picture is sent
+if isinstance(pending, CameraPhoto):
+    with waiting.container():
+        st.image(pending.data, caption=f"{pending.name}: ready to upload", width=240)
+        if st.button("Discard", key="camera_discard"):
+            st.session_state.pop(CAMERA_KEY, None)
+            st.rerun()
+chosen = list(files or []) + ([pending] if isinstance(pending, CameraPhoto) else [])
 
 if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
     if len(chosen) > app.settings.max_files_per_upload:
@@ -109,4 +126,6 @@ if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
                 f"**{name}** saved, but its quality is low ({score:.0%}): {tips}. A retake would help."
             )
     refresh_after_change(app, actor, actor.client_id)  # the practitioners' dashboard stays warm
+    st.session_state.pop(CAMERA_KEY, None)  # sent (or refused with its reason shown)
+    waiting.empty()
     bar.progress(1.0, text="Done")

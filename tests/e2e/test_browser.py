@@ -9,6 +9,7 @@ nothing outside the app's own server.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -32,6 +33,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    # a synthetic camera (Chromium's test pattern) that needs no permission prompt
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
 ]  # fmt: skip
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -242,4 +245,33 @@ def test_a_reload_keeps_the_sign_in_and_sign_out_ends_it(browser: object, server
     page.reload()
     page.get_by_text("Demo accounts").wait_for(timeout=60_000)
     assert page.get_by_role("button", name="Sign out").count() == 0
+    w.check()
+
+
+def test_client_takes_a_photo_over_the_framing_outline(browser: object, server: str) -> None:
+    w = Watched(browser, server, PHONE)
+    page = w.page
+    _sign_in(w, "adaeze@demo.test", DEMO_CLIENT_PASSWORD)
+    page.get_by_role("heading", name="My course").wait_for(timeout=60_000)
+    _go(w, "Upload photos")
+    ghost = page.locator("img.gc-ghost")
+    ghost.wait_for(state="attached", timeout=60_000)
+    assert ghost.evaluate("e => e.src.startsWith('data:image/jpeg') && !e.hidden")  # the outline is there
+    page.get_by_role("slider", name="Outline strength").fill("60")
+    assert ghost.evaluate("e => e.style.opacity") == "0.6"
+    page.get_by_role("button", name="Start camera").click()
+    shoot = page.get_by_role("button", name="Take photo")
+    playwright_api.expect(shoot).to_be_enabled(timeout=30_000)
+    assert page.locator("video.gc-video").evaluate("v => v.videoWidth > 0 && !v.paused")
+    w.shot("camera-phone")
+    shoot.click()
+    page.get_by_text("ready to upload").wait_for(timeout=60_000)
+    upload = page.get_by_test_id("stBaseButton-primary").filter(has_text="Upload")  # not the picker's
+    playwright_api.expect(upload).to_be_enabled(timeout=60_000)
+    upload.click()
+    # Chromium's test pattern is no skin photo: it is kept, with its quality and the reasons.
+    outcome = page.get_by_test_id("stAlert").filter(has_text=re.compile(r"camera-\d{8}-\d{6}\.jpg"))
+    outcome.filter(has_text="saved").first.wait_for(timeout=120_000)
+    assert page.get_by_text("ready to upload").count() == 0  # the sent picture is no longer pending
+    w.shot("camera-sent-phone")
     w.check()
