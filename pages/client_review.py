@@ -20,6 +20,7 @@ from tracker.imaging.colour import ita_group
 from tracker.imaging.maps import difference_map, redness_map
 from tracker.imaging.zones import Zones, rect_polygon
 from tracker.ingest import Rejected
+from tracker.notes import MAX_NOTE_CHARS, add_note, client_notes
 from tracker.progress.series import METRICS
 from tracker.progress.service import SUMMARY_METRICS, course_progress
 from tracker.reports import client_report_pdf, report_filename
@@ -59,7 +60,7 @@ st.caption(
     )
 )
 
-tabs = st.tabs(["Flags", "Timeline", "Compare", "Charts", "Recovery", "Zones", "Report"])
+tabs = st.tabs(["Flags & notes", "Timeline", "Compare", "Charts", "Recovery", "Zones", "Report"])
 
 with tabs[0]:
     if not data["flags"]:
@@ -67,6 +68,20 @@ with tabs[0]:
     for flag in data["flags"]:
         box = {"act": st.error, "watch": st.warning}.get(flag["severity"], st.info)
         box(f"**{flag['title']}**\n\n" + "\n".join(f"- {e}" for e in flag["evidence"]))
+    st.subheader("Notes")
+    with st.form("add_note", clear_on_submit=True):
+        note_text = st.text_area(
+            "New note (seen by the clinic's staff only)", max_chars=MAX_NOTE_CHARS, key="note_text"
+        )
+        if st.form_submit_button("Add note"):
+            try:
+                add_note(app, actor, client_id, note_text)
+                st.success("Note added.")
+            except Rejected as exc:
+                st.error(str(exc))
+    for note in client_notes(app, actor, client_id):
+        st.markdown(f"**{note.created_at:%d %b %Y %H:%M}** · {note.author}")
+        st.text(note.text)
 
 labels: dict[int, str] = {}
 with tabs[1]:

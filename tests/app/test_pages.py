@@ -107,6 +107,14 @@ def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
     at.selectbox(key="review_client").set_value(niamh).run()
     assert not at.exception, at.exception
     assert any("Slow recovery" in e.value for e in at.error)
+    at.text_area(key="note_text").input("Called Niamh: redness settling, photo on day 7 agreed.")
+    next(b for b in at.button if b.label == "Add note").click().run()
+    assert not at.exception, at.exception
+    assert any("Note added" in s.value for s in at.success)
+    assert any("photo on day 7 agreed" in t.value for t in at.text)
+    next(b for b in at.button if b.label == "Add note").click().run()  # empty: refused, nothing added
+    assert any("needs some text" in e.value for e in at.error)
+    assert sum("photo on day 7 agreed" in t.value for t in at.text) == 1
     at.button(key="report_make").click().run()
     assert not at.exception, at.exception
     pdf = at.session_state["report_pdf"]

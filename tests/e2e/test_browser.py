@@ -158,7 +158,7 @@ def test_practitioner_dashboard_client_slider_and_report(browser: object, server
     page.get_by_text("Click a row").wait_for()
     w.shot("dashboard-desktop")
     page.get_by_role("link", name="Client review").click()
-    page.get_by_role("tab", name="Flags").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Flags & notes").wait_for(timeout=60_000)
     w.shot("client-review-desktop")
     page.get_by_role("tab", name="Compare").click()
     slider = page.get_by_role("slider", name="Slide to compare")

@@ -120,6 +120,20 @@ class LoginSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class ClientNote(Base):
+    """A practitioner's note on a client (observations, advice given, calls made). Staff
+    only; notes are added, never edited, so the record shows what was known when."""
+
+    __tablename__ = "client_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    author: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
+
+
 class TreatmentCourse(Base):
     __tablename__ = "treatment_course"
     __table_args__ = (
