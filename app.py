@@ -24,6 +24,7 @@ STAFF_PAGES = [
     st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True),
     st.Page("pages/client_review.py", title="Client review", icon=":material/person_search:"),
     st.Page("pages/record.py", title="Record session & intake", icon=":material/edit_note:"),
+    st.Page("pages/accounts.py", title="Accounts", icon=":material/group:"),
 ]
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import images
+from tracker.auth import authenticate
 from tracker.bootstrap import open_app
 from tracker.cli import main
 from tracker.config import Settings
@@ -224,3 +226,43 @@ def test_import_leaves_the_dashboard_warm(
         assert list(df["name"]) == ["Ann Lee"]
     finally:
         app.close()
+
+
+def test_add_user_creates_the_first_admin_and_a_clients_login(
+    tmp_path: Path,
+    files: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = tmp_path / "d"
+    run(capsys, data, "import", str(files["a.jpg"]), "--client", "Ann Lee")
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
+    code, out = run(capsys, data, "add-user", "Boss@Clinic.test", "--role", "admin", "--password-stdin")
+    assert code == 0 and "created admin account boss@clinic.test" in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("another long secret\n"))
+    args = ["add-user", "ann@home.test", "--role", "client", "--client", "Ann Lee", "--password-stdin"]
+    code, out = run(capsys, data, *args)
+    assert code == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    code, out = run(capsys, data, "add-user", "x@clinic.test", "--role", "practitioner", "--password-stdin")
+    assert code == 1 and "at least 10 characters" in out
+    code, out = run(capsys, data, "users", "--json")
+    listed = {u["email"]: u for u in json.loads(out)}
+    assert (
+        set(listed) == {"boss@clinic.test", "ann@home.test"}
+        and listed["ann@home.test"]["client"] == "Ann Lee"
+    )
+    app = open_app(Settings(data_dir=data, _env_file=None))
+    try:
+        assert authenticate(app, "boss@clinic.test", "a long enough secret") is not None
+        assert authenticate(app, "ann@home.test", "another long secret") is not None
+    finally:
+        app.close()
+
+
+def test_add_user_without_a_terminal_needs_password_stdin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, _ = run(capsys, tmp_path / "d", "add-user", "a@clinic.test", "--role", "admin")
+    assert code == 2

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 something was refused or inconsistent, 2 usage error.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -15,12 +16,12 @@ from typing import Any, TextIO, TypeVar
 
 from tqdm import tqdm
 
-from tracker import analysis, consistency, services
+from tracker import accounts, analysis, consistency, services
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.dashboard import refresh_after_change, refresh_clinic_status
 from tracker.demo import SAMPLE_DIR, build_demo, demo_photo_count, load_manifest
-from tracker.domain import Concern, PhotoKind
+from tracker.domain import Concern, PhotoKind, Role
 from tracker.imaging.analyze import NoZones, Options, analyze
 from tracker.imaging.registration import register
 from tracker.imaging.version import METRIC_VERSION
@@ -127,6 +128,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--today", type=date.fromisoformat, help="date to judge due dates by (default: today)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_progress)
+
+    p = sub.add_parser("add-user", help="create a sign-in account (the first admin, staff, a client's login)")
+    p.add_argument("email")
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p.add_argument("--client", help="the client record a client account belongs to (by name)")
+    p.add_argument("--name", default="", help="display name (default: the email or the client's name)")
+    p.add_argument("--clinic", help="clinic name (default: the only clinic)")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input (for scripts)"
+    )
+    p.set_defaults(handler=cmd_add_user)
+
+    p = sub.add_parser("users", help="list the sign-in accounts of a clinic")
+    p.add_argument("--clinic", help="clinic name (default: the only clinic)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_users)
 
     p = sub.add_parser("demo", help="load the demo data set from sample_photos/")
     p.add_argument("--source", type=Path, default=SAMPLE_DIR)
@@ -435,6 +452,60 @@ def _quality_note(done: services.Imported) -> str:
     assert outcome.analysis is not None
     score = outcome.analysis.quality["score"]
     return f"[quality {score:.2f}] "
+
+
+def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise UsageError("the two passwords differ")
+    else:
+        raise UsageError("no terminal to ask for the password: use --password-stdin")
+    role = Role(args.role)
+    app = open_app(settings)
+    actor = Actor.operator(_clinic_id(app, args.clinic))
+    client_id = None
+    if args.client:
+        try:
+            client = services.find_client(app, actor, args.client)
+        except Rejected as exc:
+            raise UsageError(str(exc)) from None
+        if client is None:
+            raise UsageError(f"no client called {args.client!r}")
+        client_id = client.id
+    try:
+        user_id = accounts.create_account(
+            app, actor, args.email, role, password, client_id=client_id, display_name=args.name
+        )
+    except Rejected as exc:
+        _say(f"refused: {exc}")
+        return EXIT_REFUSED
+    _say(f"created {role.value} account {args.email.strip().lower()} (user {user_id})")
+    return EXIT_OK
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    app = open_app(settings)
+    actor = Actor.operator(_clinic_id(app, args.clinic))
+    rows = accounts.list_accounts(app, actor)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"id": a.id, "email": a.email, "role": a.role.value, "client": a.client_name,
+                     "active": a.active, "created_at": a.created_at.isoformat(timespec="seconds")}
+                    for a in rows
+                ],
+                ensure_ascii=False,
+            )
+        )  # fmt: skip
+        return EXIT_OK
+    for a in rows:
+        who = f" ({a.client_name})" if a.client_name else ""
+        print(f"{a.id:>5}  {a.role.value:<12} {a.email}{who}{'' if a.active else '  [switched off]'}")
+    return EXIT_OK
 
 
 def _clinic_id(app: App, name: str | None) -> int:

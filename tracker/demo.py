@@ -29,6 +29,8 @@ SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_photos"
 DEMO_PRACTITIONER_EMAIL = "practitioner@demo.test"
 DEMO_PRACTITIONER_PASSWORD = "demo-practitioner"
 DEMO_CLIENT_PASSWORD = "demo-client"
+DEMO_ADMIN_EMAIL = "admin@demo.test"
+DEMO_ADMIN_PASSWORD = "demo-admin"
 
 
 @dataclass
@@ -61,6 +63,7 @@ def build_demo(
     clinic_id = services.ensure_clinic(app, manifest["clinic"]["name"])
     actor = Actor.operator(clinic_id)
     result = DemoResult(clinic_id=clinic_id, rejected=[])
+    _ensure_user(app, clinic_id, DEMO_ADMIN_EMAIL, "Demo Admin", Role.ADMIN)
     _ensure_user(app, clinic_id, DEMO_PRACTITIONER_EMAIL, "Demo Practitioner", Role.PRACTITIONER)
     for entry in manifest["clients"]:
         client_id = _ensure_client(app, actor, entry)
@@ -103,6 +106,7 @@ def build_demo(
 def iter_demo_credentials(manifest: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
     """(role, email, password) of each demo account, for the sign-in page in demo mode."""
     yield "practitioner", DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
+    yield "admin", DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
     for entry in manifest["clients"]:
         yield "client", f"{entry['first_name'].lower()}@demo.test", DEMO_CLIENT_PASSWORD
 
@@ -171,7 +175,11 @@ def _ensure_user(
     with app.uow() as uow:
         if uow.repo.user_by_email(email) is not None:
             return
-        password = DEMO_CLIENT_PASSWORD if role is Role.CLIENT else DEMO_PRACTITIONER_PASSWORD
+        password = {
+            Role.CLIENT: DEMO_CLIENT_PASSWORD,
+            Role.PRACTITIONER: DEMO_PRACTITIONER_PASSWORD,
+            Role.ADMIN: DEMO_ADMIN_PASSWORD,
+        }[role]
         uow.repo.add(
             User(
                 clinic_id=clinic_id,

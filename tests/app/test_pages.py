@@ -15,7 +15,14 @@ from streamlit.testing.v1 import AppTest
 
 from tracker import services
 from tracker.bootstrap import App, open_app
-from tracker.demo import DEMO_CLIENT_PASSWORD, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD, DemoResult
+from tracker.demo import (
+    DEMO_ADMIN_EMAIL,
+    DEMO_ADMIN_PASSWORD,
+    DEMO_CLIENT_PASSWORD,
+    DEMO_PRACTITIONER_EMAIL,
+    DEMO_PRACTITIONER_PASSWORD,
+    DemoResult,
+)
 from tracker.permissions import Actor
 from tracker.ui.compare_slider import SLIDER_LABEL
 
@@ -138,3 +145,30 @@ def test_practitioner_records_a_session_and_intake(demo_dir: Path) -> None:
     at.checkbox(key="ci_blood_thinners").check()
     at.button[2].click().run()
     assert any("Check before treating" in w.value for w in at.warning)
+
+
+def test_admin_adds_staff_and_practitioner_gives_a_client_a_login(demo_dir: Path) -> None:
+    at = _signed_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+    at.switch_page("pages/accounts.py").run()
+    assert not at.exception, at.exception
+    emails = set(at.dataframe[0].value["email"])
+    assert {DEMO_ADMIN_EMAIL, DEMO_PRACTITIONER_EMAIL, "ava@demo.test"} <= emails
+    at.text_input(key="staff_email").input("new.pat@demo.test")
+    at.text_input(key="staff_name").input("New Pat")
+    next(b for b in at.button if b.label == "Create account").click().run()
+    assert any("Created the practitioner account new.pat@demo.test" in s.value for s in at.success)
+    at.text_input(key="staff_email").input("not an email")
+    next(b for b in at.button if b.label == "Create account").click().run()
+    assert any("is not an email address" in e.value for e in at.error)
+
+    practitioner = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    practitioner.switch_page("pages/accounts.py").run()
+    assert not practitioner.exception, practitioner.exception
+    roles = set(practitioner.dataframe[0].value["role"])
+    assert roles == {"client"}  # staff accounts are the admin's
+    assert not any(b.label == "Create account" for b in practitioner.button)
+    assert "Every client has a login." in [c.value for c in practitioner.caption]
+
+    client = _signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
+    with pytest.raises(Exception):  # noqa: B017 — not registered for clients
+        client.switch_page("pages/accounts.py").run()

@@ -1,0 +1,113 @@
+"""Sign-in accounts: who may create, list, switch off and reset which (real SQLite)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker import services
+from tracker.accounts import create_account, list_accounts, reset_password, set_active
+from tracker.auth import authenticate, resume_session, start_session
+from tracker.bootstrap import App
+from tracker.domain import Role
+from tracker.ingest import Rejected
+from tracker.permissions import Actor, PermissionDenied
+
+PASSWORD = "a long enough secret"
+
+
+def _signed_in(app: App, email: str, password: str = PASSWORD) -> Actor:
+    actor = authenticate(app, email, password)
+    assert actor is not None
+    return actor
+
+
+def test_the_operator_creates_an_admin_who_manages_staff_and_clients(
+    app: App, operator: Actor, client_id: int
+) -> None:
+    create_account(app, operator, "Boss@Clinic.test ", Role.ADMIN, PASSWORD)
+    admin = _signed_in(app, "boss@clinic.test")  # stored trimmed and lower-case
+    create_account(app, admin, "pat@clinic.test", Role.PRACTITIONER, PASSWORD, display_name="Pat")
+    create_account(app, admin, "ann@home.test", Role.CLIENT, PASSWORD, client_id=client_id)
+    client = _signed_in(app, "ann@home.test")
+    assert client.role is Role.CLIENT and client.client_id == client_id
+    accounts = {a.email: a for a in list_accounts(app, admin)}
+    assert set(accounts) == {"boss@clinic.test", "pat@clinic.test", "ann@home.test"}
+    assert accounts["ann@home.test"].client_name == "Test Client"
+
+
+def test_a_practitioner_manages_client_logins_only(app: App, operator: Actor, client_id: int) -> None:
+    create_account(app, operator, "pat@clinic.test", Role.PRACTITIONER, PASSWORD)
+    create_account(app, operator, "boss@clinic.test", Role.ADMIN, PASSWORD)
+    pat = _signed_in(app, "pat@clinic.test")
+    ann = create_account(app, pat, "ann@home.test", Role.CLIENT, PASSWORD, client_id=client_id)
+    assert [a.email for a in list_accounts(app, pat)] == ["ann@home.test"]
+    with pytest.raises(PermissionDenied):
+        create_account(app, pat, "x@clinic.test", Role.ADMIN, PASSWORD)
+    boss = next(a.id for a in list_accounts(app, _signed_in(app, "boss@clinic.test")) if a.role is Role.ADMIN)
+    with pytest.raises(PermissionDenied):
+        set_active(app, pat, boss, False)
+    reset_password(app, pat, ann, "another long secret")
+    assert authenticate(app, "ann@home.test", PASSWORD) is None
+    assert authenticate(app, "ann@home.test", "another long secret") is not None
+
+
+def test_clients_and_other_clinics_manage_nothing(app: App, operator: Actor, client_id: int) -> None:
+    ann = create_account(app, operator, "ann@home.test", Role.CLIENT, PASSWORD, client_id=client_id)
+    client = _signed_in(app, "ann@home.test")
+    other = Actor.operator(services.ensure_clinic(app, "Other Clinic"))
+    with pytest.raises(PermissionDenied):
+        list_accounts(app, client)
+    with pytest.raises(PermissionDenied):
+        create_account(app, client, "b@home.test", Role.CLIENT, PASSWORD, client_id=client_id)
+    for actor in (client, other):
+        with pytest.raises(PermissionDenied):
+            reset_password(app, actor, ann, "some new password")
+    with pytest.raises(PermissionDenied):  # another clinic's client record
+        create_account(app, other, "c@home.test", Role.CLIENT, PASSWORD, client_id=client_id)
+
+
+@pytest.mark.parametrize(
+    ("email", "role", "password", "linked", "message"),
+    [
+        ("not-an-email", Role.PRACTITIONER, PASSWORD, False, "is not an email"),
+        ("p@clinic.test", Role.PRACTITIONER, "short", False, "at least 10 characters"),
+        ("p@clinic.test", Role.PRACTITIONER, PASSWORD, True, "staff accounts have none"),
+        ("p@home.test", Role.CLIENT, PASSWORD, False, "needs its client record"),
+    ],
+)
+def test_bad_account_details_are_refused(
+    app: App,
+    operator: Actor,
+    client_id: int,
+    email: str,
+    role: Role,
+    password: str,
+    linked: bool,
+    message: str,
+) -> None:
+    with pytest.raises(Rejected, match=message):
+        create_account(app, operator, email, role, password, client_id=client_id if linked else None)
+    assert list_accounts(app, operator) == []
+
+
+def test_duplicates_are_refused(app: App, operator: Actor, client_id: int) -> None:
+    create_account(app, operator, "ann@home.test", Role.CLIENT, PASSWORD, client_id=client_id)
+    with pytest.raises(Rejected, match="already has a login"):
+        create_account(app, operator, "ann2@home.test", Role.CLIENT, PASSWORD, client_id=client_id)
+    with pytest.raises(Rejected, match="already an account"):
+        create_account(app, operator, "ANN@home.test", Role.PRACTITIONER, PASSWORD)
+
+
+def test_switching_off_signs_out_everywhere_and_not_oneself(app: App, operator: Actor) -> None:
+    create_account(app, operator, "boss@clinic.test", Role.ADMIN, PASSWORD)
+    pat_id = create_account(app, operator, "pat@clinic.test", Role.PRACTITIONER, PASSWORD)
+    boss = _signed_in(app, "boss@clinic.test")
+    pat = _signed_in(app, "pat@clinic.test")
+    token = start_session(app, pat)
+    set_active(app, boss, pat_id, False)
+    assert resume_session(app, token) is None and authenticate(app, "pat@clinic.test", PASSWORD) is None
+    set_active(app, boss, pat_id, True)
+    assert authenticate(app, "pat@clinic.test", PASSWORD) is not None
+    assert boss.user_id is not None
+    with pytest.raises(Rejected, match="your own account"):
+        set_active(app, boss, boss.user_id, False)
