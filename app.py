@@ -27,6 +27,8 @@ STAFF_PAGES = [
     st.Page("pages/accounts.py", title="Accounts", icon=":material/group:"),
 ]
 
+ACCOUNT_PAGE = st.Page("pages/my_account.py", title="My account", icon=":material/key:")
+
 
 def sign_in_page() -> None:
     st.title("Recovery-photo tracker")
@@ -58,7 +60,7 @@ if actor is None:
     page = st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")], position="hidden")
 else:
     pages = CLIENT_PAGES if actor.role is Role.CLIENT else STAFF_PAGES
-    page = st.navigation(pages)
+    page = st.navigation([*pages, ACCOUNT_PAGE])
     with st.sidebar:
         st.caption(f"Signed in as {actor.label} ({actor.role.value})")
         if st.button("Sign out", key="sign_out"):

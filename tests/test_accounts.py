@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tracker import services
-from tracker.accounts import create_account, list_accounts, reset_password, set_active
+from tracker.accounts import change_own_password, create_account, list_accounts, reset_password, set_active
 from tracker.auth import authenticate, resume_session, start_session
 from tracker.bootstrap import App
 from tracker.domain import Role
@@ -111,3 +111,24 @@ def test_switching_off_signs_out_everywhere_and_not_oneself(app: App, operator: 
     assert boss.user_id is not None
     with pytest.raises(Rejected, match="your own account"):
         set_active(app, boss, boss.user_id, False)
+
+
+def test_changing_ones_own_password_keeps_this_browser_and_signs_out_the_others(
+    app: App, operator: Actor, client_id: int
+) -> None:
+    create_account(app, operator, "ann@home.test", Role.CLIENT, PASSWORD, client_id=client_id)
+    ann = _signed_in(app, "ann@home.test")
+    here, elsewhere = start_session(app, ann), start_session(app, ann)
+    with pytest.raises(Rejected, match="current password is not right"):
+        change_own_password(app, ann, "wrong guess!!", "my own new secret")
+    with pytest.raises(Rejected, match="at least 10"):
+        change_own_password(app, ann, PASSWORD, "short")
+    with pytest.raises(Rejected, match="same as the current"):
+        change_own_password(app, ann, PASSWORD, PASSWORD)
+    assert resume_session(app, elsewhere) == ann  # nothing changed by the refusals
+    change_own_password(app, ann, PASSWORD, "my own new secret", keep_session=here)
+    assert resume_session(app, here) == ann and resume_session(app, elsewhere) is None
+    assert authenticate(app, "ann@home.test", "my own new secret") is not None
+    assert authenticate(app, "ann@home.test", PASSWORD) is None
+    with pytest.raises(PermissionDenied):
+        change_own_password(app, operator, "x", "a long enough secret")  # the CLI has no password

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from tracker import audit
-from tracker.auth import hash_password
+from tracker.auth import hash_password, session_digest, verify_password
 from tracker.bootstrap import App
 from tracker.domain import Role
 from tracker.ingest import Rejected
@@ -124,6 +124,26 @@ def reset_password(app: App, actor: Actor, user_id: int, password: str) -> None:
         uow.commit()
 
 
+def change_own_password(
+    app: App, actor: Actor, current: str, new: str, *, keep_session: str | None = None
+) -> None:
+    """Anyone signed in may change their own password; other browsers signed in as them are
+    signed out (this one stays, if its session token is given)."""
+    if actor.user_id is None:
+        raise PermissionDenied("Only a signed-in account has a password.")
+    check_password(new)
+    with app.uow() as uow:
+        user = uow.session.get(User, actor.user_id)
+        if user is None or not user.active or not verify_password(current, user.password_hash):
+            raise Rejected("The current password is not right.")
+        if verify_password(new, user.password_hash):
+            raise Rejected("The new password is the same as the current one.")
+        user.password_hash = hash_password(new)
+        _end_sessions(uow, user.id, keep=session_digest(keep_session) if keep_session else None)
+        audit.record(uow, actor, "change_password", "user", user.id)
+        uow.commit()
+
+
 def check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_CHARS:
         raise Rejected(f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
@@ -145,9 +165,8 @@ def _managed_user(uow: UnitOfWork, actor: Actor, user_id: int) -> User:
     return user
 
 
-def _end_sessions(uow: UnitOfWork, user_id: int) -> None:
-    uow.session.execute(
-        update(LoginSession)
-        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
-        .values(ended_at=utcnow())
-    )
+def _end_sessions(uow: UnitOfWork, user_id: int, keep: str | None = None) -> None:
+    query = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(LoginSession.token_sha256 != keep)
+    uow.session.execute(query.values(ended_at=utcnow()))

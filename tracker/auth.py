@@ -79,7 +79,7 @@ def _actor_for(user: User) -> Actor:
 # out: a copied cookie is worthless after sign-out or expiry.
 
 
-def _digest(token: str) -> str:
+def session_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -94,7 +94,7 @@ def start_session(app: App, actor: Actor) -> str:
         now = utcnow()
         uow.session.add(
             LoginSession(
-                token_sha256=_digest(token),
+                token_sha256=session_digest(token),
                 user_id=actor.user_id,
                 created_at=now,
                 expires_at=now + timedelta(hours=app.settings.session_hours),
@@ -112,7 +112,7 @@ def resume_session(app: App, token: str | None) -> Actor | None:
     if not isinstance(token, str) or not token or len(token) > 200:
         return None
     with app.uow() as uow:
-        row = uow.session.get(LoginSession, _digest(token))
+        row = uow.session.get(LoginSession, session_digest(token))
         if row is None or row.ended_at is not None or row.expires_at <= utcnow():
             return None
         user = uow.session.get(User, row.user_id)
@@ -128,7 +128,7 @@ def end_session(app: App, token: str | None) -> None:
     if not token:
         return
     with app.uow() as uow:
-        row = uow.session.get(LoginSession, _digest(token))
+        row = uow.session.get(LoginSession, session_digest(token))
         if row is not None and row.ended_at is None:
             row.ended_at = utcnow()
             uow.commit()

@@ -172,3 +172,20 @@ def test_admin_adds_staff_and_practitioner_gives_a_client_a_login(demo_dir: Path
     client = _signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
     with pytest.raises(Exception):  # noqa: B017 — not registered for clients
         client.switch_page("pages/accounts.py").run()
+
+
+def test_anyone_changes_their_own_password(demo_dir: Path) -> None:
+    at = _signed_in("linh@demo.test", DEMO_CLIENT_PASSWORD)
+    at.switch_page("pages/my_account.py").run()
+    assert not at.exception, at.exception
+    at.text_input(key="pw_current").input(DEMO_CLIENT_PASSWORD)
+    at.text_input(key="pw_new").input("linh's own secret")
+    at.text_input(key="pw_again").input("linh's own secret")
+    at.button[0].click().run()
+    assert any("Password changed" in s.value for s in at.success), [e.value for e in at.error]
+    again = AppTest.from_file(APP, default_timeout=60).run()
+    again.text_input(key="email").input("linh@demo.test")
+    again.text_input(key="password").input(DEMO_CLIENT_PASSWORD)
+    again.button[0].click().run()
+    assert "do not match" in again.error[0].value  # the old password no longer works
+    assert _signed_in("linh@demo.test", "linh's own secret").title[0].value == "My course"
