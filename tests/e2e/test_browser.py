@@ -272,6 +272,7 @@ def test_client_takes_a_photo_over_the_framing_outline(browser: object, server: 
     # Chromium's test pattern is no skin photo: it is kept, with its quality and the reasons.
     outcome = page.get_by_test_id("stAlert").filter(has_text=re.compile(r"camera-\d{8}-\d{6}\.jpg"))
     outcome.filter(has_text="saved").first.wait_for(timeout=120_000)
-    assert page.get_by_text("ready to upload").count() == 0  # the sent picture is no longer pending
+    # the sent picture is no longer pending once the run ends
+    playwright_api.expect(page.get_by_text("ready to upload")).to_have_count(0, timeout=30_000)
     w.shot("camera-sent-phone")
     w.check()
