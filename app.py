@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from tracker.auth import TooManyAttempts
 from tracker.config import Settings
 from tracker.demo import iter_demo_credentials, load_manifest
 from tracker.domain import Role
@@ -38,9 +39,12 @@ def sign_in_page() -> None:
         password = st.text_input("Password", type="password", key="password", autocomplete="current-password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        if sign_in(email, password):
-            st.rerun()
-        st.error("That email and password do not match an account.")
+        try:
+            if sign_in(email, password):
+                st.rerun()
+            st.error("That email and password do not match an account.")
+        except TooManyAttempts as exc:
+            st.error(str(exc))
     if Settings().demo_mode:
         _demo_accounts()
 

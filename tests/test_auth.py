@@ -8,11 +8,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text, update
 
-from tracker.auth import authenticate, end_session, hash_password, resume_session, start_session
+from tracker.auth import (
+    TooManyAttempts,
+    authenticate,
+    end_session,
+    hash_password,
+    resume_session,
+    start_session,
+)
 from tracker.bootstrap import App
 from tracker.domain import Role
 from tracker.permissions import Actor
-from tracker.store.models import LoginSession, User, utcnow
+from tracker.store.models import AuditEvent, LoginSession, User, utcnow
 
 EMAIL, PASSWORD = "ann@clinic.test", "correct horse battery"
 
@@ -91,3 +98,29 @@ def test_a_deactivated_account_cannot_resume(app: App, signed_in: Actor) -> None
 def test_an_actor_without_an_account_gets_no_session(app: App, operator: Actor) -> None:
     with pytest.raises(ValueError, match="user account"):
         start_session(app, operator)
+
+
+def test_repeated_failures_lock_the_email_for_a_while(app: App, signed_in: Actor) -> None:
+    limit = app.settings.sign_in_max_failures
+    for _ in range(limit):
+        assert authenticate(app, EMAIL, "wrong") is None
+    with pytest.raises(TooManyAttempts, match="Please wait 15 minutes"):
+        authenticate(app, EMAIL, PASSWORD)  # even the right password waits
+    for _ in range(limit):  # an unknown email is treated alike: nothing reveals which exist
+        assert authenticate(app, "nobody@clinic.test", "wrong") is None
+    with pytest.raises(TooManyAttempts):
+        authenticate(app, "nobody@clinic.test", "wrong")
+    with app.uow() as uow:  # the window passes
+        uow.session.execute(update(AuditEvent).values(at=utcnow() - timedelta(minutes=16)))
+        uow.commit()
+    assert authenticate(app, EMAIL, PASSWORD) == signed_in
+
+
+def test_a_success_starts_the_count_again(app: App, signed_in: Actor) -> None:
+    limit = app.settings.sign_in_max_failures
+    for _ in range(limit - 1):
+        assert authenticate(app, EMAIL, "wrong") is None
+    assert authenticate(app, EMAIL, PASSWORD) == signed_in
+    for _ in range(limit - 1):
+        assert authenticate(app, EMAIL, "wrong") is None
+    assert authenticate(app, EMAIL, PASSWORD) == signed_in

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
+from sqlalchemy import func, select
 
 
 @cache
@@ -43,15 +44,50 @@ if TYPE_CHECKING:
     from tracker.store.models import User
 
 
+class TooManyAttempts(Exception):
+    """Sign-in refused without looking at the password: too many recent failures."""
+
+
 def authenticate(app: App, email: str, password: str) -> Actor | None:
-    """The actor for a correct email and password, else None. Every attempt is audited."""
+    """The actor for a correct email and password, else None. Every attempt is audited.
+
+    After `sign_in_max_failures` failures for one email within `sign_in_lockout_minutes`
+    (counted since its last successful sign-in), further attempts raise TooManyAttempts
+    until the window has passed, so a password cannot be guessed at speed. The same
+    applies to unknown emails, so the refusal reveals nothing about which accounts exist.
+    """
+    from tracker.store.models import AuditEvent, utcnow
+
     email = (email or "").strip().lower()
+    label = email[:320] or "(empty)"
+    settings = app.settings
     with app.uow() as uow:
+        since = utcnow() - timedelta(minutes=settings.sign_in_lockout_minutes)
+        attempts = select(func.max(AuditEvent.at)).where(
+            AuditEvent.actor == label, AuditEvent.action == "sign_in", AuditEvent.at >= since
+        )
+        last_ok = uow.session.scalar(attempts)
+        failures = uow.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.actor == label,
+                AuditEvent.action == "sign_in_failed",
+                AuditEvent.at >= (last_ok if last_ok and last_ok > since else since),
+            )
+        )
+        if (failures or 0) >= settings.sign_in_max_failures:
+            uow.repo.audit(
+                actor=label, action="sign_in_locked", entity="user", entity_id=None, clinic_id=None
+            )
+            uow.commit()
+            raise TooManyAttempts(
+                "Too many failed sign-ins for this email. Please wait "
+                f"{settings.sign_in_lockout_minutes:g} minutes, or ask the clinic to reset the password."
+            )
         user = uow.repo.user_by_email(email) if email else None
         ok = verify_password(password or "", user.password_hash if user else _DUMMY_HASH)
         ok = ok and user is not None and user.active
         uow.repo.audit(
-            actor=email[:320] or "(empty)",
+            actor=label,
             actor_user_id=user.id if user else None,
             action="sign_in" if ok else "sign_in_failed",
             entity="user",

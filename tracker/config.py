@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_files_per_upload: int = Field(default=20, gt=0)
     # How long a browser stays signed in (across reloads) without signing in again.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # Failed sign-ins allowed per email within the window before further tries are refused.
+    sign_in_max_failures: int = Field(default=5, gt=0)
+    sign_in_lockout_minutes: float = Field(default=15.0, gt=0)
     display_long_edge: int = Field(default=2048, gt=0)
     thumbnail_long_edge: int = Field(default=384, gt=0)
     derivative_jpeg_quality: int = Field(default=88, ge=50, le=95)
