@@ -27,7 +27,7 @@ STAFF_PAGES = [
     st.Page("pages/record.py", title="Record session & intake", icon=":material/edit_note:"),
     st.Page("pages/accounts.py", title="Accounts", icon=":material/group:"),
 ]
-
+ADMIN_PAGES = [*STAFF_PAGES, st.Page("pages/audit_log.py", title="Audit log", icon=":material/history:")]
 ACCOUNT_PAGE = st.Page("pages/my_account.py", title="My account", icon=":material/key:")
 
 
@@ -63,7 +63,7 @@ actor = current_actor()
 if actor is None:
     page = st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")], position="hidden")
 else:
-    pages = CLIENT_PAGES if actor.role is Role.CLIENT else STAFF_PAGES
+    pages = {Role.CLIENT: CLIENT_PAGES, Role.PRACTITIONER: STAFF_PAGES}.get(actor.role, ADMIN_PAGES)
     page = st.navigation([*pages, ACCOUNT_PAGE])
     with st.sidebar:
         st.caption(f"Signed in as {actor.label} ({actor.role.value})")

@@ -4,11 +4,21 @@ One helper so every service writes the same fields; rows are only ever added."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
-from tracker.permissions import Actor
-from tracker.store.models import utcnow
+from sqlalchemy import or_, select
+
+from tracker.domain import Role
+from tracker.permissions import Actor, PermissionDenied
+from tracker.store.models import AuditEvent, User, utcnow
 from tracker.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from tracker.bootstrap import App
+
+MAX_EVENTS_SHOWN = 1000
 
 
 def record(
@@ -30,3 +40,53 @@ def record(
         detail=detail,
         at=utcnow(),
     )
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: int | None
+    detail: dict[str, Any]
+
+
+def clinic_events(
+    app: App,
+    actor: Actor,
+    *,
+    since: date,
+    until: date,
+    who: str = "",
+    action: str = "",
+    limit: int = MAX_EVENTS_SHOWN,
+) -> list[Event]:
+    """The clinic's audit trail between two days (inclusive), newest first; admins only.
+
+    Sign-in attempts carry no clinic when the email is unknown; those of the clinic's own
+    accounts are included through the account's email."""
+    if actor.role is not Role.ADMIN:
+        raise PermissionDenied("Only an admin can read the audit log.")
+    start = datetime.combine(since, time.min)
+    end = datetime.combine(until, time.min) + timedelta(days=1)
+    with app.uow() as uow:
+        emails = select(User.email).where(User.clinic_id == actor.clinic_id)
+        query = (
+            select(AuditEvent)
+            .where(
+                AuditEvent.at >= start,
+                AuditEvent.at < end,
+                or_(AuditEvent.clinic_id == actor.clinic_id, AuditEvent.actor.in_(emails)),
+            )
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(max(1, min(limit, MAX_EVENTS_SHOWN)))
+        )
+        if who.strip():
+            query = query.where(AuditEvent.actor.contains(who.strip().lower()))
+        if action:
+            query = query.where(AuditEvent.action == action)
+        return [
+            Event(e.at, e.actor, e.action, e.entity, e.entity_id, dict(e.detail or {}))
+            for e in uow.session.scalars(query)
+        ]

@@ -189,3 +189,14 @@ def test_anyone_changes_their_own_password(demo_dir: Path) -> None:
     again.button[0].click().run()
     assert "do not match" in again.error[0].value  # the old password no longer works
     assert _signed_in("linh@demo.test", "linh's own secret").title[0].value == "My course"
+
+
+def test_only_admins_see_the_audit_log(demo_dir: Path) -> None:
+    at = _signed_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+    at.switch_page("pages/audit_log.py").run()
+    assert not at.exception, at.exception
+    log = at.dataframe[0].value
+    assert "sign_in" in set(log["action"]) and DEMO_ADMIN_EMAIL in set(log["who"])
+    practitioner = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    with pytest.raises(Exception):  # noqa: B017 — not registered for practitioners
+        practitioner.switch_page("pages/audit_log.py").run()

@@ -1,0 +1,42 @@
+"""Admin: the clinic's audit trail — who signed in, viewed, exported or changed what."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from tracker import audit
+from tracker.domain import Role
+from tracker.ui.context import get_app, require_actor
+
+actor = require_actor(Role.ADMIN)
+app = get_app()
+st.title("Audit log")
+
+left, middle, right = st.columns(3)
+days = left.date_input(
+    "Days", value=(date.today() - timedelta(days=7), date.today()), max_value=date.today(), key="audit_days"
+)
+who = middle.text_input("Who (part of the email)", key="audit_who")
+action = right.text_input("Action (e.g. export_report, sign_in_failed)", key="audit_action")
+since, until = (days[0], days[-1]) if isinstance(days, tuple) and days else (date.today(), date.today())
+events = audit.clinic_events(app, actor, since=since, until=until, who=who, action=action.strip())
+if len(events) == audit.MAX_EVENTS_SHOWN:
+    st.caption(f"The newest {audit.MAX_EVENTS_SHOWN} events; narrow the days or filters to see older ones.")
+if not events:
+    st.info("No events for these days and filters.")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"at (UTC)": e.at, "who": e.actor, "action": e.action,
+                 "record": f"{e.entity} {e.entity_id or ''}",
+                 "detail": ", ".join(f"{k}: {v}" for k, v in e.detail.items())}
+                for e in events
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )  # fmt: skip
