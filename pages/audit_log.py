@@ -39,4 +39,5 @@ else:
         ),
         hide_index=True,
         width="stretch",
+        column_config={"who": st.column_config.TextColumn(width="medium")},
     )  # fmt: skip

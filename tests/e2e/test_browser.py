@@ -22,7 +22,14 @@ from pathlib import Path
 import pytest
 
 from tracker.bootstrap import App
-from tracker.demo import DEMO_CLIENT_PASSWORD, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD, DemoResult
+from tracker.demo import (
+    DEMO_ADMIN_EMAIL,
+    DEMO_ADMIN_PASSWORD,
+    DEMO_CLIENT_PASSWORD,
+    DEMO_PRACTITIONER_EMAIL,
+    DEMO_PRACTITIONER_PASSWORD,
+    DemoResult,
+)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.e2e
@@ -275,4 +282,22 @@ def test_client_takes_a_photo_over_the_framing_outline(browser: object, server: 
     # the sent picture is no longer pending once the run ends
     playwright_api.expect(page.get_by_text("ready to upload")).to_have_count(0, timeout=30_000)
     w.shot("camera-sent-phone")
+    w.check()
+
+
+def test_admin_pages(browser: object, server: str) -> None:
+    w = Watched(browser, server, DESKTOP)
+    page = w.page
+    _sign_in(w, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+    page.get_by_role("heading", name="Dashboard").wait_for(timeout=60_000)
+    _go(w, "Accounts")
+    page.get_by_role("heading", name="Add a staff account").wait_for(timeout=60_000)
+    cells = page.locator("td[role=gridcell]")  # the table's hidden accessibility mirror
+    cells.filter(has_text="practitioner@demo.test").first.wait_for(state="attached", timeout=60_000)
+    w.shot("accounts-desktop")
+    _go(w, "Audit log")
+    cells.filter(has_text=re.compile(r"^sign_in$")).first.wait_for(state="attached", timeout=60_000)
+    w.shot("audit-log-desktop")
+    _go(w, "My account")
+    w.shot("my-account-desktop")
     w.check()
