@@ -106,6 +106,9 @@ def propose(rgb_small: NDArray[np.uint8], skin_small: BoolMask, scale: float) ->
     return Zones(treated=[[x * scale, y * scale] for x, y in outline], reference=None, source="auto-skin")
 
 
+FACE_SEARCH_SIDE = 256
+
+
 @cache
 def _cascade() -> Any:
     from skimage.data import lbp_frontal_face_cascade_filename
@@ -118,8 +121,16 @@ def detect_face(rgb_small: NDArray[np.uint8]) -> tuple[float, float, float, floa
     """The largest frontal face (x, y, w, h) with scikit-image's LBP cascade, which ships
     inside the wheel (nothing is downloaded). Only faces filling a real part of the frame
     count: a tiny face in a background is not the subject."""
-    h, w = rgb_small.shape[:2]
-    gray = cv2.cvtColor(rgb_small, cv2.COLOR_RGB2GRAY).astype(np.float64) / 255.0
+    # A face must fill 15 % of the short side, so a copy whose short side is FACE_SEARCH_SIDE
+    # px still shows it at ≥ 38 px, above the cascade's 24-px window; searching the 1000-px
+    # analysis copy instead cost ~0.45 s per photo, this ~10× less.
+    k = max(1.0, min(rgb_small.shape[:2]) / FACE_SEARCH_SIDE)
+    small = rgb_small
+    if k > 1.0:
+        size = (round(rgb_small.shape[1] / k), round(rgb_small.shape[0] / k))
+        small = cv2.resize(rgb_small, size, interpolation=cv2.INTER_AREA)
+    h, w = small.shape[:2]
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float64) / 255.0
     min_side = int(0.15 * min(h, w))
     if min_side < 24:
         return None
@@ -135,7 +146,8 @@ def detect_face(rgb_small: NDArray[np.uint8]) -> tuple[float, float, float, floa
     if not faces:
         return None
     best = max(faces, key=lambda f: f["width"] * f["height"])
-    return float(best["c"]), float(best["r"]), float(best["width"]), float(best["height"])
+    sx, sy = rgb_small.shape[1] / w, rgb_small.shape[0] / h
+    return float(best["c"]) * sx, float(best["r"]) * sy, float(best["width"]) * sx, float(best["height"]) * sy
 
 
 # The band of eyes and brows is darker than the cheeks below it on real faces in nearly any
