@@ -15,7 +15,9 @@ than any real photo) and a phone-like file (sensor noise of a small-pixel camera
 95: about 3–4 MB, as 12 MP phone JPEGs are). The follow-up is analysed "cold" (a new
 series baseline every time: its reduced copy and pyramid prepared again) and "warm" (the
 app keeps a series' prepared baseline, so the second and later photos of a batch, and
-re-analyses, pay only for their own work).
+re-analyses, pay only for their own work). The full-resolution work grows with the zone's
+area, so the first photo of a series without drawn zones (the automatic zone is all
+visible skin) is timed too.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ def _jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, format="JPEG", quality=quality)
     return out.getvalue()
+
+
+def _area_mm2(polygon: list[list[float]]) -> float:
+    points = np.asarray(polygon, dtype=np.float32).reshape(-1, 1, 2)
+    return float(cv2.contourArea(points)) / PX_PER_MM**2
 
 
 def _median_ms(fn: Callable[[], object], repeat: int) -> float:
@@ -107,6 +114,9 @@ def main() -> None:
     def analyse_baseline() -> object:
         return analyze(base_rgb, zones=zones, px_per_mm=PX_PER_MM)
 
+    def analyse_auto() -> object:  # no zones drawn yet: all visible skin is measured
+        return analyze(base_rgb, px_per_mm=PX_PER_MM)
+
     def analyse_cold() -> object:
         return analyze(decoded, baseline=dataclasses.replace(baseline, cache={}))
 
@@ -119,6 +129,7 @@ def main() -> None:
         "phone": decode(phone_jpeg),
         "pillow": decode_pillow,
         "base": analyse_baseline,
+        "auto": analyse_auto,
         "cold": analyse_cold,
         "warm": analyse_warm,
     }
@@ -138,11 +149,16 @@ def main() -> None:
     print(f"\n{'analysis':<44} {'ms':>7} {'× decode q90':>13} {'× decode phone-like':>20}")
     for key, label in (
         ("base", "baseline photo (zones given)"),
+        ("auto", "baseline photo, automatic zone (all skin)"),
         ("warm", "follow-up, series baseline prepared (app)"),
         ("cold", "follow-up, baseline prepared from scratch"),
     ):
         print(f"  {label:<42} {ms[key]:7.1f} {ms[key] / ms['cv2']:12.2f}x {ms[key] / ms['phone']:19.2f}x")
     print("  goal: analysis <= 2.00x a plain full-resolution decode")
+    print(
+        f"  zone areas: given {_area_mm2(zones.treated):.0f} mm², automatic "
+        f"{_area_mm2(analyze(base_rgb, px_per_mm=PX_PER_MM).zones['treated']):.0f} mm²"
+    )
     print(
         f"  follow-up registration ok={check.registration['ok'] if check.registration else None}, "
         f"quality {check.quality['score']:.2f}"
