@@ -14,13 +14,16 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from tracker import analysis, services
 from tracker.charts import chart_png, metric_chart, recovery_chart
+from tracker.client_data import delete_client, export_client
 from tracker.compare import aligned_pair
 from tracker.dashboard import refresh_after_change
+from tracker.domain import Role
 from tracker.imaging.colour import ita_group
 from tracker.imaging.maps import difference_map, redness_map
 from tracker.imaging.zones import Zones, rect_polygon
 from tracker.ingest import Rejected
 from tracker.notes import MAX_NOTE_CHARS, add_note, client_notes
+from tracker.permissions import PermissionDenied
 from tracker.progress.series import METRICS
 from tracker.progress.service import SUMMARY_METRICS, course_progress
 from tracker.reports import client_report_pdf, report_filename
@@ -29,6 +32,9 @@ from tracker.ui.context import STAFF, get_app, require_actor
 
 actor = require_actor(*STAFF)
 app = get_app()
+notice = st.session_state.pop("deleted_notice", None)
+if notice:
+    st.success(notice)
 clients = services.overview(app, actor)
 if not clients:
     st.info("No clients yet.")
@@ -218,14 +224,19 @@ with tabs[5]:
             st.success(f"Zones saved; {count} photos measured again.")
 
 with tabs[6]:
+    # Prepared files are kept with the client they belong to, so switching clients can never
+    # offer one client's report or data under another's name.
     st.caption("A PDF for the client file: course summary, stamped before/after, charts, metrics and flags.")
     if st.button("Prepare report", key="report_make"):
         with st.spinner("Preparing the report…"):
-            st.session_state["report_pdf"] = client_report_pdf(app, actor, client_id, today=today)
-    pdf = st.session_state.get("report_pdf")
-    if pdf:
+            st.session_state["report_pdf"] = (
+                client_id,
+                client_report_pdf(app, actor, client_id, today=today),
+            )
+    report = st.session_state.get("report_pdf")
+    if report and report[0] == client_id:
         st.download_button(
-            "Download report (PDF)", pdf, file_name=report_filename(names[client_id], today),
+            "Download report (PDF)", report[1], file_name=report_filename(names[client_id], today),
             mime="application/pdf", key="report_download",
         )  # fmt: skip
     metric = st.selectbox(
@@ -233,13 +244,49 @@ with tabs[6]:
     )
     # Rendered on request only: vl-convert takes a few hundred ms, too much for every rerun.
     if st.button("Prepare chart", key="png_make"):
-        st.session_state["chart_png"] = (metric, chart_png(metric_chart(progress, metric)))
+        st.session_state["chart_png"] = (client_id, metric, chart_png(metric_chart(progress, metric)))
     prepared = st.session_state.get("chart_png")
-    if prepared and prepared[0] == metric:
+    if prepared and prepared[:2] == (client_id, metric):
         st.download_button(
             "Download chart (PNG)",
-            prepared[1],
+            prepared[2],
             file_name=f"{metric}.png",
             mime="image/png",
             key="png_download",
         )
+
+    st.subheader("All of this client's data")
+    st.caption(
+        "A zip with the record, intake and consent, sessions, every photo as uploaded (location removed) "
+        "and every measurement, plus your notes: for a client's request for their data."
+    )
+    if st.button("Prepare data export", key="export_make"):
+        with st.spinner("Collecting every photo and measurement…"):
+            st.session_state["client_export"] = (client_id, *export_client(app, actor, client_id))
+    export = st.session_state.get("client_export")
+    if export and export[0] == client_id:
+        st.download_button(
+            "Download data (zip)",
+            export[2],
+            file_name=export[1],
+            mime="application/zip",
+            key="export_download",
+        )
+    if actor.role is Role.ADMIN:
+        with st.expander("Delete this client"):
+            st.warning(
+                f"Deletes {names[client_id]}'s record, course, sessions, photos, measurements, notes and "
+                "login, for good. Export the data first if it must be kept. The audit log keeps that a "
+                "deletion happened."
+            )
+            typed = st.text_input(f"Type **{names[client_id]}** to confirm", key="delete_confirm")
+            if st.button("Delete client and all their data", type="primary", key="delete_client"):
+                try:
+                    done = delete_client(app, actor, client_id, typed)
+                    st.session_state.pop("review_client_id", None)
+                    st.session_state["deleted_notice"] = (
+                        f"Deleted {names[client_id]}: {done.photos} photos, {done.files_deleted} files."
+                    )
+                    st.rerun()
+                except (Rejected, PermissionDenied) as exc:
+                    st.error(str(exc))

@@ -1,10 +1,13 @@
-"""Everyone: change your own password (e.g. the first one a practitioner read out)."""
+"""Everyone: change your own password (e.g. the first one a practitioner read out); clients
+also download all their data here."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from tracker import accounts
+from tracker.client_data import export_client
+from tracker.domain import Role
 from tracker.ingest import Rejected
 from tracker.permissions import PermissionDenied
 from tracker.ui.context import TOKEN_KEY, get_app, require_actor
@@ -31,3 +34,22 @@ with st.form("change_password", clear_on_submit=True):
                 st.success("Password changed. Other browsers signed in as you have been signed out.")
             except (Rejected, PermissionDenied) as exc:
                 st.error(str(exc))
+
+if actor.role is Role.CLIENT and actor.client_id is not None:
+    st.subheader("My data")
+    st.caption(
+        "Everything the clinic's tracker stores about you: your details, sessions, every photo as you "
+        "uploaded it (without location) and every measurement, in one zip file."
+    )
+    if st.button("Prepare my data", key="my_export_make"):
+        with st.spinner("Collecting your photos and measurements…"):
+            st.session_state["my_export"] = export_client(app, actor, actor.client_id)
+    mine = st.session_state.get("my_export")
+    if mine:
+        st.download_button(
+            "Download my data (zip)",
+            mine[1],
+            file_name=mine[0],
+            mime="application/zip",
+            key="my_export_download",
+        )

@@ -318,6 +318,13 @@ _BASELINES: OrderedDict[tuple[Any, ...], Baseline] = OrderedDict()
 _BASELINES_LOCK = threading.Lock()
 
 
+def forget_baselines(blob_keys: set[str]) -> None:
+    """Drop kept baselines made from these files (after a client's data is deleted)."""
+    with _BASELINES_LOCK:
+        for key in [k for k in _BASELINES if k[1] in blob_keys]:
+            del _BASELINES[key]
+
+
 def _store_result(uow: UnitOfWork, photo: Photo, result: Analysis) -> None:
     row = uow.session.scalar(
         select(AnalysisResult).where(

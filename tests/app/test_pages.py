@@ -124,13 +124,22 @@ def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
     assert sum("photo on day 7 agreed" in t.value for t in at.text) == 1
     at.button(key="report_make").click().run()
     assert not at.exception, at.exception
-    pdf = at.session_state["report_pdf"]
-    assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
+    owner, pdf = at.session_state["report_pdf"]
+    assert owner == niamh and pdf[:5] == b"%PDF-" and len(pdf) > 20_000
     at.button(key="png_make").click().run()
     assert not at.exception, at.exception
-    assert at.session_state["chart_png"][1][:8] == b"\x89PNG\r\n\x1a\n"
+    assert at.session_state["chart_png"][2][:8] == b"\x89PNG\r\n\x1a\n"
+    at.button(key="export_make").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["client_export"][2][:2] == b"PK"  # a zip
     labels = [b.proto.label for b in at.get("download_button")]
-    assert "Download report (PDF)" in labels and "Download chart (PNG)" in labels
+    assert {"Download report (PDF)", "Download chart (PNG)", "Download data (zip)"} <= set(labels)
+    assert not any(b.key == "delete_client" for b in at.button)  # only admins may delete
+    # Another client: nothing prepared for Niamh is offered under their name.
+    ava = next(c.id for c in services.overview(open_app(), Actor.operator(1)) if c.name.startswith("Ava"))
+    at.selectbox(key="review_client").set_value(ava).run()
+    assert not at.exception, at.exception
+    assert [b.proto.label for b in at.get("download_button")] == []
 
 
 def test_practitioner_records_a_session_and_intake(demo_dir: Path) -> None:
@@ -188,7 +197,13 @@ def test_anyone_changes_their_own_password(demo_dir: Path) -> None:
     again.text_input(key="password").input(DEMO_CLIENT_PASSWORD)
     again.button[0].click().run()
     assert "do not match" in again.error[0].value  # the old password no longer works
-    assert _signed_in("linh@demo.test", "linh's own secret").title[0].value == "My course"
+    mine = _signed_in("linh@demo.test", "linh's own secret")
+    assert mine.title[0].value == "My course"
+    mine.switch_page("pages/my_account.py").run()
+    mine.button(key="my_export_make").click().run()
+    assert not mine.exception, mine.exception
+    filename, data = mine.session_state["my_export"]
+    assert filename.startswith("linh-nguy") and data[:2] == b"PK"
 
 
 def test_only_admins_see_the_audit_log(demo_dir: Path) -> None:
@@ -200,3 +215,19 @@ def test_only_admins_see_the_audit_log(demo_dir: Path) -> None:
     practitioner = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     with pytest.raises(Exception):  # noqa: B017 — not registered for practitioners
         practitioner.switch_page("pages/audit_log.py").run()
+
+
+def test_admin_deletes_a_client_after_typing_the_name(demo_dir: Path) -> None:
+    at = _signed_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+    at.switch_page("pages/client_review.py").run()
+    linh = next(c.id for c in services.overview(open_app(), Actor.operator(1)) if c.name.startswith("Linh"))
+    at.selectbox(key="review_client").set_value(linh).run()
+    at.text_input(key="delete_confirm").input("Linh").run()
+    at.button(key="delete_client").click().run()
+    assert any("Type the client's name exactly" in e.value for e in at.error)
+    at.text_input(key="delete_confirm").input("Linh Nguyễn").run()
+    at.button(key="delete_client").click().run()
+    assert not at.exception, at.exception
+    assert any("Deleted Linh Nguyễn" in s.value for s in at.success)
+    names = [c.name for c in services.overview(open_app(), Actor.operator(1))]
+    assert len(names) == 3 and not any(n.startswith("Linh") for n in names)

@@ -1,0 +1,222 @@
+"""One client's data out (export) and gone (deletion): brief §8, face photos are health data.
+
+Export: a zip with everything stored about the client — the record, intake and consent,
+course, sessions, every photo's stored original (location already removed at upload) and
+every measurement — in plain JSON and the original files. Clients may export their own
+data; staff exports also hold the practitioners' notes.
+
+Deletion: admins only, after typing the client's name. Rows go first, in one transaction
+(the database cascades from the client to courses, sessions, photos, results, series,
+dashboard row, notes, the client's login and its sessions); then every file no other
+photo still uses. A crash between the two leaves unreferenced files, which `fsck
+--repair` finds and quarantines; never a row pointing at a missing file. The audit log
+keeps that a deletion happened (ids and counts, no name).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+
+from tracker import analysis, audit
+from tracker.bootstrap import App
+from tracker.domain import Role
+from tracker.imaging.version import METRIC_VERSION
+from tracker.ingest import Rejected
+from tracker.permissions import Actor, PermissionDenied, require_client_access
+from tracker.store.models import (
+    AnalysisResult,
+    Client,
+    ClientNote,
+    Photo,
+    TreatmentCourse,
+    TreatmentSession,
+    utcnow,
+)
+
+EXPORT_FORMAT = "tracker-client-export/1"
+_EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic", "heic": "heic", "mpo": "jpg"}
+
+
+@dataclass(frozen=True)
+class Deletion:
+    photos: int
+    files_deleted: int
+    files_kept: int  # still used by another client's photo (the same file uploaded twice)
+
+
+def export_client(app: App, actor: Actor, client_id: int) -> tuple[str, bytes]:
+    """(file name, zip bytes) of everything stored about one client."""
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        courses = uow.session.scalars(
+            select(TreatmentCourse).where(TreatmentCourse.client_id == client.id).order_by(TreatmentCourse.id)
+        ).all()
+        photos = uow.session.scalars(
+            select(Photo).where(Photo.client_id == client.id).order_by(Photo.taken_at, Photo.id)
+        ).all()
+        results = uow.session.scalars(
+            select(AnalysisResult)
+            .join(Photo, Photo.id == AnalysisResult.photo_id)
+            .where(Photo.client_id == client.id)
+            .order_by(AnalysisResult.photo_id, AnalysisResult.id)
+        ).all()
+        notes = (
+            uow.session.scalars(
+                select(ClientNote).where(ClientNote.client_id == client.id).order_by(ClientNote.id)
+            ).all()
+            if actor.role is not Role.CLIENT
+            else []
+        )
+        record: dict[str, Any] = {
+            "format": EXPORT_FORMAT,
+            "exported_at": utcnow().isoformat(timespec="seconds") + "Z",
+            "exported_by": actor.label,
+            "metric_version": METRIC_VERSION,
+            "client": {
+                "id": client.id,
+                "name": client.name,
+                "date_of_birth": client.date_of_birth.isoformat() if client.date_of_birth else None,
+                "ita_deg": client.ita_deg,
+                "skin_tone": client.skin_tone,
+                "intake": client.intake,
+                "consent": client.consent,
+                "created_at": client.created_at.isoformat(timespec="seconds"),
+            },
+            "courses": [_course(c) for c in courses],
+            "photos": [],
+            "notes": [
+                {"at": n.created_at.isoformat(timespec="seconds"), "author": n.author, "text": n.text}
+                for n in notes
+            ],
+        }
+        by_photo: dict[int, list[dict[str, Any]]] = {}
+        for r in results:
+            by_photo.setdefault(r.photo_id, []).append(
+                {
+                    "metric_version": r.metric_version,
+                    "metrics": r.metrics,
+                    "quality": r.quality,
+                    "zones": r.zones,
+                    "calibration": r.calibration,
+                    "registration": r.registration,
+                    "white_point": r.white_point,
+                }
+            )
+        files: list[tuple[str, str]] = []
+        for p in photos:
+            name = f"photos/{p.id:06d}_{p.taken_at:%Y-%m-%d_%H%M}_{p.kind.value}.{_extension(p)}"
+            files.append((name, p.original_sha256))
+            record["photos"].append(
+                {
+                    "id": p.id,
+                    "file": name,
+                    "kind": p.kind.value,
+                    "taken_at": p.taken_at.isoformat(timespec="seconds"),
+                    "taken_at_source": p.taken_at_source,
+                    "uploaded_as": p.original_filename,
+                    "sha256": p.original_sha256,
+                    "width": p.width,
+                    "height": p.height,
+                    "status": p.status.value,
+                    "results": by_photo.get(p.id, []),
+                }
+            )
+        audit.record(uow, actor, "export_client", "client", client.id, detail={"photos": len(photos)})
+        uow.commit()
+        safe = re.sub(r"[^A-Za-z0-9]+", "-", client.name).strip("-").lower() or "client"
+        filename = f"{safe}-{client.id}-data-{utcnow():%Y%m%d}.zip"
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("client.json", json.dumps(record, ensure_ascii=False, indent=2, default=str))
+        zf.writestr("README.txt", _README)
+        for name, key in files:  # photos are compressed already
+            zf.writestr(zipfile.ZipInfo(name), app.blobs.get(key), compress_type=zipfile.ZIP_STORED)
+    return filename, out.getvalue()
+
+
+def delete_client(app: App, actor: Actor, client_id: int, typed_name: str) -> Deletion:
+    """Delete one client completely (rows, then files). Admins only; `typed_name` must be
+    the client's name, as a guard against deleting the wrong person."""
+    if actor.role is not Role.ADMIN:
+        raise PermissionDenied("Only an admin can delete a client's data.")
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        if (typed_name or "").strip() != client.name.strip():
+            raise Rejected(f"Type the client's name exactly ({client.name}) to confirm the deletion.")
+        photos = uow.session.execute(
+            select(Photo.original_sha256, Photo.display_sha256, Photo.thumbnail_sha256).where(
+                Photo.client_id == client.id
+            )
+        ).all()
+        keys = {key for row in photos for key in row}
+        uow.session.execute(delete(Client).where(Client.id == client.id))  # the database cascades
+        audit.record(uow, actor, "delete_client", "client", client_id, detail={"photos": len(photos)})
+        uow.commit()
+
+    deleted = kept = 0
+    with app.uow() as uow:
+        for key in sorted(keys):
+            in_use = uow.session.scalar(
+                select(func.count(Photo.id)).where(
+                    or_(
+                        Photo.original_sha256 == key,
+                        Photo.display_sha256 == key,
+                        Photo.thumbnail_sha256 == key,
+                    )
+                )
+            )
+            if in_use:
+                kept += 1
+                continue
+            app.blobs.delete(key)
+            deleted += 1
+    analysis.forget_baselines(keys)  # no copy of the pixels stays in this process's memory
+    return Deletion(photos=len(photos), files_deleted=deleted, files_kept=kept)
+
+
+def _course(course: TreatmentCourse) -> dict[str, Any]:
+    return {
+        "concern": course.concern.value,
+        "planned_sessions": course.planned_sessions,
+        "interval_weeks": course.interval_weeks,
+        "upkeep_interval_weeks": course.upkeep_interval_weeks,
+        "body_area": course.body_area,
+        "sessions": [_session(s) for s in course.sessions],
+    }
+
+
+def _session(s: TreatmentSession) -> dict[str, Any]:
+    return {
+        "number": s.number,
+        "at": s.at.isoformat(timespec="minutes"),
+        "device": s.device,
+        "needle_depth_mm": s.needle_depth_mm,
+        "passes": s.passes,
+        "serum": s.serum,
+        "price": str(s.price) if s.price is not None else None,
+        "notes": s.notes,
+        "client_rating": s.client_rating,
+    }
+
+
+def _extension(photo: Photo) -> str:
+    return _EXTENSIONS.get(photo.original_format.lower(), "bin")
+
+
+_README = """This archive holds everything the recovery-photo tracker stored about one client.
+
+client.json   the client record, intake and consent, course and sessions, every photo's
+              details and measurements (with the metric version that produced them), and,
+              in exports made by the clinic, the practitioners' notes
+photos/       every photo as stored: the uploaded file, with location data removed at upload
+
+Times are the clinic's local times as recorded, except exported_at (UTC).
+"""
