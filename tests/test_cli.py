@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -266,3 +267,26 @@ def test_add_user_without_a_terminal_needs_password_stdin(
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     code, _ = run(capsys, tmp_path / "d", "add-user", "a@clinic.test", "--role", "admin")
     assert code == 2
+
+
+def test_export_and_delete_a_client_from_the_command_line(
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d"
+    run(capsys, data, "import", str(files["a.jpg"]), str(files["b.heic"]), "--client", "Ann Lee")
+    out_zip = tmp_path / "ann.zip"
+    code, out = run(capsys, data, "export", "--client", "Ann Lee", str(out_zip))
+    assert code == 0 and out_zip.is_file()
+    with zipfile.ZipFile(out_zip) as zf:
+        assert len(json.loads(zf.read("client.json"))["photos"]) == 2
+    code, _ = run(capsys, data, "export", "--client", "Ann Lee", str(out_zip))
+    assert code == 2  # never overwrites
+    code, out = run(capsys, data, "delete-client", "--client", "Ann Lee", "--confirm", "Ann")
+    assert code == 1 and "Type the client's name exactly" in out
+    code, out = run(capsys, data, "delete-client", "--client", "Ann Lee", "--confirm", "Ann Lee")
+    assert code == 0 and "deleted Ann Lee: 2 photos, 6 files" in out
+    code, out = run(capsys, data, "list", "--json")
+    assert json.loads(out)["clinics"][0]["clients"] == []
+    assert run(capsys, data, "fsck")[0] == 0
+    code, _ = run(capsys, data, "export", "--client", "Ann Lee", str(tmp_path / "again.zip"))
+    assert code == 2  # no such client any more

@@ -16,7 +16,7 @@ from typing import Any, TextIO, TypeVar
 
 from tqdm import tqdm
 
-from tracker import accounts, analysis, consistency, services
+from tracker import accounts, analysis, client_data, consistency, services
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.dashboard import refresh_after_change, refresh_clinic_status
@@ -139,6 +139,18 @@ def _parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input (for scripts)"
     )
     p.set_defaults(handler=cmd_add_user)
+
+    p = sub.add_parser("export", help="write everything stored about one client to a zip file")
+    p.add_argument("--client", required=True)
+    p.add_argument("--clinic", help="clinic name (default: the only clinic)")
+    p.add_argument("output", type=Path, help="the zip file to write (must not exist)")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("delete-client", help="delete one client's rows and files for good")
+    p.add_argument("--client", required=True)
+    p.add_argument("--clinic", help="clinic name (default: the only clinic)")
+    p.add_argument("--confirm", required=True, help="the client's name again, as a guard")
+    p.set_defaults(handler=cmd_delete_client)
 
     p = sub.add_parser("users", help="list the sign-in accounts of a clinic")
     p.add_argument("--clinic", help="clinic name (default: the only clinic)")
@@ -336,11 +348,9 @@ def cmd_progress(args: argparse.Namespace, settings: Settings) -> int:
         if not uow.repo.clinics():
             raise UsageError("no clinics yet: import photos or run `python -m tracker demo`")
     actor = Actor.operator(_clinic_id(app, args.clinic))
+    client_id = _client_id(app, actor, args.client)
     try:
-        client = services.find_client(app, actor, args.client)
-        if client is None:
-            raise UsageError(f"no client called {args.client!r}")
-        progress = course_progress(app, actor, client.id, args.today)
+        progress = course_progress(app, actor, client_id, args.today)
     except Rejected as exc:
         raise UsageError(str(exc)) from None
     if args.json:
@@ -466,15 +476,7 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
     role = Role(args.role)
     app = open_app(settings)
     actor = Actor.operator(_clinic_id(app, args.clinic))
-    client_id = None
-    if args.client:
-        try:
-            client = services.find_client(app, actor, args.client)
-        except Rejected as exc:
-            raise UsageError(str(exc)) from None
-        if client is None:
-            raise UsageError(f"no client called {args.client!r}")
-        client_id = client.id
+    client_id = _client_id(app, actor, args.client) if args.client else None
     try:
         user_id = accounts.create_account(
             app, actor, args.email, role, password, client_id=client_id, display_name=args.name
@@ -484,6 +486,48 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_REFUSED
     _say(f"created {role.value} account {args.email.strip().lower()} (user {user_id})")
     return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    if args.output.exists():
+        raise UsageError(f"{args.output} exists already; choose a new file name")
+    app, actor, client_id = _one_client(args, settings)
+    filename, data = client_data.export_client(app, actor, client_id)
+    tmp = args.output.with_name(args.output.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(args.output)  # never a half-written zip under the final name
+    _say(f"wrote {args.output} ({len(data) / 1e6:.1f} MB; suggested name {filename})")
+    return EXIT_OK
+
+
+def cmd_delete_client(args: argparse.Namespace, settings: Settings) -> int:
+    app, actor, client_id = _one_client(args, settings)
+    try:
+        done = client_data.delete_client(app, actor, client_id, args.confirm)
+    except Rejected as exc:
+        _say(f"refused: {exc}")
+        return EXIT_REFUSED
+    _say(
+        f"deleted {args.client}: {done.photos} photos, {done.files_deleted} files "
+        f"({done.files_kept} kept: still used by another client's photo)"
+    )
+    return EXIT_OK
+
+
+def _one_client(args: argparse.Namespace, settings: Settings) -> tuple[App, Actor, int]:
+    app = open_app(settings)
+    actor = Actor.operator(_clinic_id(app, args.clinic))
+    return app, actor, _client_id(app, actor, args.client)
+
+
+def _client_id(app: App, actor: Actor, name: str) -> int:
+    try:
+        client = services.find_client(app, actor, name)
+    except Rejected as exc:
+        raise UsageError(str(exc)) from None
+    if client is None:
+        raise UsageError(f"no client called {name!r}")
+    return client.id
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
