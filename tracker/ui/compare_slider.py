@@ -11,9 +11,9 @@ tapping on the photo moves it too.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
-import uuid
 
 import numpy as np
 import streamlit as st
@@ -33,10 +33,14 @@ def _data_uri(rgb: NDArray[np.uint8]) -> str:
 
 
 def slider_html(left: NDArray[np.uint8], right: NDArray[np.uint8], left_label: str, right_label: str) -> str:
-    """The whole widget as one HTML fragment; ids are unique so several can share a page."""
-    uid = "cmp-" + uuid.uuid4().hex[:12]
+    """The whole widget as one HTML fragment; ids differ between pairs, so several can
+    share a page."""
     h, w = left.shape[:2]
     left_text, right_text = html.escape(left_label), html.escape(right_label)
+    left_uri, right_uri = _data_uri(left), _data_uri(right)
+    # Named after its content: a rerun that draws the same pair sends the same HTML, so the
+    # browser keeps the widget (and where the divider was) instead of drawing it anew.
+    uid = "cmp-" + hashlib.sha1((left_uri + right_uri + left_text + right_text).encode()).hexdigest()[:12]
     return f"""
 <div id="{uid}" class="cmp-wrap">
   <style>
@@ -53,8 +57,8 @@ def slider_html(left: NDArray[np.uint8], right: NDArray[np.uint8], left_label: s
     #{uid} .cmp-caption {{ font: 13px sans-serif; opacity: .7; }}
   </style>
   <div class="cmp-frame">
-    <img class="cmp-right" alt="{right_text}" src="{_data_uri(right)}">
-    <img class="cmp-left" alt="{left_text}" src="{_data_uri(left)}">
+    <img class="cmp-right" alt="{right_text}" src="{right_uri}">
+    <img class="cmp-left" alt="{left_text}" src="{left_uri}">
     <div class="cmp-line"></div>
     <span class="cmp-tag" style="left:6px">{left_text}</span>
     <span class="cmp-tag" style="right:6px">{right_text}</span>
