@@ -25,6 +25,17 @@ st.caption(
 )
 
 
+def _done(message: str) -> None:
+    """Show the outcome after a fresh run, so the table and lists include the change."""
+    st.session_state["accounts_notice"] = message
+    st.rerun()
+
+
+notice = st.session_state.pop("accounts_notice", None)
+if notice:
+    st.success(notice)
+
+
 def suggested_password() -> str:
     """Easy to read out over the phone, long enough to be safe (~70 bits)."""
     return "-".join(secrets.token_hex(3) for _ in range(4))
@@ -84,7 +95,7 @@ if is_admin:
         if st.form_submit_button("Create account"):
             try:
                 accounts.create_account(app, actor, email, role, password, display_name=name)
-                st.success(f"Created the {role.value} account {email.strip().lower()}.")
+                _done(f"Created the {role.value} account {email.strip().lower()}.")
             except (Rejected, PermissionDenied) as exc:
                 st.error(str(exc))
 

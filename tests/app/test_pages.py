@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tracker import services
+from tracker import accounts, services
 from tracker.bootstrap import App, open_app
 from tracker.demo import (
     DEMO_ADMIN_EMAIL,
@@ -231,3 +231,16 @@ def test_admin_deletes_a_client_after_typing_the_name(demo_dir: Path) -> None:
     assert any("Deleted Linh Nguyễn" in s.value for s in at.success)
     names = [c.name for c in services.overview(open_app(), Actor.operator(1))]
     assert len(names) == 3 and not any(n.startswith("Linh") for n in names)
+
+
+def test_an_open_tab_is_signed_out_when_its_account_is_switched_off(demo_dir: Path) -> None:
+    at = _signed_in("niamh@demo.test", DEMO_CLIENT_PASSWORD)
+    assert at.title[0].value == "My course"
+    app = open_app()
+    niamh = next(a for a in accounts.list_accounts(app, Actor.operator(1)) if a.email == "niamh@demo.test")
+    accounts.set_active(app, Actor.operator(1), niamh.id, False)
+    at.run()  # the next click in the open tab
+    assert not at.exception, at.exception
+    assert "actor" not in at.session_state and len(at.metric) == 0  # nothing of Niamh's is shown
+    shown = [e.value for e in at.error] + [t.value for t in at.title]
+    assert any(text.startswith(("Please sign in", "Recovery-photo tracker")) for text in shown)

@@ -301,3 +301,32 @@ def test_admin_pages(browser: object, server: str) -> None:
     _go(w, "My account")
     w.shot("my-account-desktop")
     w.check()
+
+
+def test_switching_an_account_off_ends_its_open_tab(browser: object, server: str) -> None:
+    admin = Watched(browser, server, DESKTOP)
+    _sign_in(admin, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+    admin.page.get_by_role("heading", name="Dashboard").wait_for(timeout=60_000)
+    _go(admin, "Accounts")
+    form = admin.page.get_by_test_id("stForm").filter(has_text="Create account")
+    form.get_by_role("textbox", name="Email").fill("locum@demo.test")
+    form.get_by_role("textbox", name="Name").fill("Locum")
+    form.get_by_role("textbox", name="First password").fill("locum-password-1")
+    form.get_by_role("button", name="Create account").click()
+    admin.page.get_by_text("Created the practitioner account locum@demo.test").wait_for(timeout=60_000)
+
+    locum = Watched(browser, server, DESKTOP)  # another browser, signed in as the new account
+    _sign_in(locum, "locum@demo.test", "locum-password-1")
+    locum.page.get_by_role("heading", name="Dashboard").wait_for(timeout=60_000)
+
+    picker = admin.page.get_by_test_id("stSelectbox").filter(has_text="Account")
+    picker.click()
+    admin.page.get_by_role("option", name=re.compile("locum@demo.test")).click()
+    admin.page.get_by_role("button", name="Switch off (signs out everywhere)").click()
+    admin.page.get_by_role("button", name="Switch on").wait_for(timeout=60_000)
+
+    locum.page.get_by_role("link", name="Client review").click()  # the open tab's next click
+    locum.page.get_by_text("Demo accounts").wait_for(timeout=60_000)  # back at the sign-in page
+    assert locum.page.get_by_role("button", name="Sign out").count() == 0
+    admin.check()
+    locum.check()

@@ -30,10 +30,16 @@ def _app_for(settings_json: str) -> App:
 
 def current_actor() -> Actor | None:
     """The signed-in actor of this browser tab: from the session state, else resumed from
-    the browser's session cookie (a reload or a new tab), unless this tab signed out."""
+    the browser's session cookie (a reload or a new tab), unless this tab signed out.
+
+    The session is checked again on every run, so an account switched off, a password
+    reset or a sign-out in another tab ends this tab's session at its next click too."""
     actor = st.session_state.get(ACTOR_KEY)
     if isinstance(actor, Actor):
-        return actor
+        if resume_session(get_app(), st.session_state.get(TOKEN_KEY)) == actor:
+            return actor
+        _forget_session()
+        st.rerun()  # start again signed out, so navigation is built for nobody
     if st.session_state.get(SIGNED_OUT_KEY):
         return None
     token = st.context.cookies.get(COOKIE)
@@ -69,6 +75,10 @@ def sign_in(email: str, password: str) -> Actor | None:
 
 def sign_out() -> None:
     end_session(get_app(), st.session_state.get(TOKEN_KEY))
+    _forget_session()
+
+
+def _forget_session() -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state[SIGNED_OUT_KEY] = True
