@@ -492,11 +492,14 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if args.output.exists():
         raise UsageError(f"{args.output} exists already; choose a new file name")
     app, actor, client_id = _one_client(args, settings)
-    filename, data = client_data.export_client(app, actor, client_id)
     tmp = args.output.with_name(args.output.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(args.output)  # never a half-written zip under the final name
-    _say(f"wrote {args.output} ({len(data) / 1e6:.1f} MB; suggested name {filename})")
+    try:
+        with tmp.open("wb") as out:
+            filename = client_data.write_client_export(app, actor, client_id, out)
+        tmp.replace(args.output)  # never a half-written zip under the final name
+    finally:
+        tmp.unlink(missing_ok=True)
+    _say(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB; suggested name {filename})")
     return EXIT_OK
 
 

@@ -20,7 +20,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import delete, func, or_, select
 
@@ -53,6 +53,14 @@ class Deletion:
 
 def export_client(app: App, actor: Actor, client_id: int) -> tuple[str, bytes]:
     """(file name, zip bytes) of everything stored about one client."""
+    out = io.BytesIO()
+    filename = write_client_export(app, actor, client_id, out)
+    return filename, out.getvalue()
+
+
+def write_client_export(app: App, actor: Actor, client_id: int, out: BinaryIO) -> str:
+    """Write the zip into `out` one photo at a time (a client with hundreds of 12 MP photos
+    never has to fit in memory); returns a suggested file name."""
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         courses = uow.session.scalars(
@@ -133,13 +141,12 @@ def export_client(app: App, actor: Actor, client_id: int) -> tuple[str, bytes]:
         safe = re.sub(r"[^A-Za-z0-9]+", "-", client.name).strip("-").lower() or "client"
         filename = f"{safe}-{client.id}-data-{utcnow():%Y%m%d}.zip"
 
-    out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("client.json", json.dumps(record, ensure_ascii=False, indent=2, default=str))
         zf.writestr("README.txt", _README)
         for name, key in files:  # photos are compressed already
             zf.writestr(zipfile.ZipInfo(name), app.blobs.get(key), compress_type=zipfile.ZIP_STORED)
-    return filename, out.getvalue()
+    return filename
 
 
 def delete_client(app: App, actor: Actor, client_id: int, typed_name: str) -> Deletion:
