@@ -209,17 +209,20 @@ def latest_result(app: App, actor: Actor, photo_id: int) -> dict[str, Any] | Non
             .order_by(AnalysisResult.created_at.desc(), AnalysisResult.id.desc())
             .limit(1)
         )
-        if row is None:
-            return None
-        return {
-            "metric_version": row.metric_version,
-            "metrics": row.metrics,
-            "quality": row.quality,
-            "zones": row.zones,
-            "calibration": row.calibration,
-            "registration": row.registration,
-            "white_point": row.white_point,
-        }
+        return result_json(row) if row is not None else None
+
+
+def result_json(row: AnalysisResult) -> dict[str, Any]:
+    """A stored result as plain JSON: everything needed to recompute or audit its numbers."""
+    return {
+        "metric_version": row.metric_version,
+        "metrics": row.metrics,
+        "quality": row.quality,
+        "zones": row.zones,
+        "calibration": row.calibration,
+        "registration": row.registration,
+        "white_point": row.white_point,
+    }
 
 
 def series_info(app: App, actor: Actor, client_id: int) -> dict[str, Any] | None:

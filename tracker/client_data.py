@@ -106,17 +106,7 @@ def write_client_export(app: App, actor: Actor, client_id: int, out: BinaryIO) -
         }
         by_photo: dict[int, list[dict[str, Any]]] = {}
         for r in results:
-            by_photo.setdefault(r.photo_id, []).append(
-                {
-                    "metric_version": r.metric_version,
-                    "metrics": r.metrics,
-                    "quality": r.quality,
-                    "zones": r.zones,
-                    "calibration": r.calibration,
-                    "registration": r.registration,
-                    "white_point": r.white_point,
-                }
-            )
+            by_photo.setdefault(r.photo_id, []).append(analysis.result_json(r))
         files: list[tuple[str, str]] = []
         for p in photos:
             name = f"photos/{p.id:06d}_{p.taken_at:%Y-%m-%d_%H%M}_{p.kind.value}.{_extension(p)}"

@@ -10,26 +10,17 @@ tapping on the photo moves it too.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
-import io
 
 import numpy as np
 import streamlit as st
 from numpy.typing import NDArray
-from PIL import Image
+
+from tracker.ui.inline import jpeg_data_uri
 
 SLIDER_LABEL = "Slide to compare"
 MAX_SIDE = 1600  # px: sharp on a desktop monitor, about 0.5 MB per photo inlined
-
-
-def _data_uri(rgb: NDArray[np.uint8]) -> str:
-    img = Image.fromarray(rgb)
-    img.thumbnail((MAX_SIDE, MAX_SIDE))
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=88)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def slider_html(left: NDArray[np.uint8], right: NDArray[np.uint8], left_label: str, right_label: str) -> str:
@@ -37,7 +28,7 @@ def slider_html(left: NDArray[np.uint8], right: NDArray[np.uint8], left_label: s
     share a page."""
     h, w = left.shape[:2]
     left_text, right_text = html.escape(left_label), html.escape(right_label)
-    left_uri, right_uri = _data_uri(left), _data_uri(right)
+    left_uri, right_uri = (jpeg_data_uri(img, MAX_SIDE, 88) for img in (left, right))
     # Named after its content: a rerun that draws the same pair sends the same HTML, so the
     # browser keeps the widget (and where the divider was) instead of drawing it anew.
     uid = "cmp-" + hashlib.sha1((left_uri + right_uri + left_text + right_text).encode()).hexdigest()[:12]

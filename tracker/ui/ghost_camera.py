@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 from numpy.typing import NDArray
-from PIL import Image
+
+from tracker.ui.inline import jpeg_data_uri
 
 GHOST_SIDE = 1024  # px: the overlay only needs to show where things are
 
@@ -137,11 +137,7 @@ class CameraPhoto:
 
 
 def ghost_uri(rgb: NDArray[np.uint8]) -> str:
-    img = Image.fromarray(rgb)
-    img.thumbnail((GHOST_SIDE, GHOST_SIDE))
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return jpeg_data_uri(rgb, GHOST_SIDE, 80)
 
 
 def decode_shot(value: object, max_bytes: int) -> bytes:
