@@ -176,3 +176,35 @@ def display_p3_icc() -> bytes:
     header += s15(0.9642) + s15(1.0) + s15(0.8249) + b"\x00" * 4
     header += b"\x00" * (128 - len(header))
     return header + table + body
+
+
+def png_with_text(image: Image.Image, keyword: str, text: str, *, zip: bool, itxt: bool = False) -> bytes:
+    """A PNG carrying one text chunk (tEXt, zTXt or iTXt, compressed or not)."""
+    info = PngImagePlugin.PngInfo()
+    if itxt:
+        info.add_itxt(keyword, text, zip=zip)
+    else:
+        info.add_text(keyword, text, zip=zip)
+    out = io.BytesIO()
+    image.save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def raw_profile(name: str, payload: bytes) -> str:
+    """ImageMagick's "Raw profile type <name>" text: name, length, then hex in lines of 72."""
+    hexed = payload.hex()
+    lines = "\n".join(hexed[i : i + 72] for i in range(0, len(hexed), 72))
+    return f"\n{name}\n{len(payload):8d}\n{lines}\n"
+
+
+def iptc_datasets(fields: dict[tuple[int, int], bytes]) -> bytes:
+    return b"".join(b"\x1c" + bytes(key) + struct.pack(">H", len(v)) + v for key, v in fields.items())
+
+
+def jpeg_with_iptc(jpeg: bytes, fields: dict[tuple[int, int], bytes]) -> bytes:
+    """`jpeg` with a Photoshop APP13 segment (as Lightroom writes) holding IPTC `fields`."""
+    iptc = iptc_datasets(fields)
+    resource = b"8BIM\x04\x04" + b"\x00\x00" + struct.pack(">I", len(iptc)) + iptc + b"\x00" * (len(iptc) % 2)
+    body = b"Photoshop 3.0\x00" + resource
+    segment = b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
+    return jpeg[:2] + segment + jpeg[2:]

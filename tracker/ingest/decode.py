@@ -18,7 +18,7 @@ import pillow_heif
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from tracker.config import MB, Settings
-from tracker.ingest.location import LocationScrubError, gps_entry_count, strip_location
+from tracker.ingest.location import LocationScrubError, remaining_location, strip_location
 from tracker.ingest.sniff import ACCEPTED_TEXT, ImageFormat, Rejected, sniff
 
 pillow_heif.register_heif_opener()
@@ -86,13 +86,17 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
     exif_block = image.info.get("exif")
     try:
         original = strip_location(data, fmt, exif_block)
-        if gps_entry_count(original, exif_block):
-            raise LocationScrubError("GPS entries remain")
+        left = remaining_location(original, fmt, exif_block)
     except (LocationScrubError, ValueError) as exc:
         raise Rejected(
             "The photo's metadata is damaged, so its location data could not be removed "
             f"safely ({exc}). Please export the photo again without location and retry."
         ) from None
+    if left:  # never store a location we could not remove
+        raise Rejected(
+            f"The photo's location data could not be removed ({', '.join(left)} remains). "
+            "Please export the photo again without location and retry."
+        )
     taken_at = _capture_time(image)
     upright, icc = _to_upright_srgb(image)
     rgb = np.asarray(upright, dtype=np.uint8)
