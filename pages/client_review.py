@@ -20,7 +20,7 @@ from tracker.dashboard import refresh_after_change
 from tracker.domain import Role
 from tracker.imaging.colour import ita_group
 from tracker.imaging.maps import difference_map, redness_map
-from tracker.imaging.zones import Zones, rect_polygon
+from tracker.imaging.zones import Zones, from_points
 from tracker.ingest import Rejected
 from tracker.notes import MAX_NOTE_CHARS, add_note, client_notes
 from tracker.permissions import PermissionDenied
@@ -29,6 +29,7 @@ from tracker.progress.service import SUMMARY_METRICS, course_progress
 from tracker.reports import client_report_pdf, report_filename
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, get_app, require_actor
+from tracker.ui.zone_drawing import describe, draw_zones
 
 actor = require_actor(*STAFF)
 app = get_app()
@@ -197,31 +198,72 @@ with tabs[5]:
         display = Image.open(io.BytesIO(services.photo_bytes(app, actor, base_id, "display"))).convert("RGB")
         shown = display.copy()
         shown.thumbnail((900, 900))
-        scale = width / shown.width  # shown px → full-resolution px
+        scale = shown.width / width  # full-resolution px → shown px
+        saved = Zones.from_json(series["zones"]) if series["zones"] else None
         st.caption(
-            "Click two opposite corners of the **treated** area, then two corners of **untreated** reference "
-            f"skin. Current zones: {series['zones']['source'] if series['zones'] else 'none'}."
+            "Pick the **treated** area, then **untreated reference** skin away from it: click two "
+            "opposite corners for a rectangle, or three or more points around the area for an "
+            f"outline. The thin lines are the zones in use ({saved.source if saved else 'none yet'})."
         )
-        clicks = st.session_state.setdefault("zone_clicks", [])
-        point = streamlit_image_coordinates(shown, key="zone_picker")
-        if point and (point["x"], point["y"]) not in [tuple(c) for c in clicks]:
-            clicks.append((point["x"], point["y"]))
-        st.write(f"{len(clicks)} of 4 corners picked.")
-        if st.button("Clear corners", key="zone_clear"):
-            st.session_state["zone_clicks"] = []
+        # Kept per client, so points picked on one client's photo never reach another's zones.
+        draft = st.session_state.setdefault(f"zone_draft:{client_id}", {"treated": [], "reference": []})
+        # Fixed option labels: a label that changed with every click would make a new widget
+        # and drop the choice back to the first option.
+        which = st.radio(
+            "Picking",
+            ["treated", "reference"],
+            horizontal=True,
+            key=f"zone_which:{client_id}",
+            format_func=lambda z: f"{z.capitalize()} zone",
+        )
+        st.caption(
+            f"Treated zone: {describe(draft['treated'])}  \nReference zone: {describe(draft['reference'])}"
+        )
+        point = streamlit_image_coordinates(
+            draw_zones(shown, scale, saved, draft),
+            key=f"zone_picker:{client_id}",
+            width="content",
+            image_format="JPEG",
+            jpeg_quality=90,
+            cursor="crosshair",
+        )
+        # The component repeats its last click on every rerun: a click is new by its time.
+        if point and point.get("unix_time") != draft.get("last_click"):
+            draft["last_click"] = point.get("unix_time")
+            k = shown.width / max(1, int(point["width"]))  # displayed px → shown px
+            draft[which].append((point["x"] * k, point["y"] * k))
+            st.rerun()  # draw the new point
+        undo, clear, save = st.columns(3)
+        if undo.button("Undo last point", key="zone_undo", disabled=not draft[which], width="stretch"):
+            draft[which].pop()
             st.rerun()
-        if len(clicks) >= 4 and st.button("Save zones and measure again", type="primary", key="zone_save"):
-
-            def box(p: tuple[int, int], q: tuple[int, int]) -> list[list[float]]:
-                x0, y0 = min(p[0], q[0]) * scale, min(p[1], q[1]) * scale
-                return rect_polygon(x0, y0, abs(p[0] - q[0]) * scale, abs(p[1] - q[1]) * scale)
-
-            zones = Zones(box(clicks[0], clicks[1]), box(clicks[2], clicks[3]), "manual")
-            with st.spinner("Measuring every photo of the course again…"):
-                count = analysis.set_series_zones(app, actor, client_id, zones)
-                refresh_after_change(app, actor, client_id)
-            st.session_state["zone_clicks"] = []
-            st.success(f"Zones saved; {count} photos measured again.")
+        picked = bool(draft["treated"] or draft["reference"])
+        if clear.button("Clear points", key="zone_clear", disabled=not picked, width="stretch"):
+            draft["treated"], draft["reference"] = [], []
+            st.rerun()
+        ready = len(draft["treated"]) >= 2 and len(draft["reference"]) >= 2
+        if save.button(
+            "Save zones and measure again",
+            type="primary",
+            key="zone_save",
+            disabled=not ready,
+            width="stretch",
+        ):
+            full = {z: [(x / scale, y / scale) for x, y in draft[z]] for z in ("treated", "reference")}
+            zones = Zones(from_points(full["treated"]), from_points(full["reference"]), "manual")
+            try:
+                with st.spinner("Measuring every photo of the course again…"):
+                    count = analysis.set_series_zones(app, actor, client_id, zones)
+                    refresh_after_change(app, actor, client_id)
+            except Rejected as exc:
+                st.error(str(exc))
+            else:
+                draft["treated"], draft["reference"] = [], []
+                st.session_state["zone_saved_notice"] = f"Zones saved; {count} photos measured again."
+                st.rerun()
+        notice = st.session_state.pop("zone_saved_notice", None)
+        if notice:
+            st.success(notice)
 
 with tabs[6]:
     # Prepared files are kept with the client they belong to, so switching clients can never

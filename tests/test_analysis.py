@@ -15,6 +15,7 @@ from tracker import analysis, services
 from tracker.bootstrap import App
 from tracker.domain import PhotoStatus
 from tracker.imaging.zones import Zones
+from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AnalysisResult, Photo, PhotoSeries
 from tracker.synth import ChartPlacement, Framing, PhotoSpec, SkinScene, render_photo
@@ -166,3 +167,24 @@ def test_redrawn_zones_reach_follow_ups_measured_with_a_kept_baseline(
     after = np.array(_results(app)[follow_id].zones["treated"])
     moved = (after - before)[:, 0]
     assert np.all(np.abs(moved - moved.mean()) < 1.0) and 35.0 < moved.mean() < 45.0  # 40 px / scale
+
+
+def test_zones_that_cannot_measure_are_refused_and_the_old_ones_kept(
+    app: App,
+    operator: Actor,
+    client_id: int,
+    renders,  # type: ignore[no-untyped-def]
+) -> None:
+    _upload(app, operator, client_id, renders, "baseline")
+    truth = renders["baseline"]["truth"]["zones"]
+    analysis.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
+    with app.uow() as uow:
+        kept = uow.session.scalars(select(PhotoSeries)).one().zones
+    overlapping = Zones(truth["treated"], truth["treated"], "manual")
+    with pytest.raises(Rejected, match="reference zone overlaps the treated zone"):
+        analysis.set_series_zones(app, operator, client_id, overlapping)
+    outside = Zones([[-50.0, 10.0], [300.0, 10.0], [300.0, 200.0]], truth["reference"], "manual")
+    with pytest.raises(Rejected, match="treated zone reaches outside the photo"):
+        analysis.set_series_zones(app, operator, client_id, outside)
+    with app.uow() as uow:
+        assert uow.session.scalars(select(PhotoSeries)).one().zones == kept

@@ -28,7 +28,7 @@ from tracker.imaging.analyze import Analysis, Baseline, NoZones, Options, analyz
 from tracker.imaging.colour import ita_group, representative_ita
 from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.imaging.version import METRIC_VERSION
-from tracker.imaging.zones import Zones
+from tracker.imaging.zones import Zones, check_zones
 from tracker.ingest import Ingested, Rejected, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.store.models import AnalysisResult, Client, Photo, PhotoSeries, TreatmentSession
@@ -128,6 +128,12 @@ def set_series_zones(
         series = _series_by_course(uow, course.id)
         if series.baseline_photo_id is None:
             raise Rejected("Upload a baseline photo before drawing zones.")
+        baseline = uow.session.get(Photo, series.baseline_photo_id)
+        assert baseline is not None  # a foreign key
+        try:
+            check_zones(zones, (baseline.width, baseline.height), px_per_mm or series.px_per_mm)
+        except ValueError as exc:
+            raise Rejected(str(exc)) from None
         series.zones = Zones(zones.treated, zones.reference, "manual").to_json()
         series.glcm_limits = None  # re-derived from the baseline's new zone
         if px_per_mm:

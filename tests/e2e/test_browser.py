@@ -195,6 +195,42 @@ def test_practitioner_dashboard_client_slider_and_report(browser: object, server
     w.check()
 
 
+def test_practitioner_picks_zones_on_the_photo(browser: object, server: str) -> None:
+    w = Watched(browser, server, DESKTOP)
+    _sign_in(w, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    page = w.page
+    _go(w, "Dashboard")
+    page.get_by_role("link", name="Client review").click()
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="Client")
+    picker.wait_for(timeout=60_000)
+    picker.click()
+    page.get_by_role("option", name=re.compile("^Ava")).click()
+    page.get_by_role("heading", name=re.compile("^Ava")).wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Zones").click()
+    photo = page.frame_locator('iframe[title*="streamlit_image_coordinates"]').locator("img")
+    photo.wait_for(timeout=60_000)
+
+    def click(fx: float, fy: float, expect: str) -> None:
+        box = photo.bounding_box()
+        assert box is not None
+        photo.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+        page.get_by_text(expect).wait_for(timeout=60_000)
+
+    click(0.30, 0.45, "Treated zone: 1 point")
+    click(0.45, 0.60, "Treated zone: a rectangle (2 corners)")
+    page.get_by_text("Reference zone", exact=True).click()
+    click(0.62, 0.12, "Reference zone: 1 point")
+    click(0.70, 0.18, "Reference zone: a rectangle (2 corners)")
+    click(0.66, 0.30, "Reference zone: an outline of 3 points")
+    page.get_by_role("button", name="Undo last point").click()
+    page.get_by_text("Reference zone: a rectangle (2 corners)").wait_for(timeout=60_000)
+    w.shot("zones-picked-desktop")
+    page.get_by_role("button", name="Save zones and measure again").click()
+    page.get_by_text(re.compile(r"Zones saved; \d+ photos measured again")).wait_for(timeout=180_000)
+    page.get_by_text(re.compile(r"zones in use \(manual\)")).wait_for(timeout=60_000)
+    w.check()
+
+
 def test_client_uploads_a_photo_and_sees_it_measured(browser: object, server: str) -> None:
     w = Watched(browser, server, PHONE)
     _sign_in(w, "linh@demo.test", DEMO_CLIENT_PASSWORD)

@@ -59,6 +59,100 @@ def parse_rect(text: str) -> Polygon:
     return rect_polygon(x, y, w, h)
 
 
+def from_points(points: list[tuple[float, float]]) -> Polygon:
+    """What a person clicked on the photo → a zone: two points are opposite corners of a
+    rectangle (the quick way), three or more an outline in click order (a cheek is not a
+    rectangle)."""
+    if len(points) == 2:
+        (ax, ay), (bx, by) = points
+        x0, x1 = float(min(ax, bx)), float(max(ax, bx))
+        y0, y1 = float(min(ay, by)), float(max(ay, by))
+        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    return [[float(x), float(y)] for x, y in points]
+
+
+MAX_ZONE_POINTS = 64
+MIN_ZONE_PIXELS = 32 * 32  # of the full-resolution photo
+MIN_ZONE_MM2 = 9.0  # 3 × 3 mm: texture is measured in windows of about a millimetre
+MAX_REFERENCE_OVERLAP = 0.05  # share of the reference zone that may lie in the treated one
+
+
+def check_zones(zones: Zones, size: tuple[int, int], px_per_mm: float | None = None) -> None:
+    """Refuse zones that cannot give a sound measurement, with a message saying which zone
+    is wrong and how; return None when they are fine. `size` is (width, height) of the
+    full-resolution photo they are drawn on."""
+    width, height = size
+    named = [("treated zone", zones.treated)]
+    if zones.reference is not None:
+        named.append(("reference zone", zones.reference))
+    for name, polygon in named:
+        _check_polygon(name, polygon, width, height, px_per_mm)
+    if zones.reference is not None:
+        shared = _overlap(zones.treated, zones.reference, width, height)
+        if shared > MAX_REFERENCE_OVERLAP:
+            raise ValueError(
+                f"The reference zone overlaps the treated zone ({100 * shared:.0f} % of it). "
+                "The reference must be untreated skin, away from the treated area."
+            )
+
+
+def _check_polygon(name: str, polygon: Polygon, width: int, height: int, px_per_mm: float | None) -> None:
+    points = np.asarray(polygon, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) < 3:
+        raise ValueError(f"The {name} needs two corners or at least three points around it.")
+    if len(points) > MAX_ZONE_POINTS:
+        raise ValueError(f"The {name} has {len(points)} points; at most {MAX_ZONE_POINTS} are allowed.")
+    if not np.isfinite(points).all():
+        raise ValueError(f"The {name} has a point without valid coordinates.")
+    (lo_x, lo_y), (hi_x, hi_y) = points.min(axis=0), points.max(axis=0)
+    if lo_x < -1 or lo_y < -1 or hi_x > width or hi_y > height:
+        raise ValueError(f"The {name} reaches outside the photo ({width} × {height} px).")
+    if _crosses_itself(points):
+        raise ValueError(f"The {name}'s outline crosses itself; click the points in order around the area.")
+    x, y = points[:, 0], points[:, 1]
+    area = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    if area < MIN_ZONE_PIXELS:
+        raise ValueError(f"The {name} is only {area:.0f} px; draw at least {MIN_ZONE_PIXELS} px (32 × 32).")
+    if px_per_mm and area / px_per_mm**2 < MIN_ZONE_MM2:
+        raise ValueError(
+            f"The {name} covers only {area / px_per_mm**2:.1f} mm²; draw at least {MIN_ZONE_MM2:.0f} mm² "
+            "(3 × 3 mm) of skin."
+        )
+
+
+def _crosses_itself(points: NDArray[np.float64]) -> bool:
+    """Whether two edges of the closed outline that share no corner properly intersect."""
+    n = len(points)
+    edges = [(points[i], points[(i + 1) % n]) for i in range(n)]
+
+    def side(a: NDArray[np.float64], b: NDArray[np.float64], c: NDArray[np.float64]) -> float:
+        return float((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            if j == i + 1 or (i == 0 and j == n - 1):
+                continue  # neighbours share a corner
+            (p, q), (r, s) = edges[i], edges[j]
+            if side(p, q, r) * side(p, q, s) < 0 and side(r, s, p) * side(r, s, q) < 0:
+                return True
+    return False
+
+
+def _overlap(treated: Polygon, reference: Polygon, width: int, height: int) -> float:
+    """Share of the reference zone inside the treated zone, on a raster of ≤ 1024 px."""
+    k = min(1.0, 1024 / max(width, height))
+    shape = (max(1, round(height * k)), max(1, round(width * k)))
+
+    def raster(polygon: Polygon) -> NDArray[np.bool_]:
+        mask = np.zeros(shape, np.uint8)
+        pts = np.round((np.asarray(polygon, dtype=np.float64) + 0.5) * k * 16).astype(np.int32)
+        cv2.fillPoly(mask, [pts.reshape(-1, 1, 2)], 1, lineType=cv2.LINE_8, shift=4)
+        return mask.astype(bool)
+
+    ref = raster(reference)
+    return float((ref & raster(treated)).sum()) / max(1, int(ref.sum()))
+
+
 def bounding_box(
     polygons: list[Polygon], width: int, height: int, margin: int = 0
 ) -> tuple[int, int, int, int]:
