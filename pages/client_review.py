@@ -3,24 +3,19 @@ flags, zones and the report."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
-from streamlit_image_coordinates import streamlit_image_coordinates
 
-from tracker import analysis, services
+from tracker import services
 from tracker.charts import chart_png, metric_chart, recovery_chart
 from tracker.client_data import delete_client, export_client
 from tracker.compare import aligned_pair
-from tracker.dashboard import refresh_after_change
 from tracker.domain import Role
 from tracker.imaging.colour import ita_group
 from tracker.imaging.maps import difference_map, redness_map
-from tracker.imaging.zones import Zones, from_points
 from tracker.ingest import Rejected
 from tracker.notes import MAX_NOTE_CHARS, add_note, client_notes
 from tracker.permissions import PermissionDenied
@@ -29,7 +24,8 @@ from tracker.progress.service import SUMMARY_METRICS, course_progress
 from tracker.reports import client_report_pdf, report_filename
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, get_app, require_actor
-from tracker.ui.zone_drawing import describe, draw_zones
+from tracker.ui.inline import jpeg_bytes_uri
+from tracker.ui.zone_editor import apply_pending, zone_editor
 
 actor = require_actor(*STAFF)
 app = get_app()
@@ -47,6 +43,7 @@ client_id = st.selectbox(
     "Client", ids, index=ids.index(preset) if preset in ids else 0, format_func=names.get, key="review_client"
 )
 st.session_state["review_client_id"] = client_id
+apply_pending(app, actor, client_id)  # zones or scale saved in the Zones tab: before progress is read
 today = date.today()
 try:
     progress = course_progress(app, actor, client_id, today)
@@ -104,7 +101,7 @@ with tabs[1]:
             for i, row in enumerate(rows.itertuples()):
                 label = f"S{s.number} {row.kind} {row.taken_at:%d %b %H:%M}"
                 labels[int(row.photo_id)] = label
-                thumb = services.photo_bytes(app, actor, int(row.photo_id), "thumbnail")
+                thumb = jpeg_bytes_uri(services.photo_bytes(app, actor, int(row.photo_id), "thumbnail"))
                 quality = "✓" if row.usable else "✗ not used"
                 cols[i % 6].image(
                     thumb, caption=f"{row.kind} · {row.taken_at:%d %b %H:%M} · Q {row.quality:.2f} {quality}"
@@ -189,81 +186,7 @@ with tabs[4]:
             )
 
 with tabs[5]:
-    series = analysis.series_info(app, actor, client_id)
-    if not series or not series["baseline_photo_id"]:
-        st.info("Zones are drawn on the first photo of the course; none uploaded yet.")
-    else:
-        base_id = int(series["baseline_photo_id"])
-        width, _height = services.photo_size(app, actor, base_id)
-        display = Image.open(io.BytesIO(services.photo_bytes(app, actor, base_id, "display"))).convert("RGB")
-        shown = display.copy()
-        shown.thumbnail((900, 900))
-        scale = shown.width / width  # full-resolution px → shown px
-        saved = Zones.from_json(series["zones"]) if series["zones"] else None
-        st.caption(
-            "Pick the **treated** area, then **untreated reference** skin away from it: click two "
-            "opposite corners for a rectangle, or three or more points around the area for an "
-            f"outline. The thin lines are the zones in use ({saved.source if saved else 'none yet'})."
-        )
-        # Kept per client, so points picked on one client's photo never reach another's zones.
-        draft = st.session_state.setdefault(f"zone_draft:{client_id}", {"treated": [], "reference": []})
-        # Fixed option labels: a label that changed with every click would make a new widget
-        # and drop the choice back to the first option.
-        which = st.radio(
-            "Picking",
-            ["treated", "reference"],
-            horizontal=True,
-            key=f"zone_which:{client_id}",
-            format_func=lambda z: f"{z.capitalize()} zone",
-        )
-        st.caption(
-            f"Treated zone: {describe(draft['treated'])}  \nReference zone: {describe(draft['reference'])}"
-        )
-        point = streamlit_image_coordinates(
-            draw_zones(shown, scale, saved, draft),
-            key=f"zone_picker:{client_id}",
-            width="content",
-            image_format="JPEG",
-            jpeg_quality=90,
-            cursor="crosshair",
-        )
-        # The component repeats its last click on every rerun: a click is new by its time.
-        if point and point.get("unix_time") != draft.get("last_click"):
-            draft["last_click"] = point.get("unix_time")
-            k = shown.width / max(1, int(point["width"]))  # displayed px → shown px
-            draft[which].append((point["x"] * k, point["y"] * k))
-            st.rerun()  # draw the new point
-        undo, clear, save = st.columns(3)
-        if undo.button("Undo last point", key="zone_undo", disabled=not draft[which], width="stretch"):
-            draft[which].pop()
-            st.rerun()
-        picked = bool(draft["treated"] or draft["reference"])
-        if clear.button("Clear points", key="zone_clear", disabled=not picked, width="stretch"):
-            draft["treated"], draft["reference"] = [], []
-            st.rerun()
-        ready = len(draft["treated"]) >= 2 and len(draft["reference"]) >= 2
-        if save.button(
-            "Save zones and measure again",
-            type="primary",
-            key="zone_save",
-            disabled=not ready,
-            width="stretch",
-        ):
-            full = {z: [(x / scale, y / scale) for x, y in draft[z]] for z in ("treated", "reference")}
-            zones = Zones(from_points(full["treated"]), from_points(full["reference"]), "manual")
-            try:
-                with st.spinner("Measuring every photo of the course again…"):
-                    count = analysis.set_series_zones(app, actor, client_id, zones)
-                    refresh_after_change(app, actor, client_id)
-            except Rejected as exc:
-                st.error(str(exc))
-            else:
-                draft["treated"], draft["reference"] = [], []
-                st.session_state["zone_saved_notice"] = f"Zones saved; {count} photos measured again."
-                st.rerun()
-        notice = st.session_state.pop("zone_saved_notice", None)
-        if notice:
-            st.success(notice)
+    zone_editor(app, actor, client_id)
 
 with tabs[6]:
     # Prepared files are kept with the client they belong to, so switching clients can never

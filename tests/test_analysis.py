@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests import images
 from tracker import analysis, services
 from tracker.bootstrap import App
-from tracker.domain import PhotoStatus
+from tracker.domain import PhotoStatus, Role
 from tracker.imaging.zones import Zones
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied
@@ -188,3 +188,35 @@ def test_zones_that_cannot_measure_are_refused_and_the_old_ones_kept(
         analysis.set_series_zones(app, operator, client_id, outside)
     with app.uow() as uow:
         assert uow.session.scalars(select(PhotoSeries)).one().zones == kept
+
+
+def test_a_known_length_on_the_baseline_gives_the_scale_and_texture(
+    app: App,
+    operator: Actor,
+    client_id: int,
+    renders,  # type: ignore[no-untyped-def]
+) -> None:
+    base_id = _upload(app, operator, client_id, renders, "baseline").photo_id
+    follow_id = _upload(app, operator, client_id, renders, "followup").photo_id
+    truth = renders["baseline"]["truth"]["zones"]
+    analysis.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
+    assert _results(app)[base_id].metrics["texture_dog"] is None  # no chart: no scale yet
+    with pytest.raises(Rejected, match="only 40 px apart"):
+        analysis.set_series_scale(app, operator, client_id, ((100.0, 375.0), (140.0, 375.0)), 2.0)
+    own = Actor(label="me@y", role=Role.CLIENT, clinic_id=operator.clinic_id, client_id=client_id)
+    with pytest.raises(PermissionDenied):
+        analysis.set_series_scale(app, own, client_id, ((100.0, 375.0), (900.0, 375.0)), 38.1)
+    with app.uow() as uow:
+        assert uow.session.scalars(select(PhotoSeries)).one().px_per_mm is None  # refused: nothing changed
+
+    # the render is 21 px/mm: 800 px is 38.1 mm
+    ends = ((100.0, 375.0), (900.0, 375.0))
+    assert analysis.set_series_scale(app, operator, client_id, ends, 800 / 21) == 2
+    with app.uow() as uow:
+        series = uow.session.scalars(select(PhotoSeries)).one()
+        assert series.px_per_mm == pytest.approx(21.0)
+        assert series.px_per_mm_source == f"measured: {800 / 21:g} mm on photo {base_id}"
+    results = _results(app)
+    assert results[base_id].metrics["texture_dog"] is not None
+    assert results[follow_id].metrics["texture_dog"] is not None  # carried by registration
+    assert results[follow_id].quality["px_per_mm"] == pytest.approx(21.0 * 1.03, rel=0.02)

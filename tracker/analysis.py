@@ -27,6 +27,7 @@ from tracker.domain import PhotoStatus
 from tracker.imaging.analyze import Analysis, Baseline, NoZones, Options, analyze
 from tracker.imaging.colour import ita_group, representative_ita
 from tracker.imaging.quality import TREND_THRESHOLD
+from tracker.imaging.scale import scale_from_length
 from tracker.imaging.version import METRIC_VERSION
 from tracker.imaging.zones import Zones, check_zones
 from tracker.ingest import Ingested, Rejected, ingest
@@ -119,17 +120,8 @@ def set_series_zones(
 ) -> int:
     """Zones drawn (or corrected) on the baseline photo of the client's current course.
     Every photo of the series is measured again. Returns the number of photos analysed."""
-    require_staff(actor)
     with app.uow() as uow:
-        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        course = uow.repo.current_course(client.id)
-        if course is None:
-            raise Rejected("This client has no treatment course yet.")
-        series = _series_by_course(uow, course.id)
-        if series.baseline_photo_id is None:
-            raise Rejected("Upload a baseline photo before drawing zones.")
-        baseline = uow.session.get(Photo, series.baseline_photo_id)
-        assert baseline is not None  # a foreign key
+        series, baseline = _current_series(uow, actor, client_id, "drawing zones")
         try:
             check_zones(zones, (baseline.width, baseline.height), px_per_mm or series.px_per_mm)
         except ValueError as exc:
@@ -139,9 +131,53 @@ def set_series_zones(
         if px_per_mm:
             series.px_per_mm, series.px_per_mm_source = px_per_mm, "given"
         audit.record(uow, actor, "set_zones", "photo_series", series.id)
-        course_id = course.id
+        course_id = series.course_id
         uow.commit()
     return reanalyze_series(app, actor, course_id)
+
+
+def set_series_scale(
+    app: App,
+    actor: Actor,
+    client_id: int,
+    ends: tuple[tuple[float, float], tuple[float, float]],
+    length_mm: float,
+) -> int:
+    """The series' scale from a known length measured on the baseline photo (its full-
+    resolution pixels). It replaces any scale the series had, a chart's included: a person
+    measured it on purpose. Every photo is measured again; returns how many."""
+    with app.uow() as uow:
+        series, baseline = _current_series(uow, actor, client_id, "measuring its scale")
+        try:
+            px_per_mm = scale_from_length(ends[0], ends[1], length_mm, (baseline.width, baseline.height))
+        except ValueError as exc:
+            raise Rejected(str(exc)) from None
+        if series.zones:
+            try:
+                check_zones(Zones.from_json(series.zones), (baseline.width, baseline.height), px_per_mm)
+            except ValueError as exc:
+                raise Rejected(f"At this scale the zones no longer fit: {exc}") from None
+        series.px_per_mm = px_per_mm
+        series.px_per_mm_source = f"measured: {length_mm:g} mm on photo {baseline.id}"
+        series.glcm_limits = None  # re-derived at the new pitch
+        audit.record(uow, actor, "set_scale", "photo_series", series.id)
+        course_id = series.course_id
+        uow.commit()
+    return reanalyze_series(app, actor, course_id)
+
+
+def _current_series(uow: UnitOfWork, actor: Actor, client_id: int, doing: str) -> tuple[PhotoSeries, Photo]:
+    """Staff only: the series of the client's current course and its baseline photo."""
+    require_staff(actor)
+    client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+    course = uow.repo.current_course(client.id)
+    if course is None:
+        raise Rejected("This client has no treatment course yet.")
+    series = _series_by_course(uow, course.id)
+    baseline = uow.session.get(Photo, series.baseline_photo_id) if series.baseline_photo_id else None
+    if baseline is None:
+        raise Rejected(f"Upload a baseline photo before {doing}.")
+    return series, baseline
 
 
 def reanalyze_series(app: App, actor: Actor, course_id: int, *, skip: set[int] | None = None) -> int:

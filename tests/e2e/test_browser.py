@@ -195,6 +195,14 @@ def test_practitioner_dashboard_client_slider_and_report(browser: object, server
     w.check()
 
 
+def _idle(page: object) -> None:
+    """Wait until the app has finished its run: a click on a component that the run is about to
+    redraw can be lost (a person would click again; a test must not race)."""
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    running = page.get_by_test_id("stStatusWidgetRunningIcon")  # type: ignore[attr-defined]
+    playwright_api.expect(running).to_have_count(0, timeout=120_000)
+
+
 def test_practitioner_picks_zones_on_the_photo(browser: object, server: str) -> None:
     w = Watched(browser, server, DESKTOP)
     _sign_in(w, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
@@ -211,6 +219,7 @@ def test_practitioner_picks_zones_on_the_photo(browser: object, server: str) -> 
     photo.wait_for(timeout=60_000)
 
     def click(fx: float, fy: float, expect: str) -> None:
+        _idle(page)
         box = photo.bounding_box()
         assert box is not None
         photo.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
@@ -228,6 +237,14 @@ def test_practitioner_picks_zones_on_the_photo(browser: object, server: str) -> 
     page.get_by_role("button", name="Save zones and measure again").click()
     page.get_by_text(re.compile(r"Zones saved; \d+ photos measured again")).wait_for(timeout=180_000)
     page.get_by_text(re.compile(r"zones in use \(manual\)")).wait_for(timeout=60_000)
+
+    page.get_by_text("Known length", exact=True).click()  # a ruler in the photo gives the scale
+    click(0.20, 0.85, "Known length: 1 of 2 ends")
+    click(0.80, 0.85, "Known length: 2 of 2 ends")
+    page.get_by_role("spinbutton", name="Length between the two ends (mm)").fill("40")
+    page.get_by_role("button", name="Set scale and measure again").click()
+    page.get_by_text(re.compile(r"Scale set; \d+ photos measured again")).wait_for(timeout=180_000)
+    page.get_by_text(re.compile(r"px/mm \(measured: 40 mm on photo \d+\)")).wait_for(timeout=60_000)
     w.check()
 
 

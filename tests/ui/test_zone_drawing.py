@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from tracker.imaging.zones import Zones, from_points
-from tracker.ui.zone_drawing import REFERENCE_COLOUR, TREATED_COLOUR, describe, draw_zones
+from tracker.ui.zone_drawing import REFERENCE_COLOUR, SCALE_COLOUR, TREATED_COLOUR, describe, draw_zones
 
 
 def _grey() -> Image.Image:
@@ -39,3 +39,10 @@ def test_describe_says_what_the_clicks_make() -> None:
     assert describe([(0, 0)]).startswith("1 point")
     assert describe([(0, 0), (1, 1)]) == "a rectangle (2 corners)"
     assert describe([(0, 0), (1, 1), (2, 0)]) == "an outline of 3 points"
+
+
+def test_the_ends_of_a_known_length_are_joined() -> None:
+    draft = {"treated": [], "reference": [], "scale": [(50.0, 200.0), (350.0, 200.0)]}
+    out = np.asarray(draw_zones(_grey(), 1.0, None, draft))
+    assert _near(out[200, 200], SCALE_COLOUR)
+    assert _near(out[150, 200], (128, 128, 128))

@@ -13,6 +13,7 @@ from tracker.imaging.zones import Polygon, Zones, from_points
 
 TREATED_COLOUR = (214, 51, 108)  # the treated zone: magenta
 REFERENCE_COLOUR = (28, 126, 214)  # the reference zone: blue
+SCALE_COLOUR = (232, 140, 0)  # the ends of a known length: amber
 Point = tuple[float, float]
 
 
@@ -23,8 +24,9 @@ def draw_zones(
     draft: dict[str, list[Point]],
 ) -> Image.Image:
     """A copy of `image` (the photo shown, `scale` shown px per full-resolution px) with the
-    saved zones as thin outlines and the draft (points in shown px, per zone) as dots joined
-    in click order, closed once it is a zone (two corners or three points)."""
+    saved zones as thin outlines and the draft (points per zone, also in full-resolution px) as dots joined
+    in click order, closed once it is a zone (two corners or three points); the two ends of
+    a known length ("scale") as a line."""
     out = image.convert("RGB")
     pen = ImageDraw.Draw(out)
     font = ImageFont.load_default(size=max(12, out.width // 50))
@@ -33,7 +35,7 @@ def draw_zones(
         if saved.reference:
             _outline(pen, [[x * scale, y * scale] for x, y in saved.reference], REFERENCE_COLOUR, 2)
     for name, colour in (("treated", TREATED_COLOUR), ("reference", REFERENCE_COLOUR)):
-        points = draft.get(name, [])
+        points = [(x * scale, y * scale) for x, y in draft.get(name, [])]
         if len(points) >= 2:
             _outline(pen, from_points(points), colour, 4)
         for x, y in points:
@@ -49,6 +51,11 @@ def draw_zones(
                 stroke_width=2,
                 stroke_fill=(255, 255, 255),
             )
+    ends = [(x * scale, y * scale) for x, y in draft.get("scale", [])]
+    if len(ends) == 2:
+        pen.line([ends[0], ends[1]], fill=SCALE_COLOUR, width=3)
+    for x, y in ends:
+        pen.ellipse((x - 5, y - 5, x + 5, y + 5), fill=SCALE_COLOUR, outline=(255, 255, 255), width=2)
     return out
 
 
