@@ -117,3 +117,13 @@ def test_a_text_chunk_that_inflates_past_the_limit_is_refused(limits: Limits) ->
         strip_location(data, ImageFormat.PNG, None)
     with pytest.raises(Rejected, match="PNG"):  # and Pillow's, which ingest meets first
         ingest(data, "odd.png", limits)
+
+
+def test_a_raw_profile_that_is_not_hex_is_cleaned_as_plain_text() -> None:
+    text = "\nxmp\n     300\n" + images.XMP_WITH_LOCATION  # a broken profile: XMP where hex belongs
+    data = images.png_with_text(images.quadrants(), "Raw profile type xmp", text, zip=True)
+    assert remaining_location(data, ImageFormat.PNG, None)
+    cleaned = strip_location(data, ImageFormat.PNG, None)
+    assert remaining_location(cleaned, ImageFormat.PNG, None) == []
+    kept = Image.open(io.BytesIO(cleaned)).text["Raw profile type xmp"]
+    assert kept.startswith("\nxmp\n     300\n<?xpacket") and "London" not in kept  # not re-encoded as hex

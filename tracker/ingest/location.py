@@ -272,13 +272,15 @@ class _Chunk:
 
 @dataclass(frozen=True)
 class _Text:
-    """A decoded tEXt/zTXt/iTXt chunk: `header` is everything before the text and
-    `compressed` whether the text is zlib-compressed in the chunk."""
+    """A decoded tEXt/zTXt/iTXt chunk: `header` is everything before the text,
+    `compressed` whether the text is zlib-compressed in the chunk, and `hexed` whether the
+    payload was hex text (a raw profile) that must be hex again when written back."""
 
     keyword: bytes
     header: bytes
     payload: bytes
     compressed: bool
+    hexed: bool
 
 
 def _png_chunks(data: bytes) -> list[_Chunk]:
@@ -318,9 +320,13 @@ def _decode_text_chunk(chunk: _Chunk) -> _Text | None:
         except zlib.error as exc:
             raise LocationScrubError(f"a compressed PNG text chunk is damaged ({exc})") from None
         if inflater.unconsumed_tail:
-            raise LocationScrubError("a compressed PNG text chunk is larger than 8 MB")
-    payload = _raw_profile_bytes(body) if keyword.startswith(_RAW_PROFILE) else body
-    return _Text(keyword, header, payload if payload is not None else body, compressed)
+            raise LocationScrubError(
+                f"a compressed PNG text chunk is larger than {MAX_TEXT_CHUNK_BYTES // 2**20} MB"
+            )
+    profile = _raw_profile_bytes(body) if keyword.startswith(_RAW_PROFILE) else None
+    if profile is not None:
+        return _Text(keyword, header, profile, compressed, hexed=True)
+    return _Text(keyword, header, body, compressed, hexed=False)
 
 
 def _raw_profile_bytes(text: bytes) -> bytes | None:
@@ -370,7 +376,7 @@ def _clean_text_chunk(chunk: _Chunk) -> bytes | None:
     cleaned = bytearray(text.payload)
     _blank(cleaned, spans)
     body = bytes(cleaned)
-    if text.keyword.startswith(_RAW_PROFILE):
+    if text.hexed:
         raw = chunk.data[len(text.header) :]
         plain = zlib.decompress(raw) if text.compressed else raw
         body = _raw_profile_text(plain, body)
