@@ -62,6 +62,14 @@ def _upload(app: App, actor: Actor, client_id: int, renders: dict, name: str) ->
     )
 
 
+def _baseline_with_true_zones(app: App, actor: Actor, client_id: int, renders: dict) -> dict:  # type: ignore[type-arg]
+    """Upload the baseline render and draw the renderer's own zones on it; → those zones."""
+    _upload(app, actor, client_id, renders, "baseline")
+    truth: dict = renders["baseline"]["truth"]["zones"]  # type: ignore[type-arg]
+    analysis.set_series_zones(app, actor, client_id, Zones(truth["treated"], truth["reference"], "x"))
+    return truth
+
+
 def _results(app: App) -> dict[int, AnalysisResult]:
     with app.uow() as uow:
         return {r.photo_id: r for r in uow.session.scalars(select(AnalysisResult))}
@@ -157,9 +165,7 @@ def test_redrawn_zones_reach_follow_ups_measured_with_a_kept_baseline(
     client_id: int,
     renders,  # type: ignore[no-untyped-def]
 ) -> None:
-    _upload(app, operator, client_id, renders, "baseline")
-    truth = renders["baseline"]["truth"]["zones"]
-    analysis.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
+    truth = _baseline_with_true_zones(app, operator, client_id, renders)
     follow_id = _upload(app, operator, client_id, renders, "followup").photo_id  # keeps the baseline
     before = np.array(_results(app)[follow_id].zones["treated"])
     shifted = [[x + 40.0, y] for x, y in truth["treated"]]
@@ -175,9 +181,7 @@ def test_zones_that_cannot_measure_are_refused_and_the_old_ones_kept(
     client_id: int,
     renders,  # type: ignore[no-untyped-def]
 ) -> None:
-    _upload(app, operator, client_id, renders, "baseline")
-    truth = renders["baseline"]["truth"]["zones"]
-    analysis.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
+    truth = _baseline_with_true_zones(app, operator, client_id, renders)
     with app.uow() as uow:
         kept = uow.session.scalars(select(PhotoSeries)).one().zones
     overlapping = Zones(truth["treated"], truth["treated"], "manual")

@@ -57,6 +57,8 @@ def apply_pending(app: App, actor: Actor, client_id: int) -> None:
                 count = analysis.set_series_zones(app, actor, client_id, zones)
                 draft["treated"], draft["reference"] = [], []
                 done = f"Zones saved; {count} photos measured again."
+            elif len(draft["scale"]) != 2:
+                raise Rejected("Click both ends of the known length on the photo first.")
             else:
                 length = float(st.session_state.get(keys["length"], 0.0))
                 ends = (draft["scale"][0], draft["scale"][1])
