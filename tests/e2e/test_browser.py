@@ -220,8 +220,15 @@ def test_practitioner_picks_zones_on_the_photo(browser: object, server: str) -> 
 
     def click(fx: float, fy: float, expect: str) -> None:
         _idle(page)
+        # after a run the component may be drawing a new picture: wait until it has a size
+        photo.wait_for(state="visible", timeout=60_000)
         box = photo.bounding_box()
-        assert box is not None
+        for _ in range(100):
+            if box is not None and box["width"] > 0:
+                break
+            page.wait_for_timeout(100)
+            box = photo.bounding_box()
+        assert box is not None, "the zone picker's photo never appeared"
         photo.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
         page.get_by_text(expect).wait_for(timeout=60_000)
 
