@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from tracker import services
-from tracker.charts import chart_png, metric_chart, recovery_chart
+from tracker.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
 from tracker.client_data import delete_client, export_client
 from tracker.compare import aligned_pair
 from tracker.domain import Role
@@ -22,6 +22,7 @@ from tracker.permissions import PermissionDenied
 from tracker.progress.series import METRICS
 from tracker.progress.service import SUMMARY_METRICS, course_progress
 from tracker.reports import client_report_pdf, report_filename
+from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, get_app, require_actor
 from tracker.ui.inline import jpeg_bytes_uri
@@ -165,8 +166,9 @@ with tabs[3]:
     )
     st.dataframe(summary, hide_index=True, width="stretch")
     for metric in SUMMARY_METRICS:
-        chart = metric_chart(progress, metric)
-        st.altair_chart(chart, width="stretch")
+        show_chart(
+            metric_chart(progress, metric), key=f"chart_{metric}", enough=measured_points(progress, metric) >= 2
+        )
     settings_rows = [
         {"session": s["number"], "date": s["at"][:10], **s["settings"], "rating": s["client_rating"],
          **{f"change in {k}": v for k, v in s["change_that_followed"].items()}}
@@ -176,7 +178,12 @@ with tabs[3]:
     st.dataframe(pd.DataFrame(settings_rows), hide_index=True, width="stretch")
 
 with tabs[4]:
-    st.altair_chart(recovery_chart(progress, None), width="stretch")
+    show_chart(
+        recovery_chart(progress, None),
+        key="chart_recovery",
+        enough=recovery_points(progress) > 0,
+        empty="No after-session or check-in photos yet: the recovery curve needs them.",
+    )
     for s in data["sessions"]:
         rec = s["recovery"]
         if rec and rec["t90_hours"] is not None:

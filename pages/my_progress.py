@@ -6,11 +6,12 @@ from datetime import date
 
 import streamlit as st
 
-from tracker.charts import metric_chart, recovery_chart
+from tracker.charts import measured_points, metric_chart, recovery_chart, recovery_points
 from tracker.compare import aligned_pair
 from tracker.domain import Role
 from tracker.ingest import Rejected
 from tracker.progress.service import course_progress
+from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import get_app, require_actor
 
@@ -68,7 +69,18 @@ if len(befores) >= 2:
 st.subheader("Redness and texture over the course")
 st.caption("The shaded band is the noise band: changes inside it are too small to be sure of.")
 for metric in ("delta_ei", "texture_dog"):
-    st.altair_chart(metric_chart(progress, metric), width="stretch")
+    show_chart(
+        metric_chart(progress, metric),
+        key=f"chart_{metric}",
+        enough=measured_points(progress, metric) >= 2,
+        empty="Not enough photos yet: your chart appears once two photos have been measured.",
+    )
 if progress.sessions:
-    st.subheader(f"Recovery after session {progress.sessions[-1].number}")
-    st.altair_chart(recovery_chart(progress, [progress.sessions[-1].number]), width="stretch")
+    last = progress.sessions[-1].number
+    st.subheader(f"Recovery after session {last}")
+    show_chart(
+        recovery_chart(progress, [last]),
+        key="chart_recovery",
+        enough=recovery_points(progress, [last]) > 0,
+        empty="Your recovery curve appears once you upload photos after the session and at the check-ins.",
+    )

@@ -31,7 +31,7 @@ WIDTH = 640  # plot area, px: with axis titles and the legend the chart stays wi
 HEIGHT = 240
 FONT = "DejaVu Sans"  # the report's font; vl_convert falls back to its own when it is missing
 
-NOT_USED = f"not used in trends (quality < {TREND_THRESHOLD:g})"
+NOT_USED = f"not used (quality < {TREND_THRESHOLD:g})"
 KIND_LABELS = {
     PhotoKind.BEFORE.value: "before session",
     PhotoKind.AFTER.value: "after session",
@@ -82,7 +82,8 @@ def metric_chart(progress: CourseProgress, metric: str, *, other_kinds: bool = T
         "series:N",
         title=None,
         scale=alt.Scale(domain=list(shown), range=list(shown.values())),
-        legend=alt.Legend(orient="bottom", direction="horizontal", labelLimit=0),
+        # Two columns: four labels on one row run off a phone's screen.
+        legend=alt.Legend(orient="bottom", direction="horizontal", columns=2, labelLimit=0),
     )
     tooltip = [
         alt.Tooltip("photo_id:Q", title="Photo"),
@@ -183,7 +184,7 @@ def recovery_chart(progress: CourseProgress, sessions: list[int] | None = None) 
         "session_label:N",
         title="Session",
         scale=alt.Scale(domain=labels, scheme="tableau10"),
-        legend=alt.Legend(orient="right"),
+        legend=alt.Legend(orient="bottom", direction="horizontal"),  # a right legend halves a phone's plot
     )
     tooltip = [
         alt.Tooltip("photo_id:Q", title="Photo"),
@@ -243,6 +244,37 @@ def recovery_chart(progress: CourseProgress, sessions: list[int] | None = None) 
             anchor="start",
             fontSize=14,
         ),
+    )
+
+
+def chart_titles(chart: alt.TopLevelMixin) -> tuple[str, str]:
+    """The chart's title and subtitle as plain text ("" when it has none)."""
+    title = chart.to_dict().get("title")
+    if isinstance(title, str):
+        return title, ""
+    if not isinstance(title, dict):
+        return "", ""
+    subtitle = title.get("subtitle", "")
+    if isinstance(subtitle, list):
+        subtitle = " ".join(subtitle)
+    return str(title.get("text", "")), str(subtitle)
+
+
+def measured_points(progress: CourseProgress, metric: str) -> int:
+    """How many photos have a value for the metric: below two a trend chart is empty axes."""
+    return len(_points(progress, metric))
+
+
+def recovery_points(progress: CourseProgress, sessions: list[int] | None = None) -> int:
+    """How many after and check-in photos the recovery chart would plot."""
+    wanted = set(sessions) if sessions is not None else {s.number for s in progress.sessions}
+    points = _points(progress, "delta_ei")
+    return int(
+        (
+            points["kind"].isin([PhotoKind.AFTER.value, PhotoKind.CHECKIN.value])
+            & points["session"].isin(wanted)
+            & (points["hours"] >= 0)
+        ).sum()
     )
 
 
@@ -314,4 +346,4 @@ def _session_rules(progress: CourseProgress) -> list[alt.Chart]:
     ]
 
 
-__all__ = ["chart_png", "metric_chart", "recovery_chart"]
+__all__ = ["chart_png", "chart_titles", "measured_points", "metric_chart", "recovery_chart", "recovery_points"]

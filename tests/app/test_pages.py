@@ -244,3 +244,31 @@ def test_an_open_tab_is_signed_out_when_its_account_is_switched_off(demo_dir: Pa
     assert "actor" not in at.session_state and len(at.metric) == 0  # nothing of Niamh's is shown
     shown = [e.value for e in at.error] + [t.value for t in at.title]
     assert any(text.startswith(("Please sign in", "Recovery-photo tracker")) for text in shown)
+
+
+def test_a_client_with_one_photo_sees_not_enough_photos_yet(demo_dir: Path) -> None:
+    from datetime import datetime
+
+    from tracker.domain import PhotoKind, Role
+
+    app = open_app()
+    operator = Actor.operator(1)
+    client_id = services.create_client(app, operator, "Una Single")
+    services.record_session(app, operator, client_id, 1, datetime(2026, 11, 2, 10, 0))
+    photo = (ROOT / "sample_photos" / "linh" / "s1_before_a.jpg").read_bytes()
+    services.import_photo(app, operator, client_id, photo, "first.jpg", session_number=1, kind=PhotoKind.BEFORE)
+    accounts.create_account(app, operator, "una@demo.test", Role.CLIENT, "una's password", client_id=client_id)
+    app.close()
+
+    at = _signed_in("una@demo.test", "una's password")
+    at.switch_page("pages/my_progress.py").run()
+    assert not at.exception, at.exception
+    notices = [i.value for i in at.info]
+    assert any("Not enough photos yet" in n for n in notices), notices
+    assert len(at.get("arrow_vega_lite_chart")) == 0  # no empty axes
+
+    staff = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    staff.switch_page("pages/client_review.py").run()
+    staff.selectbox(key="review_client").set_value(client_id).run()
+    assert not staff.exception, staff.exception
+    assert sum("Not enough photos yet" in i.value for i in staff.info) == 9

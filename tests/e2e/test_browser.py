@@ -137,7 +137,7 @@ def _sign_in(w: Watched, email: str, password: str) -> None:
     page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
 
 
-def _go(w: Watched, title: str) -> None:
+def _go(w: Watched, title: str, heading: str | re.Pattern[str] | None = None) -> None:
     """Follow the navigation link, as a person would. On a phone the sidebar is collapsed
     first."""
     link = w.page.get_by_role("link", name=title)
@@ -152,7 +152,7 @@ def _go(w: Watched, title: str) -> None:
             '[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebarCollapseButton"]'
         ).first.click()
         w.page.wait_for_timeout(500)
-    w.page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+    w.page.get_by_role("heading", name=heading or title).first.wait_for(timeout=60_000)
 
 
 def test_practitioner_dashboard_client_slider_and_report(browser: object, server: str) -> None:
@@ -392,3 +392,91 @@ def test_switching_an_account_off_ends_its_open_tab(browser: object, server: str
     playwright_api.expect(locum.page.get_by_role("button", name="Sign out")).to_have_count(0, timeout=30_000)
     admin.check()
     locum.check()
+
+
+# What a person must be able to read on every chart: measured on the rendered SVG, not on
+# the presence of an element (a 10-px plot passed an element check for weeks).
+_CHART_GEOMETRY = """() => Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]'))
+  .filter(e => e.getBoundingClientRect().height > 0)
+  .map(e => {
+    const box = e.getBoundingClientRect();
+    const rect = el => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    const frame = e.querySelector('.role-frame path.background, .role-frame path');
+    const yAxis = Array.from(e.querySelectorAll('g.role-axis'))
+      .find(a => (a.getAttribute('aria-label') || '').startsWith('Y-axis'));
+    const band = e.querySelector('.noise_band_marks path');
+    return {
+      chart: rect(e),
+      plot: frame ? rect(frame) : null,
+      yLabels: yAxis ? Array.from(yAxis.querySelectorAll('.role-axis-label text')).map(t => t.textContent) : [],
+      yTitle: yAxis ? (yAxis.querySelector('.role-axis-title text') || {}).textContent || '' : '',
+      band: band ? rect(band) : null,
+      texts: Array.from(e.querySelectorAll('svg text')).filter(t => t.textContent.trim())
+        .map(t => ({text: t.textContent, box: rect(t)})),
+      legend: Array.from(e.querySelectorAll('.role-legend-label text')).map(rect),
+    };
+  })"""
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(a[1], b[1]) > 1
+
+
+def _check_charts(w: Watched, where: str, min_plot: int, want: int, banded: int) -> None:
+    """Every visible chart of the page: plot area tall enough, a titled y-axis with at least
+    three labels, the noise band drawn, and no text clipped or legend label on another."""
+    charts: list[dict[str, object]] = []
+    for _ in range(60):  # charts are drawn after the run; wait until all of them have a plot
+        charts = w.page.evaluate(_CHART_GEOMETRY)
+        if len(charts) >= want and all(c["plot"] and c["yLabels"] for c in charts):
+            break
+        w.page.wait_for_timeout(500)
+    assert len(charts) >= want, f"{where}: {len(charts)} charts drawn, expected {want}"
+    with_band = 0
+    for i, c in enumerate(charts):
+        plot, chart = c["plot"], c["chart"]
+        assert isinstance(plot, list) and isinstance(chart, list), f"{where} chart {i}: no plot area"
+        height = plot[3] - plot[1]
+        assert height >= min_plot, f"{where} chart {i}: plot area {height:.0f} px tall (< {min_plot})"
+        labels = c["yLabels"]
+        assert isinstance(labels, list) and len(labels) >= 3, f"{where} chart {i}: y labels {labels}"
+        assert c["yTitle"], f"{where} chart {i}: the y-axis has no title"
+        band = c["band"]
+        if isinstance(band, list) and band[3] - band[1] >= 2:
+            with_band += 1
+        for t in c["texts"]:  # type: ignore[attr-defined]
+            b = t["box"]
+            inside = b[0] >= chart[0] - 1 and b[2] <= chart[2] + 1 and b[1] >= chart[1] - 1 and b[3] <= chart[3] + 1
+            assert inside, f"{where} chart {i}: {t['text']!r} is clipped ({b} outside {chart})"
+        legend = c["legend"]
+        assert isinstance(legend, list)
+        for j, a in enumerate(legend):
+            for b in legend[j + 1 :]:
+                assert not _overlap(a, b), f"{where} chart {i}: legend labels overlap"
+        print(f"{where} chart {i}: plot {plot[2] - plot[0]:.0f}×{height:.0f} px, {len(labels)} y labels")
+    assert with_band >= banded, f"{where}: the noise band is visible on {with_band} charts, expected {banded}"
+
+
+def test_charts_are_readable_at_desktop_and_phone_width(browser: object, server: str) -> None:
+    for viewport, suffix, min_plot in ((DESKTOP, "desktop", 160), (PHONE, "phone", 120)):
+        w = Watched(browser, server, viewport)
+        _sign_in(w, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+        _go(w, "Client review", heading=re.compile("^Adaeze"))  # the first client of the list
+        page = w.page
+        page.get_by_role("tab", name="Charts").click()
+        _check_charts(w, f"review charts ({suffix})", min_plot, want=9, banded=9)
+        w.shot(f"review-charts-{suffix}")
+        page.get_by_role("tab", name="Recovery").click()
+        _idle(page)
+        _check_charts(w, f"review recovery ({suffix})", min_plot, want=1, banded=0)
+        w.shot(f"review-recovery-{suffix}")
+        w.check()
+        w.context.close()
+
+        w = Watched(browser, server, viewport)
+        _sign_in(w, "ava@demo.test", DEMO_CLIENT_PASSWORD)
+        _go(w, "My progress")
+        _check_charts(w, f"my progress ({suffix})", min_plot, want=3, banded=2)
+        w.shot(f"my-progress-charts-{suffix}")
+        w.check()
+        w.context.close()
