@@ -167,7 +167,9 @@ with tabs[3]:
     st.dataframe(summary, hide_index=True, width="stretch")
     for metric in SUMMARY_METRICS:
         show_chart(
-            metric_chart(progress, metric), key=f"chart_{metric}", enough=measured_points(progress, metric) >= 2
+            metric_chart(progress, metric),
+            key=f"chart_{metric}",
+            enough=measured_points(progress, metric) >= 2,
         )
     settings_rows = [
         {"session": s["number"], "date": s["at"][:10], **s["settings"], "rating": s["client_rating"],

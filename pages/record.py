@@ -1,9 +1,17 @@
 """Practitioner: record a session (date, settings, price, notes), add a client, and the
-intake screening."""
+intake screening.
+
+Every form's widgets are keyed by client (and session, and the stored revision), so a form
+always shows the chosen client's own saved answers: with shared keys, Streamlit kept the
+last client's ticks and one click saved them onto the next client. Changing a recorded
+session or taking a contraindication off the file is asked for, with what will change.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
 
 import streamlit as st
 
@@ -12,86 +20,246 @@ from tracker.dashboard import refresh_after_change
 from tracker.domain import Concern, Contraindication
 from tracker.ingest import Rejected
 from tracker.progress.plans import default_plan
-from tracker.ui.context import STAFF, get_app, require_actor
+from tracker.ui.context import STAFF, flash, get_app, require_actor, show_flash
 
 actor = require_actor(*STAFF)
 app = get_app()
 st.title("Record session & intake")
+show_flash("record")
 
 clients = services.overview(app, actor)
-with st.expander("New client", expanded=not clients), st.form("new_client"):
-    name = st.text_input("Name", key="new_client_name")
+
+
+def add_client(name: str, concern: Concern, dob: date | None, body_area: str, same_name_ok: bool) -> None:
+    try:
+        new_id = services.create_client(
+            app, actor, name, concern=concern, date_of_birth=dob, body_area=body_area,
+            allow_same_name=same_name_ok,
+        )  # fmt: skip
+    except services.SameName as exc:
+        st.session_state["record_same_name"] = name
+        st.warning(str(exc))
+        return
+    except Rejected as exc:
+        st.error(str(exc))
+        return
+    plan = default_plan(concern)
+    st.session_state.pop("record_same_name", None)
+    st.session_state["review_client_id"] = new_id  # the new client is the one shown below
+    flash(
+        "record",
+        f"Added {' '.join(name.split())}: {plan.planned_sessions} sessions every "
+        f"{plan.interval_weeks} weeks. Record the first session below.",
+    )
+    st.rerun()
+
+
+with st.expander("New client", expanded=not clients), st.form("new_client", clear_on_submit=False):
+    name = st.text_input("Name", key="new_client_name", max_chars=200)
     concern = st.selectbox("Concern", list(Concern), format_func=lambda c: c.label, key="new_client_concern")
     dob = st.date_input(
         "Date of birth (optional)", value=None, min_value=date(1920, 1, 1), key="new_client_dob"
     )
-    body_area = st.text_input("Treated area", value="face", key="new_client_area")
+    body_area = st.text_input("Treated area", value="face", key="new_client_area", max_chars=200)
+    pending_same = st.session_state.get("record_same_name")
+    same_ok = False
+    if pending_same and pending_same == name:
+        same_ok = st.checkbox(
+            f"{pending_same} is a different person: add a second record", key="new_client_same"
+        )
     if st.form_submit_button("Add client"):
-        try:
-            plan = default_plan(concern)
-            services.create_client(app, actor, name, concern=concern, date_of_birth=dob, body_area=body_area)
-            st.success(f"Added {name}: {plan.planned_sessions} sessions every {plan.interval_weeks} weeks.")
-            st.rerun()
-        except Rejected as exc:
-            st.error(str(exc))
+        add_client(name, concern, dob, body_area, same_ok)
 if not clients:
     st.stop()
 
 ids = [c.id for c in clients]
 names = {c.id: c.name for c in clients}
 preset = st.session_state.get("review_client_id")
-client_id = st.selectbox(
-    "Client", ids, index=ids.index(preset) if preset in ids else 0, format_func=names.get, key="record_client"
-)
+if preset in ids and preset != st.session_state.get("record_client"):
+    st.session_state["record_client"] = preset  # the client opened elsewhere, or just added
+
+
+def _picked() -> None:
+    st.session_state["review_client_id"] = st.session_state["record_client"]  # other pages follow
+
+
+client_id = st.selectbox("Client", ids, format_func=names.get, key="record_client", on_change=_picked)
 row = next(c for c in clients if c.id == client_id)
 
+# Session ---------------------------------------------------------------------------------
+
 st.subheader("Session")
-with st.form("session"):
-    next_number = (max((s.number for s in row.sessions), default=0)) + 1
+sessions = {s.number: s for s in row.sessions}
+next_number = max(sessions, default=0) + 1
+choices = [next_number, *sorted(sessions, reverse=True)]
+chosen = st.selectbox(
+    "Session",
+    choices,
+    format_func=lambda n: (
+        f"New: session {n}" if n not in sessions else f"Session {n} · {sessions[n].at:%d %b %Y}"
+    ),
+    key=f"s_pick_{client_id}_{next_number}",  # a new session recorded: the next one is proposed
+)
+existing = sessions.get(chosen)
+last = sessions[max(sessions)] if sessions else None
+template = existing or last  # a new session starts from the last one's settings
+
+
+def _revision(s: services.SessionRow | None) -> str:
+    """Part of the widget keys: after a save the form shows what is now stored."""
+    if s is None:
+        return "new"
+    return str(abs(hash((s.at, s.device, s.needle_depth_mm, s.passes, s.serum, s.price, s.notes))))
+
+
+key = f"{client_id}_{chosen}_{_revision(existing)}"
+with st.form(f"session_{key}"):
     c1, c2, c3 = st.columns(3)
-    number = c1.number_input("Session number", min_value=1, max_value=20, value=next_number, key="s_number")
-    day = c2.date_input("Date", value=date.today(), key="s_date")
-    at = c3.time_input("Time", value=time(10, 0), key="s_time")
+    c1.markdown(f"**Session {chosen}**" + ("" if existing else " (new)"))
+    day = c2.date_input("Date", value=existing.at.date() if existing else date.today(), key=f"s_date_{key}")
+    at = c3.time_input("Time", value=existing.at.time() if existing else time(10, 0), key=f"s_time_{key}")
     c4, c5, c6 = st.columns(3)
-    device = c4.text_input("Device", value="Dermapen 4", key="s_device")
-    depth = c5.number_input(
-        "Needle depth (mm)", min_value=0.1, max_value=3.5, value=0.5, step=0.25, key="s_depth"
+    device = c4.text_input(
+        "Device", value=template.device if template else "Dermapen 4", key=f"s_device_{key}"
     )
-    passes = c6.number_input("Passes", min_value=1, max_value=10, value=2, key="s_passes")
+    depth = c5.number_input(
+        "Needle depth (mm)", min_value=0.1, max_value=3.5, step=0.25, key=f"s_depth_{key}",
+        value=float(template.needle_depth_mm) if template and template.needle_depth_mm else 0.5,
+    )  # fmt: skip
+    passes = c6.number_input(
+        "Passes", min_value=1, max_value=10, key=f"s_passes_{key}",
+        value=int(template.passes) if template and template.passes else 2,
+    )  # fmt: skip
     c7, c8 = st.columns(2)
-    serum = c7.text_input("Serum / PRP", value="hyaluronic acid", key="s_serum")
-    price = c8.number_input("Price", min_value=0.0, max_value=5000.0, value=250.0, step=10.0, key="s_price")
-    notes = st.text_area("Notes", key="s_notes")
-    if st.form_submit_button("Save session", type="primary"):
-        try:
-            services.record_session(
-                app, actor, client_id, int(number), datetime.combine(day, at),
-                device=device, needle_depth_mm=float(depth), passes=int(passes), serum=serum,
-                price=float(price), notes=notes, practitioner_id=actor.user_id,
-            )  # fmt: skip
-            refresh_after_change(app, actor, client_id)
-            st.success(f"Session {int(number)} saved for {names[client_id]}.")
-        except Rejected as exc:
-            st.error(str(exc))
+    serum = c7.text_input(
+        "Serum / PRP", value=template.serum if template else "hyaluronic acid", key=f"s_serum_{key}"
+    )
+    price = c8.number_input(
+        "Price", min_value=0.0, max_value=5000.0, step=10.0, key=f"s_price_{key}",
+        value=float(template.price) if template and template.price is not None else 250.0,
+    )  # fmt: skip
+    notes = st.text_area("Notes", value=existing.notes if existing else "", key=f"s_notes_{key}")
+    submitted = st.form_submit_button(
+        "Save session" if existing is None else f"Save changes to session {chosen}", type="primary"
+    )
+
+
+def _money(value: Decimal | float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+wanted: dict[str, Any] = {
+    "date": datetime.combine(day, at), "device": device.strip(), "needle depth (mm)": float(depth),
+    "passes": int(passes), "serum": serum.strip(), "price": _money(price),
+    "notes": notes.strip(),
+}  # fmt: skip
+pending_key = f"record_session_pending_{client_id}"
+
+
+def save_session(replace: bool) -> None:
+    try:
+        services.record_session(
+            app, actor, client_id, chosen, wanted["date"], device=wanted["device"],
+            needle_depth_mm=wanted["needle depth (mm)"], passes=wanted["passes"], serum=wanted["serum"],
+            price=wanted["price"], notes=wanted["notes"], practitioner_id=actor.user_id, replace=replace,
+        )  # fmt: skip
+    except Rejected as exc:
+        st.error(str(exc))
+        return
+    st.session_state.pop(pending_key, None)
+    refresh_after_change(app, actor, client_id)
+    verb = "changed" if replace else "saved"
+    flash("record", f"Session {chosen} {verb} for {names[client_id]}.")
+    st.rerun()
+
+
+if submitted:
+    if existing is None:
+        save_session(replace=False)
+    else:
+        stored: dict[str, Any] = {
+            "date": existing.at, "device": existing.device, "needle depth (mm)": existing.needle_depth_mm,
+            "passes": existing.passes, "serum": existing.serum,
+            "price": _money(existing.price),
+            "notes": existing.notes,
+        }  # fmt: skip
+        changes = [(k, stored[k], v) for k, v in wanted.items() if stored[k] != v]
+        if not changes:
+            st.info(f"Nothing to save: session {chosen} already has these settings.")
+        else:
+            st.session_state[pending_key] = (chosen, changes)
+
+pending = st.session_state.get(pending_key)
+if pending and pending[0] == chosen and existing is not None:
+    st.warning(f"Session {chosen} is already recorded for {names[client_id]}. Saving would change:")
+    st.table(
+        [
+            {"setting": f, "now": str(o if o is not None else "—"), "after saving": str(n)}
+            for f, o, n in pending[1]
+        ]
+    )
+    yes, no = st.columns(2)
+    if yes.button(f"Yes, change session {chosen}", type="primary", key=f"s_confirm_{key}"):
+        save_session(replace=True)
+    if no.button("Keep it as it is", key=f"s_cancel_{key}"):
+        st.session_state.pop(pending_key, None)
+        st.rerun()
+
+# Intake ----------------------------------------------------------------------------------
 
 st.subheader("Intake screening")
 intake = services.client_intake(app, actor, client_id)
-answered = set(intake.get("contraindications", []))
-with st.form("intake"):
+answered = {a for a in intake.get("contraindications", []) if a in {c.value for c in Contraindication}}
+ikey = f"{client_id}_{intake.get('answered_at', 'none')}"
+if answered:
+    st.warning(
+        "Contraindications on file: " + "; ".join(Contraindication(a).question for a in sorted(answered))
+    )
+with st.form(f"intake_{ikey}"):
     st.caption("Tick everything that applies now. Any tick needs a practitioner's decision before treatment.")
     ticks = {
-        c: st.checkbox(c.question, value=c.value in answered, key=f"ci_{c.value}") for c in Contraindication
+        c: st.checkbox(c.question, value=c.value in answered, key=f"ci_{c.value}_{ikey}")
+        for c in Contraindication
     }
-    intake_notes = st.text_area("Notes", value=intake.get("notes", ""), key="ci_notes")
-    if st.form_submit_button("Save intake"):
-        yes = services.record_intake(app, actor, client_id, [c for c, v in ticks.items() if v], intake_notes)
-        refresh_after_change(app, actor, client_id)
-        if yes:
-            st.warning(
-                "**Check before treating:** " + "; ".join(c.question for c in yes) + ". "
-                "Micro-needling may need to wait or be adapted."
-            )
-        else:
-            st.success("Intake saved: nothing to flag.")
-if answered:
-    st.warning("Contraindications on file: " + "; ".join(Contraindication(a).question for a in answered))
+    intake_notes = st.text_area("Notes", value=intake.get("notes", ""), key=f"ci_notes_{ikey}")
+    intake_saved = st.form_submit_button("Save intake")
+yes_answers = [c for c, v in ticks.items() if v]
+removal_key = f"record_intake_pending_{client_id}"
+
+
+def save_intake(allow_removal: bool) -> None:
+    try:
+        flagged = services.record_intake(
+            app, actor, client_id, yes_answers, intake_notes, allow_removal=allow_removal
+        )
+    except services.IntakeRemoval as exc:
+        st.session_state[removal_key] = str(exc)
+        return
+    except Rejected as exc:
+        st.error(str(exc))
+        return
+    st.session_state.pop(removal_key, None)
+    refresh_after_change(app, actor, client_id)
+    if flagged:
+        flash(
+            "record",
+            "Intake saved. **Check before treating:** " + "; ".join(c.question for c in flagged) + ". "
+            "Micro-needling may need to wait or be adapted.",
+            kind="warning",
+        )
+    else:
+        flash("record", f"Intake saved for {names[client_id]}: nothing to flag.")
+    st.rerun()
+
+
+if intake_saved:
+    save_intake(allow_removal=False)
+removal = st.session_state.get(removal_key)
+if removal:
+    st.warning(removal)
+    yes, no = st.columns(2)
+    if yes.button("Yes, remove it and save", type="primary", key=f"ci_confirm_{ikey}"):
+        save_intake(allow_removal=True)
+    if no.button("Keep it on file", key=f"ci_cancel_{ikey}"):
+        st.session_state.pop(removal_key, None)
+        st.rerun()

@@ -16,7 +16,7 @@ from tests.conftest import blob_files, photo_rows
 from tracker import consistency, services
 from tracker.bootstrap import App
 from tracker.config import MB, Settings
-from tracker.domain import PhotoKind, Role
+from tracker.domain import Contraindication, PhotoKind, Role
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import Photo
@@ -200,3 +200,41 @@ def test_process_killed_between_blob_write_and_commit(tmp_path: Path) -> None:
     assert client is not None
     services.import_photo(app, actor, client.id, GOOD_JPEG, "p.jpg", create_session=True)
     assert consistency.check(app).consistent
+
+
+def test_a_recorded_session_is_changed_only_when_asked(app: App, operator: Actor, client_id: int) -> None:
+    services.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10), needle_depth_mm=0.5)
+    with pytest.raises(services.SessionExists, match="Session 1 is already recorded"):
+        services.record_session(app, operator, client_id, 1, datetime(2026, 6, 1, 10), needle_depth_mm=1.5)
+    (row,) = services.overview(app, operator)
+    assert [(s.at, s.needle_depth_mm) for s in row.sessions] == [(datetime(2026, 5, 4, 10), 0.5)]
+    services.record_session(
+        app, operator, client_id, 1, datetime(2026, 5, 4, 10), needle_depth_mm=1.5, replace=True
+    )
+    (row,) = services.overview(app, operator)
+    assert [s.needle_depth_mm for s in row.sessions] == [1.5]
+
+
+def test_a_second_client_of_the_same_name_needs_a_confirmation(
+    app: App, operator: Actor, client_id: int
+) -> None:
+    with pytest.raises(services.SameName, match="A client called Test Client is already in the clinic"):
+        services.create_client(app, operator, "  test   client ")
+    assert len(services.overview(app, operator)) == 1
+    services.create_client(app, operator, "Test Client", allow_same_name=True)
+    assert len(services.overview(app, operator)) == 2
+
+
+def test_taking_a_contraindication_off_the_file_needs_a_confirmation(
+    app: App, operator: Actor, client_id: int
+) -> None:
+    rosacea, thinners = Contraindication.ROSACEA, Contraindication.BLOOD_THINNERS
+    services.record_intake(app, operator, client_id, [rosacea], "GP letter on file")
+    with pytest.raises(services.IntakeRemoval, match="remove from the file: Rosacea"):
+        services.record_intake(app, operator, client_id, [thinners], "")
+    assert services.client_intake(app, operator, client_id)["contraindications"] == ["rosacea"]
+    services.record_intake(
+        app, operator, client_id, [rosacea, thinners], "GP letter on file"
+    )  # adding is fine
+    services.record_intake(app, operator, client_id, [], "", allow_removal=True)
+    assert services.client_intake(app, operator, client_id)["contraindications"] == []

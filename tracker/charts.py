@@ -346,4 +346,11 @@ def _session_rules(progress: CourseProgress) -> list[alt.Chart]:
     ]
 
 
-__all__ = ["chart_png", "chart_titles", "measured_points", "metric_chart", "recovery_chart", "recovery_points"]
+__all__ = [
+    "chart_png",
+    "chart_titles",
+    "measured_points",
+    "metric_chart",
+    "recovery_chart",
+    "recovery_points",
+]

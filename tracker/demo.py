@@ -89,6 +89,7 @@ def build_demo(
                 serum=session.get("serum", ""),
                 price=session.get("price"),
                 notes=session.get("notes", ""),
+                replace=True,  # safe to repeat
             )
         _rate_sessions(app, actor, client_id, entry)
         for index, photo in enumerate(entry["photos"]):

@@ -21,6 +21,19 @@ from tracker.store.models import Client, Clinic, Photo, TreatmentCourse, Treatme
 from tracker.store.uow import UnitOfWork
 
 
+class SameName(Rejected):
+    """A client of this name is already in the clinic: most often the same person added
+    twice. The practitioner confirms before a second record is made."""
+
+
+class SessionExists(Rejected):
+    """That session number is recorded already; changing it must be asked for."""
+
+
+class IntakeRemoval(Rejected):
+    """Saving would take a recorded contraindication off the file; it must be asked for."""
+
+
 @dataclass(frozen=True)
 class Imported:
     photo_id: int
@@ -79,15 +92,24 @@ def create_client(
     planned_sessions: int | None = None,
     interval_weeks: int | None = None,
     body_area: str = "",
+    allow_same_name: bool = False,
 ) -> int:
     """A client and their first treatment course, with the concern's default plan unless
-    the practitioner gives one."""
+    the practitioner gives one. A name already in the clinic is refused (`SameName`) unless
+    `allow_same_name`: a double click or a second visit must not make a second record."""
     plan = default_plan(concern)
     require_staff(actor)
-    name = name.strip()
+    name = " ".join(name.split())
     if not name:
         raise Rejected("A client needs a name.")
     with app.uow() as uow:
+        same = uow.repo.clients_same_name(actor.clinic_id, name)
+        if same and not allow_same_name:
+            raise SameName(
+                f"A client called {same[0].name} is already in the clinic "
+                f"(added {same[0].created_at:%d %b %Y}). "
+                "Open that client instead, or confirm that this is a different person."
+            )
         client = Client(
             clinic_id=actor.clinic_id,
             name=name,
@@ -125,8 +147,11 @@ def record_session(
     price: Decimal | float | None = None,
     notes: str = "",
     practitioner_id: int | None = None,
+    replace: bool = False,
 ) -> int:
-    """Create session `number` of the client's current course, or update its settings."""
+    """Create session `number` of the client's current course, or, with `replace`, change
+    the settings of that recorded session (without it a recorded session is refused with
+    `SessionExists`, so a stale form can never overwrite one)."""
     require_staff(actor)
     if number < 1:
         raise Rejected("Session numbers start at 1.")
@@ -135,6 +160,11 @@ def record_session(
         course = _current_course(uow, client)
         session = uow.repo.session_by_number(course.id, number)
         action = "update"
+        if session is not None and not replace:
+            raise SessionExists(
+                f"Session {number} is already recorded for {client.name} ({session.at:%d %b %Y}); "
+                "confirm to change it, or pick the next session number."
+            )
         if session is None:
             session = TreatmentSession(course_id=course.id, number=number, at=at)
             uow.repo.add(session)
@@ -154,13 +184,26 @@ def record_session(
 
 
 def record_intake(
-    app: App, actor: Actor, client_id: int, answers: list[Contraindication], notes: str = ""
+    app: App,
+    actor: Actor,
+    client_id: int,
+    answers: list[Contraindication],
+    notes: str = "",
+    *,
+    allow_removal: bool = False,
 ) -> list[Contraindication]:
     """Store the contraindication screening (brief §1). Returns the answers that need a
-    practitioner's review before treatment: every 'yes'."""
+    practitioner's review before treatment: every 'yes'. Taking a recorded contraindication
+    off the file is refused (`IntakeRemoval`, naming it) unless `allow_removal`."""
     require_staff(actor)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        removed = removed_contraindications(client.intake or {}, answers)
+        if removed and not allow_removal:
+            raise IntakeRemoval(
+                "This would remove from the file: " + "; ".join(c.question for c in removed) + ". "
+                "Confirm only if it no longer applies."
+            )
         client.intake = {
             "contraindications": [a.value for a in answers],
             "notes": notes.strip(),
@@ -172,6 +215,17 @@ def record_intake(
         )
         uow.commit()
     return list(answers)
+
+
+def removed_contraindications(
+    intake: dict[str, Any], answers: list[Contraindication]
+) -> list[Contraindication]:
+    """The recorded contraindications that `answers` would take off the file."""
+    recorded = [Contraindication(v) for v in intake.get("contraindications", []) if v in _CONTRAINDICATIONS]
+    return [c for c in recorded if c not in answers]
+
+
+_CONTRAINDICATIONS = {c.value for c in Contraindication}
 
 
 def client_intake(app: App, actor: Actor, client_id: int) -> dict[str, Any]:
@@ -318,6 +372,7 @@ class SessionRow:
     passes: int | None
     serum: str
     price: Decimal | None
+    notes: str
     photos: list[PhotoRow]
 
 
@@ -356,6 +411,7 @@ def _client_row(client: Client) -> ClientRow:
             passes=s.passes,
             serum=s.serum,
             price=s.price,
+            notes=s.notes or "",
             photos=[
                 PhotoRow(
                     id=p.id,

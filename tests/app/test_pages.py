@@ -142,18 +142,76 @@ def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
     assert [b.proto.label for b in at.get("download_button")] == []
 
 
-def test_practitioner_records_a_session_and_intake(demo_dir: Path) -> None:
+def _by_label(widgets: object, label: str) -> object:
+    return next(w for w in widgets if w.label == label)  # type: ignore[attr-defined]
+
+
+def _client_id(name: str) -> int:
+    return next(c.id for c in services.overview(open_app(), Actor.operator(1)) if c.name.startswith(name))
+
+
+def test_record_page_shows_each_clients_own_intake_and_asks_before_removing(demo_dir: Path) -> None:
     at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     at.switch_page("pages/record.py").run()
     assert not at.exception, at.exception
-    at.number_input(key="s_number").set_value(7)
-    at.text_area(key="s_notes").input("top-up session")
-    at.button[1].click().run()  # "Save session" (after "Add client")
+    niamh, ava = _client_id("Niamh"), _client_id("Ava")
+    intake = services.client_intake(open_app(), Actor.operator(1), niamh)
+    assert "rosacea" in intake["contraindications"]
+    at.selectbox(key="record_client").set_value(ava).run()
+    _by_label(at.checkbox, "Taking blood thinners").check()  # ticked for Ava, not saved
+    at.selectbox(key="record_client").set_value(niamh).run()
     assert not at.exception, at.exception
-    assert any("Session 7 saved" in s.value for s in at.success)
-    at.checkbox(key="ci_blood_thinners").check()
-    at.button[2].click().run()
-    assert any("Check before treating" in w.value for w in at.warning)
+    assert _by_label(at.checkbox, "Rosacea").value is True  # Niamh's own answers, not Ava's ticks
+    assert _by_label(at.checkbox, "Taking blood thinners").value is False
+    assert intake["notes"] and _by_label(at.text_area, "Notes").value in ("", intake["notes"])
+    notes = [t for t in at.text_area if t.value == intake["notes"]]
+    assert notes, "Niamh's intake notes are not in the form"
+
+    _by_label(at.checkbox, "Rosacea").uncheck()
+    next(b for b in at.button if b.label == "Save intake").click().run()
+    assert any("would remove from the file: Rosacea" in w.value for w in at.warning)
+    assert services.client_intake(open_app(), Actor.operator(1), niamh) == intake  # nothing changed yet
+    next(b for b in at.button if b.label == "Yes, remove it and save").click().run()
+    assert not at.exception, at.exception
+    after = services.client_intake(open_app(), Actor.operator(1), niamh)
+    assert "rosacea" not in after["contraindications"] and after["notes"] == intake["notes"]
+    assert any("Intake saved" in m.value for m in [*at.success, *at.warning])
+
+
+def test_record_page_adds_a_client_once_and_proposes_their_next_session(demo_dir: Path) -> None:
+    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    at.switch_page("pages/record.py").run()
+    at.text_input(key="new_client_name").input("Tom Berg")
+    next(b for b in at.button if b.label == "Add client").click().run()
+    assert not at.exception, at.exception
+    assert any("Added Tom Berg" in s.value for s in at.success)  # seen after the rerun
+    tom = _client_id("Tom Berg")
+    assert at.selectbox(key="record_client").value == tom
+    assert _by_label(at.selectbox, "Session").value == 1  # a new client's first session
+
+    at.text_input(key="new_client_name").input("tom  berg")  # the same name again: a double entry
+    next(b for b in at.button if b.label == "Add client").click().run()
+    assert any("A client called Tom Berg is already in the clinic" in w.value for w in at.warning)
+    assert sum(c.name.lower() == "tom berg" for c in services.overview(open_app(), Actor.operator(1))) == 1
+
+    save = next(b for b in at.button if b.label == "Save session")
+    save.click().run()
+    assert not at.exception, at.exception
+    assert any("Session 1 saved for Tom Berg" in s.value for s in at.success)
+    assert _by_label(at.selectbox, "Session").value == 2  # the next one is proposed
+
+    _by_label(at.selectbox, "Session").set_value(1).run()  # change the recorded session
+    depth = next(n for n in at.number_input if n.label == "Needle depth (mm)")
+    depth.set_value(1.0)
+    next(b for b in at.button if b.label == "Save changes to session 1").click().run()
+    assert any("already recorded for Tom Berg" in w.value for w in at.warning)
+    table = at.table[0].value
+    assert list(table["setting"]) == ["needle depth (mm)"] and list(table["after saving"]) == ["1.0"]
+    row = next(c for c in services.overview(open_app(), Actor.operator(1)) if c.id == tom)
+    assert row.sessions[0].needle_depth_mm == 0.5  # not changed before the confirmation
+    next(b for b in at.button if b.label == "Yes, change session 1").click().run()
+    row = next(c for c in services.overview(open_app(), Actor.operator(1)) if c.id == tom)
+    assert row.sessions[0].needle_depth_mm == 1.0 and len(row.sessions) == 1
 
 
 def test_admin_adds_staff_and_practitioner_gives_a_client_a_login(demo_dir: Path) -> None:
@@ -256,8 +314,12 @@ def test_a_client_with_one_photo_sees_not_enough_photos_yet(demo_dir: Path) -> N
     client_id = services.create_client(app, operator, "Una Single")
     services.record_session(app, operator, client_id, 1, datetime(2026, 11, 2, 10, 0))
     photo = (ROOT / "sample_photos" / "linh" / "s1_before_a.jpg").read_bytes()
-    services.import_photo(app, operator, client_id, photo, "first.jpg", session_number=1, kind=PhotoKind.BEFORE)
-    accounts.create_account(app, operator, "una@demo.test", Role.CLIENT, "una's password", client_id=client_id)
+    services.import_photo(
+        app, operator, client_id, photo, "first.jpg", session_number=1, kind=PhotoKind.BEFORE
+    )
+    accounts.create_account(
+        app, operator, "una@demo.test", Role.CLIENT, "una's password", client_id=client_id
+    )
     app.close()
 
     at = _signed_in("una@demo.test", "una's password")

@@ -408,7 +408,8 @@ _CHART_GEOMETRY = """() => Array.from(document.querySelectorAll('[data-testid="s
     return {
       chart: rect(e),
       plot: frame ? rect(frame) : null,
-      yLabels: yAxis ? Array.from(yAxis.querySelectorAll('.role-axis-label text')).map(t => t.textContent) : [],
+      yLabels: yAxis ? Array.from(yAxis.querySelectorAll('.role-axis-label text'))
+        .map(t => t.textContent) : [],
       yTitle: yAxis ? (yAxis.querySelector('.role-axis-title text') || {}).textContent || '' : '',
       band: band ? rect(band) : null,
       texts: Array.from(e.querySelectorAll('svg text')).filter(t => t.textContent.trim())
@@ -446,7 +447,12 @@ def _check_charts(w: Watched, where: str, min_plot: int, want: int, banded: int)
             with_band += 1
         for t in c["texts"]:  # type: ignore[attr-defined]
             b = t["box"]
-            inside = b[0] >= chart[0] - 1 and b[2] <= chart[2] + 1 and b[1] >= chart[1] - 1 and b[3] <= chart[3] + 1
+            inside = (
+                b[0] >= chart[0] - 1
+                and b[2] <= chart[2] + 1
+                and b[1] >= chart[1] - 1
+                and b[3] <= chart[3] + 1
+            )
             assert inside, f"{where} chart {i}: {t['text']!r} is clipped ({b} outside {chart})"
         legend = c["legend"]
         assert isinstance(legend, list)

@@ -56,6 +56,12 @@ class Repository:
             select(Client).where(Client.clinic_id == clinic_id, Client.name == name)
         ).all()
 
+    def clients_same_name(self, clinic_id: int, name: str) -> Sequence[Client]:
+        """Clients whose name differs from `name` at most in letter case."""
+        return self.session.scalars(
+            select(Client).where(Client.clinic_id == clinic_id, func.lower(Client.name) == name.lower())
+        ).all()
+
     def client(self, clinic_id: int, client_id: int) -> Client | None:
         return self.session.scalar(
             select(Client).where(Client.clinic_id == clinic_id, Client.id == client_id)

@@ -108,3 +108,15 @@ def sync_browser_cookie() -> None:
 
 
 STAFF = (Role.PRACTITIONER, Role.ADMIN)
+
+
+def flash(page: str, message: str, kind: str = "success") -> None:
+    """A confirmation shown once at the top of `page`'s next run: a message written just
+    before `st.rerun()` is otherwise never seen."""
+    st.session_state[f"flash_{page}"] = (kind, message)
+
+
+def show_flash(page: str) -> None:
+    kind, message = st.session_state.pop(f"flash_{page}", (None, None))
+    if message:
+        {"warning": st.warning, "error": st.error}.get(kind or "", st.success)(message)
