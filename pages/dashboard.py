@@ -9,6 +9,14 @@ import streamlit as st
 from tracker.dashboard import COUNT_LABELS, DISPLAY_COLUMNS, clinic_dashboard, dashboard_counts
 from tracker.ui.context import STAFF, get_app, require_actor
 
+# Who needs attention first: the flags and the next due date come right after the name, so
+# they are in view at 1280 px with the sidebar open; the numbers follow.
+SHOWN = [
+    "name", "flags", "next_due", "overdue_days", "redness_status", "texture_status", "redness_change",
+    "texture_change_pct", "sessions", "concern", "act", "watch", "last_photo",
+]  # fmt: skip
+assert set(SHOWN) == set(DISPLAY_COLUMNS)
+
 actor = require_actor(*STAFF)
 app = get_app()
 st.title("Dashboard")
@@ -36,13 +44,14 @@ if search:
 if flagged_only:
     view = view[(view["act"] + view["watch"]) > 0]
 
-st.caption("Click a row to open the client's review.")
+st.caption("Click a client's row to open their review.")
 event = st.dataframe(
-    view[["client_id", *DISPLAY_COLUMNS]],
+    view[["client_id", *SHOWN]],
     hide_index=True,
     width="stretch",
     on_select="rerun",
-    selection_mode="single-row",
+    # A click on any cell opens the review: a row selection alone needed the 16-px checkbox.
+    selection_mode=["single-row", "single-cell"],
     column_config={
         "client_id": None,
         "name": st.column_config.TextColumn("Client", pinned=True),
@@ -52,7 +61,7 @@ event = st.dataframe(
         "redness_status": "Redness",
         "texture_change_pct": st.column_config.NumberColumn("Texture change", format="%+.0f%%"),
         "texture_status": "Texture",
-        "flags": st.column_config.TextColumn("Flags", width="large"),
+        "flags": st.column_config.TextColumn("Flags", width="medium"),
         "act": "Act",
         "watch": "Watch",
         "next_due": st.column_config.DateColumn("Next due"),
@@ -61,7 +70,9 @@ event = st.dataframe(
     },
     key="dash_table",
 )
-rows = event.selection.rows if event and event.selection else []
+selection = event.selection if event else None
+rows = list(selection.rows) if selection else []
+rows += [cell[0] for cell in (selection.cells if selection else [])]
 if rows:
     st.session_state["review_client_id"] = int(view.iloc[rows[0]]["client_id"])
     st.switch_page("pages/client_review.py")
