@@ -4,6 +4,7 @@ and immediate quality feedback."""
 from __future__ import annotations
 
 import io
+import logging
 from datetime import datetime
 
 import numpy as np
@@ -18,6 +19,10 @@ from tracker.guidance import CAPTURE_TIPS
 from tracker.ingest import Rejected
 from tracker.ui.context import get_app, require_actor
 from tracker.ui.ghost_camera import CameraPhoto, decode_shot, ghost_camera
+from tracker.ui.text import md_escape
+from tracker.uploads import upload_photo
+
+log = logging.getLogger(__name__)
 
 CAMERA_KEY = "camera_photo"
 
@@ -103,27 +108,32 @@ if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
     bar = st.progress(0.0, text="Uploading…")
     for i, item in enumerate(chosen):
         name = item.name or "camera.jpg"
-        bar.progress(i / len(chosen), text=f"Checking and measuring {name} ({i + 1} of {len(chosen)})…")
+        shown = md_escape(name)
+        bar.progress(i / len(chosen), text=f"Checking and measuring {shown} ({i + 1} of {len(chosen)})…")
         try:
-            done = services.import_photo(
+            done = upload_photo(
                 app, actor, actor.client_id, item.getvalue(), name, session_number=number, kind=kind
             )
         except Rejected as exc:
-            st.error(f"**{name}** was not uploaded: {exc}")
+            st.error(f"**{shown}** was not uploaded: {md_escape(str(exc))}")
+            continue
+        except Exception:  # one file never loses the batch, and no traceback reaches the page
+            log.exception("upload of one file failed")
+            st.error(f"**{shown}** was not uploaded: something went wrong on our side. Please try again.")
             continue
         outcome = done.analysis
         if outcome is None or not outcome.ok or outcome.analysis is None:
             reason = outcome.message if outcome else "not analysed"
-            st.warning(f"**{name}** is saved, but could not be measured: {reason}. Please retake it.")
+            st.warning(f"**{shown}** is saved, but could not be measured: {reason}. Please retake it.")
             continue
         quality = outcome.analysis.quality
         score = float(quality["score"])
         if quality["usable_for_trends"]:
-            st.success(f"**{name}** saved and measured — photo quality {score:.0%}.")
+            st.success(f"**{shown}** saved and measured — photo quality {score:.0%}.")
         else:
             tips = "; ".join(quality["reasons"]) or "the photo is hard to measure"
             st.warning(
-                f"**{name}** saved, but its quality is low ({score:.0%}): {tips}. A retake would help."
+                f"**{shown}** saved, but its quality is low ({score:.0%}): {tips}. A retake would help."
             )
     refresh_after_change(app, actor, actor.client_id)  # the practitioners' dashboard stays warm
     st.session_state.pop(CAMERA_KEY, None)  # sent (or refused with its reason shown)

@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from tracker import analysis, audit
 from tracker.bootstrap import App
@@ -35,6 +35,7 @@ from tracker.store.models import (
     Client,
     ClientNote,
     Photo,
+    PhotoSeries,
     TreatmentCourse,
     TreatmentSession,
     utcnow,
@@ -139,6 +140,49 @@ def write_client_export(app: App, actor: Actor, client_id: int, out: BinaryIO) -
     return filename
 
 
+def delete_unused_blobs(app: App, keys: set[str]) -> tuple[int, int]:
+    """Delete each file that no photo row refers to any more; (deleted, kept)."""
+    deleted = kept = 0
+    with app.uow() as uow:
+        for key in sorted(keys):
+            in_use = uow.session.scalar(
+                select(func.count(Photo.id)).where(
+                    or_(
+                        Photo.original_sha256 == key,
+                        Photo.display_sha256 == key,
+                        Photo.thumbnail_sha256 == key,
+                    )
+                )
+            )
+            if in_use:
+                kept += 1
+                continue
+            app.blobs.delete(key)
+            deleted += 1
+    return deleted, kept
+
+
+def discard_upload(app: App, actor: Actor, photo_id: int, reason: str) -> None:
+    """Take back a photo whose upload was refused after it was stored (its measurement went
+    over the upload limits): the row, its results and its files, as if never uploaded."""
+    with app.uow() as uow:
+        photo = uow.session.get(Photo, photo_id)
+        if photo is None:
+            return
+        require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id))
+        keys = set(photo.blob_keys.values())
+        uow.session.execute(
+            update(PhotoSeries)
+            .where(PhotoSeries.baseline_photo_id == photo_id)
+            .values(baseline_photo_id=None)
+        )
+        uow.session.execute(delete(Photo).where(Photo.id == photo_id))  # results cascade
+        audit.record(uow, actor, "discard_upload", "photo", photo_id, detail={"reason": reason})
+        uow.commit()
+    delete_unused_blobs(app, keys)
+    analysis.forget_baselines(keys)
+
+
 def delete_client(app: App, actor: Actor, client_id: int, typed_name: str) -> Deletion:
     """Delete one client completely (rows, then files). Admins only; `typed_name` must be
     the client's name, as a guard against deleting the wrong person."""
@@ -158,23 +202,7 @@ def delete_client(app: App, actor: Actor, client_id: int, typed_name: str) -> De
         audit.record(uow, actor, "delete_client", "client", client_id, detail={"photos": len(photos)})
         uow.commit()
 
-    deleted = kept = 0
-    with app.uow() as uow:
-        for key in sorted(keys):
-            in_use = uow.session.scalar(
-                select(func.count(Photo.id)).where(
-                    or_(
-                        Photo.original_sha256 == key,
-                        Photo.display_sha256 == key,
-                        Photo.thumbnail_sha256 == key,
-                    )
-                )
-            )
-            if in_use:
-                kept += 1
-                continue
-            app.blobs.delete(key)
-            deleted += 1
+    deleted, kept = delete_unused_blobs(app, keys)
     analysis.forget_baselines(keys)  # no copy of the pixels stays in this process's memory
     return Deletion(photos=len(photos), files_deleted=deleted, files_kept=kept)
 

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     # Failed sign-ins allowed per email within the window before further tries are refused.
     sign_in_max_failures: int = Field(default=5, gt=0)
     sign_in_lockout_minutes: float = Field(default=15.0, gt=0)
+    # Each upload from the app is checked and measured in a child process with these limits
+    # (tracker.worker): computing time, memory it may add to the ~1 GB the imaging libraries
+    # take, time on the clock, and how many run at once per server process. A 48 MP photo
+    # needs about 1.3 GB and 10 s.
+    upload_cpu_seconds: int = Field(default=60, gt=0)
+    upload_memory_mb: int = Field(default=3072, gt=0)
+    upload_wall_seconds: float = Field(default=180.0, gt=0)
+    upload_workers: int = Field(default=2, gt=0, le=16)
     display_long_edge: int = Field(default=2048, gt=0)
     thumbnail_long_edge: int = Field(default=384, gt=0)
     derivative_jpeg_quality: int = Field(default=88, ge=50, le=95)

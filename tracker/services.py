@@ -44,7 +44,7 @@ class Imported:
     taken_at_source: str
     width: int
     height: int
-    ingested: Ingested  # the decode, so analysis can reuse it
+    ingested: Ingested | None  # the decode, so analysis can reuse it (None once sent between processes)
     analysis: Outcome | None = None
 
 

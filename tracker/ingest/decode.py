@@ -8,6 +8,7 @@ anything is stored; this module writes nothing.
 from __future__ import annotations
 
 import io
+import struct
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pillow_heif
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from tracker.config import MB, Settings
+from tracker.ingest.container import layout
 from tracker.ingest.location import LocationScrubError, remaining_location, strip_location
 from tracker.ingest.sniff import ACCEPTED_TEXT, ImageFormat, Rejected, sniff
 
@@ -82,12 +84,15 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
     if len(data) > limits.max_bytes:
         raise Rejected(f"The file is {len(data) / MB:.1f} MB; the limit is {limits.max_bytes / MB:.0f} MB.")
     fmt = sniff(data[:4096])
-    image = _open(data, fmt, limits)
-    exif_block = image.info.get("exif")
+    # The container first (cheap, capped): only then does a decoder see the file, and what
+    # it sees is what is stored — the image without location and without anything after
+    # its end (the preview pictures of an MPO, appended data).
+    found = layout(data, fmt)
+    pillow_exif = _heif_exif(data[: found.end], limits) if fmt is ImageFormat.HEIF else None
     try:
-        original = strip_location(data, fmt, exif_block)
-        left = remaining_location(original, fmt, exif_block)
-    except (LocationScrubError, ValueError) as exc:
+        original = strip_location(data, fmt, pillow_exif)
+        left = remaining_location(original, fmt, pillow_exif)
+    except (LocationScrubError, ValueError, struct.error) as exc:
         raise Rejected(
             "The photo's metadata is damaged, so its location data could not be removed "
             f"safely ({exc}). Please export the photo again without location and retry."
@@ -97,6 +102,7 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
             f"The photo's location data could not be removed ({', '.join(left)} remains). "
             "Please export the photo again without location and retry."
         )
+    image = _open(original, fmt, limits)
     taken_at = _capture_time(image)
     upright, icc = _to_upright_srgb(image)
     rgb = np.asarray(upright, dtype=np.uint8)
@@ -110,6 +116,18 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
         display_jpeg=_jpeg(upright, limits.display_long_edge, limits.jpeg_quality),
         thumbnail_jpeg=_jpeg(upright, limits.thumbnail_long_edge, limits.jpeg_quality),
     )
+
+
+def _heif_exif(data: bytes, limits: Limits) -> bytes | None:
+    """The EXIF block libheif finds: where our box parser could not place it, the scrub
+    looks for these bytes instead."""
+    Image.MAX_IMAGE_PIXELS = limits.max_pixels
+    try:
+        with Image.open(io.BytesIO(data), formats=["HEIF"]) as image:
+            exif = image.info.get("exif")
+    except Exception:
+        return None  # the decode below says what is wrong with the file
+    return exif if isinstance(exif, bytes) else None
 
 
 def clean_filename(filename: str) -> str:
@@ -133,6 +151,8 @@ def _open(data: bytes, fmt: ImageFormat, limits: Limits) -> Image.Image:
         image = Image.open(io.BytesIO(data), formats=list(fmt.pillow_names))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Rejected(_too_many_pixels(_header_size(data), limits)) from None
+    except MemoryError:
+        raise
     except Exception as exc:  # every decoder error means the same thing to a user
         raise Rejected(_damaged(fmt, exc)) from None
     width, height = image.size
@@ -147,6 +167,8 @@ def _open(data: bytes, fmt: ImageFormat, limits: Limits) -> Image.Image:
         )
     try:
         image.load()
+    except MemoryError:
+        raise
     except Exception as exc:
         raise Rejected(_damaged(fmt, exc)) from None
     if image.mode in {"1", "L", "LA", "I", "I;16", "F"}:

@@ -29,38 +29,39 @@ import io
 import re
 import struct
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image
 
+from tracker.ingest.container import MAX_IFD_ENTRIES, MAX_TEXT_TOTAL_BYTES, Layout, TooMuchMetadata, layout
 from tracker.ingest.sniff import ImageFormat
 
 GPS_IFD_TAG = 0x8825
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 
-_XMP_LOCATION_NAMES = (
-    rb"(?:exif|exifEX):GPS\w*|photoshop:(?:City|State|Country)"
-    rb"|Iptc4xmpCore:(?:Location|CountryCode)|Iptc4xmpExt:Location\w*"
+# Location property names in XMP. Found with one linear pass; what surrounds each name (an
+# attribute's quotes, an element's end tag) is then found with searches that never look
+# at the same bytes twice, so no input makes this quadratic (a regex with `.*?` per
+# unclosed tag did: 13.6 s for a 206 KB file).
+_XMP_NAME = re.compile(
+    rb"(?<![\w:])(?:(?:exif|exifEX):GPS\w*|photoshop:(?:City|State|Country)"
+    rb"|Iptc4xmpCore:(?:Location|CountryCode)|Iptc4xmpExt:Location\w*)(?![\w:])"
 )
-_XMP_PATTERNS = (
-    re.compile(rb"\s(?:" + _XMP_LOCATION_NAMES + rb')="[^"]*"'),
-    re.compile(rb"\s(?:" + _XMP_LOCATION_NAMES + rb")='[^']*'"),
-    re.compile(rb"<(" + _XMP_LOCATION_NAMES + rb")\b[^>]*/>"),
-    re.compile(rb"<(" + _XMP_LOCATION_NAMES + rb")\b[^>]*>.*?</\1>", re.DOTALL),
-)
-# An XMP packet, or a bare RDF block (some writers leave out the x:xmpmeta wrapper).
-_XMP_PACKET = re.compile(rb"<x:xmpmeta\b.*?</x:xmpmeta>|<rdf:RDF\b.*?</rdf:RDF>", re.DOTALL)
 
 # IPTC-IIM record 2 datasets that name a place: content location code and name (26, 27),
 # city (90), sub-location (92), province/state (95), country code and name (100, 101).
 _IPTC_LOCATION_DATASETS = frozenset({26, 27, 90, 92, 95, 100, 101})
 _IPTC_RESOURCE = b"8BIM\x04\x04"  # Photoshop image resource 0x0404: the IPTC-NAA record
+MAX_IPTC_RESOURCES = 64
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 _RAW_PROFILE = b"Raw profile type "
-MAX_TEXT_CHUNK_BYTES = 8 * 1024 * 1024  # decompressed; more is not metadata a camera writes
+# Decompressed: Pillow itself refuses a text chunk over 1 MB, and no camera writes one.
+MAX_TEXT_CHUNK_BYTES = 1024 * 1024
+# Location names in the XMP of one file: real files have a handful; each costs Python work.
+MAX_XMP_LOCATION_FIELDS = 256
 
 
 class LocationScrubError(Exception):
@@ -75,14 +76,20 @@ _ZERO, _SPACE = b"\x00", b" "
 def strip_location(data: bytes, fmt: ImageFormat, pillow_exif: bytes | None) -> bytes:
     """Return `data` with GPS/location metadata removed and the image data unchanged.
 
-    `pillow_exif` is the EXIF block Pillow found (it tells us where a container such as
-    HEIF or PNG keeps it); all other EXIF blocks are found by their "Exif\\0\\0" marker.
-    Same length for every format except PNG, whose cleaned text chunks may change size.
+    Only the places the container gives for metadata are looked at (tracker.ingest.
+    container), and nothing after the image's end is kept: the preview pictures of a
+    multi-picture JPEG (MPO) and data appended to a file are dropped, and the MPF index
+    that pointed at those pictures is blanked. `pillow_exif` (the EXIF block Pillow found)
+    is only a fallback for a HEIF file whose items we could not place.
     """
-    buf = bytearray(data)
-    _blank(buf, _location_spans(buf, pillow_exif))
+    found = layout(data, fmt)
+    image = data[: found.end]
+    buf = bytearray(image)
+    if found.mpf is not None:
+        buf[found.mpf.start : found.mpf.end] = bytes(found.mpf.end - found.mpf.start)
+    _blank(buf, _location_spans(buf, found, fmt, pillow_exif))
     if fmt is ImageFormat.PNG:
-        return _clean_png_chunks(bytes(buf), original=data)
+        return _clean_png_chunks(bytes(buf), original=image)
     return bytes(buf)
 
 
@@ -91,22 +98,24 @@ def remaining_location(data: bytes, fmt: ImageFormat, pillow_exif: bytes | None)
 
     Looks with our own parsers (EXIF GPS entries, XMP and IPTC location fields, inside
     PNG text chunks too) and, as a second opinion, asks Pillow for the GPS directory."""
+    found_at = layout(data, fmt)
+    buf = bytearray(data[: found_at.end])
     found: set[str] = set()
-    buf = bytearray(data)
-    if _gps_entries_anywhere(buf, pillow_exif):
+    if any(fill == _ZERO for _s, _e, fill in _location_spans(buf, found_at, fmt, pillow_exif)):
         found.add("GPS position in EXIF")
-    if any(True for _ in _xmp_spans(buf)):
+    if any(_xmp_spans(buf, seg.start, seg.end) for seg in found_at.of_kind("xmp")):
         found.add("location in XMP")
-    if any(True for _ in _iptc_spans(buf)):
+    if any(_iptc_spans(buf, seg.start, seg.end) for seg in found_at.of_kind("iptc")):
         found.add("location in IPTC")
     if fmt is ImageFormat.PNG:
-        for chunk in _png_chunks(data):
+        budget = _TextBudget()
+        for chunk in _png_chunks(bytes(buf)):
             if chunk.kind in _PNG_TEXT_CHUNKS:
-                text = _decode_text_chunk(chunk)
+                text = _decode_text_chunk(chunk, budget)
                 if text is not None and _content_spans(text.payload):
                     found.add(f"location in the PNG text chunk '{text.keyword.decode('latin-1')}'")
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(bytes(buf))) as image:
             if image.getexif().get_ifd(GPS_IFD_TAG):
                 found.add("GPS position in EXIF (as Pillow reads it)")
     except Exception:  # the decode step already judged the file; this is only a second look
@@ -115,15 +124,25 @@ def remaining_location(data: bytes, fmt: ImageFormat, pillow_exif: bytes | None)
 
 
 # --------------------------------------------------------------------------------------------
-# Finding location fields in a buffer (same-length edits)
+# Finding location fields (same-length edits)
 
 
-def _location_spans(buf: bytearray, pillow_exif: bytes | None) -> list[Span]:
+def _location_spans(buf: bytearray, found: Layout, fmt: ImageFormat, pillow_exif: bytes | None) -> list[Span]:
     spans: list[Span] = []
-    for tiff in _tiff_blocks(buf, pillow_exif):
-        spans.extend(_gps_spans(buf, tiff))
-    spans.extend(_xmp_spans(buf))
-    spans.extend(_iptc_spans(buf))
+    tiffs = [
+        (s.start, s.end) for s in found.of_kind("exif") if bytes(buf[s.start : s.start + 4]) in _TIFF_MAGIC
+    ]
+    if fmt is ImageFormat.HEIF and not tiffs and pillow_exif:
+        tiff = pillow_exif[6:] if pillow_exif.startswith(b"Exif\x00\x00") else pillow_exif
+        at = buf.find(tiff) if tiff[:4] in _TIFF_MAGIC else -1
+        if at != -1:
+            tiffs.append((at, at + len(tiff)))
+    for tiff_at, end in tiffs:
+        spans.extend(_gps_spans(buf, tiff_at, end))
+    for seg in found.of_kind("xmp"):
+        spans.extend(_xmp_spans(buf, seg.start, seg.end))
+    for seg in found.of_kind("iptc"):
+        spans.extend(_iptc_spans(buf, seg.start, seg.end))
     return spans
 
 
@@ -131,9 +150,17 @@ def _content_spans(payload: bytes) -> list[Span]:
     """Location spans in a metadata payload on its own (a decoded PNG text chunk): EXIF
     with or without its "Exif\\0\\0" header, XMP, or IPTC with or without its 8BIM wrapper."""
     buf = bytearray(payload)
-    spans = _location_spans(buf, payload)
+    spans: list[Span] = []
+    tiff = 0
+    while payload.startswith(b"Exif\x00\x00", tiff) and tiff < 12:  # converters may repeat the header
+        tiff += 6
+    if payload[tiff : tiff + 4] in _TIFF_MAGIC:
+        spans.extend(_gps_spans(buf, tiff, len(buf)))
+    spans.extend(_xmp_spans(buf, 0, len(buf)))
     if payload[:1] == b"\x1c":  # bare IPTC-IIM datasets
         spans.extend(_iptc_dataset_spans(buf, 0, len(buf)))
+    else:
+        spans.extend(_iptc_spans(buf, 0, len(buf)))
     return spans
 
 
@@ -142,27 +169,9 @@ def _blank(buf: bytearray, spans: list[Span]) -> None:
         buf[start:end] = fill * (end - start)
 
 
-def _tiff_blocks(buf: bytearray, pillow_exif: bytes | None) -> list[int]:
-    starts: set[int] = set()
-    for match in re.finditer(rb"Exif\x00\x00(?=II\*\x00|MM\x00\*)", buf):
-        starts.add(match.end())
-    if pillow_exif:
-        tiff = pillow_exif[6:] if pillow_exif.startswith(b"Exif\x00\x00") else pillow_exif
-        if tiff[:4] in (b"II*\x00", b"MM\x00*"):
-            at = buf.find(tiff)
-            while at != -1:
-                starts.add(at)
-                at = buf.find(tiff, at + 1)
-    return sorted(starts)
-
-
-def _gps_entries_anywhere(buf: bytearray, pillow_exif: bytes | None) -> int:
-    return sum(len(_gps_entries(buf, start)) for start in _tiff_blocks(buf, pillow_exif))
-
-
-def _gps_entries(buf: bytearray, tiff: int) -> list[tuple[int, int, int, int]]:
+def _gps_entries(buf: bytearray, tiff: int, end: int) -> list[tuple[int, int, int, int]]:
     """(entry offset, type, count, value offset) of each GPS IFD entry; [] if none."""
-    located = _locate_gps_ifd(buf, tiff)
+    located = _locate_gps_ifd(buf, tiff, end)
     if located is None:
         return []
     order, gps_at, count = located
@@ -174,34 +183,42 @@ def _gps_entries(buf: bytearray, tiff: int) -> list[tuple[int, int, int, int]]:
     return entries
 
 
-def _locate_gps_ifd(buf: bytearray, tiff: int) -> tuple[str, int, int] | None:
+def _locate_gps_ifd(buf: bytearray, tiff: int, end: int) -> tuple[str, int, int] | None:
     order = {b"II": "<", b"MM": ">"}.get(bytes(buf[tiff : tiff + 2]))
-    if order is None or tiff + 8 > len(buf):
+    if order is None or tiff + 8 > end:
         return None
     ifd0 = tiff + struct.unpack_from(order + "I", buf, tiff + 4)[0]
-    if ifd0 + 2 > len(buf):
-        raise LocationScrubError("EXIF directory points outside the file")
+    if ifd0 + 2 > end:
+        raise LocationScrubError("EXIF directory points outside its block")
     (count,) = struct.unpack_from(order + "H", buf, ifd0)
+    _check_entries(count)
     for i in range(count):
         entry = ifd0 + 2 + 12 * i
-        if entry + 12 > len(buf):
+        if entry + 12 > end:
             raise LocationScrubError("EXIF directory is truncated")
         tag, _typ, _n, value = struct.unpack_from(order + "HHII", buf, entry)
         if tag == GPS_IFD_TAG:
             gps_at = tiff + value
-            if gps_at + 2 > len(buf):
-                raise LocationScrubError("EXIF GPS directory points outside the file")
+            if gps_at + 2 > end:
+                raise LocationScrubError("EXIF GPS directory points outside its block")
             (gps_count,) = struct.unpack_from(order + "H", buf, gps_at)
-            if gps_at + 2 + 12 * gps_count + 4 > len(buf):
+            _check_entries(gps_count)
+            if gps_at + 2 + 12 * gps_count + 4 > end:
                 raise LocationScrubError("EXIF GPS directory is truncated")
             return order, gps_at, gps_count
     return None
 
 
-def _gps_spans(buf: bytearray, tiff: int) -> list[Span]:
+def _check_entries(count: int) -> None:
+    if count > MAX_IFD_ENTRIES:
+        raise TooMuchMetadata(f"an EXIF directory has {count:,} entries; cameras write at most a few hundred")
+
+
+def _gps_spans(buf: bytearray, tiff: int, end: int) -> list[Span]:
     """The GPS directory (count, entries, next pointer) and its out-of-line values: zeroing
-    them leaves a valid, empty directory."""
-    entries = _gps_entries(buf, tiff)
+    them leaves a valid, empty directory. Every offset must stay inside the EXIF block
+    [tiff, end): one that points elsewhere in the file is damage (or an attack)."""
+    entries = _gps_entries(buf, tiff, end)
     if not entries:
         return []
     spans = []
@@ -209,33 +226,80 @@ def _gps_spans(buf: bytearray, tiff: int) -> list[Span]:
         size = _TYPE_SIZES.get(typ, 1) * n
         if size > 4:
             start = tiff + value
-            if start + size > len(buf):
-                raise LocationScrubError("EXIF GPS value points outside the file")
+            if start + size > end:
+                raise LocationScrubError("EXIF GPS value points outside its block")
             spans.append((start, start + size, _ZERO))
     gps_at = entries[0][0] - 2
     spans.append((gps_at, gps_at + 2 + 12 * len(entries) + 4, _ZERO))
     return spans
 
 
-def _xmp_spans(buf: bytearray) -> Iterator[Span]:
-    for packet in _XMP_PACKET.finditer(buf):
-        for pattern in _XMP_PATTERNS:
-            for match in pattern.finditer(buf, packet.start(), packet.end()):
-                yield match.start(), match.end(), _SPACE
+class _Next:
+    """`find` for positions that only grow: a search never re-reads bytes an earlier search
+    for the same needle already read, which keeps many unclosed tags linear."""
+
+    def __init__(self, buf: bytearray, end: int) -> None:
+        self.buf, self.end = buf, end
+        self.last: dict[bytes, tuple[int, int]] = {}
+
+    def find(self, needle: bytes, pos: int) -> int:
+        known = self.last.get(needle)
+        if known is not None and pos >= known[0] and (known[1] == -1 or known[1] >= pos):
+            return known[1]
+        hit = self.buf.find(needle, pos, self.end)
+        self.last[needle] = (pos, hit)
+        return hit
 
 
-def _iptc_spans(buf: bytearray) -> Iterator[Span]:
+def _xmp_spans(buf: bytearray, start: int, end: int) -> list[Span]:
+    """Location attributes (`exif:GPSLatitude="…"`) and elements (`<photoshop:City>…</…>` or
+    self-closing) in the XMP between `start` and `end`."""
+    spans: list[Span] = []
+    after = _Next(buf, end)
+    for count, match in enumerate(_XMP_NAME.finditer(buf, start, end)):
+        if count >= MAX_XMP_LOCATION_FIELDS:
+            raise LocationScrubError(
+                f"the XMP metadata names a place more than {MAX_XMP_LOCATION_FIELDS} times"
+            )
+        s, e = match.start(), match.end()
+        before = buf[s - 1] if s > start else 0
+        if before == ord("<"):  # an element
+            gt = after.find(b">", e)
+            if gt == -1:
+                continue
+            if buf[gt - 1] == ord("/"):
+                spans.append((s - 1, gt + 1, _SPACE))
+                continue
+            close_tag = b"</" + match.group() + b">"
+            close = after.find(close_tag, gt)
+            if close != -1:
+                spans.append((s - 1, close + len(close_tag), _SPACE))
+        elif chr(before).isspace() and buf[e : e + 1] == b"=" and bytes(buf[e + 1 : e + 2]) in (b'"', b"'"):
+            quote = bytes(buf[e + 1 : e + 2])
+            closing = after.find(quote, e + 2)
+            if closing != -1:
+                spans.append((s - 1, closing + 1, _SPACE))
+    return spans
+
+
+def _iptc_spans(buf: bytearray, start: int, end: int) -> list[Span]:
     """Location datasets inside every Photoshop IPTC resource (JPEG APP13, or a raw
     profile). A resource whose datasets do not chain up is left alone: it is not IPTC."""
-    at = buf.find(_IPTC_RESOURCE)
+    spans: list[Span] = []
+    at = buf.find(_IPTC_RESOURCE, start, end)
+    seen = 0
     while at != -1:
-        name_len = buf[at + 6] if at + 6 < len(buf) else 0
+        seen += 1
+        if seen > MAX_IPTC_RESOURCES:
+            raise TooMuchMetadata(f"more than {MAX_IPTC_RESOURCES} IPTC records")
+        name_len = buf[at + 6] if at + 6 < end else 0
         size_at = at + 6 + ((1 + name_len + 1) & ~1)  # Pascal name padded to an even length
-        if size_at + 4 <= len(buf):
+        if size_at + 4 <= end:
             (size,) = struct.unpack_from(">I", buf, size_at)
-            start, end = size_at + 4, min(len(buf), size_at + 4 + size)
-            yield from _iptc_dataset_spans(buf, start, end)
-        at = buf.find(_IPTC_RESOURCE, at + 1)
+            begin, stop = size_at + 4, min(end, size_at + 4 + size)
+            spans.extend(_iptc_dataset_spans(buf, begin, stop))
+        at = buf.find(_IPTC_RESOURCE, at + 1, end)
+    return spans
 
 
 def _iptc_dataset_spans(buf: bytearray, start: int, end: int) -> list[Span]:
@@ -296,7 +360,25 @@ def _png_chunks(data: bytes) -> list[_Chunk]:
     return chunks
 
 
-def _decode_text_chunk(chunk: _Chunk) -> _Text | None:
+class _TextBudget:
+    """All PNG text of one file together, once inflated: many chunks of a few MB each must
+    not add up to an unbounded decompression."""
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    def left(self) -> int:
+        return MAX_TEXT_TOTAL_BYTES - self.used
+
+    def spend(self, size: int) -> None:
+        self.used += size
+        if self.used > MAX_TEXT_TOTAL_BYTES:
+            raise TooMuchMetadata(
+                f"the PNG text chunks hold more than {MAX_TEXT_TOTAL_BYTES // 2**20} MB of text together"
+            )
+
+
+def _decode_text_chunk(chunk: _Chunk, budget: _TextBudget) -> _Text | None:
     keyword, sep, rest = chunk.data.partition(b"\x00")
     if not sep:
         return None
@@ -316,13 +398,17 @@ def _decode_text_chunk(chunk: _Chunk) -> _Text | None:
     if compressed:
         inflater = zlib.decompressobj()
         try:
-            body = inflater.decompress(body, MAX_TEXT_CHUNK_BYTES)
+            # never inflate past what the whole file may still hold
+            body = inflater.decompress(body, min(MAX_TEXT_CHUNK_BYTES, budget.left() + 1))
         except zlib.error as exc:
             raise LocationScrubError(f"a compressed PNG text chunk is damaged ({exc})") from None
+        if inflater.unconsumed_tail and len(body) > budget.left():
+            budget.spend(len(body))  # raises: over the total
         if inflater.unconsumed_tail:
-            raise LocationScrubError(
+            raise TooMuchMetadata(
                 f"a compressed PNG text chunk is larger than {MAX_TEXT_CHUNK_BYTES // 2**20} MB"
             )
+    budget.spend(len(body))
     profile = _raw_profile_bytes(body) if keyword.startswith(_RAW_PROFILE) else None
     if profile is not None:
         return _Text(keyword, header, profile, compressed, hexed=True)
@@ -353,10 +439,11 @@ def _clean_png_chunks(data: bytes, *, original: bytes) -> bytes:
     out = [_PNG_SIGNATURE]
     old_chunks = _png_chunks(original)
     new_chunks = _png_chunks(data)
+    budget = _TextBudget()
     for old, chunk in zip(old_chunks, new_chunks, strict=True):
         payload = chunk.data
         if chunk.kind in _PNG_TEXT_CHUNKS:
-            payload = _clean_text_chunk(chunk) or payload
+            payload = _clean_text_chunk(chunk, budget) or payload
         if payload == old.data:
             out.append(old.raw)  # untouched: byte for byte as uploaded (IDAT always)
             continue
@@ -365,9 +452,9 @@ def _clean_png_chunks(data: bytes, *, original: bytes) -> bytes:
     return b"".join(out)
 
 
-def _clean_text_chunk(chunk: _Chunk) -> bytes | None:
+def _clean_text_chunk(chunk: _Chunk, budget: _TextBudget) -> bytes | None:
     """The chunk's data with location removed from its decoded text; None if it had none."""
-    text = _decode_text_chunk(chunk)
+    text = _decode_text_chunk(chunk, budget)
     if text is None:
         return None
     spans = _content_spans(text.payload)

@@ -16,6 +16,7 @@ import altair as alt
 import streamlit as st
 
 from tracker.charts import chart_titles
+from tracker.ui.text import md_escape
 
 NOT_ENOUGH = "Not enough photos yet: this chart needs at least two measured photos."
 
@@ -24,12 +25,12 @@ def show_chart(chart: alt.LayerChart, *, key: str, enough: bool = True, empty: s
     """The chart under its title and explanation, or a plain notice when it would be empty
     axes (a client with one photo)."""
     title, subtitle = chart_titles(chart)
-    st.markdown(f"**{_escape(title)}**")
+    st.markdown(f"**{md_escape(title)}**")
     if not enough:
         st.info(empty)
         return
     if subtitle:
-        st.caption(_escape(subtitle))
+        st.caption(md_escape(subtitle))
     st.altair_chart(screen_chart(chart), width="stretch", key=key)
 
 
@@ -43,10 +44,3 @@ def screen_chart(chart: alt.LayerChart) -> alt.LayerChart:
     padding: Any = {"left": 8, "right": 8, "top": 6, "bottom": 4}  # the rotated y title's glyphs overhang
     shown.padding = padding
     return shown
-
-
-def _escape(text: str) -> str:
-    """Titles hold metric names and statuses (ours), but markdown must never interpret them."""
-    for ch in "\\`*_{}[]<>()#+-.!|~$":
-        text = text.replace(ch, "\\" + ch)
-    return text

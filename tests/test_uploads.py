@@ -1,0 +1,96 @@
+"""Uploads from the app run in a child process under CPU, memory and clock limits: a file
+that goes over is refused with a message and leaves nothing stored (tracker.worker)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests import images
+from tests.conftest import blob_files, photo_rows
+from tracker import services
+from tracker.bootstrap import App, open_app
+from tracker.client_data import discard_upload
+from tracker.config import Settings
+from tracker.permissions import Actor
+from tracker.store.models import PhotoSeries
+from tracker.uploads import upload_photo
+from tracker.worker import OverLimit, WorkLimits, run_limited
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTO = (ROOT / "sample_photos" / "linh" / "s1_before_a.jpg").read_bytes()
+
+
+def _limited_app(tmp_path: Path, **limits: object) -> App:
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None, **limits)  # type: ignore[arg-type]
+    return open_app(settings)
+
+
+def _client(app: App) -> tuple[Actor, int]:
+    operator = Actor.operator(services.ensure_clinic(app, "Clinic"))
+    client_id = services.create_client(app, operator, "Client")
+    services.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
+    return operator, client_id
+
+
+def test_an_upload_is_stored_and_measured_in_the_child(tmp_path: Path) -> None:
+    app = _limited_app(tmp_path)
+    operator, client_id = _client(app)
+    done = upload_photo(app, operator, client_id, PHOTO, "cheek.jpg", session_number=1)
+    assert done.ingested is None  # the pixels stayed in the child
+    assert done.analysis is not None and done.analysis.ok and done.analysis.analysis is not None
+    assert photo_rows(app) == 1 and len(blob_files(app)) == 3
+    with pytest.raises(services.Rejected, match="already uploaded"):  # a Rejected crosses as itself
+        upload_photo(app, operator, client_id, PHOTO, "again.jpg", session_number=1)
+
+
+def test_a_file_that_needs_too_much_memory_is_refused_and_nothing_stored(tmp_path: Path) -> None:
+    app = _limited_app(tmp_path, upload_memory_mb=40)
+    operator, client_id = _client(app)
+    big = images.encode(images.noisy(4000, 3000), "PNG", gps=False)  # 36 MB of pixels once decoded
+    with pytest.raises(OverLimit, match="more than 40 MB of memory"):
+        upload_photo(app, operator, client_id, big, "big.png", session_number=1)
+    assert photo_rows(app) == 0 and blob_files(app) == []
+
+
+def _report_then_spin(report: Callable[[object], None]) -> None:
+    report(42)
+    while True:
+        pass
+
+
+def _sleep(report: Callable[[object], None]) -> None:
+    time.sleep(60)
+
+
+def test_a_task_over_its_cpu_time_is_ended_and_what_it_reported_is_known() -> None:
+    reported: list[object] = []
+    limits = WorkLimits(cpu_seconds=1, memory_bytes=512 * 2**20, wall_seconds=60, at_once=1)
+    started = time.monotonic()
+    with pytest.raises(OverLimit, match="more than 1 s of computing"):
+        run_limited(_report_then_spin, (), limits, on_report=reported.append)
+    assert reported == [42]
+    assert time.monotonic() - started < 30
+
+
+def test_a_task_over_its_clock_time_is_ended() -> None:
+    limits = WorkLimits(cpu_seconds=10, memory_bytes=512 * 2**20, wall_seconds=1, at_once=1)
+    with pytest.raises(OverLimit, match="longer than 1 s"):
+        run_limited(_sleep, (), limits)
+
+
+def test_a_discarded_upload_leaves_nothing_behind(app: App, operator: Actor, client_id: int) -> None:
+    services.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
+    done = services.import_photo(app, operator, client_id, PHOTO, "cheek.jpg", session_number=1)
+    with app.uow() as uow:
+        assert uow.session.query(PhotoSeries).one().baseline_photo_id == done.photo_id
+    discard_upload(app, operator, done.photo_id, "over the upload limits")
+    assert photo_rows(app) == 0 and blob_files(app) == []
+    with app.uow() as uow:
+        assert uow.session.query(PhotoSeries).one().baseline_photo_id is None
+    again = services.import_photo(app, operator, client_id, PHOTO, "cheek.jpg", session_number=1)
+    assert again.analysis is not None and again.analysis.ok  # the same photo can be sent again
