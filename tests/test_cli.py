@@ -290,3 +290,31 @@ def test_export_and_delete_a_client_from_the_command_line(
     assert run(capsys, data, "fsck")[0] == 0
     code, _ = run(capsys, data, "export", "--client", "Ann Lee", str(tmp_path / "again.zip"))
     assert code == 2  # no such client any more
+
+
+def test_one_file_that_fails_unexpectedly_does_not_lose_the_batch(
+    tmp_path: Path,
+    files: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tracker import services
+
+    real = services.import_photo
+
+    def flaky(app: object, actor: object, client_id: int, data: bytes, name: str, **kw: object) -> object:
+        if name == "a.jpg":
+            raise struct_error("unpack requires a buffer of 4 bytes")  # as a broken EXIF once did
+        return real(app, actor, client_id, data, name, **kw)  # type: ignore[arg-type]
+
+    import struct
+
+    struct_error = struct.error
+    monkeypatch.setattr(services, "import_photo", flaky)
+    code, out = run(
+        capsys, tmp_path / "d", "import", str(files["a.jpg"]), str(files["b.heic"]), "--client", "Bo"
+    )
+    assert code == 1
+    assert f"rejected {files['a.jpg']}: it could not be processed" in out
+    assert "unpack requires" not in out  # no internal detail for the person
+    assert f"imported {files['b.heic']} as photo 1 " in out

@@ -238,3 +238,47 @@ def test_taking_a_contraindication_off_the_file_needs_a_confirmation(
     )  # adding is fine
     services.record_intake(app, operator, client_id, [], "", allow_removal=True)
     assert services.client_intake(app, operator, client_id)["contraindications"] == []
+
+
+def test_the_same_photo_sent_twice_at_once_is_stored_once(app: App, operator: Actor, client_id: int) -> None:
+    import threading
+
+    services.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def send() -> None:
+        start.wait()
+        try:
+            services.import_photo(
+                app, operator, client_id, GOOD_JPEG, "same.jpg", session_number=1, analyse=False
+            )
+            outcomes.append("stored")
+        except Rejected as exc:
+            outcomes.append(str(exc))
+        except Exception as exc:  # a raw database error would land here
+            outcomes.append(f"unexpected {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes)[1] == "stored", outcomes
+    assert "already uploaded" in sorted(outcomes)[0], outcomes
+    assert photo_rows(app) == 1
+
+
+def test_a_decoder_surprise_refuses_that_file_with_a_plain_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.ingest import decode
+
+    def broken(image: Image.Image, long_edge: int, quality: int) -> bytes:
+        raise KeyError("internal detail")
+
+    monkeypatch.setattr(decode, "_jpeg", broken)
+    limits = decode.Limits.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    with pytest.raises(Rejected) as refused:
+        decode.ingest(GOOD_JPEG, "x.jpg", limits)
+    assert str(refused.value) == (
+        "The JPEG file could not be read completely; it may be damaged. Please export it again."
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -30,6 +31,8 @@ from tracker.ingest import Ingested, Limits, Rejected, ingest
 from tracker.permissions import Actor
 from tracker.progress.service import course_progress
 from tracker.store.db import upgrade
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -235,6 +238,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             refused += 1
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             _say(f"rejected {path}: {reason}")
+            continue
+        except Exception:  # one file never loses the batch; the details go to the log
+            log.exception("importing %s failed", path)
+            refused += 1
+            _say(f"rejected {path}: it could not be processed (an unexpected error, logged); the rest go on")
             continue
         _say(
             f"imported {path} as photo {done.photo_id} "

@@ -9,6 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from tracker import audit
 from tracker.analysis import Outcome, analyze_photo
 from tracker.bootstrap import App
@@ -296,7 +298,10 @@ def import_photo(
             icc_profile=image.icc_profile[:200],
         )
         uow.repo.add(photo)
-        uow.repo.flush()
+        try:
+            uow.repo.flush()
+        except IntegrityError:  # the same photo sent twice at the same moment: one wins
+            raise Rejected("This photo was already uploaded (a moment ago, from another upload).") from None
         audit.record(
             uow,
             actor,

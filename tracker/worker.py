@@ -122,8 +122,10 @@ def _wait(
             raise Rejected(value)
         if kind == "memory":
             raise OverLimit(_memory_message(limits))
-        if kind == "error":
-            raise OverLimit(f"The file could not be processed ({value}), so it was not stored.")
+        if kind == "error":  # the child logged the details
+            raise OverLimit(
+                "The file could not be processed, so it was not stored. Please try another photo."
+            )
         process.join(5)
         raise OverLimit(_death_message(process.exitcode, limits))
 

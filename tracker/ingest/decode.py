@@ -8,6 +8,7 @@ anything is stored; this module writes nothing.
 from __future__ import annotations
 
 import io
+import logging
 import struct
 import unicodedata
 import warnings
@@ -23,6 +24,7 @@ from tracker.ingest.container import layout
 from tracker.ingest.location import LocationScrubError, remaining_location, strip_location
 from tracker.ingest.sniff import ACCEPTED_TEXT, ImageFormat, Rejected, sniff
 
+log = logging.getLogger(__name__)
 pillow_heif.register_heif_opener()
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 # Pillow's decompression-bomb warning must stop a decode, never just print (brief §4).
@@ -103,9 +105,19 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
             "Please export the photo again without location and retry."
         )
     image = _open(original, fmt, limits)
-    taken_at = _capture_time(image)
-    upright, icc = _to_upright_srgb(image)
-    rgb = np.asarray(upright, dtype=np.uint8)
+    try:
+        taken_at = _capture_time(image)
+        upright, icc = _to_upright_srgb(image)
+        rgb = np.asarray(upright, dtype=np.uint8)
+        display = _jpeg(upright, limits.display_long_edge, limits.jpeg_quality)
+        thumbnail = _jpeg(upright, limits.thumbnail_long_edge, limits.jpeg_quality)
+    except (MemoryError, Rejected):
+        raise
+    except Exception:  # a decoder's surprise is this file's problem, never the batch's
+        log.exception("unexpected error preparing an upload")
+        raise Rejected(
+            f"The {fmt.name} file could not be read completely; it may be damaged. Please export it again."
+        ) from None
     return Ingested(
         filename=name,
         format=fmt,
@@ -113,8 +125,8 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
         rgb=rgb,
         taken_at=taken_at,
         icc_profile=icc,
-        display_jpeg=_jpeg(upright, limits.display_long_edge, limits.jpeg_quality),
-        thumbnail_jpeg=_jpeg(upright, limits.thumbnail_long_edge, limits.jpeg_quality),
+        display_jpeg=display,
+        thumbnail_jpeg=thumbnail,
     )
 
 
@@ -202,8 +214,11 @@ def _damaged(fmt: ImageFormat, exc: Exception) -> str:
 
 
 def _capture_time(image: Image.Image) -> datetime | None:
-    exif = image.getexif()
-    sub = exif.get_ifd(_EXIF_IFD)
+    try:
+        exif = image.getexif()
+        sub = exif.get_ifd(_EXIF_IFD)
+    except Exception:  # unreadable EXIF: the upload time will do
+        return None
     for raw in (sub.get(_DATETIME_ORIGINAL), sub.get(_DATETIME_DIGITIZED), exif.get(_DATETIME)):
         parsed = _parse_exif_datetime(raw)
         if parsed is not None:
@@ -224,7 +239,11 @@ def _parse_exif_datetime(raw: object) -> datetime | None:
 
 def _to_upright_srgb(image: Image.Image) -> tuple[Image.Image, str]:
     icc_bytes = image.info.get("icc_profile")
-    upright = ImageOps.exif_transpose(image)
+    try:
+        upright = ImageOps.exif_transpose(image)
+    except Exception:  # unreadable EXIF orientation: shown as stored rather than refused
+        log.warning("EXIF orientation unreadable; photo kept as stored")
+        upright = image
     description = ""
     if icc_bytes:
         try:
