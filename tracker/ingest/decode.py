@@ -204,13 +204,28 @@ def _too_many_pixels(size: tuple[int, int] | None, limits: Limits) -> str:
 
 
 def _damaged(fmt: ImageFormat, exc: Exception) -> str:
-    detail = str(exc).strip() or type(exc).__name__
-    if "truncated" in detail.lower():
+    """Plain words for a decoder's failure. The decoder's own message is logged, never
+    shown: it names internal objects ("<_io.BytesIO object at 0x…>") and plugin names."""
+    detail = str(exc).lower()
+    log.info("decoder refused a %s file: %s: %s", fmt.name, type(exc).__name__, exc)
+    kind = _FORMAT_WORDS[fmt]
+    if "truncated" in detail or "premature end" in detail or "incomplete" in detail:
         return (
-            f"The {fmt.name} file is incomplete (it ends before the image data does); "
+            f"The {kind} file is incomplete (it ends before the image data does); "
             "it may not have finished uploading or copying. Please try again."
         )
-    return f"The file looks like {fmt.name} but could not be decoded ({detail})."
+    return (
+        f"The file starts like a {kind} photo but its image data is damaged, so it cannot be read. "
+        "Please export it again."
+    )
+
+
+_FORMAT_WORDS = {
+    ImageFormat.JPEG: "JPEG",
+    ImageFormat.PNG: "PNG",
+    ImageFormat.WEBP: "WebP",
+    ImageFormat.HEIF: "HEIC/HEIF",
+}
 
 
 def _capture_time(image: Image.Image) -> datetime | None:
