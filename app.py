@@ -8,13 +8,28 @@ from __future__ import annotations
 
 import streamlit as st
 
+from tracker import services
 from tracker.auth import TooManyAttempts
 from tracker.config import Settings
 from tracker.demo import iter_demo_credentials, load_manifest
 from tracker.domain import Role
-from tracker.ui.context import current_actor, sign_in, sign_out, sync_browser_cookie
+from tracker.ui.context import current_actor, get_app, sign_in, sign_out, sync_browser_cookie
 
 st.set_page_config(page_title="Recovery tracker", page_icon="🩹", layout="wide")
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _demo_accounts_block_production(environment: str) -> bool:
+    """A production server serves nothing while demo accounts (published passwords) are on."""
+    return environment == "production" and bool(services.demo_accounts_active(get_app()))
+
+
+if _demo_accounts_block_production(Settings().environment):
+    st.error(
+        "This installation runs in production, but the demo's accounts are switched on and their "
+        "passwords are published. An administrator must run `python -m tracker demo-off` first."
+    )
+    st.stop()
 
 CLIENT_PAGES = [
     st.Page("pages/my_course.py", title="My course", icon=":material/event:", default=True),

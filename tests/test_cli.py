@@ -21,6 +21,8 @@ from tracker.dashboard import clinic_dashboard
 from tracker.permissions import Actor
 from tracker.store.models import Client
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
@@ -201,14 +203,17 @@ def test_progress_prints_course_series_recovery_and_flags(
 ) -> None:  # type: ignore[no-untyped-def]
     app, _ = demo_loaded
     data = app.settings.data_dir
-    code, out = run(capsys, data, "progress", "--client", "Niamh O'Sullivan", "--today", "2026-11-21")
+    code, _ = run(capsys, data, "progress", "--client", "Niamh O'Sullivan")
+    assert code == 2  # the demo clinic is never taken by default
+    demo = ("--clinic", "Demo Skin Clinic")
+    code, out = run(capsys, data, "progress", *demo, "--client", "Niamh O'Sullivan", "--today", "2026-11-21")
     assert code == 0
     assert "Slow recovery after session 1" in out and "T90" in out and "Rosacea" in out
-    code, out = run(capsys, data, "progress", "--client", "Niamh O'Sullivan", "--json")
+    code, out = run(capsys, data, "progress", *demo, "--client", "Niamh O'Sullivan", "--json")
     parsed = json.loads(out)
     assert {"course", "metrics", "sessions", "flags", "recovery"} <= set(parsed)
     assert parsed["metrics"]["delta_ei"]["noise_band"]["sdc"] > 0
-    code, _ = run(capsys, data, "progress", "--client", "Nobody")
+    code, _ = run(capsys, data, "progress", *demo, "--client", "Nobody")
     assert code == 2
 
 
@@ -318,3 +323,60 @@ def test_one_file_that_fails_unexpectedly_does_not_lose_the_batch(
     assert f"rejected {files['a.jpg']}: it could not be processed" in out
     assert "unpack requires" not in out  # no internal detail for the person
     assert f"imported {files['b.heic']} as photo 1 " in out
+
+
+def test_demo_is_refused_in_production_and_never_the_default_clinic(
+    tmp_path: Path, demo_loaded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from tracker import accounts, services
+    from tracker.demo import DEMO_ADMIN_EMAIL
+
+    app, demo = demo_loaded
+    data = tmp_path / "data"
+    app.engine.dispose()
+    shutil.copytree(app.settings.data_dir, data)
+
+    monkeypatch.setenv("TRACKER_ENVIRONMENT", "production")
+    code, out = run(capsys, data, "demo")
+    assert code == 1 and "refused: the demo creates accounts whose passwords are published" in out
+    code, out = run(capsys, data, "serve")
+    assert code == 1 and "demo account(s) are active" in out and DEMO_ADMIN_EMAIL in out
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a real admin password\n"))
+    code, _ = run(capsys, data, "add-user", "boss@clinic.example", "--role", "admin", "--password-stdin")
+    assert code == 0
+    code, out = run(capsys, data, "import", str(ROOT / "sample_photos" / "linh" / "s1_before_a.jpg"),
+                    "--client", "Real Patient")  # fmt: skip
+    assert code == 0, out
+    real = open_app(Settings(data_dir=data))
+    with real.uow() as uow:
+        clinics = {c.name: c for c in uow.repo.clinics()}
+    assert set(clinics) == {"Demo Skin Clinic", "My Clinic"} and clinics["Demo Skin Clinic"].is_demo
+    demo_admin = Actor.operator(demo.clinic_id)
+    assert "boss@clinic.example" not in {a.email for a in accounts.list_accounts(real, demo_admin)}
+    assert "Real Patient" not in {c.name for c in services.overview(real, demo_admin)}
+
+    code, _ = run(capsys, data, "import", str(ROOT / "sample_photos" / "linh" / "s1_before_b.jpg"),
+                  "--client", "Real Patient", "--clinic", "My Clinc")  # fmt: skip
+    assert code == 2  # a typo makes no new clinic
+    with real.uow() as uow:
+        assert len(uow.repo.clinics()) == 2
+
+    code, out = run(capsys, data, "demo-off")
+    assert code == 0 and "switched off" in out
+    assert services.demo_accounts_active(real) == []
+    real.close()
+
+
+def test_server_limits_follow_the_settings() -> None:
+    from tracker.config import MB
+    from tracker.serve import streamlit_options
+
+    assert streamlit_options(Settings(_env_file=None)) == [  # type: ignore[call-arg]
+        "--server.maxUploadSize=30",
+        "--server.maxMessageSize=44",
+    ]
+    small = Settings(_env_file=None, max_upload_bytes=5 * MB)  # type: ignore[call-arg]
+    assert streamlit_options(small)[0] == "--server.maxUploadSize=5"

@@ -9,6 +9,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -30,6 +31,7 @@ from tracker.imaging.zones import Zones, parse_rect
 from tracker.ingest import Ingested, Limits, Rejected, ingest
 from tracker.permissions import Actor
 from tracker.progress.service import course_progress
+from tracker.serve import streamlit_command
 from tracker.store.db import upgrade
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,14 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passed: list[str] = []
+    if "serve" in argv:  # everything after `serve` is for streamlit, options included
+        at = argv.index("serve")
+        argv, passed = argv[: at + 1], argv[at + 1 :]
     args = parser.parse_args(argv)
+    if passed:
+        args.streamlit_args = passed
     settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
     try:
         return int(args.handler(args, settings))
@@ -160,9 +169,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_users)
 
-    p = sub.add_parser("demo", help="load the demo data set from sample_photos/")
+    p = sub.add_parser("demo", help="load the demo data set from sample_photos/ (refused in production)")
     p.add_argument("--source", type=Path, default=SAMPLE_DIR)
     p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("demo-off", help="switch off every account of the demo clinic")
+    p.set_defaults(handler=cmd_demo_off)
+
+    p = sub.add_parser("add-clinic", help="create a clinic (clinics are never created implicitly)")
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_add_clinic)
+
+    p = sub.add_parser(
+        "serve",
+        help="start the app with the server limits of this configuration (extra args go to streamlit)",
+    )
+    p.set_defaults(streamlit_args=[])
+    p.set_defaults(handler=cmd_serve)
     return parser
 
 
@@ -208,7 +231,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     app = open_app(settings)
-    actor = Actor.operator(_clinic_id(app, args.clinic))
+    actor = Actor.operator(_clinic_id(app, args.clinic, create=True))
     try:
         client = services.find_client(app, actor, args.client)
     except Rejected as exc:
@@ -434,6 +457,12 @@ def _num(value: float | None, signed: bool = False) -> str:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.environment == "production":
+        _say(
+            "refused: the demo creates accounts whose passwords are published; "
+            "it does not run with TRACKER_ENVIRONMENT=production"
+        )
+        return EXIT_REFUSED
     app = open_app(settings)
     try:
         total = demo_photo_count(load_manifest(args.source))
@@ -456,6 +485,44 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     for line in result.rejected or []:
         print(f"rejected {line}")
     return EXIT_REFUSED if result.rejected else EXIT_OK
+
+
+def cmd_demo_off(args: argparse.Namespace, settings: Settings) -> int:
+    app = open_app(settings)
+    count = services.switch_off_demo_accounts(app)
+    print(f"switched off {count} demo account{'s' if count != 1 else ''}")
+    return EXIT_OK
+
+
+def cmd_add_clinic(args: argparse.Namespace, settings: Settings) -> int:
+    app = open_app(settings)
+    name = " ".join(args.name.split())
+    if not name:
+        raise UsageError("a clinic needs a name")
+    with app.uow() as uow:
+        if uow.repo.clinic_by_name(name) is not None:
+            _say(f"refused: a clinic called {name!r} exists already")
+            return EXIT_REFUSED
+    clinic_id = services.ensure_clinic(app, name)
+    print(f"created clinic {name!r} (id {clinic_id})")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Replace this process with the Streamlit server, configured from the settings."""
+    app = open_app(settings)
+    if settings.environment == "production":
+        active = services.demo_accounts_active(app)
+        if active:
+            _say(
+                f"refused: {len(active)} demo account(s) are active ({', '.join(active[:3])}…) and their "
+                "passwords are published; run `python -m tracker demo-off` first"
+            )
+            return EXIT_REFUSED
+    app.close()
+    command = streamlit_command(settings, sys.executable, [a for a in args.streamlit_args if a != "--"])
+    os.execv(sys.executable, command)
+    return EXIT_OK  # not reached
 
 
 # Helpers --------------------------------------------------------------------------------
@@ -483,7 +550,7 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("no terminal to ask for the password: use --password-stdin")
     role = Role(args.role)
     app = open_app(settings)
-    actor = Actor.operator(_clinic_id(app, args.clinic))
+    actor = Actor.operator(_clinic_id(app, args.clinic, create=True))
     client_id = _client_id(app, actor, args.client) if args.client else None
     try:
         user_id = accounts.create_account(
@@ -563,17 +630,31 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _clinic_id(app: App, name: str | None) -> int:
+def _clinic_id(app: App, name: str | None, *, create: bool = False) -> int:
+    """The clinic a command works in. `--clinic` must name an existing clinic (a typo never
+    makes a new one); without it, the configured clinic (TRACKER_CLINIC_NAME), made on
+    first use, or the only clinic there is. The demo clinic is never taken by default."""
     with app.uow() as uow:
-        clinics = uow.repo.clinics()
+        clinics = [(c.id, c.name, c.is_demo) for c in uow.repo.clinics()]
     if name:
-        match = [c for c in clinics if c.name == name]
-        return match[0].id if match else services.ensure_clinic(app, name)
-    if len(clinics) == 1:
-        return clinics[0].id
-    if not clinics:
+        match = [cid for cid, cname, _demo in clinics if cname == name]
+        if match:
+            return match[0]
+        known = ", ".join(repr(cname) for _cid, cname, _demo in clinics) or "none yet"
+        raise UsageError(f"no clinic called {name!r} (clinics: {known}); create one with add-clinic")
+    real = [(cid, cname) for cid, cname, demo in clinics if not demo]
+    configured = [cid for cid, cname in real if cname == app.settings.clinic_name]
+    if configured:
+        return configured[0]
+    if not real and create:  # the first import or account of a new installation
         return services.ensure_clinic(app, app.settings.clinic_name)
-    names = ", ".join(repr(c.name) for c in clinics)
+    if not real:
+        demo = ", ".join(repr(cname) for _cid, cname, _demo in clinics)
+        hint = f"; the demo's is {demo}: pass --clinic" if demo else ""
+        raise UsageError(f"no clinic yet{hint}")
+    if len(real) == 1:
+        return real[0][0]
+    names = ", ".join(repr(cname) for _cid, cname in real)
     raise UsageError(f"several clinics exist ({names}); choose one with --clinic")
 
 

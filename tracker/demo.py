@@ -60,7 +60,7 @@ def build_demo(
 ) -> DemoResult:
     """Import the demo set; `on_photo(file, outcome)` is called once per photo."""
     manifest = load_manifest(source)
-    clinic_id = services.ensure_clinic(app, manifest["clinic"]["name"])
+    clinic_id = services.ensure_clinic(app, manifest["clinic"]["name"], demo=True)
     actor = Actor.operator(clinic_id)
     result = DemoResult(clinic_id=clinic_id, rejected=[])
     _ensure_user(app, clinic_id, DEMO_ADMIN_EMAIL, "Demo Admin", Role.ADMIN)

@@ -53,11 +53,15 @@ class Imported:
 # Clinics and clients ------------------------------------------------------------------------
 
 
-def ensure_clinic(app: App, name: str) -> int:
+def ensure_clinic(app: App, name: str, *, demo: bool = False) -> int:
+    """The clinic of this name, created when missing (`demo` marks the demo's clinic)."""
     with app.uow() as uow:
         clinic = uow.repo.clinic_by_name(name)
+        if clinic is not None and demo and not clinic.is_demo:
+            clinic.is_demo = True
+            uow.commit()
         if clinic is None:
-            clinic = Clinic(name=name)
+            clinic = Clinic(name=name, is_demo=demo)
             uow.repo.add(clinic)
             uow.repo.flush()
             uow.repo.audit(
@@ -69,6 +73,28 @@ def ensure_clinic(app: App, name: str) -> int:
             )
             uow.commit()
         return clinic.id
+
+
+def demo_accounts_active(app: App) -> list[str]:
+    """Emails of accounts that are switched on in a demo clinic. Their passwords are
+    published, so a production server must not run while any exists."""
+    with app.uow() as uow:
+        return uow.repo.active_demo_emails()
+
+
+def switch_off_demo_accounts(app: App) -> int:
+    """Switch off every account of the demo clinics (and end their signed-in browsers)."""
+    with app.uow() as uow:
+        count = uow.repo.switch_off_demo_accounts()
+        uow.repo.audit(
+            actor="system",
+            action="switch_off_demo_accounts",
+            entity="user_account",
+            entity_id=None,
+            clinic_id=None,
+        )
+        uow.commit()
+        return count
 
 
 def find_client(app: App, actor: Actor, name: str) -> Client | None:

@@ -337,3 +337,14 @@ def test_a_client_with_one_photo_sees_not_enough_photos_yet(demo_dir: Path) -> N
     staff.selectbox(key="review_client").set_value(client_id).run()
     assert not staff.exception, staff.exception
     assert sum("Not enough photos yet" in i.value for i in staff.info) == 9
+
+
+def test_production_serves_nothing_while_demo_accounts_are_on(
+    demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_ENVIRONMENT", "production")
+    monkeypatch.setenv("TRACKER_DEMO_MODE", "false")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert "demo's accounts are switched on" in at.error[0].value
+    assert len(at.text_input) == 0  # no sign-in form

@@ -64,8 +64,8 @@ def server(demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPat
     port = _free_port()
     log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w+")
     env = {**os.environ, "TRACKER_DATA_DIR": str(data), "TRACKER_DEMO_MODE": "true"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+    proc = subprocess.Popen(  # as ./run app starts it: the server limits come from the settings
+        [sys.executable, "-m", "tracker", "serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -509,3 +509,23 @@ def test_dashboard_a_click_on_a_name_opens_the_review_and_flags_are_in_view(
     heading = page.get_by_role("heading", level=1).first.inner_text()
     assert heading in {"Ava Lindqvist", "Adaeze Okafor", "Linh Nguyễn", "Niamh O'Sullivan"}, heading
     w.check()
+
+
+def test_the_servers_upload_endpoint_refuses_more_than_the_apps_limit(browser: object, server: str) -> None:
+    """Streamlit's own endpoint, reached the way a hostile client would: with the URL of a
+    real upload of this session, and a body over the configured 30 MB."""
+    w = Watched(browser, server, DESKTOP)
+    _sign_in(w, "ava@demo.test", DEMO_CLIENT_PASSWORD)
+    page = w.page
+    _go(w, "Upload photos")
+    with page.expect_request(lambda r: "/_stcore/upload_file/" in r.url and r.method == "PUT") as sent:
+        page.locator("input[type=file]").first.set_input_files(
+            str(ROOT / "sample_photos" / "ava" / "s1_before_a.jpg")
+        )
+    url = sent.value.url
+    xsrf = {k: v for k, v in sent.value.headers.items() if k.lower() == "x-xsrftoken"}  # as the page sends it
+    big = {"name": "big.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff" + b"\x00" * (31 * 2**20)}
+    response = page.request.put(url, multipart={"uploadedFile": big}, headers=xsrf)
+    assert response.status == 413, response.status
+    small = {"name": "small.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff" + b"\x00" * 1000}
+    assert page.request.put(url, multipart={"uploadedFile": small}, headers=xsrf).status in (200, 204)

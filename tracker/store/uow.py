@@ -11,13 +11,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from tracker.store.models import (
     AuditEvent,
     Client,
     Clinic,
+    LoginSession,
     Photo,
     TreatmentCourse,
     TreatmentSession,
@@ -38,6 +39,23 @@ class Repository:
     # clinics ---------------------------------------------------------------------------
     def clinics(self) -> Sequence[Clinic]:
         return self.session.scalars(select(Clinic).order_by(Clinic.id)).all()
+
+    def active_demo_emails(self) -> list[str]:
+        rows = self.session.scalars(
+            select(User.email).join(Clinic, Clinic.id == User.clinic_id).where(Clinic.is_demo, User.active)
+        )
+        return sorted(rows)
+
+    def switch_off_demo_accounts(self) -> int:
+        ids = list(
+            self.session.scalars(
+                select(User.id).join(Clinic, Clinic.id == User.clinic_id).where(Clinic.is_demo, User.active)
+            )
+        )
+        if ids:
+            self.session.execute(update(User).where(User.id.in_(ids)).values(active=False))
+            self.session.execute(delete(LoginSession).where(LoginSession.user_id.in_(ids)))
+        return len(ids)
 
     def clinic_by_name(self, name: str) -> Clinic | None:
         return self.session.scalar(select(Clinic).where(Clinic.name == name))

@@ -1,0 +1,33 @@
+"""Starting the app's server with the limits this installation is configured for.
+
+Why not plain `streamlit run app.py`: Streamlit's own upload endpoint accepts 200 MB per
+file by default, to anyone with a browser session (signed in or not), while the app
+refuses anything over TRACKER_MAX_UPLOAD_BYTES only after the bytes have arrived; three
+60 MB files from a signed-out visitor grew the server by 180 MB. The server's limits are
+set from the same settings here, and a production server refuses to start while demo
+accounts (published passwords) are active.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from tracker.config import MB, Settings
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def streamlit_options(settings: Settings) -> list[str]:
+    """Command-line options for `streamlit run` that match the app's own limits."""
+    upload_mb = max(1, math.ceil(settings.max_upload_bytes / MB))
+    # A camera picture arrives as a base64 data URL inside one websocket message.
+    message_mb = max(upload_mb, math.ceil(settings.max_upload_bytes * 4 / 3 / MB)) + 4
+    return [f"--server.maxUploadSize={upload_mb}", f"--server.maxMessageSize={message_mb}"]
+
+
+def streamlit_command(settings: Settings, python: str, extra: list[str]) -> list[str]:
+    return [python, "-m", "streamlit", "run", str(APP), *streamlit_options(settings), *extra]
+
+
+__all__ = ["APP", "streamlit_command", "streamlit_options"]
