@@ -83,3 +83,35 @@ def test_enums_round_trip_as_enums(app: App) -> None:
         assert stored == "acne_scars"
         course = uow.repo.current_course(client.id)
         assert course is not None and course.concern is Concern.ACNE_SCARS
+
+
+def test_each_migration_keeps_the_rows_it_finds(tmp_path: object) -> None:
+    """A batch migration on SQLite copies a table and drops the old one; with foreign keys
+    on, that drop once cascaded and deleted every client. Upgrading step by step from the
+    first revision with a clinic, client and course in place must keep all three."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from tracker.store.db import alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{Path(str(tmp_path)) / 'old.db'}")
+    cfg = alembic_config(engine)
+    revisions = [r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()][::-1]
+    command.upgrade(cfg, revisions[0])
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO clinic (id, name, created_at) VALUES (1, 'Old Clinic', '2026-01-01')"))
+        conn.execute(
+            text(
+                "INSERT INTO client (id, clinic_id, name, created_at, intake, consent) "
+                "VALUES (1, 1, 'Kept', '2026-01-01', '{}', '{}')"
+            )
+        )
+    for revision in revisions[1:]:
+        command.upgrade(cfg, revision)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM client")).scalar() == 1, f"rows lost at {revision}"
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # back on after migrating
+    engine.dispose()

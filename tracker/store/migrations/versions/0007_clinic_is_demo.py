@@ -20,8 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("clinic", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("is_demo", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN: no table copy, on SQLite and PostgreSQL alike.
+    op.add_column("clinic", sa.Column("is_demo", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:

@@ -1,0 +1,104 @@
+"""Server time of client-review interactions for a demo client (issue 8: ≤ 0.5 s).
+
+    .venv/bin/python scripts/benchmark_review.py [--data-dir DIR] [--repeat 5]
+
+Runs the real page through Streamlit's AppTest (the script the server runs, without a
+browser), signed in as the demo practitioner, on a copy of a data folder that holds the
+demo (made with `python -m tracker demo` when --data-dir is not given). Each interaction
+is one script run, timed with the clock: opening the review, clicking in the Flags tab
+(adding an empty note), opening the Charts tab, the Recovery tab and the Compare tab, and
+switching the comparison view. The baseline in the same run is a bare run of the sign-in
+page (the fixed cost of any click), so the ratio says how much the review adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--client", default="Niamh O'Sullivan")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp()) / "data"
+    if args.data_dir:
+        shutil.copytree(args.data_dir, work)
+    else:
+        subprocess.run(
+            [sys.executable, "-m", "tracker", "--data-dir", str(work), "demo"], check=True, cwd=ROOT
+        )
+    os.environ["TRACKER_DATA_DIR"] = str(work)
+    os.environ["TRACKER_DEMO_MODE"] = "true"
+    os.chdir(ROOT)
+
+    from streamlit.testing.v1 import AppTest
+
+    from tracker import services
+    from tracker.bootstrap import open_app
+    from tracker.demo import DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
+    from tracker.permissions import Actor
+
+    app = open_app()
+    client_id = next(c.id for c in services.overview(app, Actor.operator(1)) if c.name == args.client)
+
+    def timed(step: Callable[[], object]) -> float:
+        start = time.perf_counter()
+        step()
+        return time.perf_counter() - start
+
+    results: dict[str, list[float]] = {}
+    for _ in range(args.repeat):
+        bare = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        results.setdefault("sign-in page (baseline)", []).append(timed(bare.run))
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+        at.text_input(key="email").input(DEMO_PRACTITIONER_EMAIL)
+        at.text_input(key="password").input(DEMO_PRACTITIONER_PASSWORD)
+        at.button[0].click().run()
+        at.switch_page("pages/client_review.py").run()
+        results.setdefault("open the review", []).append(
+            timed(lambda: at.selectbox(key="review_client").set_value(client_id).run())
+        )
+        add = next(b for b in at.button if b.label == "Add note")
+        results.setdefault("click in Flags & notes", []).append(timed(lambda: add.click().run()))
+        for tab in ("Charts", "Recovery", "Compare"):
+            results.setdefault(f"open {tab}", []).append(timed(lambda tab=tab: _open_tab(at, tab)))
+        view = at.get("button_group")
+        if view:
+            results.setdefault("switch comparison view", []).append(
+                timed(lambda: view[0].set_value("Side by side").run())  # type: ignore[attr-defined]
+            )
+        assert not at.exception, at.exception
+    base = statistics.median(results["sign-in page (baseline)"])
+    print(f"{'interaction':28} {'median s':>9} {'× baseline':>11}")
+    worst = 0.0
+    for name, times in results.items():
+        median = statistics.median(times)
+        if name != "sign-in page (baseline)" and name != "open the review":
+            worst = max(worst, median)
+        print(f"{name:28} {median:>9.3f} {median / base:>11.1f}")
+    print(f"slowest interaction after opening: {worst:.3f} s (goal ≤ 0.5 s)")
+    return 0
+
+
+def _open_tab(at: object, label: str) -> None:
+    """What a click on a tab does: the tab's label becomes its widget value, then a run."""
+    at.session_state["review_tab"] = label  # type: ignore[attr-defined]
+    at.run()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
