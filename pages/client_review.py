@@ -1,9 +1,15 @@
 """Practitioner: one client's review — timeline, comparisons, maps, charts, recovery,
-flags, zones and the report."""
+flags, zones and the report.
+
+Only the open tab is computed (tabs that rerun, `.open`): building all seven tabs and nine
+charts on every click took about 3 s of server time. The client's progress is computed
+once and kept for as long as the client's data is unchanged (the dashboard's input
+signature), so a click costs a signature check, not a recomputation."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +19,7 @@ from tracker import services
 from tracker.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
 from tracker.client_data import delete_client, export_client
 from tracker.compare import aligned_pair
+from tracker.dashboard import input_signature
 from tracker.domain import Role
 from tracker.imaging.colour import ita_group
 from tracker.imaging.maps import difference_map, redness_map
@@ -20,12 +27,13 @@ from tracker.ingest import Rejected
 from tracker.notes import MAX_NOTE_CHARS, add_note, client_notes
 from tracker.permissions import PermissionDenied
 from tracker.progress.series import METRICS
-from tracker.progress.service import SUMMARY_METRICS, course_progress
+from tracker.progress.service import SUMMARY_METRICS, CourseProgress, course_progress
 from tracker.reports import client_report_pdf, report_filename
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, get_app, require_actor
 from tracker.ui.inline import jpeg_bytes_uri
+from tracker.ui.text import md_escape
 from tracker.ui.zone_editor import apply_pending, zone_editor
 
 actor = require_actor(*STAFF)
@@ -46,12 +54,25 @@ client_id = st.selectbox(
 st.session_state["review_client_id"] = client_id
 apply_pending(app, actor, client_id)  # zones or scale saved in the Zones tab: before progress is read
 today = date.today()
+signature = input_signature(app, actor, client_id)  # changes whenever the client's data does
+
+
+def _progress() -> tuple[CourseProgress, dict[str, Any]]:
+    """This client's progress and its JSON, reused while the client's data is unchanged."""
+    key = (client_id, today, signature)
+    kept = st.session_state.get("review_progress")
+    if kept is not None and kept[0] == key:
+        return kept[1], kept[2]
+    computed = course_progress(app, actor, client_id, today)
+    st.session_state["review_progress"] = (key, computed, computed.to_json())
+    return computed, st.session_state["review_progress"][2]
+
+
 try:
-    progress = course_progress(app, actor, client_id, today)
+    progress, data = _progress()
 except Rejected as exc:
     st.info(str(exc))
     st.stop()
-data = progress.to_json()
 table = progress.table
 st.title(names[client_id])
 course = data["course"]
@@ -65,9 +86,12 @@ st.caption(
     )
 )
 
-tabs = st.tabs(["Flags & notes", "Timeline", "Compare", "Charts", "Recovery", "Zones", "Report"])
+labels: dict[int, str] = {
+    int(row.photo_id): f"S{row.session} {row.kind} {row.taken_at:%d %b %H:%M}" for row in table.itertuples()
+}
 
-with tabs[0]:
+
+def flags_and_notes() -> None:
     if not data["flags"]:
         st.success("No flags.")
     for flag in data["flags"]:
@@ -85,11 +109,11 @@ with tabs[0]:
             except Rejected as exc:
                 st.error(str(exc))
     for note in client_notes(app, actor, client_id):
-        st.markdown(f"**{note.created_at:%d %b %Y %H:%M}** · {note.author}")
+        st.markdown(f"**{note.created_at:%d %b %Y %H:%M}** · {md_escape(note.author)}")
         st.text(note.text)
 
-labels: dict[int, str] = {}
-with tabs[1]:
+
+def timeline() -> None:
     for s in progress.sessions:
         rows = table[table["session"] == s.number]
         header = (
@@ -100,15 +124,25 @@ with tabs[1]:
         with st.expander(header, expanded=s.number == progress.sessions[-1].number):
             cols = st.columns(6)
             for i, row in enumerate(rows.itertuples()):
-                label = f"S{s.number} {row.kind} {row.taken_at:%d %b %H:%M}"
-                labels[int(row.photo_id)] = label
                 thumb = jpeg_bytes_uri(services.photo_bytes(app, actor, int(row.photo_id), "thumbnail"))
                 quality = "✓" if row.usable else "✗ not used"
                 cols[i % 6].image(
                     thumb, caption=f"{row.kind} · {row.taken_at:%d %b %H:%M} · Q {row.quality:.2f} {quality}"
                 )
 
-with tabs[2]:
+
+def _aligned(a: int, b: int) -> tuple[Any, Any, bool]:
+    """The aligned pair, kept while the same two photos are compared (a view switch, a
+    slider move): aligning decodes and warps two display copies."""
+    kept = st.session_state.get("review_pair")
+    if kept is not None and kept[0] == (a, b, signature):
+        return kept[1]  # type: ignore[no-any-return]
+    pair = aligned_pair(app, actor, a, b)
+    st.session_state["review_pair"] = ((a, b, signature), pair)
+    return pair
+
+
+def compare_photos() -> None:
     photo_ids = list(labels)
     if len(photo_ids) < 2:
         st.info("Two photos are needed for a comparison.")
@@ -116,15 +150,23 @@ with tabs[2]:
         befores = [p for p in photo_ids if "before" in labels[p]] or photo_ids
         c1, c2 = st.columns(2)
         a = c1.selectbox(
-            "First photo", photo_ids, index=photo_ids.index(befores[0]), format_func=labels.get, key="cmp_a"
+            "First photo",
+            photo_ids,
+            index=photo_ids.index(befores[0]),
+            format_func=labels.get,
+            key=f"cmp_a_{client_id}",
         )
         b = c2.selectbox(
-            "Second photo", photo_ids, index=len(photo_ids) - 1, format_func=labels.get, key="cmp_b"
+            "Second photo",
+            photo_ids,
+            index=len(photo_ids) - 1,
+            format_func=labels.get,
+            key=f"cmp_b_{client_id}",
         )
 
         @st.fragment
         def compare() -> None:
-            first, second, ok = aligned_pair(app, actor, a, b)
+            first, second, ok = _aligned(a, b)
             mode = st.segmented_control(
                 "View",
                 ["Slider", "Side by side", "Redness map", "Difference map"],
@@ -148,7 +190,16 @@ with tabs[2]:
 
         compare()
 
-with tabs[3]:
+
+CHART_GROUPS = {
+    "Redness": ("delta_ei", "red_area_pct"),
+    "Pigment": ("delta_l_star", "mel_index", "spot_area_pct"),
+    "Texture": ("texture_dog", "glcm_contrast", "line_density", "pore_density"),
+}
+assert sorted(m for ms in CHART_GROUPS.values() for m in ms) == sorted(SUMMARY_METRICS)
+
+
+def charts() -> None:
     summary = pd.DataFrame(
         [
             {
@@ -165,10 +216,16 @@ with tabs[3]:
         ]
     )
     st.dataframe(summary, hide_index=True, width="stretch")
-    for metric in SUMMARY_METRICS:
+    # One group of charts at a time: nine charts in a row are a long scroll, and each one
+    # costs server time to build the first time it is seen.
+    group = st.segmented_control(
+        "Charts", list(CHART_GROUPS), default="Redness", key=f"chart_group_{client_id}", width="stretch"
+    )
+    for metric in CHART_GROUPS.get(group or "Redness", ()):
         show_chart(
-            metric_chart(progress, metric),
+            lambda metric=metric: metric_chart(progress, metric),
             key=f"chart_{metric}",
+            kept_as=(client_id, signature, today, metric),
             enough=measured_points(progress, metric) >= 2,
         )
     settings_rows = [
@@ -179,10 +236,12 @@ with tabs[3]:
     st.caption("Session settings beside the change that followed (to the next session's starting point)")
     st.dataframe(pd.DataFrame(settings_rows), hide_index=True, width="stretch")
 
-with tabs[4]:
+
+def recovery() -> None:
     show_chart(
-        recovery_chart(progress, None),
+        lambda: recovery_chart(progress, None),
         key="chart_recovery",
+        kept_as=(client_id, signature, today, "recovery"),
         enough=recovery_points(progress) > 0,
         empty="No after-session or check-in photos yet: the recovery curve needs them.",
     )
@@ -194,10 +253,12 @@ with tabs[4]:
                 f"({rec['vs_normal']}; {s['recovery_vs_earlier']}; fit: {rec['method']})"
             )
 
-with tabs[5]:
+
+def zones() -> None:
     zone_editor(app, actor, client_id)
 
-with tabs[6]:
+
+def report() -> None:
     # Prepared files are kept with the client they belong to, so switching clients can never
     # offer one client's report or data under another's name.
     st.caption("A PDF for the client file: course summary, stamped before/after, charts, metrics and flags.")
@@ -264,3 +325,18 @@ with tabs[6]:
                     st.rerun()
                 except (Rejected, PermissionDenied) as exc:
                     st.error(str(exc))
+
+
+VIEWS = {
+    "Flags & notes": flags_and_notes,
+    "Timeline": timeline,
+    "Compare": compare_photos,
+    "Charts": charts,
+    "Recovery": recovery,
+    "Zones": zones,
+    "Report": report,
+}
+for tab, show in zip(st.tabs(list(VIEWS), key="review_tab", on_change="rerun"), VIEWS.values(), strict=True):
+    if tab.open:
+        with tab:
+            show()

@@ -8,6 +8,7 @@ import streamlit as st
 
 from tracker.charts import measured_points, metric_chart, recovery_chart, recovery_points
 from tracker.compare import aligned_pair
+from tracker.dashboard import input_signature
 from tracker.domain import Role
 from tracker.ingest import Rejected
 from tracker.progress.service import course_progress
@@ -68,10 +69,12 @@ if len(befores) >= 2:
 
 st.subheader("Redness and texture over the course")
 st.caption("The shaded band is the noise band: changes inside it are too small to be sure of.")
+signature = input_signature(app, actor, actor.client_id)
 for metric in ("delta_ei", "texture_dog"):
     show_chart(
-        metric_chart(progress, metric),
+        lambda metric=metric: metric_chart(progress, metric),
         key=f"chart_{metric}",
+        kept_as=(actor.client_id, signature, date.today(), metric),
         enough=measured_points(progress, metric) >= 2,
         empty="Not enough photos yet: your chart appears once two photos have been measured.",
     )
@@ -79,8 +82,9 @@ if progress.sessions:
     last = progress.sessions[-1].number
     st.subheader(f"Recovery after session {last}")
     show_chart(
-        recovery_chart(progress, [last]),
+        lambda: recovery_chart(progress, [last]),
         key="chart_recovery",
+        kept_as=(actor.client_id, signature, date.today(), "recovery", last),
         enough=recovery_points(progress, [last]) > 0,
         empty="Your recovery curve appears once you upload photos after the session and at the check-ins.",
     )

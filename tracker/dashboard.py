@@ -204,6 +204,16 @@ def refresh_client_status(app: App, actor: Actor, client_id: int, today: date) -
     return data[client_id]
 
 
+def input_signature(app: App, actor: Actor, client_id: int) -> str:
+    """A digest of everything `course_progress` reads for the client (the cache key of the
+    module docstring): equal digests mean an earlier computation is still right, so a view
+    can reuse it instead of computing again on every click."""
+    with app.uow() as uow:
+        require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        found = _signatures(uow.session, actor.clinic_id, client_id, app.settings.noise_relative_error)
+    return found.get(client_id, "")
+
+
 def refresh_after_change(app: App, actor: Actor, client_id: int, today: date | None = None) -> None:
     """Best effort `refresh_client_status` for the edges to call after a write: the write has
     succeeded and must not look failed because the cache could not follow; the dashboard
@@ -654,6 +664,7 @@ __all__ = [
     "FLAG_LABELS",
     "clinic_dashboard",
     "dashboard_counts",
+    "input_signature",
     "install_change_hook",
     "refresh_after_change",
     "refresh_client_status",

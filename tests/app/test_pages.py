@@ -122,6 +122,9 @@ def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
     next(b for b in at.button if b.label == "Add note").click().run()  # empty: refused, nothing added
     assert any("needs some text" in e.value for e in at.error)
     assert sum("photo on day 7 agreed" in t.value for t in at.text) == 1
+    at.session_state["review_tab"] = "Report"  # a click on the tab: only the open tab is built
+    at.run()
+    assert not any(b.label == "Add note" for b in at.button)  # the Flags tab is not built now
     at.button(key="report_make").click().run()
     assert not at.exception, at.exception
     owner, pdf = at.session_state["report_pdf"]
@@ -280,6 +283,8 @@ def test_admin_deletes_a_client_after_typing_the_name(demo_dir: Path) -> None:
     at.switch_page("pages/client_review.py").run()
     linh = next(c.id for c in services.overview(open_app(), Actor.operator(1)) if c.name.startswith("Linh"))
     at.selectbox(key="review_client").set_value(linh).run()
+    at.session_state["review_tab"] = "Report"
+    at.run()
     at.text_input(key="delete_confirm").input("Linh").run()
     at.button(key="delete_client").click().run()
     assert any("Type the client's name exactly" in e.value for e in at.error)
@@ -335,8 +340,11 @@ def test_a_client_with_one_photo_sees_not_enough_photos_yet(demo_dir: Path) -> N
     staff = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     staff.switch_page("pages/client_review.py").run()
     staff.selectbox(key="review_client").set_value(client_id).run()
+    staff.session_state["review_tab"] = "Charts"
+    staff.run()
     assert not staff.exception, staff.exception
-    assert sum("Not enough photos yet" in i.value for i in staff.info) == 9
+    assert sum("Not enough photos yet" in i.value for i in staff.info) == 2  # the redness group
+    assert len(staff.get("vega_lite_chart")) == 0
 
 
 def test_production_serves_nothing_while_demo_accounts_are_on(
