@@ -472,7 +472,7 @@ def test_charts_are_readable_at_desktop_and_phone_width(browser: object, server:
         page.get_by_role("tab", name="Charts").click()
         for group, count in (("Redness", 2), ("Pigment", 3), ("Texture", 4)):
             if group != "Redness":
-                page.get_by_role("button", name=group, exact=True).click()
+                page.get_by_test_id("stButtonGroup").get_by_text(group, exact=True).click()
                 _idle(page)
             _check_charts(w, f"review {group} charts ({suffix})", min_plot, want=count, banded=count)
             w.shot(f"review-charts-{group.lower()}-{suffix}")
