@@ -51,7 +51,8 @@ def test_an_upload_is_stored_and_measured_in_the_child(tmp_path: Path) -> None:
 def test_a_file_that_needs_too_much_memory_is_refused_and_nothing_stored(tmp_path: Path) -> None:
     app = _limited_app(tmp_path, upload_memory_mb=40)
     operator, client_id = _client(app)
-    big = images.encode(images.noisy(4000, 3000), "PNG", gps=False)  # 36 MB of pixels once decoded
+    big = images.encode(images.quadrants(6000, 4000), "PNG", gps=False)  # small file, 72 MB once decoded
+    assert len(big) < 1_000_000
     with pytest.raises(OverLimit, match="more than 40 MB of memory"):
         upload_photo(app, operator, client_id, big, "big.png", session_number=1)
     assert photo_rows(app) == 0 and blob_files(app) == []
