@@ -52,6 +52,7 @@ def main() -> int:
     from tracker.bootstrap import open_app
     from tracker.demo import DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
     from tracker.permissions import Actor
+
     try:
         from tracker.ui import charts
     except ImportError:  # the code before issue 8 kept no charts
