@@ -1,5 +1,6 @@
 """`python -m tracker.validation [--quick] [--out docs/validation.md]`: run every
-validation experiment and write the report."""
+validation experiment and write the report. `python -m tracker.validation faces --dir DIR`
+measures a folder of real face photos (tracker/validation/faces.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs" / "validation.md"
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["faces"]:  # real face photos from a folder outside the repository
+        from tracker.validation import faces
+
+        return faces.main(sys.argv[2:])
     parser = argparse.ArgumentParser(prog="python -m tracker.validation", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the smaller runs the tests use")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
