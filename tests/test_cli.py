@@ -303,18 +303,17 @@ def test_one_file_that_fails_unexpectedly_does_not_lose_the_batch(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import struct
+
     from tracker import services
 
     real = services.import_photo
 
     def flaky(app: object, actor: object, client_id: int, data: bytes, name: str, **kw: object) -> object:
         if name == "a.jpg":
-            raise struct_error("unpack requires a buffer of 4 bytes")  # as a broken EXIF once did
+            raise struct.error("unpack requires a buffer of 4 bytes")  # as a broken EXIF once did
         return real(app, actor, client_id, data, name, **kw)  # type: ignore[arg-type]
 
-    import struct
-
-    struct_error = struct.error
     monkeypatch.setattr(services, "import_photo", flaky)
     code, out = run(
         capsys, tmp_path / "d", "import", str(files["a.jpg"]), str(files["b.heic"]), "--client", "Bo"

@@ -92,7 +92,7 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
     found = layout(data, fmt)
     pillow_exif = _heif_exif(data[: found.end], limits) if fmt is ImageFormat.HEIF else None
     try:
-        original = strip_location(data, fmt, pillow_exif)
+        original = strip_location(data, fmt, pillow_exif, found)
         left = remaining_location(original, fmt, pillow_exif)
     except (LocationScrubError, ValueError, struct.error) as exc:
         raise Rejected(

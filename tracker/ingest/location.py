@@ -82,21 +82,24 @@ Span = tuple[int, int, bytes]
 _ZERO, _SPACE = b"\x00", b" "
 
 
-def strip_location(data: bytes, fmt: ImageFormat, pillow_exif: bytes | None) -> bytes:
+def strip_location(
+    data: bytes, fmt: ImageFormat, pillow_exif: bytes | None, found: Layout | None = None
+) -> bytes:
     """Return `data` with GPS/location metadata removed and the image data unchanged.
 
     Only the places the container gives for metadata are looked at (tracker.ingest.
     container), and nothing after the image's end is kept: the preview pictures of a
     multi-picture JPEG (MPO) and data appended to a file are dropped, and the MPF index
     that pointed at those pictures is blanked. `pillow_exif` (the EXIF block Pillow found)
-    is only a fallback for a HEIF file whose items we could not place.
+    is only a fallback for a HEIF file whose items we could not place. `found` is the
+    container's layout when the caller parsed it already.
     """
-    found = layout(data, fmt)
+    found = found or layout(data, fmt)
     image = data[: found.end]
     buf = bytearray(image)
     if found.mpf is not None:
         buf[found.mpf.start : found.mpf.end] = bytes(found.mpf.end - found.mpf.start)
-    _blank(buf, _location_spans(buf, found, fmt, pillow_exif))
+    _blank(buf, [span for spans in _location_spans(buf, found, fmt, pillow_exif).values() for span in spans])
     if fmt is ImageFormat.PNG:
         return _clean_png_chunks(bytes(buf), original=image)
     return bytes(buf)
@@ -109,13 +112,8 @@ def remaining_location(data: bytes, fmt: ImageFormat, pillow_exif: bytes | None)
     PNG text chunks too) and, as a second opinion, asks Pillow for the GPS directory."""
     found_at = layout(data, fmt)
     buf = bytearray(data[: found_at.end])
-    found: set[str] = set()
-    if any(fill == _ZERO for _s, _e, fill in _location_spans(buf, found_at, fmt, pillow_exif)):
-        found.add("GPS position in EXIF")
-    if any(_xmp_spans(buf, seg.start, seg.end) for seg in found_at.of_kind("xmp")):
-        found.add("location in XMP")
-    if any(_iptc_spans(buf, seg.start, seg.end) for seg in found_at.of_kind("iptc")):
-        found.add("location in IPTC")
+    words = {"exif": "GPS position in EXIF", "xmp": "location in XMP", "iptc": "location in IPTC"}
+    found = {words[kind] for kind, spans in _location_spans(buf, found_at, fmt, pillow_exif).items() if spans}
     if fmt is ImageFormat.PNG:
         budget = _TextBudget()
         for chunk in _png_chunks(bytes(buf)):
@@ -136,8 +134,11 @@ def remaining_location(data: bytes, fmt: ImageFormat, pillow_exif: bytes | None)
 # Finding location fields (same-length edits)
 
 
-def _location_spans(buf: bytearray, found: Layout, fmt: ImageFormat, pillow_exif: bytes | None) -> list[Span]:
-    spans: list[Span] = []
+def _location_spans(
+    buf: bytearray, found: Layout, fmt: ImageFormat, pillow_exif: bytes | None
+) -> dict[str, list[Span]]:
+    """Location spans by where they were found: "exif", "xmp" and "iptc"."""
+    spans: dict[str, list[Span]] = {"exif": [], "xmp": [], "iptc": []}
     tiffs = [
         (s.start, s.end) for s in found.of_kind("exif") if bytes(buf[s.start : s.start + 4]) in _TIFF_MAGIC
     ]
@@ -147,11 +148,11 @@ def _location_spans(buf: bytearray, found: Layout, fmt: ImageFormat, pillow_exif
         if at != -1:
             tiffs.append((at, at + len(tiff)))
     for tiff_at, end in tiffs:
-        spans.extend(_gps_spans(buf, tiff_at, end))
+        spans["exif"].extend(_gps_spans(buf, tiff_at, end))
     for seg in found.of_kind("xmp"):
-        spans.extend(_xmp_spans(buf, seg.start, seg.end))
+        spans["xmp"].extend(_xmp_spans(buf, seg.start, seg.end))
     for seg in found.of_kind("iptc"):
-        spans.extend(_iptc_spans(buf, seg.start, seg.end))
+        spans["iptc"].extend(_iptc_spans(buf, seg.start, seg.end))
     return spans
 
 
