@@ -46,6 +46,62 @@ _CONCERN_LABELS = {
 }
 
 
+class FaceRegion(StrEnum):
+    """Named regions of the face that a course treats or that serve as its untreated
+    reference (issue 9). Left and right are the client's own, as a practitioner says them
+    (the client's left cheek is on the right of a frontal photo)."""
+
+    FOREHEAD = "forehead"
+    NOSE = "nose"
+    LEFT_CHEEK = "left_cheek"
+    RIGHT_CHEEK = "right_cheek"
+    PERIORAL = "perioral"
+    CHIN = "chin"
+    JAWLINE = "jawline"
+    NECK = "neck"
+
+    @property
+    def label(self) -> str:
+        return _FACE_REGION_LABELS[self]
+
+
+_FACE_REGION_LABELS = {
+    FaceRegion.FOREHEAD: "Forehead",
+    FaceRegion.NOSE: "Nose",
+    FaceRegion.LEFT_CHEEK: "Left cheek",
+    FaceRegion.RIGHT_CHEEK: "Right cheek",
+    FaceRegion.PERIORAL: "Around the mouth",
+    FaceRegion.CHIN: "Chin",
+    FaceRegion.JAWLINE: "Jawline",
+    FaceRegion.NECK: "Neck",
+}
+
+# What a course treats when the practitioner has not said otherwise.
+_CHEEKS = (FaceRegion.LEFT_CHEEK, FaceRegion.RIGHT_CHEEK)
+DEFAULT_TREATED_REGIONS: dict[Concern, tuple[FaceRegion, ...]] = {
+    Concern.ACNE_SCARS: _CHEEKS,
+    Concern.FINE_LINES_WRINKLES: (FaceRegion.FOREHEAD, FaceRegion.PERIORAL),
+    Concern.ENLARGED_PORES: (FaceRegion.NOSE, *_CHEEKS),
+    Concern.UNEVEN_TONE: (FaceRegion.FOREHEAD, *_CHEEKS, FaceRegion.CHIN),
+    Concern.STRETCH_MARKS: _CHEEKS,
+    Concern.BURN_SCARS: _CHEEKS,
+    Concern.SCALP_HAIR: _CHEEKS,
+    Concern.OTHER: _CHEEKS,
+}
+# Untreated skin to use as the reference, best first: even, rarely bearded or made up,
+# and lit like the cheeks. The nose is redder than the rest of the face, so it comes last.
+REFERENCE_PREFERENCE: tuple[FaceRegion, ...] = (
+    FaceRegion.FOREHEAD,
+    FaceRegion.LEFT_CHEEK,
+    FaceRegion.RIGHT_CHEEK,
+    FaceRegion.CHIN,
+    FaceRegion.JAWLINE,
+    FaceRegion.NECK,
+    FaceRegion.PERIORAL,
+    FaceRegion.NOSE,
+)
+
+
 class PhotoKind(StrEnum):
     """When a photo was taken relative to its session."""
 
