@@ -23,16 +23,24 @@ from sqlalchemy import select
 
 from tracker import audit
 from tracker.bootstrap import App
-from tracker.domain import PhotoStatus
+from tracker.domain import DEFAULT_TREATED_REGIONS, Concern, PhotoStatus
 from tracker.imaging.analyze import Analysis, Baseline, NoZones, Options, analyze
 from tracker.imaging.colour import ita_group, representative_ita
+from tracker.imaging.face_regions import RegionChoice
 from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.imaging.scale import scale_from_length
 from tracker.imaging.version import METRIC_VERSION
-from tracker.imaging.zones import Zones, check_zones
+from tracker.imaging.zones import LANDMARKS, Zones, check_zones
 from tracker.ingest import Ingested, Rejected, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
-from tracker.store.models import AnalysisResult, Client, Photo, PhotoSeries, TreatmentSession
+from tracker.store.models import (
+    AnalysisResult,
+    Client,
+    Photo,
+    PhotoSeries,
+    TreatmentCourse,
+    TreatmentSession,
+)
 from tracker.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -67,14 +75,24 @@ def analyze_photo(
         if series.baseline_photo_id is None:
             series.baseline_photo_id = photo.id
         baseline = None if is_baseline else _baseline_context(app, uow, series)
-        zones = Zones.from_json(series.zones) if is_baseline and series.zones else None
+        drawn = series.zones if series.zones and series.zones.get("source") != LANDMARKS else None
+        zones = Zones.from_json(drawn) if is_baseline and drawn else None
         px_per_mm = series.px_per_mm if is_baseline else None
+        regions = _region_choice(uow, series.course_id)
         original = photo.original_sha256
         uow.commit()
 
     try:
-        rgb = image.rgb if image is not None else ingest(app.blobs.get(original), "original", app.limits).rgb
-        result = analyze(rgb, zones=zones, baseline=baseline, px_per_mm=px_per_mm, options=_options(app))
+        decoded = image if image is not None else ingest(app.blobs.get(original), "original", app.limits)
+        result = analyze(
+            decoded.rgb,
+            zones=zones,
+            baseline=baseline,
+            px_per_mm=px_per_mm,
+            options=_options(app),
+            regions=regions,
+            camera=decoded.camera or None,
+        )
     except (NoZones, Rejected) as exc:
         return _record_failure(app, photo_id, str(exc))
     except Exception as exc:  # an analysis bug must not lose the upload; log it loudly
@@ -86,8 +104,10 @@ def analyze_photo(
         photo = _photo_for(uow, actor, photo_id)
         series = _series_for(uow, photo)
         if is_baseline:
-            if not series.zones:
-                series.zones = result.zones  # proposed zones become the series' zones
+            if not series.zones or series.zones.get("source") == LANDMARKS:
+                # Proposed zones become the series' zones; landmark zones are found again on
+                # every photo, and the baseline's are what a practitioner sees and can redraw.
+                series.zones = result.zones
             if result.glcm_limits and series.glcm_limits != list(result.glcm_limits):
                 series.glcm_limits = list(result.glcm_limits)
                 series_changed = True
@@ -292,6 +312,14 @@ def _options(app: App) -> Options:
     return Options(patch_pitch_mm=app.settings.chart_patch_pitch_mm)
 
 
+def _region_choice(uow: UnitOfWork, course_id: int) -> RegionChoice:
+    """The face regions the course treats: the default for its concern until a practitioner
+    records others."""
+    course = uow.session.get(TreatmentCourse, course_id)
+    concern = course.concern if course is not None else Concern.OTHER
+    return RegionChoice(treated=DEFAULT_TREATED_REGIONS[concern])
+
+
 def _photo_for(uow: UnitOfWork, actor: Actor, photo_id: int) -> Photo:
     photo = uow.session.get(Photo, photo_id)
     client = uow.repo.client(actor.clinic_id, photo.client_id) if photo else None
@@ -328,6 +356,7 @@ def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baselin
     if base is None:
         return None
     glcm = (float(series.glcm_limits[0]), float(series.glcm_limits[1])) if series.glcm_limits else None
+    facts = _baseline_facts(uow, base.id)
     key = (
         str(app.settings.data_dir),
         base.display_sha256,
@@ -335,6 +364,7 @@ def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baselin
         (base.width, base.height),
         series.px_per_mm,
         glcm,
+        facts,
     )
     with _BASELINES_LOCK:
         cached = _BASELINES.get(key)
@@ -350,12 +380,33 @@ def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baselin
         full_size=(base.width, base.height),
         px_per_mm=series.px_per_mm,
         glcm_limits=glcm,
+        face_yaw_deg=facts[0],
+        lighting_asymmetry=facts[1],
+        camera=facts[2],
     )
     with _BASELINES_LOCK:
         _BASELINES[key] = prepared
         while len(_BASELINES) > KEPT_BASELINES:
             _BASELINES.popitem(last=False)
     return prepared
+
+
+def _baseline_facts(uow: UnitOfWork, photo_id: int) -> tuple[float | None, float | None, str | None]:
+    """(head yaw, lighting asymmetry, camera) of the baseline's current analysis: what the
+    quality of a later photo is compared with."""
+    quality = uow.session.scalar(
+        select(AnalysisResult.quality).where(
+            AnalysisResult.photo_id == photo_id, AnalysisResult.metric_version == METRIC_VERSION
+        )
+    )
+    if not quality:
+        return None, None, None
+    yaw, light, camera = quality.get("face_yaw_deg"), quality.get("lighting_asymmetry"), quality.get("camera")
+    return (
+        float(yaw) if yaw is not None else None,
+        float(light) if light is not None else None,
+        str(camera) if camera else None,
+    )
 
 
 KEPT_BASELINES = 4  # ~20 MB each (display copy and pyramid)

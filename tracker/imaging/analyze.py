@@ -17,8 +17,20 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from tracker.domain import DEFAULT_TREATED_REGIONS, Concern, FaceRegion
 from tracker.imaging import calibration as calib
+from tracker.imaging import landmarks
 from tracker.imaging.colour import WHITE_POINT, srgb_to_linear
+from tracker.imaging.face_regions import (
+    MIN_SKIN_SHARE,
+    FaceRegions,
+    NoFaceZones,
+    RegionChoice,
+    choose_zones,
+    face_regions,
+    lighting_asymmetry,
+    verify_skin,
+)
 from tracker.imaging.masks import (
     clipped_mask,
     glare_mask,
@@ -39,7 +51,7 @@ from tracker.imaging.registration import (
 from tracker.imaging.texture import METRIC_KEYS as TEXTURE_KEYS
 from tracker.imaging.texture import canonical_pitch, measure_texture
 from tracker.imaging.version import METRIC_VERSION
-from tracker.imaging.zones import Zones, bounding_box, propose
+from tracker.imaging.zones import LANDMARKS, MIN_ZONE_PIXELS, Zones, bounding_box, detect_face, propose
 
 ANALYSIS_SIDE = 1024
 SKIN_MASK_SIDE = 384  # the skin boundary needs no more resolution than this
@@ -70,6 +82,10 @@ class Baseline:
     full_size: tuple[int, int]  # (width, height) of the full-resolution baseline
     px_per_mm: float | None = None
     glcm_limits: tuple[float, float] | None = None
+    # From the baseline's own analysis: what later photos are compared with for quality.
+    face_yaw_deg: float | None = None
+    lighting_asymmetry: float | None = None
+    camera: str | None = None
     # Work derived from `rgb` alone (its reduced copy, its registration pyramid), kept so
     # that the follow-ups of a series analysed with the same Baseline prepare it once.
     cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -79,6 +95,10 @@ class Baseline:
 class Options:
     patch_pitch_mm: float = 5.0  # of the colour chart in use
     max_chart_residual_de00: float = 3.0
+    # A face turned further than this is a profile view: its zones are foreshortened and
+    # shaded, so the photo is refused with the reason rather than measured.
+    max_face_yaw_deg: float = 30.0
+    use_landmarks: bool = True
 
 
 @dataclass
@@ -118,18 +138,26 @@ def analyze(
     baseline: Baseline | None = None,
     px_per_mm: float | None = None,
     options: Options | None = None,
+    regions: RegionChoice | None = None,
+    camera: str | None = None,
 ) -> Analysis:
     """Measure one upright sRGB photo.
 
-    Zones: `zones` (drawn on this photo) win; else the baseline's zones carried over by
-    registration; else a proposal. px/mm: `px_per_mm` wins; else a chart in frame; else the
-    series' px/mm carried over by registration; else unknown, and texture stays null.
+    Zones: `zones` (drawn on this photo) win; else, on a face, the course's `regions` found
+    from this photo's own landmarks (so a turned head or another expression keeps the same
+    skin), unless the series' zones were drawn by hand; else the baseline's zones carried
+    over by registration; else all the skin of a close-up. px/mm: `px_per_mm` wins; else a
+    chart in frame; else the iris; else the series' px/mm carried over by registration;
+    else unknown, and texture stays null. `camera` (EXIF make, model, software) is compared
+    with the baseline's.
     """
     opts = options or Options()
     height, width = rgb.shape[:2]
     small, factor = _downscale(rgb, ANALYSIS_SIDE)
     small_linear = srgb_to_linear(small)
-    skin_small = skin_mask(small_linear, max_side=SKIN_MASK_SIDE)
+    face = _find_face(rgb, small, factor) if opts.use_landmarks and landmarks.available() else None
+    found = _face_skin(face, small_linear)
+    skin_small = found.skin if found is not None else skin_mask(small_linear, max_side=SKIN_MASK_SIDE)
     cal = calib.calibrate(
         small,
         small_linear,
@@ -139,16 +167,44 @@ def analyze(
     )
     chart_px_per_mm = cal.px_per_mm / factor if cal.px_per_mm else None
 
+    zone_problems: list[str] = []
+    zone_notes: list[str] = []
+    skin_share: dict[str, float] = {}
     reg: Registration | None = None
+    own_landmarks = zones is None and (baseline is None or baseline.zones.source == LANDMARKS)
+    if own_landmarks and face is not None and found is not None:
+        if abs(face.yaw_deg) > opts.max_face_yaw_deg:
+            raise NoZones(
+                f"The face is turned about {abs(face.yaw_deg):.0f}° to the side; the zones cannot be "
+                "measured on a profile view. Take the photo facing the camera."
+            )
+        choice = regions or RegionChoice(treated=DEFAULT_TREATED_REGIONS[Concern.OTHER])
+        try:
+            chosen = choose_zones(found.regions, found.skin, choice, MIN_ZONE_PIXELS * factor * factor)
+        except NoFaceZones as exc:
+            raise NoZones(str(exc)) from None
+        to_full = _small_to_full(factor)
+        zones = Zones(
+            treated=to_full(chosen.treated[0]),
+            reference=to_full(chosen.reference[0]) if chosen.reference else None,
+            source=LANDMARKS,
+            treated_more=tuple(to_full(p) for p in chosen.treated[1:]),
+            reference_more=tuple(to_full(p) for p in chosen.reference[1:]),
+            treated_regions=tuple(r.value for r in chosen.treated_regions),
+            reference_regions=tuple(r.value for r in chosen.reference_regions),
+        )
+        zone_problems, zone_notes = list(chosen.problems), list(chosen.notes)
+        skin_share = {r.value: round(v, 3) for r, v in chosen.skin_share.items()}
     if zones is None and baseline is not None:
         reg = _register_to_baseline(baseline, small, factor, (width, height))
         to_photo = invert_affine(reg.matrix)
-        zones = Zones(
-            treated=_carry(baseline.zones.treated, to_photo),
-            reference=_carry(baseline.zones.reference, to_photo) if baseline.zones.reference else None,
-            source="series",
-        )
+        zones = baseline.zones.mapped(lambda polygon: _carry(polygon, to_photo), source="series")
     if zones is None:
+        if face is None and not landmarks.available() and detect_face(small) is not None:
+            raise NoZones(
+                "Automatic zones on a face need the face-landmark model, which is not installed on "
+                "this server; a practitioner can draw the zones by hand."
+            )
         zones = propose(small, skin_small, 1.0 / factor)
         if zones is None:
             raise NoZones("no skin was found in the photo and no zone was given")
@@ -162,11 +218,24 @@ def analyze(
         quality.pose_scale = scale
         scale_from_baseline = scale if reg.ok else None
 
-    resolved_px_per_mm, source = _resolve_scale(px_per_mm, chart_px_per_mm, baseline, scale_from_baseline)
+    # The iris is judged (size, equality, turn) in the photo's own pixels.
+    iris_px_per_mm = face.moved((-0.5, -0.5), 1.0 / factor).px_per_mm if face is not None else None
+    resolved_px_per_mm, source = _resolve_scale(
+        px_per_mm, chart_px_per_mm, iris_px_per_mm, baseline, scale_from_baseline
+    )
     quality.px_per_mm, quality.px_per_mm_source = resolved_px_per_mm, source
+    if face is not None and found is not None:
+        _face_quality(quality, face, found, small_linear, baseline)
+        if not skin_share:
+            zone_problems += _drawn_zone_skin(zones, found, factor, (height, width))
+    quality.skin_share = skin_share or None
+    quality.zone_problems, quality.zone_notes = zone_problems, zone_notes
+    quality.camera = camera
+    if camera and baseline is not None and baseline.camera and camera != baseline.camera:
+        quality.camera_changed_from = baseline.camera
 
     # Full-resolution work on the crop around the zones only.
-    polygons = [zones.treated] + ([zones.reference] if zones.reference else [])
+    polygons = zones.all_polygons()
     x0, y0, x1, y1 = bounding_box(polygons, width, height, margin=4)
     if x1 - x0 < 4 or y1 - y0 < 4:
         raise NoZones("the zones lie outside the photo")
@@ -182,8 +251,10 @@ def analyze(
     def to_crop(polygon: list[list[float]]) -> list[list[float]]:
         return [[(x - x0 + 0.5) * cs - 0.5, (y - y0 + 0.5) * cs - 0.5] for x, y in polygon]
 
-    treated = polygon_mask(to_crop(zones.treated), crop_shape)
-    reference = polygon_mask(to_crop(zones.reference), crop_shape) if zones.reference else None
+    treated = _union_mask([to_crop(p) for p in zones.treated_polygons()], crop_shape)
+    reference = (
+        _union_mask([to_crop(p) for p in zones.reference_polygons()], crop_shape) if zones.reference else None
+    )
     skin = _crop_mask(skin_small, factor, (x0, y0, x1, y1), cs, crop_shape)
     region = treated | (reference if reference is not None else False)
 
@@ -198,6 +269,8 @@ def analyze(
     # very red after-photo); automatic zones are limited to detected skin, unless the mask
     # hardly overlaps them (then the mask, not the zone, is what failed).
     def usable(zone: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        if zones.source == LANDMARKS:
+            return zone & ~bad & skin
         if zones.source in ("manual", "series") or skin[zone].mean() < 0.3:
             return zone & ~bad
         return zone & ~bad & skin
@@ -266,6 +339,117 @@ def analyze(
     )
 
 
+@dataclass(frozen=True)
+class _FaceSkin:
+    regions: FaceRegions
+    skin: NDArray[np.bool_]
+
+
+def _find_face(rgb: NDArray[np.uint8], small: NDArray[np.uint8], factor: float) -> landmarks.Face | None:
+    """The face's landmarks in pixels of the small copy. When the small copy shows the irises
+    under 40 px but the photo has more, the face is found again on a full-resolution crop
+    around it, so the iris scale is measured on the pixels the camera gave."""
+    face = landmarks.find_face(small)
+    if face is None or factor >= 1.0 or min(face.iris_diameters_px) >= 2 * landmarks.MIN_IRIS_PX:
+        return face
+    lo, hi = face.points.min(axis=0), face.points.max(axis=0)
+    pad = 0.3 * (hi - lo)
+    h, w = rgb.shape[:2]
+    x0, y0 = (np.maximum(lo - pad, 0) / factor).astype(int)
+    x1, y1 = np.minimum((hi + pad) / factor, [w, h]).astype(int)
+    k = max(1, int(np.ceil(max(x1 - x0, y1 - y0) / ANALYSIS_SIDE)))
+    crop = rgb[y0:y1, x0:x1]
+    if k > 1:
+        size = (max(1, (x1 - x0) // k), max(1, (y1 - y0) // k))
+        crop = np.asarray(cv2.resize(crop[: size[1] * k, : size[0] * k], size, interpolation=cv2.INTER_AREA))
+    fine = landmarks.find_face(np.ascontiguousarray(crop))
+    if fine is None:
+        return face
+    # Reduced-crop px c → full px c·k + (k-1)/2 + x0 (the centre of the k×k block it
+    # averages) → small-copy px (full + 0.5)·factor - 0.5.
+    half = (k - 1) / (2 * k)
+    full = fine.moved((-half, -half), k).moved((-x0, -y0))
+    return full.moved((-0.5, -0.5), factor).moved((0.5, 0.5))
+
+
+def _face_skin(face: landmarks.Face | None, small_linear: NDArray[np.float32]) -> _FaceSkin | None:
+    if face is None:
+        return None
+    regions = face_regions(face, small_linear.shape[:2])
+    verified = verify_skin(small_linear, regions)
+    if verified.model is None:
+        return None
+    return _FaceSkin(regions=regions, skin=verified.skin)
+
+
+def _face_quality(
+    quality: Quality,
+    face: landmarks.Face,
+    found: _FaceSkin,
+    small_linear: NDArray[np.float32],
+    baseline: Baseline | None,
+) -> None:
+    """Pose and light from the face, each compared with the first photo when there is one."""
+    quality.face_yaw_deg = face.yaw_deg
+    quality.face_roll_deg = face.roll_deg
+    quality.lighting_asymmetry = lighting_asymmetry(small_linear, found.regions, found.skin)
+    if baseline is not None and baseline.face_yaw_deg is not None:
+        quality.yaw_change_deg = face.yaw_deg - baseline.face_yaw_deg
+    if (
+        baseline is not None
+        and baseline.lighting_asymmetry is not None
+        and quality.lighting_asymmetry is not None
+    ):
+        quality.lighting_change = quality.lighting_asymmetry - baseline.lighting_asymmetry
+
+
+def _drawn_zone_skin(zones: Zones, found: _FaceSkin, factor: float, shape: tuple[int, int]) -> list[str]:
+    """A zone drawn by hand (or carried from the first photo) is trusted to be skin, but
+    when the head has turned or hair has fallen across it the verified skin says so."""
+    problems = []
+    allowed = found.regions.face | found.regions.regions[FaceRegion.NECK]
+    small_shape = found.skin.shape
+    to_small = _full_to_small(factor)
+    for name, polygons in (
+        ("treated zone", zones.treated_polygons()),
+        ("reference zone", zones.reference_polygons()),
+    ):
+        if not polygons:
+            continue
+        mask = _union_mask([to_small(p) for p in polygons], small_shape)
+        on_face = mask & allowed
+        if on_face.sum() < 0.5 * mask.sum() or on_face.sum() < 20:
+            continue  # mostly outside the face: the face's skin model says nothing about it
+        share = float((found.skin & on_face).sum()) / float(on_face.sum())
+        if share < MIN_SKIN_SHARE:
+            problems.append(
+                f"the {name} is not clear skin ({100 * share:.0f} % is; hair, a beard, glasses, "
+                "a hand or shadow covers the rest)"
+            )
+    return problems
+
+
+def _small_to_full(factor: float) -> Any:
+    def convert(polygon: list[list[float]]) -> list[list[float]]:
+        return [[(x + 0.5) / factor - 0.5, (y + 0.5) / factor - 0.5] for x, y in polygon]
+
+    return convert
+
+
+def _full_to_small(factor: float) -> Any:
+    def convert(polygon: list[list[float]]) -> list[list[float]]:
+        return [[(x + 0.5) * factor - 0.5, (y + 0.5) * factor - 0.5] for x, y in polygon]
+
+    return convert
+
+
+def _union_mask(polygons: list[list[list[float]]], shape: tuple[int, ...]) -> NDArray[np.bool_]:
+    mask = np.zeros(shape[:2], bool)
+    for polygon in polygons:
+        mask |= polygon_mask(polygon, (shape[0], shape[1]))
+    return mask
+
+
 def _register_to_baseline(
     baseline: Baseline, small: NDArray[np.uint8], factor: float, full_size: tuple[int, int]
 ) -> Registration:
@@ -312,13 +496,18 @@ def _reduce_to(rgb: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint
 def _resolve_scale(
     given: float | None,
     chart: float | None,
+    iris: float | None,
     baseline: Baseline | None,
     scale_from_baseline: float | None,
 ) -> tuple[float | None, str | None]:
+    """A length measured by a person, then a chart (±1 %), then the iris (about ±5 %: iris
+    size varies between adults), then the series' scale carried by registration."""
     if given:
         return given, "given"
     if chart:
         return chart, "chart"
+    if iris:
+        return iris, "iris"
     if baseline is not None and baseline.px_per_mm and scale_from_baseline:
         # A baseline length of L px is L/scale px here.
         return baseline.px_per_mm / scale_from_baseline, "series"

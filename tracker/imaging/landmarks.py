@@ -13,8 +13,8 @@ The iris is the one body part of nearly constant size: 11.7 mm across in adults 
 without a chart or a ruler. The interpupillary distance that scale implies (54–72 mm in
 adults) is the plausibility check.
 
-Not yet used by the analysis: zones from landmarks, skin verification and the iris scale in
-`analyze()` are the next steps of issue 9.
+The analysis uses the face for its zones (tracker.imaging.face_regions), its scale and its
+pose.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 IRIS_DIAMETER_MM = 11.7
 MIN_IRIS_PX = 20.0  # smaller irises give the scale to within more than ±5 %
-MAX_SCALE_YAW_DEG = 20.0  # beyond this the iris is foreshortened
+MAX_SCALE_YAW_DEG = 20.0  # beyond this the iris may be foreshortened
 # Mesh indices (MediaPipe face mesh with refine_landmarks=True: 468 + 2×5 iris points).
 RIGHT_IRIS = (468, 469, 470, 471, 472)  # centre, then right, top, left, bottom of the ring
 LEFT_IRIS = (473, 474, 475, 476, 477)
@@ -48,6 +48,9 @@ class Face:
     """One face's 478 landmarks in pixel coordinates of the image given to `find_face`."""
 
     points: NDArray[np.float64]  # 478×2 (x, y)
+    # Relative depth of each point, in the same pixel units as x (MediaPipe's z, which is
+    # flattened but keeps its sign and order: enough for the head's turn).
+    depth: NDArray[np.float64] | None = None
 
     @property
     def iris_diameters_px(self) -> tuple[float, float]:
@@ -59,7 +62,13 @@ class Face:
 
     @property
     def yaw_deg(self) -> float:
-        """Head turn from the nose tip's place between the face's two edges: 0 when frontal."""
+        """Head turn, 0 when frontal, positive when the face turns towards the photo's right.
+        From the depth of the face's two edges: the nose tip's place between the edges
+        (the fallback without depth) saturates at 90° on any three-quarter view."""
+        if self.depth is not None:
+            dx = self.points[LEFT_FACE_EDGE, 0] - self.points[RIGHT_FACE_EDGE, 0]
+            dz = self.depth[LEFT_FACE_EDGE] - self.depth[RIGHT_FACE_EDGE]
+            return math.degrees(math.atan2(float(dz), float(dx)))
         right_x = self.points[RIGHT_FACE_EDGE, 0]
         left_x = self.points[LEFT_FACE_EDGE, 0]
         width = left_x - right_x
@@ -67,6 +76,18 @@ class Face:
             return 90.0
         ratio = (self.points[NOSE_TIP, 0] - right_x) / width  # 0.5 when frontal
         return math.degrees(math.asin(float(np.clip(2.0 * ratio - 1.0, -1.0, 1.0))))
+
+    @property
+    def roll_deg(self) -> float:
+        """Tilt of the line through the eyes' centres: 0 when level."""
+        d = self.points[LEFT_IRIS[0]] - self.points[RIGHT_IRIS[0]]
+        return math.degrees(math.atan2(float(d[1]), float(d[0])))
+
+    def moved(self, offset: tuple[float, float], scale: float = 1.0) -> Face:
+        """The same face in another image's pixels: (points - offset) · scale."""
+        points = (self.points - np.asarray(offset, dtype=np.float64)) * scale
+        depth = self.depth * scale if self.depth is not None else None
+        return Face(points=points, depth=depth)
 
     @property
     def px_per_mm(self) -> float | None:
@@ -105,7 +126,7 @@ def find_face(rgb: NDArray[np.uint8]) -> Face | None:
     face = _detect(framed)
     if face is None:
         return None
-    return Face(points=face.points - np.array([pad_x, pad_y], dtype=np.float64))
+    return face.moved((pad_x, pad_y))
 
 
 def _detect(rgb: NDArray[np.uint8]) -> Face | None:
@@ -115,10 +136,10 @@ def _detect(rgb: NDArray[np.uint8]) -> Face | None:
     found = getattr(result, "multi_face_landmarks", None)
     if not found:
         return None
-    points = np.array([(p.x * w, p.y * h) for p in found[0].landmark], dtype=np.float64)
-    if points.shape[0] < 478:
+    xyz = np.array([(p.x * w, p.y * h, p.z * w) for p in found[0].landmark], dtype=np.float64)
+    if xyz.shape[0] < 478:
         return None
-    return Face(points=points)
+    return Face(points=xyz[:, :2].copy(), depth=xyz[:, 2].copy())
 
 
 def _graph() -> Any:

@@ -43,7 +43,7 @@ def redness_map(rgb: U8, zones: Zones | None, *, reference_ei: float | None = No
     skin = skin_mask(linear)
     ei = erythema_index(linear)
     if reference_ei is None and zones is not None and zones.reference:
-        ref = polygon_mask(_scaled(zones.reference, scale), skin.shape)
+        ref = _mask(zones.reference_polygons(), scale, skin.shape)
         if ref.any():
             reference_ei = float(np.median(ei[ref]))
     zero_note = "reference skin" if reference_ei is not None else "this photo's median skin"
@@ -106,7 +106,7 @@ def difference_map(
     covered = cv2.warpAffine(np.full(follow_small.shape[:2], 255, np.uint8), m, (w, h)) > 200
     base_lin, follow_lin = srgb_to_linear(base_small), srgb_to_linear(warped)
     skin = skin_mask(base_lin) & covered
-    ref = polygon_mask(_scaled(zones.reference, scale), (h, w)) if zones and zones.reference else skin
+    ref = _mask(zones.reference_polygons(), scale, (h, w)) if zones and zones.reference else skin
     ei_b, ei_f = erythema_index(base_lin), erythema_index(follow_lin)
     zero_b = baseline_reference_ei if baseline_reference_ei is not None else _median(ei_b, ref & covered)
     zero_f = follow_reference_ei if follow_reference_ei is not None else _median(ei_f, ref & covered)
@@ -163,7 +163,17 @@ def _blend(base: U8, overlay: U8, alpha: NDArray[np.floating]) -> U8:
 def _outline(image: U8, zones: Zones | None, scale: float) -> None:
     if zones is None:
         return
-    for polygon, colour in ((zones.treated, (255, 255, 255)), (zones.reference, (120, 200, 255))):
-        if polygon:
+    for polygons, colour in (
+        (zones.treated_polygons(), (255, 255, 255)),
+        (zones.reference_polygons(), (120, 200, 255)),
+    ):
+        for polygon in polygons:
             points = np.round(np.asarray(_scaled(polygon, scale)) * 4).astype(np.int32).reshape(-1, 1, 2)
             cv2.polylines(image, [points], True, colour, 2, cv2.LINE_AA, shift=2)
+
+
+def _mask(polygons: list[list[list[float]]], scale: float, shape: tuple[int, int]) -> NDArray[np.bool_]:
+    mask = np.zeros(shape, bool)
+    for polygon in polygons:
+        mask |= polygon_mask(_scaled(polygon, scale), shape)
+    return mask

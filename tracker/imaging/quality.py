@@ -39,6 +39,18 @@ class Quality:
     registration_score: float | None = None
     pose_rotation_deg: float | None = None
     pose_scale: float | None = None
+    # From the face (issue 9): which share of each region is clear skin, what makes a zone
+    # wrong (each makes the photo unusable), pose and light against the first photo.
+    skin_share: dict[str, float] | None = None
+    zone_problems: list[str] = field(default_factory=list)
+    zone_notes: list[str] = field(default_factory=list)
+    face_yaw_deg: float | None = None
+    face_roll_deg: float | None = None
+    yaw_change_deg: float | None = None
+    lighting_asymmetry: float | None = None
+    lighting_change: float | None = None
+    camera: str | None = None
+    camera_changed_from: str | None = None
     score: float = 1.0
     reasons: list[str] = field(default_factory=list)
 
@@ -60,6 +72,16 @@ class Quality:
             "registration_score": _r(self.registration_score, 3),
             "pose_rotation_deg": _r(self.pose_rotation_deg, 2),
             "pose_scale": _r(self.pose_scale, 3),
+            "skin_share": self.skin_share,
+            "zone_problems": list(self.zone_problems),
+            "zone_notes": list(self.zone_notes),
+            "face_yaw_deg": _r(self.face_yaw_deg, 1),
+            "face_roll_deg": _r(self.face_roll_deg, 1),
+            "yaw_change_deg": _r(self.yaw_change_deg, 1),
+            "lighting_asymmetry": _r(self.lighting_asymmetry, 3),
+            "lighting_change": _r(self.lighting_change, 3),
+            "camera": self.camera,
+            "camera_changed_from": self.camera_changed_from,
             "score": round(float(self.score), 3),
             "usable_for_trends": bool(self.score >= TREND_THRESHOLD),
             "reasons": list(self.reasons),
@@ -76,8 +98,34 @@ def sharpness(log_green_canonical: F32, mask: BoolMask) -> float | None:
     return float(np.var(lap[inner])) if inner.any() else None
 
 
+# Light and pose (issue 9): side light made the two cheeks of one face differ by up to 22
+# redness steps, so uneven light, or light from another side than on the first photo, is a
+# reason. ln units of the cheeks' luminance ratio: 0.35 ≈ one cheek 30 % darker.
+MAX_LIGHT_ASYMMETRY = 0.35
+MAX_LIGHT_CHANGE = 0.2
+MAX_YAW_CHANGE_DEG = 12.0
+ZONE_PROBLEM_PENALTY = 0.3  # below TREND_THRESHOLD on its own: the zone is not the skin meant
+
+
+def _face_reasons(q: Quality) -> None:
+    for problem in q.zone_problems:
+        q.penalise(ZONE_PROBLEM_PENALTY, problem)
+    if q.lighting_change is not None and abs(q.lighting_change) > MAX_LIGHT_CHANGE:
+        q.penalise(
+            0.6, "the light falls from another side than on the first photo: face the same window or lamp"
+        )
+    elif q.lighting_asymmetry is not None and abs(q.lighting_asymmetry) > MAX_LIGHT_ASYMMETRY:
+        darker = "right" if q.lighting_asymmetry > 0 else "left"
+        q.penalise(0.7, f"uneven light: the {darker} side of the face is in shade; face the light")
+    if q.yaw_change_deg is not None and abs(q.yaw_change_deg) > MAX_YAW_CHANGE_DEG:
+        q.penalise(0.7, "the head is turned differently from the first photo: face the camera the same way")
+    if q.camera_changed_from:
+        q.penalise(0.9, "taken with a different camera than the first photo: colours may differ slightly")
+
+
 def assess(q: Quality, *, zone_pixels: int, zone_valid_pixels: int, has_reference: bool) -> Quality:
     """Turn the measured numbers into a score and reasons."""
+    _face_reasons(q)
     if q.blur is not None:
         if q.blur < BLUR_UNUSABLE:
             q.penalise(0.2, "very blurry: hold the phone steady and tap to focus on the skin")

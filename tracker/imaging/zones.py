@@ -20,26 +20,77 @@ from tracker.imaging.masks import BoolMask, mask_to_polygon
 Polygon = list[list[float]]
 
 
+LANDMARKS = "landmarks"  # the source of zones found from a face's landmarks
+
+
 @dataclass(frozen=True)
 class Zones:
+    """The treated and reference zones. Zones found from landmarks are one polygon per
+    visible part of each named region (two cheeks are two polygons): `treated` and
+    `reference` are the first, `*_more` the others, and `*_regions` name the regions."""
+
     treated: Polygon
     reference: Polygon | None
-    source: str  # manual | series | auto-face | auto-skin
+    source: str  # manual | series | landmarks | auto-skin
+    treated_more: tuple[Polygon, ...] = ()
+    reference_more: tuple[Polygon, ...] = ()
+    treated_regions: tuple[str, ...] = ()
+    reference_regions: tuple[str, ...] = ()
+
+    def treated_polygons(self) -> list[Polygon]:
+        return [self.treated, *self.treated_more]
+
+    def reference_polygons(self) -> list[Polygon]:
+        return [self.reference, *self.reference_more] if self.reference else []
+
+    def all_polygons(self) -> list[Polygon]:
+        return self.treated_polygons() + self.reference_polygons()
+
+    def mapped(self, transform: Any, source: str | None = None) -> Zones:
+        """The same zones with every point passed through `transform` ([[x, y]] → [[x, y]])."""
+        return Zones(
+            treated=transform(self.treated),
+            reference=transform(self.reference) if self.reference else None,
+            source=source or self.source,
+            treated_more=tuple(transform(p) for p in self.treated_more),
+            reference_more=tuple(transform(p) for p in self.reference_more),
+            treated_regions=self.treated_regions,
+            reference_regions=self.reference_regions,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "treated": [[round(x, 1), round(y, 1)] for x, y in self.treated],
-            "reference": [[round(x, 1), round(y, 1)] for x, y in self.reference] if self.reference else None,
+        data: dict[str, Any] = {
+            "treated": _rounded(self.treated),
+            "reference": _rounded(self.reference) if self.reference else None,
             "source": self.source,
         }
+        if self.treated_more or self.reference_more:
+            data["treated_more"] = [_rounded(p) for p in self.treated_more]
+            data["reference_more"] = [_rounded(p) for p in self.reference_more]
+        if self.treated_regions or self.reference_regions:
+            data["treated_regions"] = list(self.treated_regions)
+            data["reference_regions"] = list(self.reference_regions)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Zones:
         return cls(
-            treated=[[float(x), float(y)] for x, y in data["treated"]],
-            reference=[[float(x), float(y)] for x, y in data["reference"]] if data.get("reference") else None,
+            treated=_floats(data["treated"]),
+            reference=_floats(data["reference"]) if data.get("reference") else None,
             source=str(data.get("source", "manual")),
+            treated_more=tuple(_floats(p) for p in data.get("treated_more") or ()),
+            reference_more=tuple(_floats(p) for p in data.get("reference_more") or ()),
+            treated_regions=tuple(str(r) for r in data.get("treated_regions") or ()),
+            reference_regions=tuple(str(r) for r in data.get("reference_regions") or ()),
         )
+
+
+def _rounded(polygon: Polygon) -> Polygon:
+    return [[round(x, 1), round(y, 1)] for x, y in polygon]
+
+
+def _floats(polygon: Any) -> Polygon:
+    return [[float(x), float(y)] for x, y in polygon]
 
 
 def rect_polygon(x: float, y: float, w: float, h: float) -> Polygon:

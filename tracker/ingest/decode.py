@@ -70,6 +70,7 @@ class Ingested:
     icc_profile: str  # description of the embedded profile converted from, "" if none
     display_jpeg: bytes
     thumbnail_jpeg: bytes
+    camera: str = ""  # EXIF make, model and software: a change of camera changes colours
 
     @property
     def width(self) -> int:
@@ -107,6 +108,7 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
     image = _open(original, fmt, limits)
     try:
         taken_at = _capture_time(image)
+        camera = _camera(image)
         upright, icc = _to_upright_srgb(image)
         rgb = np.asarray(upright, dtype=np.uint8)
         display = _jpeg(upright, limits.display_long_edge, limits.jpeg_quality)
@@ -124,6 +126,7 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
         original=original,
         rgb=rgb,
         taken_at=taken_at,
+        camera=camera,
         icc_profile=icc,
         display_jpeg=display,
         thumbnail_jpeg=thumbnail,
@@ -239,6 +242,27 @@ def _capture_time(image: Image.Image) -> datetime | None:
         if parsed is not None:
             return parsed
     return None
+
+
+_MAKE, _MODEL, _SOFTWARE = 0x010F, 0x0110, 0x0131
+MAX_CAMERA_CHARS = 120
+
+
+def _camera(image: Image.Image) -> str:
+    """ "Make Model (Software)" from EXIF, printable characters only, or "" when absent."""
+    try:
+        exif = image.getexif()
+    except Exception:
+        return ""
+    parts = []
+    for tag in (_MAKE, _MODEL, _SOFTWARE):
+        raw = exif.get(tag)
+        if isinstance(raw, bytes):
+            raw = raw.decode("ascii", errors="ignore")
+        text = "".join(ch for ch in str(raw or "") if ch.isprintable()).strip().rstrip("\x00")
+        if text and text not in parts:
+            parts.append(text)
+    return " ".join(parts)[:MAX_CAMERA_CHARS]
 
 
 def _parse_exif_datetime(raw: object) -> datetime | None:

@@ -31,9 +31,10 @@ def draw_zones(
     pen = ImageDraw.Draw(out)
     font = ImageFont.load_default(size=max(12, out.width // 50))
     if saved is not None:
-        _outline(pen, [[x * scale, y * scale] for x, y in saved.treated], TREATED_COLOUR, 2)
-        if saved.reference:
-            _outline(pen, [[x * scale, y * scale] for x, y in saved.reference], REFERENCE_COLOUR, 2)
+        for polygon in saved.treated_polygons():
+            _outline(pen, [[x * scale, y * scale] for x, y in polygon], TREATED_COLOUR, 2)
+        for polygon in saved.reference_polygons():
+            _outline(pen, [[x * scale, y * scale] for x, y in polygon], REFERENCE_COLOUR, 2)
     for name, colour in (("treated", TREATED_COLOUR), ("reference", REFERENCE_COLOUR)):
         points = [(x * scale, y * scale) for x, y in draft.get(name, [])]
         if len(points) >= 2:

@@ -1,0 +1,146 @@
+"""Zones from face landmarks and skin verified per photo, on real photographs that ship with
+scikit-image (the public-domain portrait of astronaut Eileen Collins), with occlusions made
+from the photo itself so the answer is known."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from tracker.domain import FaceRegion
+from tracker.imaging import landmarks
+from tracker.imaging.analyze import NoZones, Options, analyze
+from tracker.imaging.colour import srgb_to_linear
+from tracker.imaging.face_regions import (
+    LEFT_IRIS,
+    MIN_SKIN_SHARE,
+    RegionChoice,
+    choose_zones,
+    face_regions,
+    verify_skin,
+)
+from tracker.imaging.masks import polygon_mask
+from tracker.imaging.zones import LANDMARKS
+
+# Mesh outlines of what no zone may touch (lips, eyes, brows).
+LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+EYES = (33, 133, 159, 145, 263, 362, 386, 374)
+BROWS = (70, 63, 105, 66, 107, 300, 293, 334, 296, 336)
+
+
+@pytest.fixture(scope="module")
+def portrait() -> np.ndarray:
+    if not landmarks.available():
+        pytest.fail("the landmark model is missing: ./run test installs requirements-landmarks.txt")
+    rgb = np.asarray(data.astronaut())
+    return np.asarray(cv2.resize(rgb, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC))
+
+
+@pytest.fixture(scope="module")
+def face(portrait: np.ndarray) -> landmarks.Face:
+    found = landmarks.find_face(portrait)
+    assert found is not None
+    return found
+
+
+def _hull(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(points.round().astype(np.int32)), 1)
+    return mask.astype(bool)
+
+
+def test_regions_keep_away_from_lips_eyes_and_brows(portrait: np.ndarray, face: landmarks.Face) -> None:
+    shape = portrait.shape[:2]
+    regions = face_regions(face, shape)
+    features = [
+        _hull(face.points[list(idx)], shape) for idx in (LIPS, EYES[:4], EYES[4:], BROWS[:5], BROWS[5:])
+    ]
+    for name in (FaceRegion.FOREHEAD, FaceRegion.LEFT_CHEEK, FaceRegion.RIGHT_CHEEK, FaceRegion.CHIN):
+        mask = regions.regions[name]
+        assert mask.sum() > 2000, name
+        for feature in features:
+            assert not (mask & feature).any(), name
+    # the client's left cheek is on the photo's right, around the left iris
+    left_x = np.nonzero(regions.regions[FaceRegion.LEFT_CHEEK])[1].mean()
+    right_x = np.nonzero(regions.regions[FaceRegion.RIGHT_CHEEK])[1].mean()
+    assert right_x < face.points[LEFT_IRIS[0], 0] < left_x or left_x > right_x
+    # the forehead is above the eyes, the chin below the mouth
+    assert np.nonzero(regions.regions[FaceRegion.FOREHEAD])[0].max() < face.points[[159, 386], 1].min()
+    assert np.nonzero(regions.regions[FaceRegion.CHIN])[0].mean() > face.points[list(LIPS), 1].max()
+
+
+def test_skin_is_verified_and_a_covered_cheek_is_named(portrait: np.ndarray, face: landmarks.Face) -> None:
+    shape = portrait.shape[:2]
+    regions = face_regions(face, shape)
+    clear = verify_skin(srgb_to_linear(portrait), regions)
+    for name in (FaceRegion.LEFT_CHEEK, FaceRegion.RIGHT_CHEEK, FaceRegion.CHIN):
+        assert clear.skin[regions.regions[name]].mean() > 0.85, name
+    # Her fringe covers the top of the forehead: what is not skin there lies above what is.
+    forehead = regions.regions[FaceRegion.FOREHEAD]
+    rows = np.nonzero(forehead)[0]
+    assert rows[~clear.skin[forehead]].mean() < rows[clear.skin[forehead]].mean()
+    # A dark scarf covers the client's left cheek (the astronaut's own black collar, copied
+    # over 70 % of that cheek's box).
+    covered = portrait.copy()
+    ys, xs = np.nonzero(regions.regions[FaceRegion.LEFT_CHEEK])
+    y0, y1, x0, x1 = ys.min(), ys.max(), xs.min(), xs.max()
+    x_cut = x0 + int(0.7 * (x1 - x0))
+    collar = np.asarray(data.astronaut())[190:230, 170:230]
+    patch = cv2.resize(collar, (x_cut - x0, y1 - y0), interpolation=cv2.INTER_CUBIC)
+    covered[y0:y1, x0:x_cut] = patch
+    verified = verify_skin(srgb_to_linear(covered), regions)
+    chosen = choose_zones(regions, verified.skin, RegionChoice(treated=(FaceRegion.LEFT_CHEEK,)), 1000)
+    assert chosen.skin_share[FaceRegion.LEFT_CHEEK] < MIN_SKIN_SHARE
+    assert any("left cheek" in p for p in chosen.problems)
+    # the forehead (first choice) is half fringe: the next untreated clear region is used
+    assert chosen.reference_regions == (FaceRegion.RIGHT_CHEEK,)
+
+
+def test_analysis_measures_the_course_regions_on_verified_skin(portrait: np.ndarray) -> None:
+    result = analyze(portrait, regions=RegionChoice(treated=(FaceRegion.LEFT_CHEEK, FaceRegion.RIGHT_CHEEK)))
+    zones = result.zones
+    assert zones["source"] == LANDMARKS
+    assert zones["treated_regions"] == ["left_cheek", "right_cheek"]
+    assert zones["reference_regions"] == ["chin"]  # the forehead is half under her fringe
+    assert len(zones["treated_more"]) >= 1  # two cheeks: two polygons
+    q = result.quality
+    assert q["skin_share"]["left_cheek"] > 0.85 and q["skin_share"]["right_cheek"] > 0.85
+    assert q["zone_problems"] == []
+    assert result.metrics["delta_ei"] is not None
+    # the treated zone touches no lip pixel
+    face = landmarks.find_face(portrait)
+    assert face is not None
+    lips = _hull(face.points[list(LIPS)], portrait.shape[:2])
+    for polygon in [zones["treated"], *zones["treated_more"], zones["reference"]]:
+        assert not (polygon_mask(polygon, portrait.shape[:2]) & lips).any()
+
+
+def test_every_region_treated_leaves_no_reference_and_says_why(portrait: np.ndarray) -> None:
+    result = analyze(portrait, regions=RegionChoice(treated=tuple(FaceRegion)))
+    assert result.zones["reference"] is None
+    assert result.metrics["delta_ei"] is None
+    assert any("no untreated skin" in note for note in result.quality["zone_notes"])
+
+
+def test_the_iris_gives_the_scale_and_texture_is_measured(portrait: np.ndarray) -> None:
+    # 9× the original: about 6 px/mm, above the 5 px/mm texture needs (a phone selfie at arm's
+    # length gives about 10).
+    large = np.asarray(cv2.resize(portrait, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC))
+    result = analyze(large)
+    assert result.quality["px_per_mm_source"] == "iris"
+    face = landmarks.find_face(large)
+    assert face is not None and face.px_per_mm is not None
+    assert result.quality["px_per_mm"] == pytest.approx(face.px_per_mm, rel=0.05)
+    assert result.quality["px_per_mm"] > 5.0
+    assert result.metrics["texture_dog"] is not None
+
+
+def test_a_face_turned_beyond_the_setting_is_refused_with_the_reason(
+    portrait: np.ndarray, face: landmarks.Face
+) -> None:
+    """The portrait is frontal (a few degrees); a limit below its turn stands in for a profile."""
+    assert abs(face.yaw_deg) < 10
+    with pytest.raises(NoZones, match="turned about"):
+        analyze(portrait, options=Options(max_face_yaw_deg=abs(face.yaw_deg) / 2))
