@@ -1,5 +1,5 @@
-"""Practitioner: record a session (date, settings, price, notes), add a client, and the
-intake screening.
+"""Practitioner: record a session (date, settings, price, notes), add a client, the face
+regions the course treats, and the intake screening.
 
 Every form's widgets are keyed by client (and session, and the stored revision), so a form
 always shows the chosen client's own saved answers: with shared keys, Streamlit kept the
@@ -21,6 +21,7 @@ from tracker.domain import Concern, Contraindication
 from tracker.ingest import Rejected
 from tracker.progress.plans import default_plan
 from tracker.ui.context import STAFF, flash, get_app, require_actor, show_flash
+from tracker.ui.region_picker import region_picker
 
 actor = require_actor(*STAFF)
 app = get_app()
@@ -204,6 +205,11 @@ if pending and pending[0] == chosen and existing is not None:
     if no.button("Keep it as it is", key=f"s_cancel_{key}"):
         st.session_state.pop(pending_key, None)
         st.rerun()
+
+# Treated areas ---------------------------------------------------------------------------
+
+st.subheader("Treated areas")
+region_picker(app, actor, client_id, names[client_id], row.concern, row.photo_count)
 
 # Intake ----------------------------------------------------------------------------------
 

@@ -214,6 +214,9 @@ def _course(course: TreatmentCourse) -> dict[str, Any]:
         "interval_weeks": course.interval_weeks,
         "upkeep_interval_weeks": course.upkeep_interval_weeks,
         "body_area": course.body_area,
+        # as stored: None means the concern's default regions / a reference chosen automatically
+        "treated_regions": course.treated_regions,
+        "reference_regions": course.reference_regions,
         "sessions": [_session(s) for s in course.sessions],
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -356,3 +357,88 @@ def test_production_serves_nothing_while_demo_accounts_are_on(
     assert not at.exception, at.exception
     assert "demo's accounts are switched on" in at.error[0].value
     assert len(at.text_input) == 0  # no sign-in form
+
+
+def _diagrams(at: AppTest) -> list[str]:
+    """The data URIs of the face diagrams on the page (inlined: nothing to fetch later)."""
+    urls = [img.url for element in at.get("image") for img in element.proto.imgs]
+    return [u for u in urls if u.startswith("data:image/png;base64,")]
+
+
+def _tick_regions(at: AppTest, wanted: object) -> None:
+    from tracker.domain import FaceRegion
+
+    for region in FaceRegion:
+        box: Any = _by_label(at.checkbox, region.label)
+        if region in wanted:  # type: ignore[operator]
+            box.check()
+        else:
+            box.uncheck()
+    at.run()
+
+
+def _ticked(at: AppTest) -> list[str]:
+    from tracker.domain import FaceRegion
+
+    return [r.value for r in FaceRegion if _by_label(at.checkbox, r.label).value]  # type: ignore[attr-defined]
+
+
+def test_record_page_treated_areas_per_client(demo_dir: Path) -> None:
+    from tracker.domain import Concern, FaceRegion
+    from tracker.treated_areas import course_regions
+
+    app = open_app()
+    rae = services.create_client(app, Actor.operator(1), "Rae Regions", concern=Concern.FINE_LINES_WRINKLES)
+    app.close()
+    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    at.switch_page("pages/record.py").run()
+    at.selectbox(key="record_client").set_value(rae).run()
+    assert not at.exception, at.exception
+    assert any(s.value == "Treated areas" for s in at.subheader)
+    assert _ticked(at) == ["forehead", "perioral"]  # the concern's default
+    assert _by_label(at.selectbox, "Reference (untreated) skin").value == ()
+    assert any("usual regions for fine lines" in c.value for c in at.caption)
+    assert len(_diagrams(at)) == 1
+
+    # Everything ticked: said plainly before saving.
+    _tick_regions(at, set(FaceRegion))
+    assert any("redness cannot be compared with untreated skin" in w.value for w in at.warning)
+    assert any(c.value == "Not saved yet." for c in at.caption)
+    # A reference that is also treated cannot be saved.
+    _by_label(at.selectbox, "Reference (untreated) skin").set_value((FaceRegion.FOREHEAD,)).run()
+    assert any("Forehead is marked as treated, so cannot be the reference" in e.value for e in at.error)
+    assert at.button(key=f"regions_save_{rae}").disabled
+
+    _tick_regions(at, {FaceRegion.NOSE, FaceRegion.CHIN})
+    assert not at.error
+    at.button(key=f"regions_save_{rae}").click().run()
+    assert not at.exception, at.exception
+    assert any(
+        "Treated areas saved for Rae Regions: Nose, Chin; reference: Forehead" in s.value for s in at.success
+    )
+    stored = course_regions(open_app(), Actor.operator(1), rae)
+    assert stored is not None and stored.treated == (FaceRegion.NOSE, FaceRegion.CHIN)
+    assert stored.reference == (FaceRegion.FOREHEAD,)
+    assert _ticked(at) == ["nose", "chin"]
+    assert at.button(key=f"regions_save_{rae}").disabled  # nothing left to save
+
+    # Another client shows their own course's regions, not Rae's.
+    ava = _client_id("Ava")
+    at.selectbox(key="record_client").set_value(ava).run()
+    assert not at.exception, at.exception
+    assert _ticked(at) == ["left_cheek", "right_cheek"]
+    assert _by_label(at.selectbox, "Reference (untreated) skin").value == ()
+    assert not any("Treated areas saved" in s.value for s in at.success)  # Rae's confirmation stays Rae's
+    assert any("Zones drawn on the photo" in i.value for i in at.info)  # the demo's zones are drawn by hand
+    assert any("measures the course's" in c.value for c in at.caption)
+
+    at.selectbox(key="record_client").set_value(rae).run()
+    at.button(key=f"regions_reset_{rae}").click().run()
+    assert not at.exception, at.exception
+    assert any("Forehead, Around the mouth; reference chosen automatically" in s.value for s in at.success)
+    assert _ticked(at) == ["forehead", "perioral"]
+
+    _tick_regions(at, set(FaceRegion))
+    at.button(key=f"regions_save_{rae}").click().run()
+    saved = [w.value for w in at.warning if w.value.startswith("Treated areas saved for Rae Regions")]
+    assert saved and "redness cannot be compared with untreated skin" in saved[0]

@@ -541,3 +541,69 @@ def test_the_servers_upload_endpoint_refuses_more_than_the_apps_limit(browser: o
     assert response.status == 413, response.status
     small = {"name": "small.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff" + b"\x00" * 1000}
     assert page.request.put(url, multipart={"uploadedFile": small}, headers=xsrf).status in (200, 204)
+
+
+def _diagram_width(w: Watched) -> float:
+    """The shown width of the Record page's face diagram (an inlined PNG), once drawn."""
+    diagram = w.page.locator('[data-testid="stImage"] img[src^="data:image/png"]').first
+    diagram.wait_for(timeout=60_000)
+    box = diagram.bounding_box()
+    assert box is not None and box["height"] > box["width"] > 0  # drawn, upright
+    return float(box["width"])
+
+
+def _section_shot(w: Watched, heading: str, name: str) -> None:
+    """A screenshot starting at a section's heading: the page scrolls inside Streamlit's own
+    container, so a full-page shot would only ever show the top of the page."""
+    _idle(w.page)  # a shot during a run shows the last run's elements, faded
+    w.page.get_by_role("heading", name=heading).evaluate("e => e.scrollIntoView({block: 'start'})")
+    w.shot(name)
+
+
+def test_practitioner_marks_the_treated_areas_on_the_face_diagram(browser: object, server: str) -> None:
+    w = Watched(browser, server, DESKTOP)
+    _sign_in(w, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    page = w.page
+    _go(w, "Record session & intake")
+    _pick(page, "Client", re.compile("^Niamh"))
+    _idle(page)
+    page.get_by_role("heading", name="Treated areas").wait_for(timeout=60_000)
+    assert _diagram_width(w) >= 250
+    # Niamh's course treats fine lines: forehead and around the mouth unless said otherwise.
+    page.get_by_text("The usual regions for fine lines").wait_for(timeout=60_000)
+    chin = page.get_by_test_id("stCheckbox").filter(has_text=re.compile("^Chin$"))
+    # the last client's tick boxes linger until the run that replaces them ends
+    playwright_api.expect(chin).to_have_count(1, timeout=60_000)
+    chin.get_by_text("Chin", exact=True).click()  # the label, as a finger would
+    _idle(page)
+    playwright_api.expect(page.get_by_role("checkbox", name="Chin")).to_be_checked()
+    _pick(page, "Reference (untreated) skin", re.compile("^Neck$"))
+    _idle(page)
+    page.get_by_text("Not saved yet.").wait_for(timeout=60_000)
+    _section_shot(w, "Treated areas", "treated-areas-choosing-desktop")
+    page.get_by_role("button", name="Save treated areas").click()
+    page.get_by_text(
+        re.compile(r"Treated areas saved for Niamh .*: Forehead, Around the mouth, Chin; reference: Neck")
+    ).wait_for(timeout=180_000)
+    _idle(page)
+    _section_shot(w, "Treated areas", "treated-areas-saved-desktop")
+    w.check()
+    w.context.close()
+
+    w = Watched(browser, server, PHONE)
+    _sign_in(w, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    page = w.page
+    _go(w, "Record session & intake")
+    _pick(page, "Client", re.compile("^Niamh"))
+    _idle(page)
+    assert _diagram_width(w) <= PHONE["width"] - 20  # inside the page, with its margins
+    caption = "Treated: Forehead, Around the mouth, Chin. Reference: Neck."  # what is stored is shown
+    page.get_by_text(caption).wait_for(timeout=60_000)
+    _section_shot(w, "Treated areas", "treated-areas-phone")
+    page.get_by_role("button", name="Save treated areas").scroll_into_view_if_needed()
+    _idle(page)
+    w.shot("treated-areas-phone-controls")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1  # no sideways scrolling on a phone
+    w.check()
+    w.context.close()

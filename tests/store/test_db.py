@@ -108,10 +108,60 @@ def test_each_migration_keeps_the_rows_it_finds(tmp_path: object) -> None:
                 "VALUES (1, 1, 'Kept', '2026-01-01', '{}', '{}')"
             )
         )
+        conn.execute(text(_OLD_COURSE))
     for revision in revisions[1:]:
         command.upgrade(cfg, revision)
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM client")).scalar() == 1, f"rows lost at {revision}"
+            for table in ("clinic", "client", "treatment_course"):
+                count = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                assert count == 1, f"{table} rows lost at {revision}"
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # back on after migrating
+        # A course from before the regions: NULL, read as the concern's default regions.
+        regions = conn.execute(text("SELECT treated_regions, reference_regions FROM treatment_course")).one()
+        assert tuple(regions) == (None, None)
+    engine.dispose()
+
+
+_OLD_COURSE = (
+    "INSERT INTO treatment_course (id, client_id, concern, planned_sessions, interval_weeks, body_area, "
+    "created_at) VALUES (1, 1, 'acne_scars', 4, 5, 'face', '2026-01-01')"
+)
+
+
+def test_taking_the_course_regions_back_out_keeps_courses_and_their_sessions(tmp_path: object) -> None:
+    """Downgrading 0008 copies treatment_course on SQLite (a batch drop); the sessions that
+    cascade from it must survive the copy."""
+    from pathlib import Path
+
+    from alembic import command
+
+    from tracker.store.db import alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{Path(str(tmp_path)) / 'regions.db'}")
+    cfg = alembic_config(engine)
+    command.upgrade(cfg, "head")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO clinic (id, name, created_at) VALUES (1, 'C', '2026-01-01')"))
+        conn.execute(
+            text(
+                "INSERT INTO client (id, clinic_id, name, created_at, intake, consent) "
+                "VALUES (1, 1, 'Kept', '2026-01-01', '{}', '{}')"
+            )
+        )
+        conn.execute(text(_OLD_COURSE))
+        conn.execute(text("UPDATE treatment_course SET treated_regions = '[\"forehead\"]'"))
+        conn.execute(
+            text(
+                "INSERT INTO treatment_session (id, course_id, number, at, device, serum, notes) "
+                "VALUES (1, 1, 1, '2026-01-02 10:00', '', '', '')"
+            )
+        )
+    command.downgrade(cfg, "0007_clinic_is_demo")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM treatment_course")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM treatment_session")).scalar() == 1
+        columns = {row[1] for row in conn.execute(text("PRAGMA table_info(treatment_course)"))}
+        assert "treated_regions" not in columns and "concern" in columns
+    command.upgrade(cfg, "head")
     engine.dispose()

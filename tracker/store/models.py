@@ -153,6 +153,10 @@ class TreatmentCourse(Base):
     body_area: Mapped[str] = mapped_column(String(100), default="")
     # After the course, upkeep sessions this often (anti-ageing: about twice a year); None = none.
     upkeep_interval_weeks: Mapped[int | None]
+    # FaceRegion values (tracker/regions.py reads them). Treated: NULL = the concern's default.
+    # Reference (untreated skin to compare with): NULL = chosen from what each photo shows.
+    treated_regions: Mapped[list[Any] | None] = mapped_column(JSON)
+    reference_regions: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     client: Mapped[Client] = relationship(back_populates="courses")
