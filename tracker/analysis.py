@@ -30,9 +30,10 @@ from tracker.imaging.face_regions import RegionChoice
 from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.imaging.scale import scale_from_length
 from tracker.imaging.version import METRIC_VERSION
-from tracker.imaging.zones import LANDMARKS, Zones, check_zones
+from tracker.imaging.zones import Zones, check_zones
 from tracker.ingest import Ingested, Rejected, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
+from tracker.regions import regions_for
 from tracker.store.models import (
     AnalysisResult,
     Client,
@@ -75,7 +76,9 @@ def analyze_photo(
         if series.baseline_photo_id is None:
             series.baseline_photo_id = photo.id
         baseline = None if is_baseline else _baseline_context(app, uow, series)
-        drawn = series.zones if series.zones and series.zones.get("source") != LANDMARKS else None
+        # Only zones a person drew are kept as they are; automatic ones are found again (from
+        # the face's landmarks and the course's regions, which may have changed since).
+        drawn = series.zones if series.zones and series.zones.get("source") == "manual" else None
         zones = Zones.from_json(drawn) if is_baseline and drawn else None
         px_per_mm = series.px_per_mm if is_baseline else None
         regions = _region_choice(uow, series.course_id)
@@ -104,7 +107,7 @@ def analyze_photo(
         photo = _photo_for(uow, actor, photo_id)
         series = _series_for(uow, photo)
         if is_baseline:
-            if not series.zones or series.zones.get("source") == LANDMARKS:
+            if not series.zones or series.zones.get("source") != "manual":
                 # Proposed zones become the series' zones; landmark zones are found again on
                 # every photo, and the baseline's are what a practitioner sees and can redraw.
                 series.zones = result.zones
@@ -313,11 +316,13 @@ def _options(app: App) -> Options:
 
 
 def _region_choice(uow: UnitOfWork, course_id: int) -> RegionChoice:
-    """The face regions the course treats: the default for its concern until a practitioner
-    records others."""
+    """The face regions the course treats (the default for its concern until a practitioner
+    records others) and the reference the practitioner chose, if any."""
     course = uow.session.get(TreatmentCourse, course_id)
-    concern = course.concern if course is not None else Concern.OTHER
-    return RegionChoice(treated=DEFAULT_TREATED_REGIONS[concern])
+    if course is None:
+        return RegionChoice(treated=DEFAULT_TREATED_REGIONS[Concern.OTHER])
+    treated, reference = regions_for(course)
+    return RegionChoice(treated=treated, reference=reference or None)
 
 
 def _photo_for(uow: UnitOfWork, actor: Actor, photo_id: int) -> Photo:
@@ -450,17 +455,19 @@ def _update_skin_tone(uow: UnitOfWork, client_id: int) -> None:
         .join(Photo, Photo.id == AnalysisResult.photo_id)
         .where(Photo.client_id == client_id, AnalysisResult.metric_version == METRIC_VERSION)
     ).all()
-    ita = representative_ita(
+    samples = [
         (metrics["ita_deg"], (calibration or {}).get("method") == "chart")
         for metrics, quality, calibration in rows
         if metrics.get("ita_deg") is not None and float(quality.get("score", 0.0)) >= TREND_THRESHOLD
-    )
+    ]
+    ita = representative_ita(samples)
     client = uow.session.get(Client, client_id)
     if client is None or ita is None:
         return
     ita = round(ita, 1)
-    if client.ita_deg != ita:
-        client.ita_deg, client.skin_tone = ita, ita_group(ita)
+    calibrated = any(chart for _, chart in samples)  # representative_ita prefers chart photos
+    if client.ita_deg != ita or client.ita_calibrated != calibrated:
+        client.ita_deg, client.skin_tone, client.ita_calibrated = ita, ita_group(ita), calibrated
 
 
 def _record_failure(app: App, photo_id: int, message: str) -> Outcome:

@@ -144,3 +144,51 @@ def test_a_face_turned_beyond_the_setting_is_refused_with_the_reason(
     assert abs(face.yaw_deg) < 10
     with pytest.raises(NoZones, match="turned about"):
         analyze(portrait, options=Options(max_face_yaw_deg=abs(face.yaw_deg) / 2))
+
+
+def _side_lit(rgb: np.ndarray, darkest: float) -> np.ndarray:
+    """Light falling from the photo's left, as a window beside the client makes it: linear
+    light scaled from 1 at the face's left edge down to `darkest` at its right edge."""
+    face = landmarks.find_face(rgb)
+    assert face is not None
+    x0, x1 = face.points[234, 0], face.points[454, 0]
+    linear = srgb_to_linear(rgb)
+    t = np.clip((np.arange(rgb.shape[1], dtype=np.float32) - x0) / (x1 - x0), 0.0, 1.0)
+    ramp = (1.0 - (1.0 - darkest) * t)[None, :, None]
+    from tracker.imaging.colour import linear_to_uint8
+
+    return linear_to_uint8(linear * ramp)
+
+
+def test_uneven_light_across_the_face_is_a_reason(portrait: np.ndarray) -> None:
+    even = analyze(portrait)
+    assert abs(even.quality["lighting_asymmetry"]) < 0.35
+    assert not any("uneven light" in r for r in even.quality["reasons"])
+    lit = analyze(_side_lit(portrait, 0.5))
+    # the client's left cheek (photo's right) is in shade: ln(left / right) well below zero
+    assert lit.quality["lighting_asymmetry"] < -0.35
+    assert any("uneven light: the left side" in r for r in lit.quality["reasons"])
+
+
+def test_light_camera_and_turn_are_compared_with_the_first_photo(portrait: np.ndarray) -> None:
+    from tracker.imaging.analyze import Baseline
+    from tracker.imaging.zones import Zones
+
+    first = analyze(portrait, camera="Apple iPhone 13 16.1")
+    baseline = Baseline(
+        rgb=portrait,
+        zones=Zones.from_json(first.zones),
+        full_size=(portrait.shape[1], portrait.shape[0]),
+        face_yaw_deg=first.quality["face_yaw_deg"],
+        lighting_asymmetry=first.quality["lighting_asymmetry"],
+        camera="Apple iPhone 13 16.1",
+    )
+    same = analyze(portrait, baseline=baseline, camera="Apple iPhone 13 16.1")
+    assert same.zones["source"] == LANDMARKS  # found again from this photo's own landmarks
+    assert same.registration is None
+    assert same.quality["camera_changed_from"] is None and same.quality["lighting_change"] == 0.0
+    other = analyze(_side_lit(portrait, 0.5), baseline=baseline, camera="Google Pixel 8")
+    assert other.quality["camera_changed_from"] == "Apple iPhone 13 16.1"
+    assert other.quality["lighting_change"] < -0.2
+    reasons = " ".join(other.quality["reasons"])
+    assert "different camera" in reasons and "another side than on the first photo" in reasons

@@ -68,7 +68,9 @@ def test_rendered_pih_is_caught_and_nothing_else(progress, truth) -> None:  # ty
             assert 4 in pih_sessions  # the darkening the renderer put after session 4
 
 
-def _pih_after_injection(p: CourseProgress, session: int, darkening: float) -> rules.Flag | None:
+def _pih_after_injection(
+    p: CourseProgress, session: int, darkening: float, calibrated: bool | None = None
+) -> rules.Flag | None:
     """Set the treated zone `darkening` L* darker than before `session` in weeks 1–6."""
     df = p.table.copy()
     at = {s.number: s.at for s in p.sessions}
@@ -89,6 +91,7 @@ def _pih_after_injection(p: CourseProgress, session: int, darkening: float) -> r
         bands["delta_a_star"],
         fit,
         p.ita_deg,
+        p.ita_calibrated if calibrated is None else calibrated,
     )
 
 
@@ -139,3 +142,12 @@ def test_contraindications_and_plan_are_reported(progress, truth) -> None:  # ty
         assert data["course"]["sessions_done"] == len(truth[name]["sessions"])
         assert len(data["sessions"]) == len(truth[name]["sessions"])
         assert all("settings" in s and "change_that_followed" in s for s in data["sessions"])
+
+
+def test_a_light_skin_tone_without_a_chart_gets_the_sensitive_pih_threshold(progress) -> None:  # type: ignore[no-untyped-def]
+    light = next(p for name, p in progress.items() if name.startswith("Ava"))
+    assert light.ita_deg is not None and light.ita_deg >= 28 and light.ita_calibrated
+    assert _pih_after_injection(light, 2, darkening=2.0) is None  # calibrated: the light threshold
+    flag = _pih_after_injection(light, 2, darkening=2.0, calibrated=False)
+    assert flag is not None and flag.data["threshold"] == 1.5
+    assert "without a colour chart" in flag.evidence[0]

@@ -372,6 +372,47 @@ def _find_face(rgb: NDArray[np.uint8], small: NDArray[np.uint8], factor: float) 
     return full.moved((-0.5, -0.5), factor).moved((0.5, 0.5))
 
 
+# Points that move with the skull, not with the expression (eye corners, nose bridge,
+# forehead, the face's sides): a smile or an open mouth must not shift the initial pose.
+STABLE_POINTS = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 10, 151, 9, 234, 454, 127, 356, 50, 280)
+
+
+def _baseline_face(baseline: Baseline) -> landmarks.Face | None:
+    """The baseline's landmarks in its full-resolution pixels, found once per prepared
+    Baseline on its display copy."""
+    if "face" not in baseline.cache:
+        small, factor = _downscale(np.ascontiguousarray(baseline.rgb), ANALYSIS_SIDE)
+        face = landmarks.find_face(small) if landmarks.available() else None
+        if face is not None:
+            display_per_full = baseline.rgb.shape[1] / baseline.full_size[0]
+            # small px → display px → full px, each at pixel centres
+            face = face.moved((-0.5, -0.5), 1.0 / factor).moved((0.5, 0.5))
+            face = face.moved((-0.5, -0.5), 1.0 / display_per_full).moved((0.5, 0.5))
+        baseline.cache["face"] = face
+    found: landmarks.Face | None = baseline.cache["face"]
+    return found
+
+
+def _landmark_pose(
+    baseline: Baseline, face: landmarks.Face | None, factor: float
+) -> tuple[NDArray[np.float64] | None, float | None]:
+    """(initial pose, scale hint) for registering this photo to its baseline from both
+    faces' landmarks: a similarity from this photo's full-resolution px to the baseline's,
+    fitted to points that do not move with the expression, and the ratio of their iris
+    scales. (None, None) when either photo has no face."""
+    base_face = _baseline_face(baseline)
+    if face is None or base_face is None:
+        return None, None
+    here = face.moved((-0.5, -0.5), 1.0 / factor).moved((0.5, 0.5))
+    src = here.points[list(STABLE_POINTS)].astype(np.float32)
+    dst = base_face.points[list(STABLE_POINTS)].astype(np.float32)
+    matrix, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    hint = None
+    if here.px_per_mm and base_face.px_per_mm:
+        hint = base_face.px_per_mm / here.px_per_mm
+    return (np.asarray(matrix, dtype=np.float64) if matrix is not None else None), hint
+
+
 def _face_skin(face: landmarks.Face | None, small_linear: NDArray[np.float32]) -> _FaceSkin | None:
     if face is None:
         return None

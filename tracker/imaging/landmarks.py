@@ -32,7 +32,11 @@ from tracker.imaging.colour import srgb_to_linear
 
 IRIS_DIAMETER_MM = 11.7
 MIN_IRIS_PX = 20.0  # smaller irises give the scale to within more than ±5 %
-MAX_SCALE_YAW_DEG = 20.0  # beyond this the iris may be foreshortened
+# Beyond these the iris scale is refused (on 72 real faces, every implied interpupillary
+# distance outside 54–72 mm but a child's and one soft news photo came from a turn over 15°
+# or irises differing by more than 15 %: one of them half hidden or misplaced).
+MAX_SCALE_YAW_DEG = 15.0
+MAX_IRIS_RATIO = 1.15
 # Mesh indices (MediaPipe face mesh with refine_landmarks=True: 468 + 2×5 iris points).
 RIGHT_IRIS = (468, 469, 470, 471, 472)  # centre, then right, top, left, bottom of the ring
 LEFT_IRIS = (473, 474, 475, 476, 477)
@@ -99,7 +103,7 @@ class Face:
         right, left = self.iris_diameters_px
         if min(right, left) < MIN_IRIS_PX or abs(self.yaw_deg) > MAX_SCALE_YAW_DEG:
             return None
-        if max(right, left) > 1.25 * min(right, left):  # one iris half hidden or misplaced
+        if max(right, left) > MAX_IRIS_RATIO * min(right, left):  # one half hidden or misplaced
             return None
         return (right + left) / 2.0 / IRIS_DIAMETER_MM
 

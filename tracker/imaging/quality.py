@@ -69,6 +69,8 @@ class Quality:
             "exposure": _r(self.exposure, 4),
             "calibration_method": self.calibration_method,
             "calibration_residual_de00": _r(self.calibration_residual_de00, 2),
+            # ITA moves 20–40° with an estimated white balance: only a chart makes it certain.
+            "ita_uncertain": self.calibration_method != "chart",
             "registration_score": _r(self.registration_score, 3),
             "pose_rotation_deg": _r(self.pose_rotation_deg, 2),
             "pose_scale": _r(self.pose_scale, 3),

@@ -95,8 +95,9 @@ def colour_metrics(
     """The redness and pigment keys of the metrics JSON (brief §3.1–3.2)."""
     treated = zone_stats(linear, treated_valid)
     reference = zone_stats(linear, reference_valid) if reference_valid is not None else None
-    ref_ok = reference is not None and reference.ei is not None
-    tone_source = reference if ref_ok else treated
+    # Skin tone from untreated reference skin only: treated skin is red after a session and
+    # may darken (PIH), which is what the tone's threshold is meant to judge (issue 9).
+    tone_source = reference if reference is not None and reference.ei is not None else None
     metrics: dict[str, float | None] = {
         "ei": treated.ei,
         "delta_ei": _diff(treated.ei, reference.ei) if reference else None,

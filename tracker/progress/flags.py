@@ -104,13 +104,19 @@ def pih_watch(
     a_star_band: NoiseBand,
     fit: RecoveryFit | None,
     ita_deg: float | None,
+    ita_calibrated: bool = False,
 ) -> Flag | None:
     """Darkening of the treated zone against reference skin in weeks 1–6 after a session,
-    beyond a threshold that is tighter below ITA 28° and never inside the noise band."""
+    beyond a threshold that is tighter below ITA 28° and never inside the noise band.
+
+    The looser light-skin threshold needs a skin tone measured under a colour chart: an ITA
+    from home photos can be 20–40° off (issue 9), and a dark-skinned client read as light
+    would be watched least where PIH is most likely. Without one, the tighter threshold."""
     pre = pre_session_level(df, session, "delta_l_star")
     if pre is None:
         return None
-    dark = ita_deg is not None and ita_deg < PIH_DARK_ITA
+    light = ita_deg is not None and ita_calibrated and ita_deg >= PIH_DARK_ITA
+    dark = not light
     threshold = max(PIH_THRESHOLD_L["dark" if dark else "light"], band.sdc)
     days = ((df["taken_at"] - session_at).dt.total_seconds() / 86400.0).to_numpy(float)
     mask = (
@@ -145,7 +151,7 @@ def pih_watch(
     evidence = [
         f"treated skin is {darkening:.1f} L* darker against reference skin than before session {session} "
         f"(mean of {len(window)} photo(s) in weeks 1–6; threshold {threshold:.1f} for "
-        f"{'ITA < 28°' if dark else 'ITA ≥ 28°'}, noise band {band.sdc:.1f})"
+        f"{_tone_words(ita_deg, ita_calibrated)}, noise band {band.sdc:.1f})"
     ]
     for r in window.itertuples():
         mel = f", melanin index {r.mel_index:.2f}" if pd.notna(r.mel_index) else ""
@@ -158,8 +164,21 @@ def pih_watch(
         severity="act",
         evidence=evidence,
         session=session,
-        data={"darkening_l": round(darkening, 2), "threshold": threshold, "ita_deg": ita_deg},
+        data={
+            "darkening_l": round(darkening, 2),
+            "threshold": threshold,
+            "ita_deg": ita_deg,
+            "ita_calibrated": ita_calibrated,
+        },
     )
+
+
+def _tone_words(ita_deg: float | None, calibrated: bool) -> str:
+    if ita_deg is None:
+        return "skin tone not measured yet, so the sensitive threshold"
+    if not calibrated and ita_deg >= PIH_DARK_ITA:
+        return f"ITA {ita_deg:.0f}° without a colour chart, so the sensitive threshold"
+    return "ITA < 28°" if ita_deg < PIH_DARK_ITA else "ITA ≥ 28°"
 
 
 def worsening(summary: MetricSummary, title: str) -> Flag | None:

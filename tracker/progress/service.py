@@ -86,6 +86,7 @@ class CourseProgress:
     body_area: str
     today: date
     ita_deg: float | None
+    ita_calibrated: bool
     next: NextSession
     sessions: list[SessionView]
     summaries: dict[str, Any]
@@ -105,7 +106,12 @@ class CourseProgress:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "client": {"id": self.client_id, "name": self.client_name, "ita_deg": _r(self.ita_deg)},
+            "client": {
+                "id": self.client_id,
+                "name": self.client_name,
+                "ita_deg": _r(self.ita_deg),
+                "ita_calibrated": self.ita_calibrated,
+            },
             "course": {
                 "concern": self.concern.value,
                 "concern_label": self.concern.label,
@@ -156,12 +162,13 @@ def course_progress(app: App, actor: Actor, client_id: int, today: date | None =
             .order_by(Photo.id, AnalysisResult.created_at, AnalysisResult.id)
         ).all()
         plan = CoursePlan(course.planned_sessions, course.interval_weeks, course.upkeep_interval_weeks)
-        name, intake, concern, body_area, stored_ita = (
+        name, intake, concern, body_area, stored_ita, ita_calibrated = (
             client.name,
             dict(client.intake or {}),
             course.concern,
             course.body_area,
             client.ita_deg,
+            client.ita_calibrated and client.ita_deg is not None,
         )
         session_rows = [
             (s.number, s.at, s.device, s.needle_depth_mm, s.passes, s.serum, s.price, s.client_rating)
@@ -224,7 +231,16 @@ def course_progress(app: App, actor: Actor, client_id: int, today: date | None =
         for flag in (
             rules.slow_recovery(df, number, at, next_at, redness_band, fit),
             rules.pih_watch(
-                df, number, at, next_at, summaries["delta_l_star"].noise, redness_band, a_star_band, fit, ita
+                df,
+                number,
+                at,
+                next_at,
+                summaries["delta_l_star"].noise,
+                redness_band,
+                a_star_band,
+                fit,
+                ita,
+                ita_calibrated,
             ),
         ):
             if flag:
@@ -251,6 +267,7 @@ def course_progress(app: App, actor: Actor, client_id: int, today: date | None =
         body_area=body_area,
         today=today,
         ita_deg=ita,
+        ita_calibrated=ita_calibrated,
         next=upcoming,
         sessions=views,
         summaries={m: s.to_json() for m, s in summaries.items()},

@@ -82,6 +82,8 @@ class Client(Base):
     # Filled by analysis from reference skin (brief §3.2); used to stratify thresholds only.
     ita_deg: Mapped[float | None]
     skin_tone: Mapped[str | None] = mapped_column(String(20))
+    # Whether ita_deg comes from chart-calibrated photos; if not, it is uncertain (issue 9).
+    ita_calibrated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # {"contraindications": [...Contraindication values answered yes], "answered_at": iso, "notes": str}
     intake: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # {ConsentFlag value: iso timestamp when given}

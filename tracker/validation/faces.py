@@ -55,6 +55,7 @@ class Group:
     clear: int = 0  # treated zone on clear skin and a reference found
     usable: int = 0
     large_irises: int = 0
+    eligible: int = 0  # near-frontal with irises ≥ 20 px
     scaled: int = 0
     ipd_ok: int = 0
     ipds: list[float] = field(default_factory=list)
@@ -91,8 +92,11 @@ def _measure_one(group: Group, name: str, rgb: NDArray[np.uint8], camera: str, o
     face = landmarks.find_face(_small(rgb))
     if face is not None:
         group.found += 1
-        group.frontal += abs(face.yaw_deg) <= landmarks.MAX_SCALE_YAW_DEG
-        group.large_irises += min(face.iris_diameters_px) * _scale_of(rgb) >= landmarks.MIN_IRIS_PX
+        frontal = abs(face.yaw_deg) <= landmarks.MAX_SCALE_YAW_DEG
+        large = min(face.iris_diameters_px) / _scale_of(rgb) >= landmarks.MIN_IRIS_PX
+        group.frontal += frontal
+        group.large_irises += large
+        group.eligible += frontal and large
     else:
         group.problems.append(f"{name}: no face found")
     started = time.perf_counter()
@@ -243,9 +247,10 @@ def report(groups: dict[str, Group]) -> str:
         )
     lines += [
         "",
-        "| tone | near-frontal (yaw ≤ 20°) | irises ≥ 20 px | iris scale used | implied IPD 54–72 mm "
-        "| median IPD | ITA median (range) | ms per photo (median, max) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| tone | near-frontal (yaw ≤ {landmarks.MAX_SCALE_YAW_DEG:.0f}°) | irises ≥ 20 px | both "
+        "| iris scale used | implied IPD 54–72 mm | median IPD | ITA median (range) "
+        "| ms per photo (median, max) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for tone in ordered:
         g = groups[tone]
@@ -253,7 +258,7 @@ def report(groups: dict[str, Group]) -> str:
         ita = f"{statistics.median(g.itas):.0f}° ({min(g.itas):.0f}° … {max(g.itas):.0f}°)" if g.itas else "–"
         ms = f"{statistics.median(g.ms):.0f}, {max(g.ms):.0f}" if g.ms else "–"
         lines.append(
-            f"| {tone} | {g.frontal} | {g.large_irises} | {g.scaled} "
+            f"| {tone} | {g.frontal} | {g.large_irises} | {g.eligible} | {g.scaled} "
             f"| {g.ipd_ok} ({_pct(g.ipd_ok, g.scaled)}) | {median_ipd} | {ita} | {ms} |"
         )
     lines += ["", "Reasons that lowered quality (photos per tone group):", ""]
