@@ -16,6 +16,7 @@ from tracker.imaging.colour import srgb_to_linear
 from tracker.imaging.face_regions import (
     LEFT_IRIS,
     MIN_SKIN_SHARE,
+    NoFaceZones,
     RegionChoice,
     choose_zones,
     face_regions,
@@ -192,3 +193,32 @@ def test_light_camera_and_turn_are_compared_with_the_first_photo(portrait: np.nd
     assert other.quality["lighting_change"] < -0.2
     reasons = " ".join(other.quality["reasons"])
     assert "different camera" in reasons and "another side than on the first photo" in reasons
+
+
+def test_a_region_measured_first_but_out_of_view_now_keeps_the_point_out_of_trends(
+    portrait: np.ndarray,
+) -> None:
+    """The first photo measured the forehead too; on this one the course's regions give only
+    the cheeks (as when a fringe or a turn hides a region): not the same skin, not usable."""
+    import dataclasses
+
+    from tracker.imaging.analyze import Baseline
+    from tracker.imaging.zones import Zones
+
+    cheeks = RegionChoice(treated=(FaceRegion.LEFT_CHEEK, FaceRegion.RIGHT_CHEEK))
+    first = Zones.from_json(analyze(portrait, regions=cheeks).zones)
+    wider = dataclasses.replace(first, treated_regions=(*first.treated_regions, "forehead"))
+    baseline = Baseline(rgb=portrait, zones=wider, full_size=(portrait.shape[1], portrait.shape[0]))
+    result = analyze(portrait, baseline=baseline, regions=cheeks)
+    assert any(
+        "forehead measured on the first photo is not visible" in p for p in result.quality["zone_problems"]
+    )
+    assert not result.quality["usable_for_trends"]
+
+
+def test_a_face_too_small_to_measure_says_so(portrait: np.ndarray, face: landmarks.Face) -> None:
+    regions = face_regions(face, portrait.shape[:2])
+    skin = verify_skin(srgb_to_linear(portrait), regions).skin
+    cheek = int(regions.regions[FaceRegion.LEFT_CHEEK].sum())
+    with pytest.raises(NoFaceZones, match="too small in this photo to measure the left cheek"):
+        choose_zones(regions, skin, RegionChoice(treated=(FaceRegion.LEFT_CHEEK,)), min_pixels=cheek + 1)

@@ -97,7 +97,7 @@ class Options:
     max_chart_residual_de00: float = 3.0
     # A face turned further than this is a profile view: its zones are foreshortened and
     # shaded, so the photo is refused with the reason rather than measured.
-    max_face_yaw_deg: float = 30.0
+    max_face_yaw_deg: float = 45.0
     use_landmarks: bool = True
 
 
@@ -194,6 +194,15 @@ def analyze(
             reference_regions=tuple(r.value for r in chosen.reference_regions),
         )
         zone_problems, zone_notes = list(chosen.problems), list(chosen.notes)
+        if baseline is not None:
+            # A region measured on the first photo but not on this one: the zone would not be
+            # the same skin, so the point cannot join the trend.
+            lost = [r for r in baseline.zones.treated_regions if r not in zones.treated_regions]
+            if lost:
+                names = " and ".join(_region_label(r) for r in lost)
+                zone_problems.append(
+                    f"the {names} measured on the first photo is not visible: face the camera"
+                )
         skin_share = {r.value: round(v, 3) for r, v in chosen.skin_share.items()}
     if zones is None and baseline is not None:
         reg = _register_to_baseline(baseline, small, factor, (width, height))
@@ -411,6 +420,13 @@ def _landmark_pose(
     if here.px_per_mm and base_face.px_per_mm:
         hint = base_face.px_per_mm / here.px_per_mm
     return (np.asarray(matrix, dtype=np.float64) if matrix is not None else None), hint
+
+
+def _region_label(name: str) -> str:
+    try:
+        return FaceRegion(name).label.lower()
+    except ValueError:  # stored by another version
+        return name.replace("_", " ")
 
 
 def _face_skin(face: landmarks.Face | None, small_linear: NDArray[np.float32]) -> _FaceSkin | None:

@@ -373,6 +373,12 @@ def choose_zones(
         if area >= min_pixels:
             share[name] = float(skin[mask].sum()) / area
     treated = tuple(r for r in choice.treated if r in share)
+    too_small = [r for r in choice.treated if 0 < int(regions.regions[r].sum()) < min_pixels]
+    if not treated and too_small:
+        raise NoFaceZones(
+            f"The face is too small in this photo to measure the {_labels(too_small)}: "
+            "come closer, so that the face fills most of the frame."
+        )
     if not treated:
         raise NoFaceZones(
             f"The treated area ({_labels(choice.treated)}) is not visible in this photo: "
