@@ -75,6 +75,8 @@ class FaceRegions:
     face: BoolMask
     excluded: BoolMask
     eye_distance_px: float
+    # Below the line through the nostrils' outer edges: where a beard grows.
+    lower_face: BoolMask | None = None
 
 
 def _fill(points: NDArray[np.float64], shape: tuple[int, int]) -> BoolMask:
@@ -120,7 +122,7 @@ def face_regions(face: Face, shape: tuple[int, int]) -> FaceRegions:
     hi = np.minimum(np.ceil(face.points.max(axis=0) + reach), [shape[1], shape[0]]).astype(int)
     if (hi <= lo).any():
         empty = np.zeros(shape, bool)
-        return FaceRegions(shape, dict.fromkeys(FaceRegion, empty), empty, empty, iod)
+        return FaceRegions(shape, dict.fromkeys(FaceRegion, empty), empty, empty, iod, empty)
     box = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
     local = _regions_in_box(face.points - lo, (int(hi[1] - lo[1]), int(hi[0] - lo[0])), iod)
 
@@ -130,7 +132,8 @@ def face_regions(face: Face, shape: tuple[int, int]) -> FaceRegions:
         return full
 
     regions = {name: paste(mask) for name, mask in local[0].items()}
-    return FaceRegions(shape, regions, paste(local[1]), paste(local[2]), iod)
+    lower = paste(_below_nostrils(face.points - lo, local[1].shape))
+    return FaceRegions(shape, regions, paste(local[1]), paste(local[2]), iod, lower)
 
 
 def _regions_in_box(
@@ -166,6 +169,16 @@ def _regions_in_box(
     regions[FaceRegion.NECK] = _neck(p, shape, iod) & ~outline
     _drop_turned_away(regions)
     return regions, face_mask, excluded
+
+
+def _below_nostrils(p: NDArray[np.float64], shape: tuple[int, ...]) -> BoolMask:
+    """Pixels below the line through the nostrils' outer edges (mesh 98 and 327), along the
+    face's own vertical."""
+    eyes = p[LEFT_IRIS[0]] - p[RIGHT_IRIS[0]]
+    down = np.array([-eyes[1], eyes[0]]) / max(1e-6, float(np.hypot(*eyes)))
+    level = float(np.dot((p[98] + p[327]) / 2, down))
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return np.asarray(xx * down[0] + yy * down[1] > level)
 
 
 def _neck(p: NDArray[np.float64], shape: tuple[int, int], iod: float) -> BoolMask:
@@ -314,7 +327,25 @@ def verify_skin(linear: F32, regions: FaceRegions) -> VerifiedSkin:
     found = (skin_pixels(features, model) | (~exposed & lit)) & allowed[box] & ~regions.excluded[box]
     # Remove specks (isolated pixels that happen to match) and close pores and freckles.
     skin[box] = _open_close(found, max(1, round(0.01 * regions.eye_distance_px)))
+    if regions.lower_face is not None and _bearded(regions, skin):
+        # Stubble on the lower cheeks is sparse: single pixels pass as skin although the
+        # area is not clear skin. Where the chin and jaw show a beard, the face below the
+        # nostrils is left out of every region.
+        skin &= ~regions.lower_face
     return VerifiedSkin(skin=skin, model=model)
+
+
+BEARD_SKIN_SHARE = 0.5  # of the chin and of the jawline: below both, they are bearded
+
+
+def _bearded(regions: FaceRegions, skin: BoolMask) -> bool:
+    shares = []
+    for name in (FaceRegion.CHIN, FaceRegion.JAWLINE):
+        mask = regions.regions[name]
+        if mask.sum() < 20:
+            return False
+        shares.append(float(skin[mask].mean()))
+    return max(shares) < BEARD_SKIN_SHARE
 
 
 def _open_close(mask: BoolMask, radius: int) -> BoolMask:
@@ -328,6 +359,7 @@ def _open_close(mask: BoolMask, radius: int) -> BoolMask:
 
 MIN_SKIN_SHARE = 0.6  # of a region that must be clear skin for its numbers to enter trends
 MAX_PARTS_PER_REGION = 3
+MIN_PIECE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -442,7 +474,9 @@ def _outlines(mask: BoolMask, min_pixels: float) -> list[list[list[float]]]:
     pieces = sorted(contours, key=cv2.contourArea, reverse=True)[:MAX_PARTS_PER_REGION]
     out = []
     for contour in pieces:
-        if cv2.contourArea(contour) < max(min_pixels / 4, 16):
+        # Islands (a patch of skin between hair strands, at the edge of a highlight) are not
+        # the region a person means: only pieces of a real share of the largest one count.
+        if cv2.contourArea(contour) < max(min_pixels / 4, 16, MIN_PIECE_SHARE * cv2.contourArea(pieces[0])):
             continue
         approx = cv2.approxPolyDP(contour, 1.0, closed=True).reshape(-1, 2)
         if len(approx) >= 3:
