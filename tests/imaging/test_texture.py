@@ -7,13 +7,20 @@ direct checks of the contract: which metrics are None when, fixed GLCM limits, m
 
 from __future__ import annotations
 
+import math
+
+import cv2
 import numpy as np
 import pytest
 
+from tracker.imaging import texture
 from tracker.imaging.texture import (
     METRIC_KEYS,
     MIN_ZONE_AREA_MM2,
+    NoiseFloor,
     canonical_pitch,
+    estimate_noise_sigma,
+    log_green,
     measure_texture,
     texture_map,
 )
@@ -46,6 +53,120 @@ def test_resolution_invariance(section: Section) -> None:
     assert n["lbp_entropy_rel_diff_40_vs_20_max"] <= 0.02
     # the naive per-pixel GLCM is what the canonical pitch fixes (brief: 1.6–1.9×)
     assert n["naive_glcm_ratio_min"] >= 1.5
+
+
+def test_sensor_noise_does_not_depend_on_the_source_resolution(section: Section) -> None:
+    """One surface at 40 and 20 px/mm with the same per-pixel noise (1.4 and 4.6 DN)."""
+    n = section.numbers
+    for level in validation.QUICK_NOISE_LEVELS:
+        for key in ("texture_dog", "glcm_contrast", "glcm_homogeneity", "glcm_entropy", "lbp_entropy"):
+            assert n[f"noise{level:g}_{key}_rel_diff_max"] <= 0.03, (level, key)
+    # the case is a real one: uncorrected, the 20 px/mm photo reads its extra noise as texture
+    assert n["noise0.02_texture_dog_rel_diff_max_uncorrected"] > 0.03
+    assert n["noise0.02_glcm_contrast_rel_diff_max_uncorrected"] > 0.05
+
+
+def test_counts_are_withheld_rather_than_inflated_by_noise(section: Section) -> None:
+    n = section.numbers
+    for key in ("line_density", "pore_density"):
+        assert n[f"noise0.006_{key}_withheld_40"] == 0.0
+        assert n[f"noise0.006_{key}_withheld_20"] == 0.0
+        # 4.6 DN: fine from a 40 px/mm source, too noisy from a 20 px/mm one
+        assert n[f"noise0.02_{key}_withheld_40"] == 0.0
+        assert n[f"noise0.02_{key}_withheld_20"] == 1.0
+    for level in validation.QUICK_NOISE_LEVELS:
+        assert n[f"noise{level:g}_count_drift_max"] <= 0.08, level  # vs the noise-free render
+    assert n["noise0.02_count_drift_max_uncorrected"] > 0.15  # what the withheld counts would say
+
+
+def test_noise_estimate_matches_the_injected_noise(section: Section) -> None:
+    assert section.numbers["noise_sigma_ratio_min"] >= 0.8
+    assert section.numbers["noise_sigma_ratio_max"] <= 1.2
+
+
+def test_noise_correction_leaves_a_noise_free_photo_alone(section: Section) -> None:
+    assert section.numbers["noise_free_rel_change_max"] <= 0.01
+
+
+@pytest.mark.parametrize(("px_per_mm", "pitch"), [(40.0, 10.0), (22.0, 10.0), (20.0, 10.0), (13.0, 5.0)])
+def test_noise_floor_is_what_the_area_reduction_leaves(px_per_mm: float, pitch: float) -> None:
+    """Variance, lag-1 correlation and DoG variance of white noise after the reduction, as predicted."""
+    sigma, size = 0.05, round(400 * px_per_mm / pitch)  # 400² canonical pixels
+    white = np.random.default_rng(7).normal(0.0, sigma, (size, size)).astype(np.float32)
+    scale = pitch / px_per_mm
+    reduced = np.asarray(cv2.resize(white, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+    noise = NoiseFloor.after_area_reduction(sigma, white.shape, scale)
+    inner = reduced[8:-8, 8:-8].astype(np.float64)
+    assert np.var(inner) == pytest.approx(noise.covariance[1, 1], rel=0.05)
+    lag_x = float(np.mean(inner[:, 1:] * inner[:, :-1]))
+    lag_y = float(np.mean(inner[1:] * inner[:-1]))
+    assert lag_x == pytest.approx(noise.covariance[1, 2], abs=0.03 * noise.covariance[1, 1])
+    assert lag_y == pytest.approx(noise.covariance[2, 1], abs=0.03 * noise.covariance[1, 1])
+    fine, coarse = (s * pitch for s in texture.DOG_SIGMAS_MM)
+    dog = cv2.GaussianBlur(reduced, (0, 0), fine) - cv2.GaussianBlur(reduced, (0, 0), coarse)
+    measured = float(np.var(dog[30:-30, 30:-30], dtype=np.float64))
+    assert texture._dog_noise_variance(noise, pitch) == pytest.approx(measured, rel=0.03)
+    # a draw of the noise has the same autocovariance
+    draw = noise.sample((200, 200)).astype(np.float64)[2:-2, 2:-2]
+    assert np.var(draw) == pytest.approx(noise.covariance[1, 1], rel=0.05)
+    assert float(np.mean(draw[:, 1:] * draw[:, :-1])) == pytest.approx(
+        noise.covariance[1, 2], abs=0.03 * noise.covariance[1, 1]
+    )
+
+
+def test_relief_of_a_coarse_source_is_not_taken_for_noise() -> None:
+    """At 11 px/mm the skin's relief reaches the pixel scale, where the noise is estimated."""
+    scene = validation._scene(1)
+    clean = validation._zone_of(validation._render(scene, 11.0, noise=0.0))
+    finest = estimate_noise_sigma(log_green(clean.linear), clean.zone)
+    assert finest is not None and finest > 0.015  # relief that the finest scale alone reads as noise
+    off = measure_texture(clean.linear, clean.zone, 11.0, remove_noise=False)
+    on = measure_texture(clean.linear, clean.zone, 11.0)
+    for key in METRIC_KEYS:
+        a, b = off.metrics[key], on.metrics[key]
+        assert (a is None) == (b is None), key
+        if a is not None and b is not None:
+            assert b == pytest.approx(a, rel=0.01), key
+    noisy = validation._zone_of(validation._render(scene, 11.0, noise=0.02))
+    injected, _dn = validation._injected_sigma(noisy, clean)
+    assert measure_texture(noisy.linear, noisy.zone, 11.0).noise_sigma == pytest.approx(injected, rel=0.2)
+
+
+def test_noise_estimate_ignores_smooth_structure_and_excluded_pixels() -> None:
+    yy, xx = np.mgrid[:400, :400].astype(np.float32)
+    smooth = 0.3 * np.sin(xx / 9.0) * np.cos(yy / 13.0) + 0.002 * xx  # shading and broad relief
+    valid = np.ones(smooth.shape, bool)
+    assert (estimate_noise_sigma(smooth, valid) or 0.0) < 0.002
+    noisy = smooth + np.random.default_rng(3).normal(0.0, 0.02, smooth.shape).astype(np.float32)
+    noisy[100:200, 100:200] = np.random.default_rng(4).uniform(-3, 3, (100, 100))  # glare, hair…
+    valid[100:200, 100:200] = False
+    estimate = estimate_noise_sigma(noisy, valid)
+    assert estimate is not None
+    assert estimate == pytest.approx(0.02, rel=0.05)
+    assert estimate_noise_sigma(noisy, np.zeros_like(valid)) is None
+
+
+def test_a_zone_of_pure_noise_has_almost_no_texture() -> None:
+    """Flat skin with 5 % noise per pixel at 20 px/mm: what is left is noise, and is removed."""
+    rng = np.random.default_rng(5)
+    shape = (500, 600)
+    green = 0.2 * np.exp(rng.normal(0.0, 0.05, shape))
+    linear = np.repeat(green[..., None], 3, axis=2).astype(np.float32)
+    zone = np.ones(shape, bool)
+    raw = measure_texture(linear, zone, 20.0, remove_noise=False)
+    # with the (noisy) limits a baseline photo would have given, so levels are not all clipped
+    corrected = measure_texture(linear, zone, 20.0, glcm_limits=raw.glcm_limits)
+    for key, value in corrected.metrics.items():
+        assert value is None or (math.isfinite(value) and value >= 0.0), key
+    dog, raw_dog = corrected.metrics["texture_dog"], raw.metrics["texture_dog"]
+    contrast, raw_contrast = corrected.metrics["glcm_contrast"], raw.metrics["glcm_contrast"]
+    assert dog is not None and raw_dog is not None and contrast is not None and raw_contrast is not None
+    assert dog < 0.25 * raw_dog
+    assert contrast < 0.1 * raw_contrast
+    assert corrected.noise_sigma == pytest.approx(0.05, rel=0.05)
+    assert corrected.metrics["line_density"] is None and corrected.metrics["pore_density"] is None
+    assert raw.metrics["line_density"] is not None  # the uncorrected count reads noise as lines
+    assert any("line_density" in note for note in corrected.notes)
 
 
 def test_rougher_skin_scores_higher(section: Section) -> None:
