@@ -301,6 +301,8 @@ def analyze(
         )
         texture_metrics = dict(tex.metrics)
         glcm_limits = tex.glcm_limits
+        quality.texture_noise = tex.noise_sigma
+        quality.texture_notes = list(tex.notes)
         quality.blur = _blur_at_canonical(crop_linear, treated & ~bad, work_px_per_mm)
 
     metrics.update(texture_metrics)

@@ -51,6 +51,10 @@ class Quality:
     lighting_change: float | None = None
     camera: str | None = None
     camera_changed_from: str | None = None
+    # The sensor noise the texture metrics were corrected for (σ of ln G at the source) and
+    # why a texture metric is empty, when one is.
+    texture_noise: float | None = None
+    texture_notes: list[str] = field(default_factory=list)
     score: float = 1.0
     reasons: list[str] = field(default_factory=list)
 
@@ -84,6 +88,8 @@ class Quality:
             "lighting_change": _r(self.lighting_change, 3),
             "camera": self.camera,
             "camera_changed_from": self.camera_changed_from,
+            "texture_noise": _r(self.texture_noise, 4),
+            "texture_notes": list(self.texture_notes),
             "score": round(float(self.score), 3),
             "usable_for_trends": bool(self.score >= TREND_THRESHOLD),
             "reasons": list(self.reasons),

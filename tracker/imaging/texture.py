@@ -64,7 +64,7 @@ F64 = NDArray[np.float64]
 BoolMask = NDArray[np.bool_]
 
 #: Stored with every result so any number can be re-derived with the same definition.
-TEXTURE_VERSION = "texture-1"
+TEXTURE_VERSION = "texture-2"  # 2: net of the sensor noise floor
 METRIC_KEYS = (
     "texture_dog",
     "glcm_contrast",
