@@ -50,6 +50,13 @@ def main() -> int:
         took = time.perf_counter() - started
         parts += ["", f"## {section.title}", "", section.markdown.strip(), "", f"_({took:.0f} s)_"]
     parts += ["", "## Speed", "", _speed_note()]
+    # The real-photo section comes from `faces --docs` (its photos are not in the repository):
+    # keep it as it was.
+    from tracker.validation.faces import kept_section
+
+    kept = kept_section(args.out.read_text(encoding="utf-8")) if args.out.exists() else ""
+    if kept:
+        parts += ["", kept]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(parts) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
