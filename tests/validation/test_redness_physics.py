@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tracker.validation import Section
-from tracker.validation.redness import TONES, run
+from tracker.validation.redness import CAST_TONES, TONES, run
 
 
 @pytest.fixture(scope="module")
@@ -30,3 +30,12 @@ def test_dark_skin_response_is_at_least_half_the_light_skin_response(section: Se
 
 def test_exposure_alone_moves_delta_ei_less_than_a_quarter_step(section: Section) -> None:
     assert section.numbers["exposure_shift_over_step_max"] < 0.25
+
+
+def test_colour_casts_move_delta_ei_less_than_a_quarter_step(section: Section) -> None:
+    for tone in CAST_TONES:
+        assert section.numbers[f"cast_shift_over_step_{tone}"] < 0.25, tone  # inf if delta_ei was lost
+
+
+def test_colour_casts_turn_no_glare_free_skin_into_glare(section: Section) -> None:
+    assert section.numbers["cast_glare_pct_max"] < 0.5

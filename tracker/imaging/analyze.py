@@ -267,9 +267,9 @@ def analyze(
     skin = _crop_mask(skin_small, factor, (x0, y0, x1, y1), cs, crop_shape)
     region = treated | (reference if reference is not None else False)
 
-    glare = glare_mask(crop_linear, treated & ~clipped)
+    glare = glare_mask(crop_linear, treated & ~clipped, clipped)
     if reference is not None:
-        glare |= glare_mask(crop_linear, reference & ~clipped)
+        glare |= glare_mask(crop_linear, reference & ~clipped, clipped)
     shadow = shadow_mask(crop_linear, region & ~clipped)
     hair = hair_mask(crop_linear, region, work_px_per_mm)
     bad = clipped | glare | shadow | hair

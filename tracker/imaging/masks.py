@@ -27,6 +27,15 @@ _SKIN_LN_RG = (0.05, 2.8)
 _SKIN_LN_GB = (-0.5, 3.0)
 _EPS = 1e-4
 _SUPERSAMPLE = 4
+_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec. 709 luminance weights
+_MAX_STAT_PIXELS = 40_000
+# Glare, in a zone's own white balance (see glare_mask): luminance above the zone's median by
+# at least this fraction (or 6 robust spreads)...
+_GLARE_BRIGHT = 0.6
+# ... and ln(R/B) below the zone's median by at least this much (or 2 robust spreads). The
+# rim of a highlight qualifies with half the brightness excess but twice the wash.
+_GLARE_WASHED = 0.15
+_GLARE_RIM_BRIGHT = 0.3
 
 
 def channel_max(image: NDArray[Any]) -> NDArray[Any]:
@@ -68,28 +77,61 @@ def clipped_mask(rgb: NDArray[np.uint8]) -> BoolMask:
     return np.asarray((channel_max(rgb) >= 254) | (channel_min(rgb) <= 1))
 
 
-def glare_mask(linear: F32, region: BoolMask) -> BoolMask:
-    """Specular highlights: much brighter than the region and washed out (low chroma).
+def glare_mask(linear: F32, region: BoolMask, clipped: BoolMask | None = None) -> BoolMask:
+    """Specular highlights: brighter than the region and washed out towards the light's colour.
 
-    Glare is surface reflection, so it has the light's colour, not the skin's: high
-    brightness together with a collapsed R/B ratio separates it from merely bright skin.
-    Thresholds are relative to the region's own median and spread, so they do not move
-    with exposure; call it once per zone (a red treated zone and pale reference skin have
-    different medians).
+    Glare is surface reflection, so it has the light's colour, not the skin's. Every test is
+    made in the region's own white balance (each channel divided by its median over the
+    region, so typical skin there is grey): a colour cast is a gain per channel in linear
+    light, and it cancels exactly, whether or not the photo's white balance succeeded. In
+    that balance any light is less red than the skin it shines on, so glare lowers R/B below
+    the region's median while shading leaves it alone: a pixel must be washed out *and*
+    bright. No absolute level is used (the old "a channel above 0.92" turned 13–26 % of a
+    real cheek into glare under a warm cast, which lifts R on bright skin without any shine).
+
+    The rim of a highlight is less bright than its core but as washed out; next to a clipped
+    core (`clipped`: pixels left out of `region` because a channel hit the limits) that would
+    pass as a highlight itself, less still is needed. Under a warm cast whole patches of
+    bright skin clip in R, but they stay dim in G and B, so their neighbours stay. Call it
+    once per zone (a red treated zone and pale reference skin have different medians).
     """
-    luminance = linear @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
-    inside = luminance[region]
-    if inside.size == 0:
+    if not region.any():
         return np.zeros(region.shape, bool)
-    median = float(np.median(inside))
-    spread = 1.4826 * float(np.median(np.abs(inside - median)))
-    ratio = (linear[..., 0] + _EPS) / (linear[..., 2] + _EPS)
-    ratio_median = float(np.median(ratio[region]))
-    bright = luminance > median + max(0.6 * median, 6.0 * spread)
-    washed = ratio < 1.0 + 0.5 * (ratio_median - 1.0)
-    near_clip = channel_max(linear) > 0.92
-    glare = ((bright & washed) | (near_clip & (luminance > 1.3 * median))) & region
+    balanced = linear / _channel_medians(linear[region])
+    luminance = balanced @ _LUMA
+    luminance /= max(float(_median(luminance[region])), _EPS)
+    ln_rb = np.log((balanced[..., 0] + _EPS) / (balanced[..., 2] + _EPS))
+    ln_rb -= _median(ln_rb[region])
+    wash = max(_GLARE_WASHED, 2.0 * _mad(ln_rb[region]))
+    washed = ln_rb < -wash
+    highlight = (luminance > 1.0 + max(_GLARE_BRIGHT, 6.0 * _mad(luminance[region] - 1.0))) & washed
+    rim = (luminance > 1.0 + _GLARE_RIM_BRIGHT) & (ln_rb < -2.0 * wash)
+    if clipped is not None:
+        # Clipped pixels that would be a highlight if they were not clipped (a white core,
+        # not skin whose R alone a warm cast pushed over the top, which stays dim in G).
+        cores = clipped & highlight
+        if cores.any():
+            rim |= _dilate(cores, 2) & (luminance > 1.0 + _GLARE_RIM_BRIGHT) & washed
+    glare = (highlight | rim) & region
     return _dilate(glare, 2) & region
+
+
+def _median(values: NDArray[np.floating]) -> float:
+    """Median of an even subsample of at most 40 000 values: it moves a median by far less
+    than any threshold here, and keeps a 12 MP zone cheap."""
+    step = max(1, values.size // _MAX_STAT_PIXELS)
+    return float(np.median(values[::step]))
+
+
+def _channel_medians(pixels: NDArray[np.floating]) -> F32:
+    """Per-channel medians of N×3 pixels (subsampled as in `_median`), never zero."""
+    step = max(1, pixels.shape[0] // _MAX_STAT_PIXELS)
+    return np.asarray(np.maximum(np.median(pixels[::step], axis=0), _EPS), dtype=np.float32)
+
+
+def _mad(values: NDArray[np.floating]) -> float:
+    """Robust spread around zero (1.4826 · median absolute value) of a subsample."""
+    return 1.4826 * _median(np.abs(values))
 
 
 def shadow_mask(linear: F32, region: BoolMask) -> BoolMask:

@@ -9,7 +9,9 @@ renderer's truth and no colour chart, i.e. the shades-of-grey fallback). What mu
 - within each skin tone, pooled over all lights and exposures, the ranking by blood holds
   (Spearman ≥ 0.95);
 - the response to +1 % blood on dark skin is at least half that on light skin;
-- an exposure change alone moves delta_ei by less than a quarter of the +1 % blood step.
+- an exposure change alone moves delta_ei by less than a quarter of the +1 % blood step;
+- a colour cast (warm or cool, in linear light or on the 8-bit values) moves delta_ei by less
+  than a quarter of the +1 % blood step, and turns no glare-free skin into "glare".
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from dataclasses import dataclass
 from itertools import pairwise, product
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.stats import spearmanr
 
-from tracker.imaging.analyze import analyze
+from tracker.imaging.analyze import Analysis, analyze
+from tracker.imaging.colour import linear_to_uint8, srgb_to_linear
 from tracker.imaging.zones import Zones
 from tracker.synth import Framing, PhotoSpec, SkinScene, render_photo
 from tracker.validation import Section
@@ -31,6 +35,19 @@ LIGHTS = {"daylight": "D65", "incandescent": "A", "fluorescent": "FL11", "LED": 
 BLOOD_REFERENCE = 0.015
 EXTRA_BLOOD = (0.0, 0.005, 0.01, 0.02, 0.03)
 EXPOSURES = (1.0, 0.75, 0.5)
+
+# Colour casts: per-channel gains, in linear light (the white of a light of that colour
+# temperature in linear sRGB over D65's, from colour-science's CIE daylight locus, or Kang
+# 2002 below 4000 K: what a camera left at daylight balance records under that light) or on
+# the 8-bit values (a phone's auto white balance error, applied after its tone curve).
+CASTS: dict[str, tuple[str, tuple[float, float, float]]] = {
+    "tungsten 3200 K, no white balance": ("linear", (1.935, 1.0, 0.376)),
+    "warm white 4000 K, no white balance": ("linear", (1.483, 1.0, 0.530)),
+    "shade 10 000 K, no white balance": ("linear", (0.815, 1.0, 1.387)),
+    "warm auto-WB error (8-bit R ×1.12, B ×0.88)": ("srgb", (1.12, 1.0, 0.88)),
+    "cool auto-WB error (8-bit R ×0.90, B ×1.12)": ("srgb", (0.90, 1.0, 1.12)),
+}
+CAST_TONES = ("light", "dark")
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,124 @@ def measure(
     return Point(tone, light, exposure, extra, float(value))
 
 
+@dataclass(frozen=True)
+class CastPoint:
+    """delta_ei of one scene under one cast, and what the masks took out of its zones (a
+    cast moves delta_ei only through pixels excluded in one zone and not the other)."""
+
+    tone: str
+    cast: str
+    delta_ei: float | None
+    shift_over_step: float  # |delta_ei change| in +1 % blood steps; inf when delta_ei is lost
+    glare_pct: float  # of both zones
+    clipped_pct: float
+    calibration: str
+
+
+def apply_cast(rgb: NDArray[np.uint8], domain: str, gains: tuple[float, float, float]) -> NDArray[np.uint8]:
+    """`rgb` under a colour cast: gains in linear light or on the 8-bit values, clipped at
+    the top as a camera would."""
+    g = np.array(gains, dtype=np.float32)
+    if domain == "linear":
+        return linear_to_uint8(srgb_to_linear(rgb) * g)
+    return np.clip(np.round(rgb.astype(np.float32) * g), 0, 255).astype(np.uint8)
+
+
+def measure_casts(tone: str, *, px_per_mm: float = 10.0, seed: int = 7) -> list[CastPoint]:
+    """delta_ei of one side-lit scene (+1 % blood in the treated zone) under each cast,
+    against the same photo without a cast, in units of the +1 % step measured on that
+    scene (+2 % minus +1 %)."""
+    melanin = TONES[tone]
+
+    def photo(extra: float) -> tuple[NDArray[np.uint8], Zones]:
+        scene = SkinScene(
+            seed=seed,
+            blood_reference=BLOOD_REFERENCE,
+            blood_treated=BLOOD_REFERENCE + extra,
+            melanin_reference=melanin,
+            melanin_treated=melanin,
+        )
+        framing = Framing(px_per_mm=px_per_mm, width=round(56 * px_per_mm), height=round(42 * px_per_mm))
+        # Side light and an uneven field: the treated zone's bright side comes near the top of
+        # the range under a warm cast (a tungsten cast clips R there); the reference lies on
+        # the dim side.
+        spec = PhotoSpec(
+            scene=scene,
+            framing=framing,
+            seed=seed,
+            exposure=0.9,
+            illumination_gradient=0.9,
+            gradient_angle_deg=180.0,
+            ambient=0.2,
+            light_elevation_deg=30.0,
+        )
+        rendered = render_photo(spec)
+        zones = rendered.truth["zones"]
+        return rendered.rgb, Zones(zones["treated"], zones["reference"], "manual")
+
+    def run_one(rgb: NDArray[np.uint8], zones: Zones) -> Analysis:
+        return analyze(rgb, zones=zones, px_per_mm=px_per_mm)
+
+    rgb, zones = photo(0.01)
+    plain = run_one(rgb, zones)
+    base = plain.metrics["delta_ei"]
+    stepped = run_one(photo(0.02)[0], zones).metrics["delta_ei"]
+    assert base is not None and stepped is not None
+    step = stepped - base
+    points = [_cast_point(tone, "none", plain, base, step)]
+    for name, (domain, gains) in CASTS.items():
+        points.append(_cast_point(tone, name, run_one(apply_cast(rgb, domain, gains), zones), base, step))
+    return points
+
+
+def _cast_point(tone: str, cast: str, result: Analysis, base: float, step: float) -> CastPoint:
+    value = result.metrics["delta_ei"]
+    return CastPoint(
+        tone=tone,
+        cast=cast,
+        delta_ei=value,
+        shift_over_step=abs(value - base) / step if value is not None else float("inf"),
+        glare_pct=float(result.quality["glare_pct"]),
+        clipped_pct=float(result.quality["clipped_pct"]),
+        calibration=str(result.calibration["method"]),
+    )
+
+
+def _cast_case(px_per_mm: float) -> tuple[dict[str, float], list[str]]:
+    """The colour-cast case of the report: its numbers and its markdown lines."""
+    points = [p for tone in CAST_TONES for p in measure_casts(tone, px_per_mm=px_per_mm)]
+    cast_points = [p for p in points if p.cast != "none"]
+    numbers = {
+        "cast_shift_over_step_max": max(p.shift_over_step for p in cast_points),
+        "cast_glare_pct_max": max(p.glare_pct for p in cast_points),
+    }
+    for tone in CAST_TONES:
+        shifts = [p.shift_over_step for p in cast_points if p.tone == tone]
+        numbers[f"cast_shift_over_step_{tone}"] = max(shifts)
+    lines = [
+        "**Colour casts.** One side-lit scene per tone (light from 30° elevation, ambient 0.2, a 90 % "
+        "brightness gradient across the frame, exposure ×0.9, +1 % blood in the treated zone), "
+        "photographed once and then cast: gains in linear light (a camera left at daylight balance "
+        "under another light; strong enough to clip R on the bright side of light skin) or on the "
+        "8-bit values (an auto white balance error). The shift is measured against the same photo "
+        "without a cast, in units of the +1 % blood step measured on that scene; glare and clipped "
+        "are shares of both zones.",
+        "",
+        "| tone | cast | delta_ei | shift / +1 % step | glare % | clipped % | white balance |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {p.tone} | {p.cast} | {'—' if p.delta_ei is None else f'{p.delta_ei:.2f}'} "
+            f"| {p.shift_over_step:.3f} | {p.glare_pct:.1f} | {p.clipped_pct:.1f} | {p.calibration} |"
+            for p in points
+        ),
+        "",
+        f"Largest shift from a cast: **{numbers['cast_shift_over_step_max']:.3f}** of a +1 % step "
+        f"(goal < 0.25); most skin called glare under a cast: **{numbers['cast_glare_pct_max']:.1f} %** "
+        "(goal ≈ 0: these scenes have no glare).",
+    ]
+    return numbers, lines
+
+
 def run(quick: bool = False) -> Section:
     # Quick: fewer exposures and a coarser pixel grid; the same five blood levels, because
     # tied blood values cap a pooled Spearman (at 0.94 with three levels, 0.98 with five).
@@ -111,6 +246,8 @@ def run(quick: bool = False) -> Section:
     numbers["dark_over_light_response"] = numbers["slope_per_1pct_dark"] / numbers["slope_per_1pct_light"]
     numbers["spearman_min"] = min(numbers[f"spearman_{t}"] for t in TONES)
     numbers["exposure_shift_over_step_max"] = max(numbers[f"exposure_shift_over_step_{t}"] for t in TONES)
+    cast_numbers, cast_lines = _cast_case(px_per_mm)
+    numbers.update(cast_numbers)
     body = "\n".join(
         [
             __doc__.split("\n\n", 1)[1].strip() if __doc__ else "",
@@ -131,6 +268,8 @@ def run(quick: bool = False) -> Section:
             "(goal ≥ 0.5). Lowest pooled Spearman: "
             f"**{numbers['spearman_min']:.3f}** (goal ≥ 0.95). Largest exposure-only shift: "
             f"**{numbers['exposure_shift_over_step_max']:.3f}** of a +1 % step (goal < 0.25).",
+            "",
+            *cast_lines,
         ]
     )
     return Section(title="Redness (delta_ei) against dermal blood", markdown=body, numbers=numbers)
