@@ -270,7 +270,11 @@ def analyze(
     glare = glare_mask(crop_linear, treated & ~clipped, clipped)
     if reference is not None:
         glare |= glare_mask(crop_linear, reference & ~clipped, clipped)
-    shadow = shadow_mask(crop_linear, region & ~clipped)
+    # Per zone, like glare: one median over a dim cheek and a bright forehead made a third of
+    # the cheek "shadow" under side light.
+    shadow = shadow_mask(crop_linear, treated & ~clipped) & treated
+    if reference is not None:
+        shadow |= shadow_mask(crop_linear, reference & ~clipped) & reference
     hair = hair_mask(crop_linear, region, work_px_per_mm)
     bad = clipped | glare | shadow | hair
 
