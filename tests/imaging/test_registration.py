@@ -399,3 +399,32 @@ def test_a_scale_hint_brings_a_cropped_follow_up_within_the_search() -> None:
         transform_points(reg.matrix, transform_points(base_to_follow, grid)) - grid, axis=1
     )
     assert errors.mean() <= 0.5
+
+
+def test_the_analysis_takes_the_initial_pose_in_full_resolution_pixels() -> None:
+    """``register_photo`` (the analysis path) takes ``initial`` follow-up full px → baseline full
+    px, as its result is: a start near the truth for a ⅓-resolution follow-up is used and refined;
+    when nothing registers, the initial pose is what is kept (a non-finite one is not)."""
+    base = astronaut()
+    warp = astronaut_warps(1, seed=5)[0]
+    follow, to_follow = resample(warp.image, 1 / 3)
+    true = invert_affine(compose_affine(to_follow, warp.to_warped))  # follow-up px → baseline px
+    nudge = cv2.getRotationMatrix2D((768.0, 768.0), 1.5, 1.02) + np.array([[0.0, 0.0, 9.0], [0.0, 0.0, -7.0]])
+    start = compose_affine(nudge, true)
+    baseline = Baseline(
+        rgb=base,
+        zones=Zones(treated=[[0.0, 0.0], [9.0, 0.0], [9.0, 9.0]], reference=None, source="manual"),
+        full_size=(1536, 1536),
+    )
+    reg = register_photo(baseline, follow, initial=start)
+    assert reg.ok and reg.method == "initial+ecc"
+    grid = face_grid()
+    assert (
+        np.abs(transform_points(reg.matrix, transform_points(invert_affine(true), grid)) - grid).max() < 0.5
+    )
+
+    noise = np.random.default_rng(2).integers(0, 256, follow.shape, dtype=np.uint8)
+    failed = register_photo(baseline, noise, initial=start)
+    assert not failed.ok and np.array_equal(failed.matrix, start)
+    ignored = register_photo(baseline, noise, initial=np.full((2, 3), np.inf))
+    assert similarity_params(ignored.matrix)[0] == pytest.approx(3.0, rel=0.01)  # framed alike

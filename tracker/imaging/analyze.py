@@ -303,16 +303,16 @@ def _register_to_baseline(
     full-resolution pixel sizes (one camera at one distance); alike framing is always tried.
     `initial` (2×3, follow-up full px → baseline full px, e.g. a similarity fitted to face
     landmarks of both photos) is the first pose tried and refined; a wrong one costs time, not
-    accuracy. When registration fails, `initial` is kept if given; otherwise the photos are
-    assumed framed alike (centres and longer sides matching), and the low score lowers the
-    quality instead."""
+    accuracy (a non-finite or singular one is ignored). When registration fails, `initial` is
+    kept if given; otherwise the photos are assumed framed alike (centres and longer sides
+    matching), and the low score lowers the quality instead."""
     bw, bh = baseline.full_size
     to_display = _display_map(baseline)
     to_small = _analysis_map(factor)
     display_per_small = math.sqrt(abs(np.linalg.det(to_display[:, :2]))) / factor
     scales = [s * display_per_small for s in (scale_hint, 1.0) if s is not None and s > 0]
     given_initial = None
-    if initial is not None:
+    if initial is not None and np.all(np.isfinite(initial)) and abs(np.linalg.det(initial[:, :2])) > 1e-9:
         given_initial = compose_affine(to_display, compose_affine(initial, invert_affine(to_small)))
     # No skin mask: the registration score is calibrated on whole frames (with the mask the
     # outline of the skin, its strongest structure, drops out and correct poses score low).
@@ -325,7 +325,9 @@ def _register_to_baseline(
         scales=scales,
     )
     if not reg.ok:
-        guess = _framed_alike((bw, bh), full_size) if initial is None else np.asarray(initial, np.float64)
+        guess = (
+            _framed_alike((bw, bh), full_size) if given_initial is None else np.asarray(initial, np.float64)
+        )
         return Registration(matrix=guess, score=reg.score, method=reg.method, ok=False)
     m = compose_affine(invert_affine(to_display), compose_affine(reg.matrix, to_small))
     return Registration(matrix=m, score=reg.score, method=reg.method, ok=reg.ok)
