@@ -222,3 +222,31 @@ def test_a_face_too_small_to_measure_says_so(portrait: np.ndarray, face: landmar
     cheek = int(regions.regions[FaceRegion.LEFT_CHEEK].sum())
     with pytest.raises(NoFaceZones, match="too small in this photo to measure the left cheek"):
         choose_zones(regions, skin, RegionChoice(treated=(FaceRegion.LEFT_CHEEK,)), min_pixels=cheek + 1)
+
+
+def test_drawn_zones_follow_a_face_photographed_by_another_camera(portrait: np.ndarray) -> None:
+    """Zones drawn by hand on a face are carried by registration, which starts from the two
+    faces' landmarks: a follow-up turned 6° and at half the resolution lands within a pixel."""
+    from tracker.imaging.analyze import Baseline
+    from tracker.imaging.registration import transform_points
+    from tracker.imaging.zones import Zones, rect_polygon
+
+    h, w = portrait.shape[:2]
+    zones = Zones(rect_polygon(820, 700, 140, 120), rect_polygon(640, 380, 200, 80), "manual")
+    first = analyze(portrait, zones=zones)
+    baseline = Baseline(
+        rgb=portrait, zones=zones, full_size=(w, h), face_yaw_deg=first.quality["face_yaw_deg"]
+    )
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), 6.0, 1.0)
+    turned = cv2.warpAffine(portrait, turn, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    half = np.asarray(cv2.resize(turned, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+    result = analyze(half, baseline=baseline)
+    assert result.registration is not None and result.registration["ok"]
+    assert result.registration["method"] == "initial+ecc"  # started from the landmarks
+    # follow-up px → baseline px: (x·2 + 0.5) through the inverse turn
+    matrix = np.asarray(result.registration["matrix"])
+    probe = np.array([[300.0, 250.0], [450.0, 400.0], [600.0, 320.0]])
+    full = (probe + 0.5) * 2 - 0.5
+    expected = transform_points(cv2.invertAffineTransform(turn), full)
+    assert np.abs(transform_points(matrix, probe) - expected).max() < 1.0
+    assert result.zones["source"] == "series"

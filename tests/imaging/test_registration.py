@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from tracker.imaging.analyze import Baseline, analyze, register_photo
 from tracker.imaging.registration import (
     OK_SCORE,
     Registration,
@@ -28,13 +29,16 @@ from tracker.imaging.registration import (
     valid_mask,
     warp_to_baseline,
 )
+from tracker.imaging.zones import Zones
 from tracker.validation import Section
 from tracker.validation.registration import (
     SAMPLE_DIR,
     astronaut,
     astronaut_warps,
     demo_manifest,
+    face_grid,
     load_rgb,
+    resample,
     zone_error,
 )
 
@@ -234,3 +238,193 @@ def test_warp_to_baseline_puts_a_feature_where_the_truth_says() -> None:
     assert valid.shape == base.shape[:2]
     assert np.all(filled[valid] == 255)  # every valid pixel came from inside the follow-up
     assert 0.5 < valid.mean() < 1.0  # the warp leaves part of the baseline uncovered
+
+
+# --------------------------------------------------------------------------------------------
+# Other cameras: follow-ups at other resolutions, initial pose
+
+
+@pytest.mark.parametrize("label", ["1_2", "1_3", "1_4", "2x"])
+def test_follow_ups_at_other_resolutions_register_within_one_pixel(section: Section, label: str) -> None:
+    """The astronaut warps at ½, ⅓, ¼ and 2× the baseline's resolution, registered as the analysis
+    does: every one ok, every mean face error ≤ 1 px in baseline pixels (it failed every time
+    below ½ when one pixel size was assumed for both photos)."""
+    n = section.numbers
+    assert n["cameras_follow_ups"] >= 12
+    assert n[f"cameras_{label}_ok_share"] == 1.0
+    assert n[f"cameras_{label}_mean_px_max"] <= 1.0
+
+
+@pytest.mark.parametrize(("base_side", "ratio"), [(1536, 0.25), (512, 4.0)])
+def test_register_finds_the_scale_of_another_camera(base_side: int, ratio: float) -> None:
+    """``register`` itself, both ways round: a ¼-resolution follow-up and a 4× one."""
+    base = (
+        astronaut()
+        if base_side == 1536
+        else cv2.resize(astronaut(), (512, 512), interpolation=cv2.INTER_AREA)
+    )
+    h, w = base.shape[:2]
+    m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), 5.0, 1.06)
+    m[:, 2] += (0.02 * w, -0.03 * h)
+    moved = cv2.warpAffine(base, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+    follow, to_follow = resample(moved, ratio)
+    reg = register(base, follow)
+    assert reg.ok
+    scale, rotation, _shear = similarity_params(reg.matrix)
+    assert scale == pytest.approx(1.0 / (1.06 * ratio), rel=0.002)
+    assert rotation == pytest.approx(5.0, abs=0.1)  # undoing getRotationMatrix2D's 5°
+    grid = face_grid() * (base_side / 1536)
+    errors = np.linalg.norm(
+        transform_points(reg.matrix, transform_points(compose_affine(to_follow, m), grid)) - grid, axis=1
+    )
+    assert errors.mean() <= 0.5
+
+
+def _demo_retake(
+    rotation: float, scale: float, noise: float
+) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.float64], dict[str, object]]:
+    """Demo client 0's baseline, and its 5th photo turned and scaled about its centre, with noise:
+    (baseline, follow-up, follow-up px → 5th photo px, the 5th photo's truth)."""
+    photos = demo_manifest()["clients"][0]["photos"]
+    base = load_rgb(SAMPLE_DIR / photos[0]["file"])
+    fifth = load_rgb(SAMPLE_DIR / photos[4]["file"])
+    h, w = fifth.shape[:2]
+    m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), rotation, scale)
+    moved = cv2.warpAffine(fifth, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+    noisy = moved + np.random.default_rng(0).normal(0.0, noise, moved.shape)
+    return base, np.clip(noisy, 0, 255).astype(np.uint8), invert_affine(m), photos[4]["truth"]
+
+
+def test_an_initial_pose_finds_what_the_search_cannot() -> None:
+    """A 40° turn at 0.7× on noisy bare skin: no rough pose (search grid ±12° / ±15 %, ORB
+    features, centred start) converges, but a start as rough as a landmark fit (2°, 3 % and
+    10 px off) is refined to the true pose."""
+    base, follow, to_fifth, truth = _demo_retake(40.0, 0.7, 8.0)
+    fifth_to_base = np.asarray(truth["pose_to_baseline"], dtype=np.float64)
+    true = compose_affine(fifth_to_base, to_fifth)
+    h, w = base.shape[:2]
+    off = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), 2.0, 1.03) + np.array(
+        [[0.0, 0.0, 8.0], [0.0, 0.0, -6.0]]
+    )
+
+    alone = register(base, follow)
+    assert not alone.ok  # the premise: without the initial pose this pair is out of reach
+
+    reg = register(base, follow, initial=compose_affine(off, true))
+    assert reg.ok and reg.method == "initial+ecc"
+    assert zone_error(compose_affine(reg.matrix, invert_affine(to_fifth)), truth) <= 1.0
+
+
+def test_a_wrong_initial_pose_does_no_harm() -> None:
+    """A start 90° and 200 px off scores low, so the usual searches run and win; a non-finite
+    one is ignored; a matrix of the wrong shape is a programming error."""
+    base = astronaut()
+    warp = astronaut_warps(1, seed=5)[0]
+    grid = face_grid()
+
+    def error(reg: Registration) -> float:
+        return float(
+            np.abs(transform_points(reg.matrix, transform_points(warp.to_warped, grid)) - grid).max()
+        )
+
+    plain = register(base, warp.image)
+    h, w = base.shape[:2]
+    wrong = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), 90.0, 1.0) + np.array(
+        [[0, 0, 200.0], [0, 0, 0]]
+    )
+    for initial in (wrong, np.full((2, 3), np.nan)):
+        reg = register(base, warp.image, initial=initial)
+        assert reg.ok and reg.method != "initial+ecc"
+        assert error(reg) <= error(plain) + 0.02 and error(reg) < 0.5
+    with pytest.raises(ValueError, match="initial"):
+        register(base, warp.image, initial=np.eye(3))
+
+
+def test_analysis_carries_zones_to_a_half_resolution_follow_up() -> None:
+    """Through ``analyze``: the baseline's zone lands where the warp put it in a follow-up at half
+    the resolution, and the quality check does not read the resolution change as a change of
+    distance."""
+    base = astronaut()
+    warp = astronaut_warps(1, seed=5)[0]
+    follow, to_follow = resample(warp.image, 0.5)
+    zone = [[560.0, 300.0], [860.0, 300.0], [860.0, 560.0], [560.0, 560.0]]
+    baseline = Baseline(
+        rgb=base, zones=Zones(treated=zone, reference=None, source="manual"), full_size=(1536, 1536)
+    )
+    result = analyze(follow, baseline=baseline, px_per_mm=10.0)
+    assert result.registration is not None and result.registration["ok"]
+    expected = transform_points(compose_affine(to_follow, warp.to_warped), zone)
+    assert np.abs(np.array(result.zones["treated"]) - expected).max() <= 0.5  # follow-up px
+    assert result.quality["pose_scale"] == pytest.approx(1.0 / warp.scale, rel=0.01)
+
+
+def test_a_failed_follow_up_of_another_size_is_assumed_framed_alike() -> None:
+    """Noise at half the baseline's size cannot be registered: the pose kept is the same view
+    (centres on each other, scale 2), not the same pixel size."""
+    base = astronaut()
+    baseline = Baseline(
+        rgb=base,
+        zones=Zones(treated=[[0.0, 0.0], [9.0, 0.0], [9.0, 9.0]], reference=None, source="manual"),
+        full_size=(1536, 1536),
+    )
+    noise = np.random.default_rng(1).integers(0, 256, (768, 768, 3), dtype=np.uint8)
+    reg = register_photo(baseline, noise)
+    assert not reg.ok
+    assert transform_points(reg.matrix, [(383.5, 383.5)])[0] == pytest.approx([767.5, 767.5])
+    assert similarity_params(reg.matrix)[0] == pytest.approx(2.0)
+
+
+def test_a_scale_hint_brings_a_cropped_follow_up_within_the_search() -> None:
+    """A follow-up that is a zoomed-in crop at half the resolution matches neither equal pixel
+    sizes nor alike framing; the scale from e.g. the two iris px/mm (baseline px per follow-up px,
+    full resolution) lets the cheap search find it."""
+    base = astronaut()
+    warp = astronaut_warps(1, seed=5)[0]
+    crop = warp.image[100:1100, 250:1250]  # 1000 px of the 1536-px frame, the face inside
+    follow, to_follow = resample(crop, 0.5)
+    base_to_follow = compose_affine(
+        to_follow, compose_affine(np.array([[1.0, 0, -250], [0, 1.0, -100]]), warp.to_warped)
+    )
+    baseline = Baseline(
+        rgb=base,
+        zones=Zones(treated=[[0.0, 0.0], [9.0, 0.0], [9.0, 9.0]], reference=None, source="manual"),
+        full_size=(1536, 1536),
+    )
+    true_scale = 2.0 / warp.scale
+    reg = register_photo(baseline, follow, scale_hint=true_scale)
+    assert reg.ok and reg.method == "search+ecc"
+    assert similarity_params(reg.matrix)[0] == pytest.approx(true_scale, rel=0.002)
+    grid = face_grid()
+    errors = np.linalg.norm(
+        transform_points(reg.matrix, transform_points(base_to_follow, grid)) - grid, axis=1
+    )
+    assert errors.mean() <= 0.5
+
+
+def test_the_analysis_takes_the_initial_pose_in_full_resolution_pixels() -> None:
+    """``register_photo`` (the analysis path) takes ``initial`` follow-up full px → baseline full
+    px, as its result is: a start near the truth for a ⅓-resolution follow-up is used and refined;
+    when nothing registers, the initial pose is what is kept (a non-finite one is not)."""
+    base = astronaut()
+    warp = astronaut_warps(1, seed=5)[0]
+    follow, to_follow = resample(warp.image, 1 / 3)
+    true = invert_affine(compose_affine(to_follow, warp.to_warped))  # follow-up px → baseline px
+    nudge = cv2.getRotationMatrix2D((768.0, 768.0), 1.5, 1.02) + np.array([[0.0, 0.0, 9.0], [0.0, 0.0, -7.0]])
+    start = compose_affine(nudge, true)
+    baseline = Baseline(
+        rgb=base,
+        zones=Zones(treated=[[0.0, 0.0], [9.0, 0.0], [9.0, 9.0]], reference=None, source="manual"),
+        full_size=(1536, 1536),
+    )
+    reg = register_photo(baseline, follow, initial=start)
+    assert reg.ok and reg.method == "initial+ecc"
+    grid = face_grid()
+    assert (
+        np.abs(transform_points(reg.matrix, transform_points(invert_affine(true), grid)) - grid).max() < 0.5
+    )
+
+    noise = np.random.default_rng(2).integers(0, 256, follow.shape, dtype=np.uint8)
+    failed = register_photo(baseline, noise, initial=start)
+    assert not failed.ok and np.array_equal(failed.matrix, start)
+    ignored = register_photo(baseline, noise, initial=np.full((2, 3), np.inf))
+    assert similarity_params(ignored.matrix)[0] == pytest.approx(3.0, rel=0.01)  # framed alike

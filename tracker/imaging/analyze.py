@@ -10,6 +10,7 @@ Everything here is a pure function of arrays and plain data; it knows no databas
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ from tracker.imaging.quality import Quality, assess, sharpness
 from tracker.imaging.redness import colour_metrics
 from tracker.imaging.registration import (
     Registration,
+    compose_affine,
     invert_affine,
     register,
     similarity_params,
@@ -205,7 +207,12 @@ def analyze(
                 )
         skin_share = {r.value: round(v, 3) for r, v in chosen.skin_share.items()}
     if zones is None and baseline is not None:
-        reg = _register_to_baseline(baseline, small, factor, (width, height))
+        # On faces, both photos' landmarks give the starting pose and their irises the
+        # scale between the two cameras.
+        initial, scale_hint = _landmark_pose(baseline, face, factor)
+        reg = _register_to_baseline(
+            baseline, small, factor, (width, height), initial=initial, scale_hint=scale_hint
+        )
         to_photo = invert_affine(reg.matrix)
         zones = baseline.zones.mapped(lambda polygon: _carry(polygon, to_photo), source="series")
     if zones is None:
@@ -224,7 +231,7 @@ def analyze(
         scale, rotation, _shear = similarity_params(reg.matrix)
         quality.registration_score = reg.score
         quality.pose_rotation_deg = rotation
-        quality.pose_scale = scale
+        quality.pose_scale = _distance_scale(scale, baseline, (width, height))
         scale_from_baseline = scale if reg.ok else None
 
     # The iris is judged (size, equality, turn) in the photo's own pixels.
@@ -513,47 +520,102 @@ def _union_mask(polygons: list[list[list[float]]], shape: tuple[int, ...]) -> ND
     return mask
 
 
-def _register_to_baseline(
-    baseline: Baseline, small: NDArray[np.uint8], factor: float, full_size: tuple[int, int]
+def register_photo(
+    baseline: Baseline,
+    rgb: NDArray[np.uint8],
+    *,
+    initial: NDArray[np.float64] | None = None,
+    scale_hint: float | None = None,
 ) -> Registration:
-    """Register this photo's small copy to the baseline brought to the same reduction (both
-    photos come from similar cameras at similar distances, so equal reductions keep the
-    pose search near scale 1), and express the matrix in full-resolution pixels of both.
-    When registration fails the photos are assumed framed alike (same distance and centre),
-    and the low score lowers the quality instead."""
+    """Register a whole follow-up photo to its series baseline exactly as `analyze` does (its
+    analysis copy against the baseline's display copy), without measuring anything: for callers
+    that need only the pose, such as the validation. The matrix maps follow-up full-resolution
+    px to baseline full-resolution px; `initial` and `scale_hint` as in `_register_to_baseline`."""
+    small, factor = _downscale(rgb, ANALYSIS_SIDE)
+    size = (rgb.shape[1], rgb.shape[0])
+    return _register_to_baseline(baseline, small, factor, size, initial=initial, scale_hint=scale_hint)
+
+
+def _register_to_baseline(
+    baseline: Baseline,
+    small: NDArray[np.uint8],
+    factor: float,
+    full_size: tuple[int, int],
+    *,
+    initial: NDArray[np.float64] | None = None,
+    scale_hint: float | None = None,
+) -> Registration:
+    """Register this photo's analysis copy (`small`, `factor` × its `full_size`) to the
+    baseline's display copy and express the matrix in full-resolution pixels of both.
+
+    The photos may come from different cameras (a new phone, the browser camera against a
+    gallery photo), so no common reduction is assumed: `register` brings the two copies to one
+    pixel size itself, for each likely scale in turn. Those are `scale_hint` (baseline full px
+    per follow-up full px, e.g. the ratio of the two photos' iris px/mm), then equal
+    full-resolution pixel sizes (one camera at one distance); alike framing is always tried.
+    `initial` (2×3, follow-up full px → baseline full px, e.g. a similarity fitted to face
+    landmarks of both photos) is the first pose tried and refined; a wrong one costs time, not
+    accuracy (a non-finite or singular one is ignored). When registration fails, `initial` is
+    kept if given; otherwise the photos are assumed framed alike (centres and longer sides
+    matching), and the low score lowers the quality instead."""
     bw, bh = baseline.full_size
-    target = (max(1, round(bw * factor)), max(1, round(bh * factor)))
-    base_img = baseline.cache.get(("reduced", target))
-    if base_img is None:
-        base_img = baseline.cache[("reduced", target)] = _reduce_to(baseline.rgb, target)
+    to_display = _display_map(baseline)
+    to_small = _analysis_map(factor)
+    display_per_small = math.sqrt(abs(np.linalg.det(to_display[:, :2]))) / factor
+    scales = [s * display_per_small for s in (scale_hint, 1.0) if s is not None and s > 0]
+    given_initial = None
+    if initial is not None and np.all(np.isfinite(initial)) and abs(np.linalg.det(initial[:, :2])) > 1e-9:
+        given_initial = compose_affine(to_display, compose_affine(initial, invert_affine(to_small)))
     # No skin mask: the registration score is calibrated on whole frames (with the mask the
     # outline of the skin, its strongest structure, drops out and correct poses score low).
-    reg = register(base_img, small, max_side=REGISTRATION_SIDE, baseline_cache=baseline.cache)
+    reg = register(
+        baseline.rgb,
+        small,
+        max_side=REGISTRATION_SIDE,
+        baseline_cache=baseline.cache,
+        initial=given_initial,
+        scales=scales,
+    )
     if not reg.ok:
-        (w, h) = full_size
-        centred = np.array([[1.0, 0.0, (bw - w) / 2], [0.0, 1.0, (bh - h) / 2]])
-        return Registration(matrix=centred, score=reg.score, method=reg.method, ok=False)
-    # small px → reduced-baseline px  ⇒  full px → baseline full px: the linear part is
-    # unchanged (same reduction on both sides), the shift scales back up.
-    m = np.asarray(reg.matrix, dtype=np.float64).copy()
-    m[:, 2] /= factor
+        guess = (
+            _framed_alike((bw, bh), full_size) if given_initial is None else np.asarray(initial, np.float64)
+        )
+        return Registration(matrix=guess, score=reg.score, method=reg.method, ok=False)
+    m = compose_affine(invert_affine(to_display), compose_affine(reg.matrix, to_small))
     return Registration(matrix=m, score=reg.score, method=reg.method, ok=reg.ok)
 
 
-def _reduce_to(rgb: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
-    """`rgb` at `size` (w, h). When a whole factor k divides both sides, area interpolation
-    by k first (OpenCV's fast path: ~2 ms instead of ~13 ms for a 2048 display copy to
-    1000 px), and the small rest of the way bilinear; the pixel grid maps exactly as in a
-    direct resize."""
-    h, w = rgb.shape[:2]
-    if size[0] >= w:
-        return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR))
-    k = max(1, int(min(w / size[0], h / size[1])))
-    if k > 1 and w % k == 0 and h % k == 0:
-        rgb = np.asarray(cv2.resize(rgb, (w // k, h // k), interpolation=cv2.INTER_AREA))
-    if (rgb.shape[1], rgb.shape[0]) == size:
-        return rgb
-    return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if k == 1 else cv2.INTER_LINEAR))
+def _display_map(baseline: Baseline) -> NDArray[np.float64]:
+    """Baseline full-resolution px → display-copy px (a resize of the whole frame, pixel
+    centres aligned, as PIL's thumbnail and cv2.resize make it)."""
+    (w, h), (dh, dw) = baseline.full_size, baseline.rgb.shape[:2]
+    ax, ay = dw / w, dh / h
+    return np.array([[ax, 0.0, 0.5 * ax - 0.5], [0.0, ay, 0.5 * ay - 0.5]])
+
+
+def _analysis_map(factor: float) -> NDArray[np.float64]:
+    """Full-resolution px → px of the copy `_downscale` made: a whole-factor area reduction of
+    the top-left whole blocks, so small pixel i is the mean of full pixels k·i … k·i + k − 1."""
+    return np.array([[factor, 0.0, 0.5 * factor - 0.5], [0.0, factor, 0.5 * factor - 0.5]])
+
+
+def _framed_alike(base_size: tuple[int, int], size: tuple[int, int]) -> NDArray[np.float64]:
+    """Follow-up full px → baseline full px if both show the same view: centres and longer
+    sides matching (a photo of another resolution taken with the framing guide)."""
+    s = max(base_size) / max(size)
+    (bw, bh), (w, h) = base_size, size
+    return np.array([[s, 0.0, (bw - 1) / 2 - s * (w - 1) / 2], [0.0, s, (bh - 1) / 2 - s * (h - 1) / 2]])
+
+
+def _distance_scale(scale: float, baseline: Baseline | None, size: tuple[int, int]) -> float:
+    """The change of camera distance the quality check is about, as far as pixels can tell: the
+    matrix's scale relative to the nearer of equal pixel sizes (1: one camera) and alike framing
+    (the ratio of the longer sides: another camera with the framing guide). A half-resolution
+    follow-up of the same view has a scale of 2 but was taken from the same distance."""
+    if baseline is None:
+        return scale
+    framing = max(baseline.full_size) / max(size)
+    return min((scale, scale / framing), key=lambda s: abs(math.log(s)))
 
 
 def _resolve_scale(

@@ -4,20 +4,23 @@ Zones are drawn once on the baseline photo and carried onto every later photo of
 difference maps compare a follow-up resampled into the baseline frame. Both need the 2×3 affine
 map from follow-up pixels to baseline pixels, which :func:`register` estimates:
 
-1. **Working images.** Both photos are area-reduced by one common factor so the larger is at most
-   ``max_side`` px (photos of a series are taken at a similar distance, so equal full-resolution
-   pixel sizes make them alike; a 12 MP photo is reduced by a whole factor first, OpenCV's fast
-   path). The green channel is linearised and logged: exposure and white-balance gains become
-   offsets and a tone-curve change roughly a gain, which the alignment ignores. Each level of a
-   Gaussian pyramid is band-passed at its own scale (uneven light and slow redness changes drop
-   out), divided by its robust spread (faint texture on dark skin counts as much as on light skin)
-   and softly clipped, so an object in one photo only (a colour chart, a hand) cannot dominate.
-2. **Rough pose.** A grid of small rotations × scales about the image centres, each with the shift
-   from a partly whitened cross-correlation on a padded canvas (coarsest level, ~10 ms). It needs
-   no corners, which bare skin lacks. When the final score stays below ``_CONFIDENT`` (a large
-   rotation or scale change, a symmetric outline), ORB features + RANSAC similarity
-   (``cv2.estimateAffinePartial2D``) and then the plain centred start are tried as well and the
-   best-scoring result wins.
+1. **Working images.** The photos may come from different cameras (¼ to 4× the baseline's
+   resolution), so each is area-reduced by its own factor: for a prior scale (equal pixel sizes,
+   alike framing, a hint or the initial pose's) both working images get one pixel size, the larger
+   at most ``max_side`` px, and every later step sees a scale near 1 (a 12 MP photo is reduced by
+   a whole factor first, OpenCV's fast path). The green channel is linearised and logged: exposure
+   and white-balance gains become offsets and a tone-curve change roughly a gain, which the
+   alignment ignores. Each level of a Gaussian pyramid is band-passed at its own scale (uneven
+   light and slow redness changes drop out), divided by its robust spread (faint texture on dark
+   skin counts as much as on light skin) and softly clipped, so an object in one photo only (a
+   colour chart, a hand) cannot dominate.
+2. **Rough pose.** An initial pose from the caller (e.g. from face landmarks) is tried first. Then,
+   for each prior scale, the clearest peak first: a grid of small rotations × scales about the
+   image centres, each with the shift from a partly whitened cross-correlation on a padded canvas
+   (coarsest level, ~10 ms). It needs no corners, which bare skin lacks. When the final score
+   stays below ``_CONFIDENT`` (a large rotation or scale change, a symmetric outline), ORB
+   features + RANSAC similarity (``cv2.estimateAffinePartial2D``) and then the plain centred start
+   are tried as well and the best-scoring result wins.
 3. **ECC, coarse.** ``cv2.findTransformECCWithMask`` (affine) on the levels up to 256 px, each time
    without the regions whose residual energy stays far above typical (changed or occluded).
 4. **Fine levels.** Full-image ECC costs ~30 ms per iteration at 1 MP, beyond the photo-analysis
@@ -37,7 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,10 +92,13 @@ class Registration:
     ``matrix`` maps follow-up pixel coordinates (x, y) to baseline pixel coordinates, both at full
     resolution. ``score`` is the ECC correlation of the final alignment at the working resolution
     over the baseline mask (0 when it failed). ``method`` says which rough pose led to the result:
-    ``"search+ecc"`` (rotation × scale grid), ``"features+ecc"`` (ORB + RANSAC), ``"ecc"`` (from
-    the centred identity) or ``"identity"`` (failed: identity matrix, score 0). ``ok`` is true when
-    the score reaches :data:`OK_SCORE` and the follow-up covers at least :data:`MIN_OVERLAP` of the
-    baseline mask; every returned transform is sane (scale 0.5–2, shear ≤ :data:`MAX_SHEAR`). A
+    ``"initial+ecc"`` (the caller's initial pose), ``"search+ecc"`` (rotation × scale grid),
+    ``"features+ecc"`` (ORB + RANSAC), ``"ecc"`` (from the centred start) or ``"identity"``
+    (failed: identity matrix, score 0). ``ok`` is true when the score reaches :data:`OK_SCORE` and
+    the follow-up covers at least :data:`MIN_OVERLAP` of the baseline mask; every returned
+    transform is sane between the working images (scale 0.5–2 of the prior scale the two photos
+    were brought to, e.g. ~4 in full-resolution pixels for a ¼-resolution follow-up; shear ≤
+    :data:`MAX_SHEAR`). A
     result with ``ok=False`` but a positive score keeps its best-guess matrix, e.g. as the start of
     a manual adjustment; do not carry zones with it unchecked.
     """
@@ -305,22 +311,30 @@ class _Level:
         return int(max(self.image.shape[:2]))
 
 
+def _green(image: NDArray[np.uint8], factor: float) -> tuple[U8, F64]:
+    """The green channel (a grey image as is) area-reduced by ``factor``, and the full → reduced
+    pixel map. The channel is taken before reducing: a third of the work on a 12 MP photo."""
+    channel = image[:, :, 1] if image.ndim == 3 else image
+    green, to_small = _reduce(np.ascontiguousarray(channel, dtype=np.uint8), factor)
+    return green, to_small
+
+
 def _levels(
     image: NDArray[np.uint8], mask: NDArray[np.bool_] | None, factor: float, n_levels: int
 ) -> list[_Level]:
     """``n_levels`` band-passed log-green levels, finest (``factor`` × full size) first, halving."""
-    if image.ndim == 3:
-        small, to_small = _reduce(image, factor)
-        green = np.ascontiguousarray(small[:, :, 1])
-    else:
-        green, to_small = _reduce(np.ascontiguousarray(image, dtype=np.uint8), factor)
+    green, to_small = _green(image, factor)
+    small_mask: U8 | None = None
+    if mask is not None:
+        reduced, _ = _reduce(np.asarray(mask, dtype=np.uint8) * 255, factor)
+        small_mask = np.where(reduced >= 128, 255, 0).astype(np.uint8)
+    return _pyramid(green, to_small, small_mask, n_levels)
+
+
+def _pyramid(green: U8, to_small: F64, mask: U8 | None, n_levels: int) -> list[_Level]:
+    """Band-passed log-green levels of a reduced green channel, finest first (see :func:`_levels`)."""
     lg: F32 = cv2.LUT(green, _LOG_LUT)  # ~6× faster than numpy indexing
-    h, w = lg.shape
-    if mask is None:
-        m = np.full((h, w), 255, np.uint8)
-    else:
-        small_mask, _ = _reduce(np.asarray(mask, dtype=np.uint8) * 255, factor)
-        m = np.where(small_mask >= 128, 255, 0).astype(np.uint8)
+    m = np.full(lg.shape, 255, np.uint8) if mask is None else mask
     # Gaussian 5-tap decimation (pyrDown): a box (area) filter lets fine periodic texture (fabric,
     # pores) alias into moiré that differs between photos and creates false optima.
     logs, masks, maps = [lg], [m], [to_small]
@@ -345,6 +359,13 @@ def _n_levels(short_side: float) -> int:
     while short_side / 2**n >= _COARSE_SIDE * 0.75:
         n += 1
     return n
+
+
+def _sane(base: _Level, fol: _Level, pose: F64) -> bool:
+    """:func:`is_sane` for the map between the two working images, which have equal pixel sizes
+    under the prior scale: a ¼-resolution follow-up's full-resolution scale of ~4 is expected,
+    a working-image scale beyond 0.5–2 is not."""
+    return is_sane(_level_warp_fwd(base, fol, pose))
 
 
 def _level_warp(base: _Level, fol: _Level, pose: F64) -> F64:
@@ -419,7 +440,7 @@ def _feature_pose(base: _Level, fol: _Level) -> F64 | None:
     if m is None or inliers is None or int(inliers.sum()) < _MIN_INLIERS:
         return None
     pose = compose_affine(invert_affine(base.to_level), compose_affine(m, fol.to_level))
-    return pose if is_sane(pose) else None
+    return pose if _sane(base, fol, pose) else None
 
 
 def _about_centres(
@@ -502,8 +523,14 @@ def _shift_search(cv: _Canvas, base: _Level, fol: _Level, pose: F64) -> tuple[F6
     return _shift_pose(base, shift, pose), z
 
 
-def _search_pose(base: _Level, fol: _Level, base_shape: tuple[int, ...], fol_shape: tuple[int, ...]) -> F64:
+def _search_pose(
+    base: _Level, fol: _Level, base_shape: tuple[int, ...], fol_shape: tuple[int, ...], prior: float = 1.0
+) -> tuple[F64, float]:
     """Best small rotation × scale about the centres, with the shift from cross-correlation.
+
+    ``prior`` is the full-resolution scale the grid is centred on (the one that made the two
+    working images' pixel sizes equal); the pose comes back with its peak's z-score, which ranks
+    the priors against each other.
 
     Run on the coarsest level; ECC then absorbs the remaining ±2° / ±4 %. Staged rather
     than the full grid: scales at no rotation, rotations at the best scale, then scales
@@ -516,7 +543,8 @@ def _search_pose(base: _Level, fol: _Level, base_shape: tuple[int, ...], fol_sha
 
     def score(rot: float, scale: float) -> tuple[float, F64]:
         if (rot, scale) not in seen:
-            pose, z = _shift_search(cv, base, fol, _about_centres(base_shape, fol_shape, rot, scale))
+            start = _about_centres(base_shape, fol_shape, rot, scale * prior)
+            pose, z = _shift_search(cv, base, fol, start)
             seen[(rot, scale)] = (z, pose)
         return seen[(rot, scale)]
 
@@ -526,7 +554,8 @@ def _search_pose(base: _Level, fol: _Level, base_shape: tuple[int, ...], fol_sha
     _rot, scale = best_of([(0.0, s) for s in _SEARCH_SCALES])
     rot, _scale = best_of([(r, scale) for r in _SEARCH_ROTATIONS])
     best = best_of([(rot, s) for s in _SEARCH_SCALES])
-    return score(*best)[1]
+    z, pose = score(*best)
+    return pose, z
 
 
 # --------------------------------------------------------------------------------------------
@@ -734,7 +763,7 @@ def _align(pyr_b: list[_Level], pyr_f: list[_Level], start: F64) -> tuple[F64, f
             pose, _r = _ecc(coarse_b, coarse_f, pose, _inlier_mask(coarse_b, coarse_f, pose), 60, 1e-5)
     except cv2.error:
         return None
-    if not is_sane(pose):
+    if not _sane(coarse_b, coarse_f, pose):
         return None
     n = len(pyr_b)
     first_fine = True
@@ -760,7 +789,7 @@ def _align(pyr_b: list[_Level], pyr_f: list[_Level], start: F64) -> tuple[F64, f
             first_fine = False
         if i == n - 1:
             pose = _refine(masked, lf, pose)
-    if not is_sane(pose):
+    if not _sane(pyr_b[-1], pyr_f[-1], pose):
         return None
     # Scored at the finest level: coarse levels are dominated by outlines and would rate two
     # different photos with a similar framing as a match; fine texture only matches if it is the
@@ -784,6 +813,8 @@ def register(
     baseline_mask: NDArray[np.bool_] | None = None,
     max_side: int = 1024,
     baseline_cache: dict[Any, Any] | None = None,
+    initial: NDArray[np.floating[Any]] | None = None,
+    scales: Sequence[float] | None = None,
 ) -> Registration:
     """Estimate the affine map from ``follow_up`` pixels to ``baseline`` pixels (full resolution).
 
@@ -792,9 +823,25 @@ def register(
     region, so a backdrop or an object that moves independently cannot pull it. Never raises on
     bad image content: a failure gives the identity matrix, score 0 and ``ok=False``.
 
+    The photos may come from different cameras: a follow-up at ¼ to 4× the baseline's resolution.
+    Nothing is compared at unequal pixel sizes: for a prior scale ``s`` (baseline px per follow-up
+    px) each photo is reduced by its own factor so that one working pixel covers the same skin in
+    both, and the rough search looks within ±15 % of ``s``. The priors: the scale of ``initial``,
+    then ``scales`` (default ``(1.0,)``: equal pixel sizes, the same camera at the same distance),
+    then alike framing (the ratio of the longer sides: another camera used with the framing
+    guide), which is always tried as it holds for reduced copies too. They are ranked by how
+    clearly the rough search finds a peak, and tried until one scores :data:`_CONFIDENT`.
+
+    ``initial``: a rough pose in this function's convention (2×3, follow-up px → baseline px),
+    e.g. a similarity fitted to face landmarks found in both photos. It is refined first and
+    kept if it scores well; otherwise the usual searches run as well and the best score wins, so
+    a wrong initial pose costs time but cannot replace a better result. A non-finite or
+    degenerate one is ignored.
+
     ``baseline_cache``: a dict owned by the caller and kept with this baseline image; the
-    baseline's pyramid is stored there, so registering a series' follow-ups one after the
-    other prepares the baseline once. Only used without ``baseline_mask``.
+    baseline's pyramids (a few working sizes) are stored there, so registering a series'
+    follow-ups one after the other prepares the baseline once. Only used without
+    ``baseline_mask``.
     """
     for name, img in (("baseline", baseline), ("follow_up", follow_up)):
         if img.dtype != np.uint8 or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
@@ -803,10 +850,196 @@ def register(
             )
     if baseline_mask is not None and baseline_mask.shape[:2] != baseline.shape[:2]:
         raise ValueError("baseline_mask must have the baseline's height and width")
+    if initial is not None and np.shape(initial) != (2, 3):
+        raise ValueError("initial must be a 2×3 affine matrix (follow-up px → baseline px)")
+    start = _usable_initial(initial)
+    cache = baseline_cache if baseline_mask is None else None
     try:
-        return _register(baseline, follow_up, baseline_mask, max_side, baseline_cache)
+        return _register(baseline, follow_up, baseline_mask, max_side, cache, start, scales)
     except (cv2.error, np.linalg.LinAlgError, ValueError, IndexError):
         return _failed()
+
+
+#: Priors closer than this ratio share one pair of working images (the search spans ±15 %).
+_PRIOR_MERGE = 1.1
+#: Working images smaller than this (longer side, px) are not worth aligning.
+_MIN_WORKING_SIDE = 24
+#: Baseline pyramids kept per baseline cache (one per working size in use).
+_CACHED_PYRAMIDS = 4
+_MAX_INITIAL_SHEAR = 0.25
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """Both photos' pyramids (coarse → fine) at one common pixel size: the follow-up is reduced
+    so that, if the full-resolution scale is ``prior``, a working pixel covers the same skin in
+    both, and everything downstream (search grid, ECC, block matching) sees a scale near 1."""
+
+    prior: float
+    base: list[_Level]
+    fol: list[_Level]
+
+
+def _usable_initial(initial: NDArray[Any] | None) -> F64 | None:
+    """The initial pose as float64, or None when it cannot be a pose between two photos."""
+    if initial is None:
+        return None
+    m = np.asarray(initial, dtype=np.float64)
+    if not np.all(np.isfinite(m)):
+        return None
+    scale, _rot, shear = similarity_params(m)
+    if not 1e-3 < scale < 1e3 or shear > _MAX_INITIAL_SHEAR:
+        return None
+    return m
+
+
+def _priors(
+    base_shape: tuple[int, ...],
+    fol_shape: tuple[int, ...],
+    initial: F64 | None,
+    scales: Sequence[float] | None,
+) -> list[float]:
+    """Prior scales (baseline px per follow-up px) in the order given, near-duplicates merged.
+
+    A prior under which the follow-up could not cover :data:`MIN_OVERLAP` of the baseline even
+    at the largest scale the search reaches is dropped: it could never give an ``ok`` result,
+    and its search would be the slowest (a ⅓-resolution follow-up taken for a crop at equal
+    pixel sizes puts a small image against a large one).
+    """
+    wanted = [float(s) for s in (scales if scales is not None else (1.0,))]
+    cover = fol_shape[0] * fol_shape[1] / (base_shape[0] * base_shape[1]) * _SEARCH_SCALES[-1] ** 2
+    wanted = [s for s in wanted if s > 0 and cover * s * s >= MIN_OVERLAP]
+    if initial is not None:
+        wanted.insert(0, similarity_params(initial)[0])
+    wanted.append(max(base_shape[:2]) / max(fol_shape[:2]))  # alike framing
+    out: list[float] = []
+    for s in wanted:
+        if math.isfinite(s) and s > 0 and all(abs(math.log(s / t)) > math.log(_PRIOR_MERGE) for t in out):
+            out.append(s)
+    return out
+
+
+def _factors(base_side: int, fol_side: int, prior: float, max_side: int) -> tuple[float, float]:
+    """Reduction factors (baseline, follow-up) giving both working images one pixel size under
+    ``prior``: neither photo is enlarged (it would add no detail, only interpolation), and the
+    larger working image is at most ``max_side``. Equal framing at equal size gives the common
+    factor of the single-camera case."""
+    fb = min(1.0, max_side / base_side, 1.0 / prior, max_side / (fol_side * prior))
+    return fb, min(1.0, fb * prior)
+
+
+def _cached_levels(
+    baseline: NDArray[np.uint8],
+    mask: NDArray[np.bool_] | None,
+    factor: float,
+    n: int,
+    cache: dict[Any, Any] | None,
+) -> list[_Level]:
+    """The baseline's pyramid (coarse → fine), from the cache when the same one was built before.
+
+    Follow-ups of other resolutions need other working sizes, so a few are kept, oldest dropped
+    first. The cache may be shared between threads: a lost race only rebuilds a pyramid.
+    """
+    key = ("levels", baseline.shape, factor, n)
+    pyr: list[_Level] | None = cache.get(key) if cache is not None else None
+    if pyr is None:
+        pyr = _levels(baseline, mask, factor, n)[::-1]
+        if cache is not None:
+            cache[key] = pyr
+            kept = [k for k in list(cache) if isinstance(k, tuple) and k[:1] == ("levels",)]
+            for old in kept[: max(0, len(kept) - _CACHED_PYRAMIDS)]:
+                cache.pop(old, None)
+    return pyr
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Working sizes for one prior scale."""
+
+    prior: float
+    base_factor: float
+    fol_factor: float
+    n_levels: int
+
+
+def _plans(
+    base_shape: tuple[int, ...], fol_shape: tuple[int, ...], priors: list[float], max_side: int
+) -> list[_Plan]:
+    """Each prior's working factors and level count; priors whose images would be too small to
+    align are left out."""
+    base_side, fol_side = max(base_shape[:2]), max(fol_shape[:2])
+    plans = []
+    for prior in priors:
+        fb, ff = _factors(base_side, fol_side, prior, max_side)
+        shortest = min(base_side * fb, fol_side * ff)
+        if shortest >= _MIN_WORKING_SIDE:
+            plans.append(_Plan(prior, fb, ff, _n_levels(shortest)))
+    return plans
+
+
+@dataclass(frozen=True)
+class _Reduced:
+    """The follow-up's green channel reduced once, to the largest working size any prior needs;
+    the other working sizes start from this copy, so a 12 MP follow-up is read once, not once
+    per prior."""
+
+    green: U8
+    to_small: F64
+    factor: float
+
+    @classmethod
+    def of(cls, image: NDArray[np.uint8], factor: float) -> _Reduced:
+        green, to_small = _green(image, factor)
+        return cls(green, to_small, factor)
+
+    def levels(self, factor: float, n_levels: int) -> list[_Level]:
+        green, to_small = _reduce(self.green, factor / self.factor)
+        return _pyramid(green, compose_affine(to_small, self.to_small), None, n_levels)
+
+
+def _pair(
+    baseline: NDArray[np.uint8],
+    mask: NDArray[np.bool_] | None,
+    follow_up: _Reduced,
+    plan: _Plan,
+    cache: dict[Any, Any] | None,
+) -> _Pair | None:
+    """Working pyramids for one prior (coarse → fine), or None when either image is flat."""
+    pyr_b = _cached_levels(baseline, mask, plan.base_factor, plan.n_levels, cache)
+    pyr_f = follow_up.levels(plan.fol_factor, plan.n_levels)[::-1]
+    if not np.any(pyr_b[-1].image) or not np.any(pyr_f[-1].image):
+        return None  # a flat image: nothing to align on
+    return _Pair(plan.prior, pyr_b, pyr_f)
+
+
+def _ranked(
+    pairs: list[_Pair], base_shape: tuple[int, ...], fol_shape: tuple[int, ...]
+) -> list[tuple[_Pair, F64]]:
+    """Each prior's rough-search pose, the clearest peak first (~10 ms each on the coarsest
+    level, far less than aligning from the wrong prior)."""
+    found = []
+    for pair in pairs:
+        pose, z = _search_pose(pair.base[0], pair.fol[0], base_shape, fol_shape, pair.prior)
+        found.append((z, pair, pose))
+    found.sort(key=lambda f: -f[0])
+    return [(pair, pose) for _z, pair, pose in found]
+
+
+def _starts(
+    ranked: list[tuple[_Pair, F64]], base_shape: tuple[int, ...], fol_shape: tuple[int, ...]
+) -> Iterator[tuple[str, _Pair, F64 | None]]:
+    """Rough poses to align from, cheapest and most likely first; computed only when reached.
+
+    The search is cheap and works on bare skin; features (costly at the working size) and the
+    plain centred start are for when no search result convinces, e.g. a large rotation, or a
+    symmetric outline that the coarse levels cannot tell apart.
+    """
+    for pair, pose in ranked:
+        yield "search+ecc", pair, pose
+    for pair, _pose in ranked:
+        yield "features+ecc", pair, _feature_pose(pair.base[-1], pair.fol[-1])
+    for pair, _pose in ranked:
+        yield "ecc", pair, _about_centres(base_shape, fol_shape, 0.0, pair.prior)
 
 
 def _register(
@@ -814,42 +1047,43 @@ def _register(
     follow_up: NDArray[np.uint8],
     baseline_mask: NDArray[np.bool_] | None,
     max_side: int,
-    cache: dict[Any, Any] | None = None,
+    cache: dict[Any, Any] | None,
+    initial: F64 | None,
+    scales: Sequence[float] | None,
 ) -> Registration:
     if baseline.size == 0 or follow_up.size == 0:
         return _failed()
-    # One scale for both: photos of a series are usually taken at a similar distance, so equal
-    # full-resolution pixel sizes make the two working images (and their band-passes) alike.
-    longest = max(*baseline.shape[:2], *follow_up.shape[:2])
-    factor = min(1.0, max_side / longest)
-    shortest = min(max(baseline.shape[:2]), max(follow_up.shape[:2])) * factor
-    n = _n_levels(shortest)
-    key = ("levels", baseline.shape, factor, n)
-    pyr_b = cache.get(key) if cache is not None and baseline_mask is None else None
-    if pyr_b is None:
-        pyr_b = _levels(baseline, baseline_mask, factor, n)[::-1]  # coarse → fine
-        if cache is not None and baseline_mask is None:
-            cache[key] = pyr_b
-    pyr_f = _levels(follow_up, None, factor, n)[::-1]
-    if not np.any(pyr_b[-1].image) or not np.any(pyr_f[-1].image):
-        return _failed()  # a flat image: nothing to align on
-
-    # Rough pose: the search is cheap and works on bare skin; features (costly at the working
-    # size) and the plain centred start are tried only when the result is not convincing, e.g.
-    # a large rotation, or a symmetric outline that the coarse levels cannot tell apart.
-    best: tuple[float, float, str, F64] | None = None
-    starts: list[tuple[str, Callable[[], F64 | None]]] = [
-        ("search+ecc", lambda: _search_pose(pyr_b[0], pyr_f[0], baseline.shape, follow_up.shape)),
-        ("features+ecc", lambda: _feature_pose(pyr_b[-1], pyr_f[-1])),
-        ("ecc", lambda: _about_centres(baseline.shape, follow_up.shape, 0.0, 1.0)),
+    plans = _plans(
+        baseline.shape, follow_up.shape, _priors(baseline.shape, follow_up.shape, initial, scales), max_side
+    )
+    if not plans:
+        return _failed()
+    reduced = _Reduced.of(follow_up, max(plan.fol_factor for plan in plans))
+    pairs = [
+        p for p in (_pair(baseline, baseline_mask, reduced, plan, cache) for plan in plans) if p is not None
     ]
-    for method, make in starts:
-        start = make()
-        aligned = _align(pyr_b, pyr_f, start) if start is not None else None
+    if not pairs:
+        return _failed()
+
+    best: tuple[float, float, str, F64] | None = None
+
+    def attempt(method: str, pair: _Pair, start: F64 | None) -> bool:
+        """Align from ``start``, keep it if it is the best so far; whether that is convincing."""
+        nonlocal best
+        aligned = _align(pair.base, pair.fol, start) if start is not None else None
         if aligned is not None and (best is None or aligned[1] > best[0]):
             best = (aligned[1], aligned[2], method, aligned[0])
-        if best is not None and best[0] >= _CONFIDENT:
-            break
+        return best is not None and best[0] >= _CONFIDENT
+
+    confident = False
+    if initial is not None and pairs[0].prior == similarity_params(initial)[0]:  # its own pair
+        confident = attempt("initial+ecc", pairs[0], initial)
+    if not confident:
+        for method, pair, start in _starts(
+            _ranked(pairs, baseline.shape, follow_up.shape), baseline.shape, follow_up.shape
+        ):
+            if attempt(method, pair, start):
+                break
     if best is None or best[0] <= 0.0:
         return _failed()  # no start converged, or nothing correlates: no estimate worth keeping
     score, overlap, method, pose = best

@@ -1,6 +1,8 @@
 """`python -m tracker.validation [--quick] [--out docs/validation.md]`: run every
 validation experiment and write the report. `python -m tracker.validation faces --dir DIR`
-measures a folder of real face photos (tracker/validation/faces.py)."""
+measures a folder of real face photos (tracker/validation/faces.py); `python -m
+tracker.validation registration --faces DIR` registers synthetic re-takes of them at other
+resolutions (tracker/validation/registration.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,10 @@ def main() -> int:
         from tracker.validation import faces
 
         return faces.main(sys.argv[2:])
+    if sys.argv[1:2] == ["registration"]:  # the same folder, registered across resolutions
+        from tracker.validation import registration
+
+        return registration.main(sys.argv[2:])
     parser = argparse.ArgumentParser(prog="python -m tracker.validation", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the smaller runs the tests use")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
