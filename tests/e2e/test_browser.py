@@ -274,7 +274,8 @@ def test_client_uploads_a_photo_and_sees_it_measured(browser: object, server: st
     _go(w, "Upload photos")
     photo = ROOT / "sample_photos" / "ava" / "s1_before_a.jpg"  # new to Linh's series
     page.locator("input[type=file]").first.set_input_files(str(photo))
-    upload = page.get_by_role("button", name="Upload", exact=True)
+    # On a phone the file picker's own button is labelled "Upload" too: take the page's.
+    upload = page.get_by_test_id("stBaseButton-primary").filter(has_text=re.compile(r"^Upload$"))
     playwright_api.expect(upload).to_be_enabled(timeout=60_000)  # after the rerun that sees the file
     upload.click()
     page.get_by_text("s1_before_a.jpg").last.wait_for(timeout=120_000)

@@ -123,6 +123,7 @@ def test_every_region_treated_leaves_no_reference_and_says_why(portrait: np.ndar
     assert result.zones["reference"] is None
     assert result.metrics["delta_ei"] is None
     assert any("no untreated skin" in note for note in result.quality["zone_notes"])
+    assert any("every region of the face is treated" in r for r in result.quality["reasons"])
 
 
 def test_the_iris_gives_the_scale_and_texture_is_measured(portrait: np.ndarray) -> None:

@@ -159,7 +159,13 @@ def assess(q: Quality, *, zone_pixels: int, zone_valid_pixels: int, has_referenc
     if q.px_per_mm is None:
         q.penalise(0.8, "scale unknown: texture cannot be measured (include the chart or a ruler)")
     if not has_reference:
-        q.penalise(0.8, "no untreated reference skin: redness is not lighting-corrected")
+        why = next((n for n in q.zone_notes if "untreated" in n), None)
+        q.penalise(
+            0.8,
+            f"no untreated reference skin ({why}): redness is not lighting-corrected"
+            if why
+            else "no untreated reference skin: redness is not lighting-corrected",
+        )
     if q.registration_score is not None and q.registration_score < 0.5:
         q.penalise(0.5, "could not line up with the first photo: match its framing")
     if q.pose_scale is not None and abs(np.log(q.pose_scale)) > np.log(1.25):
