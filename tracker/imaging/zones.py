@@ -221,25 +221,12 @@ def shift_polygon(polygon: Polygon, dx: float, dy: float) -> Polygon:
 
 
 def propose(rgb_small: NDArray[np.uint8], skin_small: BoolMask, scale: float) -> Zones | None:
-    """Automatic zones for a photo with none drawn yet.
-
-    With a face in frame: the cheek as treated zone and the forehead as reference (both are
-    on most micro-needling photos, and the forehead is rarely treated in a cheek session).
-    Without a face (a close-up of the treated area, the usual case): all visible skin as the
-    treated zone and no reference, so the paired metrics stay null rather than
-    being computed against skin that may itself be treated. `scale` converts the small image's
+    """Automatic zones for a photo without a face (a close-up of the treated area): all
+    visible skin as the treated zone and no reference, so the paired metrics stay null
+    rather than being computed against skin that may itself be treated. Faces get their
+    zones from landmarks (tracker.imaging.face_regions). `scale` converts the small image's
     pixels to the full image's.
     """
-    face = detect_face(rgb_small)
-    if face is not None:
-        x, y, w, h = face
-        cheek = rect_polygon(x + 0.55 * w, y + 0.55 * h, 0.3 * w, 0.25 * h)  # subject's left cheek
-        forehead = rect_polygon(x + 0.35 * w, y + 0.05 * h, 0.3 * w, 0.15 * h)
-        return Zones(
-            treated=[[px * scale, py * scale] for px, py in cheek],
-            reference=[[px * scale, py * scale] for px, py in forehead],
-            source="auto-face",
-        )
     if skin_small.sum() < 0.02 * skin_small.size:
         return None
     # One pixel of the small image in from the edge: the analysis still keeps only skin-mask
