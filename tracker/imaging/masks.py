@@ -189,14 +189,19 @@ def _skin_mask_small(linear: F32) -> BoolMask:
     ln_rg, ln_gb = np.log(r / g), np.log(g / b)
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
     lit = (luminance > 0.004) & (channel_max(linear) < 0.97)
+    # The physical skin locus (R > G > B in linear light, not a saturated red) holds for every
+    # tone; within it the seed is the region with the most pixels near the middle of the
+    # frame, where the subject of a close-up is. No photo-wide split of red against the rest:
+    # that picked the reddest thing in frame (red clothing, lips, a pink backdrop) and failed
+    # most often on dark skin (issue 9).
     candidate = (
         lit
-        & (ln_rg > max(_SKIN_LN_RG[0], _otsu(ln_rg[lit])))
-        & (ln_rg < _SKIN_LN_RG[1])
+        & (ln_rg > _SKIN_LN_RG[0])
+        & (ln_rg < _SKIN_SEED_MAX_LN_RG)
         & (ln_gb > _SKIN_LN_GB[0])
         & (ln_gb < _SKIN_LN_GB[1])
     )
-    seed = _largest_component(_open_close(candidate, 3))
+    seed = _central_component(_open_close(candidate, 3))
     if seed.sum() < 0.01 * seed.size:
         return np.zeros(candidate.shape, bool)
     # Adapt to this photo: keep pixels whose chromaticity is close to the seed's.
@@ -210,31 +215,40 @@ def _skin_mask_small(linear: F32) -> BoolMask:
     distance = np.hypot((ln_rg - centre[0]) / spread[0], (ln_gb - centre[1]) / spread[1])
     # Brightness may vary a lot across skin (shading, spots, pores), chromaticity little.
     refined = lit & (distance < 4.0)
-    region = _largest_component(_open_close(refined, 5))
+    region = _largest_overlap(_open_close(refined, 5), seed)
     return _fill_holes(region)
 
 
-def _otsu(values: NDArray[np.floating]) -> float:
-    """Threshold splitting skin (high R/G) from the rest; -inf when the split is weak
-    (a frame filled with skin), so only the fixed bounds apply."""
-    if values.size < 100:
-        return -np.inf
-    lo, hi = np.percentile(values, [0.5, 99.5])
-    if hi - lo < 1e-3:
-        return -np.inf
-    hist, edges = np.histogram(np.clip(values, lo, hi), bins=128, range=(lo, hi))
-    p = hist.astype(np.float64) / hist.sum()
-    centres = (edges[:-1] + edges[1:]) / 2
-    w0 = np.cumsum(p)
-    m0 = np.cumsum(p * centres)
-    total_mean, total_var = m0[-1], float(np.sum(p * (centres - m0[-1]) ** 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (total_mean * w0 - m0) ** 2 / (w0 * (1 - w0))
-    between = np.nan_to_num(between)
-    best = int(np.argmax(between))
-    if total_var <= 0 or between[best] / total_var < 0.5:
-        return -np.inf
-    return float(centres[best])
+# Skin, even flushed or dark, stays below R/G ≈ 4 in linear light; saturated red fabric and
+# lipstick reach far beyond.
+_SKIN_SEED_MAX_LN_RG = 1.4
+_CENTRE_SIGMA = 0.35  # of the half-diagonal
+
+
+def _central_component(mask: BoolMask) -> BoolMask:
+    """The connected region with the most pixels near the middle of the frame."""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros(mask.shape, bool)
+    h, w = mask.shape
+    yy, xx = np.ogrid[:h, :w]
+    radius2 = ((h / 2) ** 2 + (w / 2) ** 2) * _CENTRE_SIGMA**2
+    weight = np.exp(-0.5 * ((yy - (h - 1) / 2) ** 2 + (xx - (w - 1) / 2) ** 2) / radius2)
+    scores = np.bincount(labels.ravel(), weights=np.broadcast_to(weight, (h, w)).ravel(), minlength=count)
+    scores[0] = 0.0
+    return np.asarray(labels == int(np.argmax(scores)))
+
+
+def _largest_overlap(mask: BoolMask, seed: BoolMask) -> BoolMask:
+    """The connected region of `mask` that holds most of the seed."""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros(mask.shape, bool)
+    overlap = np.bincount(labels[seed], minlength=count)
+    overlap[0] = 0
+    if overlap.max() == 0:
+        return _largest_component(mask)
+    return np.asarray(labels == int(np.argmax(overlap)))
 
 
 def _open_close(mask: BoolMask, size: int) -> BoolMask:
