@@ -11,6 +11,7 @@ Everything here is a pure function of arrays and plain data; it knows no databas
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,15 +158,21 @@ def analyze(
     height, width = rgb.shape[:2]
     small, factor = _downscale(rgb, ANALYSIS_SIDE)
     small_linear = srgb_to_linear(small)
-    face = _find_face(rgb, small, factor) if opts.use_landmarks and landmarks.available() else None
-    found = _face_skin(face, small_linear)
-    skin_small = found.skin if found is not None else skin_mask(small_linear, max_side=SKIN_MASK_SIDE)
+    # The chart search and the face's landmarks are independent and both release the GIL:
+    # on two cores they overlap (~25 ms of a 12 MP face photo's ~190 ms).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        chart_search = pool.submit(calib.find_chart, small, small_linear)
+        face = _find_face(rgb, small, factor) if opts.use_landmarks and landmarks.available() else None
+        found = _face_skin(face, small_linear)
+        skin_small = found.skin if found is not None else skin_mask(small_linear, max_side=SKIN_MASK_SIDE)
+        chart = chart_search.result()
     cal = calib.calibrate(
         small,
         small_linear,
         skin_mask=skin_small,
         patch_pitch_mm=opts.patch_pitch_mm,
         max_residual_de00=opts.max_chart_residual_de00,
+        chart=chart,
     )
     chart_px_per_mm = cal.px_per_mm / factor if cal.px_per_mm else None
 

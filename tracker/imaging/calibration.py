@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -680,6 +680,7 @@ def calibrate(
     max_residual_de00: float = 3.0,
     white_reference_level: float | None = None,
     skin_patch_weight: float = 1.0,
+    chart: ChartFound | Literal["search"] | None = "search",
 ) -> Calibration:
     """Choose the best available normalisation: chart → white reference → shades of grey → none.
 
@@ -691,11 +692,14 @@ def calibrate(
     the photo uncalibrated, as does "none". ``white_reference_level``: the white/grey card's
     linear reflectance, if known, to normalise exposure as well (see
     :func:`white_reference_gains`). ``skin_patch_weight``: see :func:`skin_patch_weights`.
+    ``chart``: the result of :func:`find_chart` on the same image when the caller already
+    searched (e.g. in parallel with other work), else it is searched here.
     """
     notes: list[str] = []
     px_per_mm: float | None = None
     corners: list[list[float]] | None = None
-    chart = find_chart(rgb, linear)
+    if chart == "search":
+        chart = find_chart(rgb, linear)
     if chart is not None:
         corners = chart.corners.tolist()
         if chart.geometry_refined:
