@@ -253,7 +253,7 @@ def test_practitioner_picks_zones_on_the_photo(browser: object, server: str) -> 
     w.shot("zones-picked-desktop")
     page.get_by_role("button", name="Save zones and measure again").click()
     page.get_by_text(re.compile(r"Zones saved; \d+ photos measured again")).wait_for(timeout=180_000)
-    page.get_by_text(re.compile(r"zones in use \(manual\)")).wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"zones in use, .*: drawn by a practitioner")).wait_for(timeout=60_000)
 
     page.get_by_text("Known length", exact=True).click()  # a ruler in the photo gives the scale
     click(0.20, 0.85, "Known length: 1 of 2 ends")

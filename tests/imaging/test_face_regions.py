@@ -187,7 +187,9 @@ def test_light_camera_and_turn_are_compared_with_the_first_photo(portrait: np.nd
     )
     same = analyze(portrait, baseline=baseline, camera="Apple iPhone 13 16.1")
     assert same.zones["source"] == LANDMARKS  # found again from this photo's own landmarks
-    assert same.registration is None
+    # no image search: the two faces' landmarks give the pose the comparison views need
+    assert same.registration is not None and same.registration["method"] == "landmarks"
+    assert np.allclose(same.registration["matrix"], [[1, 0, 0], [0, 1, 0]], atol=1e-3)
     assert same.quality["camera_changed_from"] is None and same.quality["lighting_change"] == 0.0
     other = analyze(_side_lit(portrait, 0.5), baseline=baseline, camera="Google Pixel 8")
     assert other.quality["camera_changed_from"] == "Apple iPhone 13 16.1"

@@ -46,3 +46,23 @@ def test_the_ends_of_a_known_length_are_joined() -> None:
     out = np.asarray(draw_zones(_grey(), 1.0, None, draft))
     assert _near(out[200, 200], SCALE_COLOUR)
     assert _near(out[150, 200], (128, 128, 128))
+
+
+def test_the_zones_source_is_said_in_words() -> None:
+    from tracker.imaging.zones import LANDMARKS, Zones
+    from tracker.ui.zone_editor import zone_source_words
+
+    square = [[0.0, 0.0], [40.0, 0.0], [40.0, 40.0], [0.0, 40.0]]
+    found = Zones(
+        square,
+        square,
+        LANDMARKS,
+        treated_regions=("left_cheek", "right_cheek"),
+        reference_regions=("forehead",),
+    )
+    assert (
+        zone_source_words(found)
+        == "found on the face (treated: left cheek, right cheek; reference: forehead)"
+    )
+    assert zone_source_words(Zones(square, None, "manual")) == "drawn by a practitioner"
+    assert zone_source_words(None) == "none yet"

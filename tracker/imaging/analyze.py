@@ -213,6 +213,15 @@ def analyze(
                     f"the {names} measured on the first photo is not visible: face the camera"
                 )
         skin_share = {r.value: round(v, 3) for r, v in chosen.skin_share.items()}
+        if baseline is not None:
+            # The zones need no registration, but the comparison views and the pose check
+            # do: the two faces' landmarks give it (about 1.5 px), without an image search.
+            pose, _hint = _landmark_pose(baseline, face, factor)
+            reg = (
+                Registration(matrix=pose, score=1.0, method="landmarks", ok=True)
+                if pose is not None
+                else _register_to_baseline(baseline, small, factor, (width, height))
+            )
     if zones is None and baseline is not None:
         # On faces, both photos' landmarks give the starting pose and their irises the
         # scale between the two cameras.
@@ -236,7 +245,7 @@ def analyze(
     scale_from_baseline: float | None = None
     if reg is not None:
         scale, rotation, _shear = similarity_params(reg.matrix)
-        quality.registration_score = reg.score
+        quality.registration_score = reg.score if reg.method != "landmarks" else None
         quality.pose_rotation_deg = rotation
         quality.pose_scale = _distance_scale(scale, baseline, (width, height))
         scale_from_baseline = scale if reg.ok else None
@@ -410,8 +419,10 @@ def _baseline_face(baseline: Baseline) -> landmarks.Face | None:
     """The baseline's landmarks in its full-resolution pixels, found once per prepared
     Baseline on its display copy."""
     if "face" not in baseline.cache:
-        small, factor = _downscale(np.ascontiguousarray(baseline.rgb), ANALYSIS_SIDE)
-        face = landmarks.find_face(small) if landmarks.available() else None
+        display = np.ascontiguousarray(baseline.rgb)
+        small, factor = _downscale(display, ANALYSIS_SIDE)
+        # Found as a follow-up's face is (the same steps), so equal photos give equal points.
+        face = _find_face(display, small, factor) if landmarks.available() else None
         if face is not None:
             display_per_full = baseline.rgb.shape[1] / baseline.full_size[0]
             # small px → display px → full px, each at pixel centres

@@ -21,7 +21,8 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 from tracker import analysis, services
 from tracker.bootstrap import App
 from tracker.dashboard import refresh_after_change
-from tracker.imaging.zones import Zones, from_points
+from tracker.domain import FaceRegion
+from tracker.imaging.zones import LANDMARKS, Zones, from_points
 from tracker.ingest import Rejected
 from tracker.permissions import Actor
 from tracker.ui.zone_drawing import describe, draw_zones
@@ -35,6 +36,26 @@ def _keys(client_id: int) -> dict[str, str]:
         name: f"zone_{name}:{client_id}"
         for name in ("draft", "which", "picker", "request", "notice", "length")
     }
+
+
+def zone_source_words(zones: Zones | None) -> str:
+    """Where the zones in use came from, in words a practitioner uses."""
+    if zones is None:
+        return "none yet"
+    if zones.source == "manual":
+        return "drawn by a practitioner"
+    if zones.source == LANDMARKS:
+        treated = ", ".join(_region_words(zones.treated_regions)) or "the treated regions"
+        reference = ", ".join(_region_words(zones.reference_regions)) or "no untreated region"
+        return f"found on the face (treated: {treated}; reference: {reference})"
+    if zones.source == "series":
+        return "carried over from the first photo"
+    return "all visible skin, found automatically"
+
+
+def _region_words(names: tuple[str, ...]) -> list[str]:
+    known = {r.value: r.label.lower() for r in FaceRegion}
+    return [known.get(n, n.replace("_", " ")) for n in names]
 
 
 def _draft(client_id: int) -> dict[str, Any]:
@@ -92,15 +113,17 @@ def zone_editor(app: App, actor: Actor, client_id: int) -> None:
     st.caption(
         "Pick the **treated** area, then **untreated reference** skin away from it: click two "
         "opposite corners for a rectangle, or three or more points around the area for an "
-        f"outline. The thin lines are the zones in use ({saved.source if saved else 'none yet'})."
+        "outline. The thin lines are the zones in use, treated in magenta and reference in blue: "
+        f"{zone_source_words(saved)}."
     )
     if series["px_per_mm"]:
         st.caption(f"Scale: {series['px_per_mm']:.1f} px/mm ({series['px_per_mm_source']}).")
     else:
         st.warning(
-            "The scale of these photos is unknown, so texture cannot be measured. Put a colour "
-            "chart in a photo, or pick **Known length** and click both ends of a ruler or a "
-            "sticker of known size on this photo."
+            "No colour chart or measured length gives this series a scale. On a face photo the "
+            "iris gives each photo its own scale when the face looks at the camera from close "
+            "enough; otherwise texture cannot be measured. Put a colour chart in a photo, or pick "
+            "**Known length** and click both ends of a ruler or a sticker of known size on this photo."
         )
     # Fixed option labels: a label that changed with every click would make a new widget and
     # drop the choice back to the first option.
