@@ -161,8 +161,10 @@ def find_face(rgb: NDArray[np.uint8]) -> Face | None:
     frame to show it is one). A close-up is tried again inside a grey border, which the
     detector needs to see a face whose outline leaves the frame."""
     face = _detect(rgb)
-    if face is not None and shows_an_eye(face, rgb):
-        return face
+    if face is not None:
+        # Found but with no eye in frame: a close-up the mesh mistook for a face, which a
+        # border would not change.
+        return face if shows_an_eye(face, rgb) else None
     h, w = rgb.shape[:2]
     pad_y, pad_x = h // 2, w // 2
     framed = np.full((h + 2 * pad_y, w + 2 * pad_x, 3), 128, np.uint8)
