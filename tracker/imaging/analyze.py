@@ -162,7 +162,11 @@ def analyze(
     # on two cores they overlap (~25 ms of a 12 MP face photo's ~190 ms).
     with ThreadPoolExecutor(max_workers=1) as pool:
         chart_search = pool.submit(calib.find_chart, small, small_linear)
-        face = _find_face(rgb, small, factor) if opts.use_landmarks and landmarks.available() else None
+        # A series whose first photo shows no face (a close-up) is a series of close-ups:
+        # its follow-ups skip the landmark step.
+        look = opts.use_landmarks and landmarks.available()
+        look = look and (baseline is None or _baseline_face(baseline) is not None)
+        face = _find_face(rgb, small, factor) if look else None
         found = _face_skin(face, small_linear)
         skin_small = found.skin if found is not None else skin_mask(small_linear, max_side=SKIN_MASK_SIDE)
         chart = chart_search.result()
