@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from tracker.domain import DEFAULT_TREATED_REGIONS, Concern, FaceRegion
 from tracker.imaging import calibration as calib
-from tracker.imaging import landmarks
+from tracker.imaging import hands, landmarks
 from tracker.imaging.colour import WHITE_POINT, srgb_to_linear
 from tracker.imaging.face_regions import (
     MIN_SKIN_SHARE,
@@ -168,6 +168,9 @@ def analyze(
         look = look and (baseline is None or _baseline_face(baseline) is not None)
         face = _find_face(rgb, small, factor) if look else None
         found = _face_skin(face, small_linear)
+        if found is not None:
+            # A hand in front of the face passes the skin check: its own model finds it.
+            found = replace(found, covered=hands.covered(hands.find_hands(small), found.regions.shape))
         skin_small = found.skin if found is not None else skin_mask(small_linear, max_side=SKIN_MASK_SIDE)
         chart = chart_search.result()
     cal = calib.calibrate(
@@ -193,7 +196,9 @@ def analyze(
             )
         choice = regions or RegionChoice(treated=DEFAULT_TREATED_REGIONS[Concern.OTHER])
         try:
-            chosen = choose_zones(found.regions, found.skin, choice, MIN_ZONE_PIXELS * factor * factor)
+            chosen = choose_zones(
+                found.regions, found.skin, choice, MIN_ZONE_PIXELS * factor * factor, covered=found.covered
+            )
         except NoFaceZones as exc:
             raise NoZones(str(exc)) from None
         to_full = _small_to_full(factor)
@@ -385,6 +390,7 @@ def analyze(
 class _FaceSkin:
     regions: FaceRegions
     skin: NDArray[np.bool_]
+    covered: NDArray[np.bool_] | None = None  # by a hand
 
 
 def _find_face(rgb: NDArray[np.uint8], small: NDArray[np.uint8], factor: float) -> landmarks.Face | None:

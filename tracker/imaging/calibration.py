@@ -31,6 +31,7 @@ from tracker.imaging.colour import (
     linear_rgb_to_lab,
     srgb_to_linear,
 )
+from tracker.imaging.masks import channel_max
 
 _LUMA = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 / sRGB luminance weights
 F32 = NDArray[np.float32]
@@ -582,14 +583,25 @@ def shades_of_grey_gains(linear: F32, skin_mask: Bool, p: float = 6.0) -> NDArra
     margin = max(2, round(_SOG_MARGIN * max(lin.shape[:2])))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
     grown = cv2.dilate((skin > 0).astype(np.uint8), kernel).astype(bool)
-    px = lin[~grown]
-    peak = px.max(axis=1)
-    px = px[(peak < 0.98) & (peak > 0.005)].astype(np.float64)
-    if px.shape[0] < 500:
+    peak = channel_max(lin)
+    usable = ~grown & (peak < 0.98) & (peak > 0.005)
+    if np.count_nonzero(usable) < 500:
         raise ValueError("too few usable non-skin pixels for shades of grey")
-    estimate = np.mean(px**p, axis=0) ** (1.0 / p)
+    # Channel by channel on 1-D arrays, and x⁶ as (x²)³: numpy's reductions along a short
+    # last axis and float64 powers cost most of this function's time otherwise.
+    estimate = np.array([_power_mean(lin[..., c][usable], p) for c in range(3)])
     gains: NDArray[np.float64] = float(_luminance(estimate)) / estimate
     return gains
+
+
+def _power_mean(values: NDArray[np.float32], p: float) -> float:
+    """(mean of values**p) ** (1/p), exact to float32 rounding."""
+    if p == 6.0:
+        square = values * values
+        powered = square * square * square
+    else:
+        powered = values.astype(np.float64) ** p
+    return float(powered.mean(dtype=np.float64) ** (1.0 / p))
 
 
 _SOG_LONG_SIDE = 400  # a global estimate: more pixels change nothing but the time

@@ -360,6 +360,11 @@ def _open_close(mask: BoolMask, radius: int) -> BoolMask:
 MIN_SKIN_SHARE = 0.6  # of a region that must be clear skin for its numbers to enter trends
 MAX_PARTS_PER_REGION = 3
 MIN_PIECE_SHARE = 0.2
+# A hand has the skin's colour, so the skin check alone keeps a finger in the zone: what the
+# hand model says a hand covers (with a margin) is left out of every zone. Beyond this share
+# of a treated region the zone is no longer the same skin as on other photos (a phone call
+# covered a third of one cheek; a hand under the chin, 9 % of the cheek above it).
+MAX_COVERED_SHARE = 0.15
 
 
 @dataclass(frozen=True)
@@ -394,16 +399,26 @@ def _labels(regions: tuple[FaceRegion, ...] | list[FaceRegion]) -> str:
 
 
 def choose_zones(
-    regions: FaceRegions, skin: BoolMask, choice: RegionChoice, min_pixels: float
+    regions: FaceRegions,
+    skin: BoolMask,
+    choice: RegionChoice,
+    min_pixels: float,
+    covered: BoolMask | None = None,
 ) -> ChosenZones:
     """The treated zone is the chosen regions' clear skin; the reference is untreated clear
     skin. A treated region that is mostly covered stays in the zone (so the zone means the
-    same on every photo) but makes the photo unusable for trends, with the reason."""
+    same on every photo) but makes the photo unusable for trends, with the reason. `covered`
+    is what a hand hides: left out of every zone, and a reason when it reaches a treated
+    region."""
     share: dict[FaceRegion, float] = {}
+    hidden: dict[FaceRegion, float] = {}
+    if covered is not None:
+        skin = skin & ~covered
     for name, mask in regions.regions.items():
         area = int(mask.sum())
         if area >= min_pixels:
             share[name] = float(skin[mask].sum()) / area
+            hidden[name] = float(covered[mask].sum()) / area if covered is not None else 0.0
     treated = tuple(r for r in choice.treated if r in share)
     too_small = [r for r in choice.treated if 0 < int(regions.regions[r].sum()) < min_pixels]
     if not treated and too_small:
@@ -417,26 +432,35 @@ def choose_zones(
             "take it facing the camera, with that area in view."
         )
     problems = [
-        f"the {r.label.lower()} is not clear skin ({100 * share[r]:.0f} % is; hair, a beard, glasses, "
+        f"a hand is in front of the {r.label.lower()}: take the photo with the hands away from the face"
+        if hidden[r] > MAX_COVERED_SHARE
+        else f"the {r.label.lower()} is not clear skin ({100 * share[r]:.0f} % is; hair, a beard, glasses, "
         "a hand or shadow covers the rest)"
         for r in treated
-        if share[r] < MIN_SKIN_SHARE
+        if hidden[r] > MAX_COVERED_SHARE or share[r] < MIN_SKIN_SHARE
     ]
-    notes: list[str] = []
+    notes: list[str] = [
+        f"a hand is close to the {r.label.lower()}: the skin it may hide is left out"
+        for r in treated
+        if 0.0 < hidden[r] <= MAX_COVERED_SHARE
+    ]
     missing = [r for r in choice.treated if r not in share]
     if missing:
         notes.append(f"not visible in this photo: {_labels(missing)}")
 
+    def clear(r: FaceRegion) -> bool:
+        return share.get(r, 0.0) >= MIN_SKIN_SHARE and hidden.get(r, 0.0) <= MAX_COVERED_SHARE
+
     reference: tuple[FaceRegion, ...] = ()
     if choice.reference:
-        reference = tuple(r for r in choice.reference if share.get(r, 0.0) >= MIN_SKIN_SHARE)
+        reference = tuple(r for r in choice.reference if clear(r))
         if not reference:
             problems.append(
                 f"the chosen reference skin ({_labels(choice.reference)}) is not clear in this photo"
             )
     else:
         untreated = [r for r in REFERENCE_PREFERENCE if r not in choice.treated]
-        candidates = [r for r in untreated if share.get(r, 0.0) >= MIN_SKIN_SHARE]
+        candidates = [r for r in untreated if clear(r)]
         if candidates:
             reference = (candidates[0],)
         elif not untreated:

@@ -95,8 +95,23 @@ def glare_mask(linear: F32, region: BoolMask, clipped: BoolMask | None = None) -
     bright skin clip in R, but they stay dim in G and B, so their neighbours stay. Call it
     once per zone (a red treated zone and pale reference skin have different medians).
     """
-    if not region.any():
-        return np.zeros(region.shape, bool)
+    out = np.zeros(region.shape, bool)
+    ys, xs = np.nonzero(region.any(axis=1))[0], np.nonzero(region.any(axis=0))[0]
+    if len(ys) == 0:
+        return out
+    # Every step is local (two dilations of 2 px) or a statistic of the region's own pixels,
+    # so the region's box with a margin gives the same answer for a fraction of the pixels
+    # (the treated and reference zones share one crop).
+    pad = 5
+    box = (
+        slice(max(0, ys[0] - pad), ys[-1] + pad + 1),
+        slice(max(0, xs[0] - pad), xs[-1] + pad + 1),
+    )
+    out[box] = _glare_in(linear[box], region[box], None if clipped is None else clipped[box])
+    return out
+
+
+def _glare_in(linear: F32, region: BoolMask, clipped: BoolMask | None) -> BoolMask:
     balanced = linear / _channel_medians(linear[region])
     luminance = balanced @ _LUMA
     luminance /= max(float(_median(luminance[region])), _EPS)

@@ -2,4 +2,4 @@
 threshold, a mask, calibration); `python -m tracker reanalyze` then recomputes every photo
 whose results carry an older version."""
 
-METRIC_VERSION = "2026.12.1"
+METRIC_VERSION = "2026.12.2"

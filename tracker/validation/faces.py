@@ -34,7 +34,7 @@ from PIL import Image
 from tracker.config import Settings
 from tracker.imaging import landmarks
 from tracker.imaging.analyze import Analysis, NoZones, analyze
-from tracker.imaging.face_regions import MIN_SKIN_SHARE
+from tracker.imaging.face_regions import MAX_COVERED_SHARE, MIN_SKIN_SHARE
 from tracker.imaging.zones import Zones
 from tracker.ingest import Limits, Rejected, ingest
 
@@ -312,8 +312,10 @@ def docs_section(groups: dict[str, Group], folder: Path, sources: str) -> str:
             "",
             "Every photo goes through ingest and the whole analysis with the default treated regions "
             '(both cheeks) and an automatically chosen reference. "Clear skin" means the treated '
-            f"regions are at least {MIN_SKIN_SHARE:.0%} verified skin and untreated reference skin was "
-            "found; the overlays (contact sheets per tone group) were looked at one by one.",
+            f"regions are at least {MIN_SKIN_SHARE:.0%} verified skin, no hand covers more than "
+            f"{MAX_COVERED_SHARE:.0%} of them (a hand has the skin's colour: MediaPipe's hand model "
+            "finds it) and untreated reference skin was found; the overlays (contact sheets per tone "
+            "group) were looked at one by one.",
             "",
             report(groups),
         ]
