@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from tracker import services
+from tracker import jobs, services
 from tracker.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
 from tracker.client_data import delete_client, export_client
 from tracker.compare import aligned_pair
@@ -85,6 +85,27 @@ st.caption(
         else ""
     )
 )
+
+
+def _remeasuring_note(done: int, total: int) -> str:
+    counted = f": {done} of {total} done" if total else ""
+    return (
+        f"This client's photos are being measured again with the series' new scale{counted}. "
+        "The numbers on this page update when it has finished."
+    )
+
+
+if jobs.progress(app, actor, client_id) is not None:
+
+    @st.fragment(run_every=2)
+    def remeasuring() -> None:
+        job = jobs.progress(app, actor, client_id)
+        if job is None:
+            st.rerun(scope="app")  # finished: show the new numbers
+        else:
+            st.info(_remeasuring_note(job.done, job.total), icon=":material/sync:")
+
+    remeasuring()
 
 labels: dict[int, str] = {
     int(row.photo_id): f"S{row.session} {row.kind} {row.taken_at:%d %b %H:%M}" for row in table.itertuples()

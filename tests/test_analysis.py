@@ -11,13 +11,13 @@ from PIL import Image
 from sqlalchemy import select
 
 from tests import images
-from tracker import analysis, services
+from tracker import analysis, jobs, services
 from tracker.bootstrap import App
 from tracker.domain import PhotoStatus, Role
 from tracker.imaging.zones import Zones
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied
-from tracker.store.models import AnalysisResult, Photo, PhotoSeries
+from tracker.store.models import AnalysisResult, Photo, PhotoSeries, RemeasureJob
 from tracker.synth import ChartPlacement, Framing, PhotoSpec, SkinScene, render_photo
 
 SCENE = SkinScene(
@@ -109,6 +109,15 @@ def test_zones_drawn_on_the_baseline_are_carried_and_the_chart_sets_the_scale(
     assert np.abs(carried - np.array(renders["followup"]["truth"]["zones"]["treated"])).max() < 2.0
 
     ids["chart"] = _upload(app, operator, client_id, renders, "chart").photo_id
+    # The upload returned once its own photo was measured; the others wait in a job.
+    waiting = jobs.progress(app, operator, client_id)
+    assert waiting is not None and not waiting.running
+    assert _results(app)[ids["baseline"]].metrics["texture_dog"] is None
+    assert jobs.run_pending(app) == 1
+    assert jobs.progress(app, operator, client_id) is None
+    with app.uow() as uow:
+        job = uow.session.scalars(select(RemeasureJob)).one()
+        assert (job.done, job.total, job.error) == (2, 2, "") and job.finished_at is not None
     with app.uow() as uow:
         series = uow.session.scalars(select(PhotoSeries)).one()
         assert series.px_per_mm == pytest.approx(21.0, rel=0.03)

@@ -34,6 +34,7 @@ from tracker.imaging.zones import Zones, check_zones
 from tracker.ingest import Ingested, Rejected, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.regions import regions_for
+from tracker.store import remeasure
 from tracker.store.models import (
     AnalysisResult,
     Client,
@@ -123,12 +124,13 @@ def analyze_photo(
             series_changed = True
         _store_result(uow, photo, result)
         _update_skin_tone(uow, photo.client_id)
-        series_id, course_id = series.id, series.course_id
+        series_id = series.id
+        if cascade and series_changed:
+            # This photo was measured with the new facts already; the others were not. They
+            # are measured again off the request path (tracker.jobs), queued with the change.
+            remeasure.queue(uow.session, actor.clinic_id, series.course_id, skip={photo_id})
         uow.commit()
 
-    if cascade and series_changed:
-        # This photo was measured with the new facts already; the others were not.
-        reanalyze_series(app, actor, course_id, skip={photo_id})
     log.debug("analysed photo %s in series %s", photo_id, series_id)
     return Outcome(photo_id=photo_id, ok=True, message="", analysis=result)
 
@@ -203,8 +205,16 @@ def _current_series(uow: UnitOfWork, actor: Actor, client_id: int, doing: str) -
     return series, baseline
 
 
-def reanalyze_series(app: App, actor: Actor, course_id: int, *, skip: set[int] | None = None) -> int:
-    """Measure every photo of a series again, baseline first (it fixes the series facts)."""
+def reanalyze_series(
+    app: App,
+    actor: Actor,
+    course_id: int,
+    *,
+    skip: set[int] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Measure every photo of a series again, baseline first (it fixes the series facts).
+    `on_progress(done, total)` is called before the first photo and after each."""
     with app.uow() as uow:
         series = _series_by_course(uow, course_id)
         ids = list(
@@ -220,13 +230,14 @@ def reanalyze_series(app: App, actor: Actor, course_id: int, *, skip: set[int] |
     if baseline_id in ids:
         ids.remove(baseline_id)
         ids.insert(0, baseline_id)
-    done = 0
-    for pid in ids:
-        if skip and pid in skip:
-            continue
+    todo = [pid for pid in ids if not (skip and pid in skip)]
+    if on_progress is not None:
+        on_progress(0, len(todo))
+    for done, pid in enumerate(todo, start=1):
         analyze_photo(app, actor, pid, cascade=False)
-        done += 1
-    return done
+        if on_progress is not None:
+            on_progress(done, len(todo))
+    return len(todo)
 
 
 def stale_photos(app: App, *, everything: bool = False) -> list[tuple[int, int]]:

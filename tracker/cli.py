@@ -274,6 +274,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             f"taken {done.taken_at:%Y-%m-%d %H:%M} [{done.taken_at_source}], "
             f"{done.width}x{done.height})"
         )
+    from tracker import jobs
+
+    jobs.run_pending(app)  # a chart that taught the series its scale: the earlier photos too
     if refused < len(args.files):
         refresh_after_change(app, actor, client_id)  # the dashboard's next view stays warm
     return EXIT_REFUSED if refused else EXIT_OK

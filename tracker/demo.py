@@ -21,6 +21,7 @@ from tracker.bootstrap import App
 from tracker.domain import Concern, PhotoKind, Role
 from tracker.imaging.zones import Zones
 from tracker.ingest import Rejected
+from tracker.jobs import run_pending
 from tracker.permissions import Actor
 from tracker.progress.service import rate_session
 from tracker.store.models import User
@@ -101,6 +102,7 @@ def build_demo(
                 set_series_zones(app, actor, client_id, Zones(zones["treated"], zones["reference"], "manual"))
             if on_photo:
                 on_photo(photo["file"], outcome)
+        run_pending(app)  # a follow-up's chart taught the series its scale: the rest again
     return result
 
 

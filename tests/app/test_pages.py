@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tracker import accounts, services
+from tracker import accounts, jobs, services
 from tracker.bootstrap import App, open_app
 from tracker.demo import (
     DEMO_ADMIN_EMAIL,
@@ -25,6 +25,7 @@ from tracker.demo import (
     DemoResult,
 )
 from tracker.permissions import Actor
+from tracker.store.models import RemeasureJob
 from tracker.ui.compare_slider import SLIDER_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -442,3 +443,25 @@ def test_record_page_treated_areas_per_client(demo_dir: Path) -> None:
     at.button(key=f"regions_save_{rae}").click().run()
     saved = [w.value for w in at.warning if w.value.startswith("Treated areas saved for Rae Regions")]
     assert saved and "redness cannot be compared with untreated skin" in saved[0]
+
+
+def test_review_shows_that_a_series_is_being_measured_again(demo_dir: Path) -> None:
+    app = open_app()
+    niamh = _client_id("Niamh")
+    with app.uow() as uow:
+        course = uow.repo.current_course(niamh)
+        assert course is not None
+        # A runner is at work on it (a fresh lease: this process's own runner leaves it).
+        uow.session.add(
+            RemeasureJob(course_id=course.id, clinic_id=1, skip=[], started_at=jobs._now(), total=5, done=2)
+        )
+        uow.commit()
+    app.close()
+    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    at.switch_page("pages/client_review.py").run()
+    at.selectbox(key="review_client").set_value(niamh).run()
+    assert not at.exception, at.exception
+    assert any("being measured again" in i.value and "2 of 5 done" in i.value for i in at.info)
+    ava = _client_id("Ava")
+    at.selectbox(key="review_client").set_value(ava).run()
+    assert not any("being measured again" in i.value for i in at.info)

@@ -14,12 +14,12 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
-from tracker.config import MB, Settings
 from tracker.ingest.container import layout
 from tracker.ingest.location import LocationScrubError, remaining_location, strip_location
 from tracker.ingest.sniff import ACCEPTED_TEXT, ImageFormat, Rejected, sniff
@@ -37,6 +37,21 @@ _DATETIME = 0x0132
 _SRGB = ImageCms.createProfile("sRGB")
 
 
+MB = 1024 * 1024
+
+
+class LimitSettings(Protocol):
+    """What the limits are read from (tracker.config.Settings): ingest is pure and does not
+    import the configuration."""
+
+    max_upload_bytes: int
+    max_pixels: int
+    min_short_side: int
+    display_long_edge: int
+    thumbnail_long_edge: int
+    derivative_jpeg_quality: int
+
+
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int
@@ -47,7 +62,7 @@ class Limits:
     jpeg_quality: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
+    def from_settings(cls, settings: LimitSettings) -> Limits:
         return cls(
             max_bytes=settings.max_upload_bytes,
             max_pixels=settings.max_pixels,

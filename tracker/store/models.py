@@ -264,6 +264,25 @@ class PhotoSeries(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
+class RemeasureJob(Base):
+    """A series to measure again because one of its facts changed (a follow-up's chart
+    taught it its scale). Queued in the same transaction as the change, run off the upload's
+    request path by tracker.jobs, so an upload returns once its own photo is measured."""
+
+    __tablename__ = "remeasure_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("treatment_course.id", ondelete="CASCADE"), index=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
+    skip: Mapped[list[Any]] = mapped_column(JSON, default=list)  # photos already measured with the facts
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(String(500), default="")
+
+
 class AnalysisResult(Base):
     __tablename__ = "analysis_result"
     __table_args__ = (UniqueConstraint("photo_id", "metric_version"),)

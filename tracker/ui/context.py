@@ -10,6 +10,7 @@ from tracker.auth import authenticate, end_session, resume_session, start_sessio
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.domain import Role
+from tracker.jobs import start_background
 from tracker.permissions import Actor
 
 ACTOR_KEY = "actor"
@@ -25,7 +26,9 @@ def get_app() -> App:
 
 @st.cache_resource(show_spinner=False)
 def _app_for(settings_json: str) -> App:
-    return open_app(Settings.model_validate_json(settings_json))
+    app = open_app(Settings.model_validate_json(settings_json))
+    start_background(app)  # series measured again after an upload changed their facts
+    return app
 
 
 def current_actor() -> Actor | None:
