@@ -1,6 +1,10 @@
 """`python -m tracker`: the command line for operators on the server.
 
 Exit codes: 0 success, 1 something was refused or inconsistent, 2 usage error.
+
+Module-level imports stay to the standard library and the domain's enums: `--help` or a
+usage error must not pay for pandas, scipy, OpenCV or MediaPipe (seconds of CPU), so each
+command imports what it uses. tests/test_cli_imports.py guards this.
 """
 
 from __future__ import annotations
@@ -14,25 +18,16 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from tqdm import tqdm
-
-from tracker import accounts, analysis, client_data, consistency, services
-from tracker.bootstrap import App, open_app
-from tracker.config import Settings
-from tracker.dashboard import refresh_after_change, refresh_clinic_status
-from tracker.demo import SAMPLE_DIR, build_demo, demo_photo_count, load_manifest
 from tracker.domain import Concern, PhotoKind, Role
-from tracker.imaging.analyze import NoZones, Options, analyze
-from tracker.imaging.registration import register
-from tracker.imaging.version import METRIC_VERSION
-from tracker.imaging.zones import Zones, parse_rect
-from tracker.ingest import Ingested, Limits, Rejected, ingest
-from tracker.permissions import Actor
-from tracker.progress.service import course_progress
-from tracker.serve import streamlit_command
-from tracker.store.db import upgrade
+
+if TYPE_CHECKING:
+    from tracker import services
+    from tracker.bootstrap import App
+    from tracker.config import Settings
+    from tracker.ingest import Ingested
+    from tracker.permissions import Actor
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if passed:
         args.streamlit_args = passed
+    from tracker.config import Settings
+
     settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
     try:
         return int(args.handler(args, settings))
@@ -170,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_users)
 
     p = sub.add_parser("demo", help="load the demo data set from sample_photos/ (refused in production)")
-    p.add_argument("--source", type=Path, default=SAMPLE_DIR)
+    p.add_argument("--source", type=Path, default=None)  # None: tracker.demo.SAMPLE_DIR
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("demo-off", help="switch off every account of the demo clinic")
@@ -190,6 +187,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _rect(text: str) -> list[list[float]]:
+    from tracker.imaging.zones import parse_rect
+
     try:
         return parse_rect(text)
     except ValueError as exc:
@@ -210,12 +209,16 @@ def _iso_datetime(text: str) -> datetime:
 
 def _progress(items: Sequence[T], label: str) -> Iterable[T]:
     """A progress bar on an interactive terminal for more than a few items."""
+    from tqdm import tqdm
+
     show = sys.stderr.isatty() and len(items) > 3
     bar: Iterable[T] = tqdm(items, desc=label, unit="photo", disable=not show, file=sys.stderr, leave=False)
     return bar
 
 
 def _say(line: str, out: TextIO | None = None) -> None:
+    from tqdm import tqdm
+
     tqdm.write(line, file=out or sys.stdout)
 
 
@@ -223,6 +226,9 @@ def _say(line: str, out: TextIO | None = None) -> None:
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.bootstrap import open_app
+    from tracker.store.db import upgrade
+
     app = open_app(settings, migrate=False)
     upgrade(app.engine)
     print(f"database ready at {settings.resolved_database_url}")
@@ -230,6 +236,12 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import services
+    from tracker.bootstrap import open_app
+    from tracker.dashboard import refresh_after_change
+    from tracker.ingest import Rejected
+    from tracker.permissions import Actor
+
     app = open_app(settings)
     actor = Actor.operator(_clinic_id(app, args.clinic, create=True))
     try:
@@ -283,6 +295,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import services
+    from tracker.bootstrap import open_app
+    from tracker.permissions import Actor
+
     app = open_app(settings)
     listing = []
     with app.uow() as uow:
@@ -300,6 +316,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import consistency
+    from tracker.bootstrap import open_app
+
     app = open_app(settings)
     report = consistency.check(app, repair=args.repair, min_age_seconds=args.min_age)
     if args.json:
@@ -313,10 +332,16 @@ def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _decode_file(path: Path, settings: Settings) -> Ingested:
+    from tracker.ingest import Limits, ingest
+
     return ingest(path.read_bytes(), path.name, Limits.from_settings(settings))
 
 
 def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.imaging.analyze import NoZones, Options, analyze
+    from tracker.imaging.zones import Zones
+    from tracker.ingest import Rejected
+
     if args.reference and not args.zone:
         raise UsageError("--reference needs --zone as well")
     zones = Zones(args.zone, args.reference, "manual") if args.zone else None
@@ -337,6 +362,9 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.imaging.registration import register
+    from tracker.ingest import Rejected
+
     try:
         baseline = _decode_file(args.baseline, settings)
         followup = _decode_file(args.followup, settings)
@@ -354,6 +382,12 @@ def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import analysis
+    from tracker.bootstrap import open_app
+    from tracker.dashboard import refresh_clinic_status
+    from tracker.imaging.version import METRIC_VERSION
+    from tracker.permissions import Actor
+
     app = open_app(settings)
     count, failures = analysis.reanalyze(
         app, everything=args.all, progress=lambda items: _progress(list(items), "analysing")
@@ -377,6 +411,11 @@ def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_progress(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.bootstrap import open_app
+    from tracker.ingest import Rejected
+    from tracker.permissions import Actor
+    from tracker.progress.service import course_progress
+
     app = open_app(settings)
     with app.uow() as uow:
         if not uow.repo.clinics():
@@ -460,6 +499,12 @@ def _num(value: float | None, signed: bool = False) -> str:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from tracker.bootstrap import open_app
+    from tracker.demo import SAMPLE_DIR, build_demo, demo_photo_count, load_manifest
+
+    source = SAMPLE_DIR if args.source is None else args.source
     if settings.environment == "production":
         _say(
             "refused: the demo creates accounts whose passwords are published; "
@@ -468,7 +513,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_REFUSED
     app = open_app(settings)
     try:
-        total = demo_photo_count(load_manifest(args.source))
+        total = demo_photo_count(load_manifest(source))
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     bar = tqdm(
@@ -479,7 +524,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         leave=False,
         disable=not sys.stderr.isatty(),
     )
-    result = build_demo(app, args.source, on_photo=lambda _f, _o: bar.update())
+    result = build_demo(app, source, on_photo=lambda _f, _o: bar.update())
     bar.close()
     print(
         f"demo clinic ready: {result.clients} clients, {result.photos_imported} photos imported, "
@@ -491,6 +536,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo_off(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import services
+    from tracker.bootstrap import open_app
+
     app = open_app(settings)
     count = services.switch_off_demo_accounts(app)
     print(f"switched off {count} demo account{'s' if count != 1 else ''}")
@@ -498,6 +546,9 @@ def cmd_demo_off(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_add_clinic(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import services
+    from tracker.bootstrap import open_app
+
     app = open_app(settings)
     name = " ".join(args.name.split())
     if not name:
@@ -513,6 +564,10 @@ def cmd_add_clinic(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Replace this process with the Streamlit server, configured from the settings."""
+    from tracker import services
+    from tracker.bootstrap import open_app
+    from tracker.serve import streamlit_command
+
     app = open_app(settings)
     if settings.environment == "production":
         active = services.demo_accounts_active(app)
@@ -543,6 +598,11 @@ def _quality_note(done: services.Imported) -> str:
 
 
 def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import accounts
+    from tracker.bootstrap import open_app
+    from tracker.ingest import Rejected
+    from tracker.permissions import Actor
+
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     elif sys.stdin.isatty():
@@ -567,6 +627,8 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import client_data
+
     if args.output.exists():
         raise UsageError(f"{args.output} exists already; choose a new file name")
     app, actor, client_id = _one_client(args, settings)
@@ -582,6 +644,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_delete_client(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import client_data
+    from tracker.ingest import Rejected
+
     app, actor, client_id = _one_client(args, settings)
     try:
         done = client_data.delete_client(app, actor, client_id, args.confirm)
@@ -596,12 +661,18 @@ def cmd_delete_client(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _one_client(args: argparse.Namespace, settings: Settings) -> tuple[App, Actor, int]:
+    from tracker.bootstrap import open_app
+    from tracker.permissions import Actor
+
     app = open_app(settings)
     actor = Actor.operator(_clinic_id(app, args.clinic))
     return app, actor, _client_id(app, actor, args.client)
 
 
 def _client_id(app: App, actor: Actor, name: str) -> int:
+    from tracker import services
+    from tracker.ingest import Rejected
+
     try:
         client = services.find_client(app, actor, name)
     except Rejected as exc:
@@ -612,6 +683,10 @@ def _client_id(app: App, actor: Actor, name: str) -> int:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import accounts
+    from tracker.bootstrap import open_app
+    from tracker.permissions import Actor
+
     app = open_app(settings)
     actor = Actor.operator(_clinic_id(app, args.clinic))
     rows = accounts.list_accounts(app, actor)
@@ -637,6 +712,8 @@ def _clinic_id(app: App, name: str | None, *, create: bool = False) -> int:
     """The clinic a command works in. `--clinic` must name an existing clinic (a typo never
     makes a new one); without it, the configured clinic (TRACKER_CLINIC_NAME), made on
     first use, or the only clinic there is. The demo clinic is never taken by default."""
+    from tracker import services
+
     with app.uow() as uow:
         clinics = [(c.id, c.name, c.is_demo) for c in uow.repo.clinics()]
     if name:

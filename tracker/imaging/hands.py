@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from tracker.imaging.native_stderr import known_noise_dropped
+
 BoolMask = NDArray[np.bool_]
 
 MIN_CONFIDENCE = 0.5
@@ -67,7 +69,7 @@ def find_hands(rgb: NDArray[np.uint8]) -> tuple[Hand, ...]:
     """Every hand in the photo (at most two). Empty when there is none, or when the model is
     not installed (the face's zones then rely on the skin check alone)."""
     h, w = rgb.shape[:2]
-    with _lock:  # one graph per process; it is not safe to share between threads at once
+    with _lock, known_noise_dropped():  # one graph per process, not safe to share between threads
         try:
             graph = _graph()
         except ImportError:

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tracker.imaging.colour import srgb_to_linear
+from tracker.imaging.native_stderr import known_noise_dropped
 
 IRIS_DIAMETER_MM = 11.7
 MIN_IRIS_PX = 20.0  # smaller irises give the scale to within more than ±5 %
@@ -114,7 +115,8 @@ class Face:
 
 def available() -> bool:
     try:
-        _face_mesh_module()
+        with known_noise_dropped():
+            _face_mesh_module()
     except LandmarksUnavailable:
         return False
     return True
@@ -178,7 +180,7 @@ def find_face(rgb: NDArray[np.uint8]) -> Face | None:
 
 def _detect(rgb: NDArray[np.uint8]) -> Face | None:
     h, w = rgb.shape[:2]
-    with _lock:  # one graph per process; it is not safe to share between threads at once
+    with _lock, known_noise_dropped():  # one graph per process, not safe to share between threads
         result = _graph().process(np.ascontiguousarray(rgb))
     found = getattr(result, "multi_face_landmarks", None)
     if not found:
