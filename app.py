@@ -9,11 +9,12 @@ from __future__ import annotations
 import streamlit as st
 
 from tracker import services
-from tracker.auth import TooManyAttempts
 from tracker.config import Settings
 from tracker.demo import iter_demo_credentials, load_manifest
 from tracker.domain import Role
 from tracker.ui.context import current_actor, get_app, sign_in, sign_out, sync_browser_cookie
+from tracker.ui.errors import error_boundary
+from tracker.ui.text import md_escape
 
 st.set_page_config(page_title="Recovery tracker", page_icon="🩹", layout="wide")
 
@@ -54,12 +55,10 @@ def sign_in_page() -> None:
         password = st.text_input("Password", type="password", key="password", autocomplete="current-password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        try:
+        with error_boundary():  # too many attempts: refused with its reason
             if sign_in(email, password):
                 st.rerun()
             st.error("That email and password do not match an account.")
-        except TooManyAttempts as exc:
-            st.error(str(exc))
     if Settings().demo_mode:
         _demo_accounts()
 
@@ -81,9 +80,10 @@ else:
     pages = {Role.CLIENT: CLIENT_PAGES, Role.PRACTITIONER: STAFF_PAGES}.get(actor.role, ADMIN_PAGES)
     page = st.navigation([*pages, ACCOUNT_PAGE])
     with st.sidebar:
-        st.caption(f"Signed in as {actor.label} ({actor.role.value})")
+        st.caption(f"Signed in as {md_escape(actor.label)} ({actor.role.value})")
         if st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()
 sync_browser_cookie()
-page.run()
+with error_boundary():  # no page shows a traceback; what a person can act on is said plainly
+    page.run()

@@ -10,9 +10,9 @@ import streamlit as st
 
 from tracker import accounts, services
 from tracker.domain import Role
-from tracker.ingest import Rejected
-from tracker.permissions import PermissionDenied
 from tracker.ui.context import STAFF, get_app, require_actor
+from tracker.ui.errors import error_boundary
+from tracker.ui.text import md_escape
 
 actor = require_actor(*STAFF)
 app = get_app()
@@ -71,13 +71,12 @@ else:
             "First password (tell the client)", value=suggested_password(), key="login_password"
         )
         if st.form_submit_button("Create login"):
-            try:
+            with error_boundary():
                 accounts.create_account(app, actor, email, Role.CLIENT, password, client_id=who)
                 st.success(
-                    f"{names[who]} can now sign in as {email.strip().lower()} with the password given."
+                    f"{md_escape(names[who])} can now sign in as {md_escape(email.strip().lower())} "
+                    "with the password given."
                 )
-            except (Rejected, PermissionDenied) as exc:
-                st.error(str(exc))
 
 if is_admin:
     st.subheader("Add a staff account")
@@ -93,11 +92,9 @@ if is_admin:
         )
         password = st.text_input("First password", value=suggested_password(), key="staff_password")
         if st.form_submit_button("Create account"):
-            try:
+            with error_boundary():
                 accounts.create_account(app, actor, email, role, password, display_name=name)
-                _done(f"Created the {role.value} account {email.strip().lower()}.")
-            except (Rejected, PermissionDenied) as exc:
-                st.error(str(exc))
+                _done(f"Created the {role.value} account {md_escape(email.strip().lower())}.")
 
 if rows:
     st.subheader("Switch off, switch on or reset")
@@ -110,20 +107,18 @@ if rows:
     )
     account = by_id[chosen]
     off, on = st.columns(2)
-    try:
+    with error_boundary():
         if account.active and off.button("Switch off (signs out everywhere)", key="account_off"):
             accounts.set_active(app, actor, account.id, False)
             st.rerun()
         if not account.active and on.button("Switch on", key="account_on"):
             accounts.set_active(app, actor, account.id, True)
             st.rerun()
-    except (Rejected, PermissionDenied) as exc:
-        st.error(str(exc))
     with st.form("reset_password", clear_on_submit=True):
         new_password = st.text_input("New password", value=suggested_password(), key="reset_password_value")
         if st.form_submit_button("Reset password"):
-            try:
+            with error_boundary():
                 accounts.reset_password(app, actor, account.id, new_password)
-                st.success(f"New password set for {account.email}; they are signed out everywhere.")
-            except (Rejected, PermissionDenied) as exc:
-                st.error(str(exc))
+                st.success(
+                    f"New password set for {md_escape(account.email)}; they are signed out everywhere."
+                )

@@ -21,17 +21,17 @@ from tracker.client_data import delete_client, export_client
 from tracker.compare import aligned_pair
 from tracker.dashboard import input_signature
 from tracker.domain import Role
+from tracker.errors import Refused
 from tracker.imaging.colour import ita_group
 from tracker.imaging.maps import difference_map, redness_map
-from tracker.ingest import Rejected
 from tracker.notes import MAX_NOTE_CHARS, add_note, client_notes
-from tracker.permissions import PermissionDenied
 from tracker.progress.series import METRICS
 from tracker.progress.service import SUMMARY_METRICS, CourseProgress, course_progress
 from tracker.reports import client_report_pdf, report_filename
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, get_app, require_actor
+from tracker.ui.errors import error_boundary, show_error
 from tracker.ui.inline import jpeg_bytes_uri
 from tracker.ui.text import md_escape
 from tracker.ui.zone_editor import apply_pending, zone_editor
@@ -70,14 +70,14 @@ def _progress() -> tuple[CourseProgress, dict[str, Any]]:
 
 try:
     progress, data = _progress()
-except Rejected as exc:
-    st.info(str(exc))
+except Refused as exc:  # no course yet: said as a note, and nothing more to show
+    show_error(exc, kind="info")
     st.stop()
 table = progress.table
-st.title(names[client_id])
+st.title(md_escape(names[client_id]))
 course = data["course"]
 st.caption(
-    f"{course['concern_label']} · {course['body_area'] or 'area not set'} · "
+    f"{course['concern_label']} · {md_escape(course['body_area'] or 'area not set')} · "
     f"{course['sessions_done']}/{course['planned_sessions']} sessions · "
     + (
         f"skin tone ITA {data['client']['ita_deg']:.0f}° ({ita_group(data['client']['ita_deg'])})"
@@ -117,18 +117,17 @@ def flags_and_notes() -> None:
         st.success("No flags.")
     for flag in data["flags"]:
         box = {"act": st.error, "watch": st.warning}.get(flag["severity"], st.info)
-        box(f"**{flag['title']}**\n\n" + "\n".join(f"- {e}" for e in flag["evidence"]))
+        # Evidence may quote the intake notes someone typed: text, never markup.
+        box(f"**{md_escape(flag['title'])}**\n\n" + "\n".join(f"- {md_escape(e)}" for e in flag["evidence"]))
     st.subheader("Notes")
     with st.form("add_note", clear_on_submit=True):
         note_text = st.text_area(
             "New note (seen by the clinic's staff only)", max_chars=MAX_NOTE_CHARS, key="note_text"
         )
         if st.form_submit_button("Add note"):
-            try:
+            with error_boundary():
                 add_note(app, actor, client_id, note_text)
                 st.success("Note added.")
-            except Rejected as exc:
-                st.error(str(exc))
     for note in client_notes(app, actor, client_id):
         st.markdown(f"**{note.created_at:%d %b %Y %H:%M}** · {md_escape(note.author)}")
         st.text(note.text)
@@ -138,8 +137,8 @@ def timeline() -> None:
     for s in progress.sessions:
         rows = table[table["session"] == s.number]
         header = (
-            f"Session {s.number} · {s.at:%d %b %Y} · {s.device or 'device ?'} "
-            f"{s.needle_depth_mm or '?'} mm ×{s.passes or '?'} · {s.serum or 'no serum'}"
+            f"Session {s.number} · {s.at:%d %b %Y} · {md_escape(s.device or 'device ?')} "
+            f"{s.needle_depth_mm or '?'} mm ×{s.passes or '?'} · {md_escape(s.serum or 'no serum')}"
             + (f" · rated {s.client_rating}/10" if s.client_rating else "")
         )
         with st.expander(header, expanded=s.number == progress.sessions[-1].number):
@@ -186,6 +185,7 @@ def compare_photos() -> None:
         )
 
         @st.fragment
+        @error_boundary()  # a fragment's own reruns do not pass through the page's boundary
         def compare() -> None:
             first, second, ok = _aligned(a, b)
             mode = st.segmented_control(
@@ -331,21 +331,20 @@ def report() -> None:
     if actor.role is Role.ADMIN:
         with st.expander("Delete this client"):
             st.warning(
-                f"Deletes {names[client_id]}'s record, course, sessions, photos, measurements, notes and "
-                "login, for good. Export the data first if it must be kept. The audit log keeps that a "
-                "deletion happened."
+                f"Deletes {md_escape(names[client_id])}'s record, course, sessions, photos, measurements, "
+                "notes and login, for good. Export the data first if it must be kept. The audit log keeps "
+                "that a deletion happened."
             )
-            typed = st.text_input(f"Type **{names[client_id]}** to confirm", key="delete_confirm")
+            typed = st.text_input(f"Type **{md_escape(names[client_id])}** to confirm", key="delete_confirm")
             if st.button("Delete client and all their data", type="primary", key="delete_client"):
-                try:
+                with error_boundary():
                     done = delete_client(app, actor, client_id, typed)
                     st.session_state.pop("review_client_id", None)
                     st.session_state["deleted_notice"] = (
-                        f"Deleted {names[client_id]}: {done.photos} photos, {done.files_deleted} files."
+                        f"Deleted {md_escape(names[client_id])}: "
+                        f"{done.photos} photos, {done.files_deleted} files."
                     )
                     st.rerun()
-                except (Rejected, PermissionDenied) as exc:
-                    st.error(str(exc))
 
 
 VIEWS = {

@@ -8,14 +8,14 @@ import streamlit as st
 from tracker import accounts
 from tracker.client_data import export_client
 from tracker.domain import Role
-from tracker.ingest import Rejected
-from tracker.permissions import PermissionDenied
 from tracker.ui.context import TOKEN_KEY, get_app, require_actor
+from tracker.ui.errors import error_boundary
+from tracker.ui.text import md_escape
 
 actor = require_actor()
 app = get_app()
 st.title("My account")
-st.caption(f"Signed in as {actor.label} ({actor.role.value}).")
+st.caption(f"Signed in as {md_escape(actor.label)} ({actor.role.value}).")
 
 with st.form("change_password", clear_on_submit=True):
     current = st.text_input("Current password", type="password", key="pw_current")
@@ -27,13 +27,11 @@ with st.form("change_password", clear_on_submit=True):
         if new != again:
             st.error("The two new passwords differ.")
         else:
-            try:
+            with error_boundary():
                 accounts.change_own_password(
                     app, actor, current, new, keep_session=st.session_state.get(TOKEN_KEY)
                 )
                 st.success("Password changed. Other browsers signed in as you have been signed out.")
-            except (Rejected, PermissionDenied) as exc:
-                st.error(str(exc))
 
 if actor.role is Role.CLIENT and actor.client_id is not None:
     st.subheader("My data")

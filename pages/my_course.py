@@ -8,10 +8,11 @@ import streamlit as st
 
 from tracker.dashboard import refresh_after_change
 from tracker.domain import Role
+from tracker.errors import Refused
 from tracker.guidance import PREPARATION, WARNING_SIGNS, aftercare_for_day
-from tracker.ingest import Rejected
 from tracker.progress.service import course_progress, rate_session
 from tracker.ui.context import get_app, require_actor
+from tracker.ui.errors import show_error
 
 actor = require_actor(Role.CLIENT)
 app = get_app()
@@ -20,8 +21,8 @@ today = date.today()
 st.title("My course")
 try:
     progress = course_progress(app, actor, actor.client_id, today)
-except Rejected as exc:
-    st.info(str(exc))
+except Refused as exc:  # no course yet: said as a note, and nothing more to show
+    show_error(exc, kind="info")
     st.stop()
 data = progress.to_json()
 course, nxt = data["course"], data["course"]["next_session"]

@@ -10,11 +10,12 @@ from tracker.charts import measured_points, metric_chart, recovery_chart, recove
 from tracker.compare import aligned_pair
 from tracker.dashboard import input_signature
 from tracker.domain import Role
-from tracker.ingest import Rejected
+from tracker.errors import Refused
 from tracker.progress.service import course_progress
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import get_app, require_actor
+from tracker.ui.errors import show_error
 
 actor = require_actor(Role.CLIENT)
 app = get_app()
@@ -22,8 +23,8 @@ assert actor.client_id is not None
 st.title("My progress")
 try:
     progress = course_progress(app, actor, actor.client_id, date.today())
-except Rejected as exc:
-    st.info(str(exc))
+except Refused as exc:  # no course yet: said as a note, and nothing more to show
+    show_error(exc, kind="info")
     st.stop()
 data = progress.to_json()
 table = progress.table

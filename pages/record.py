@@ -18,10 +18,11 @@ import streamlit as st
 from tracker import services
 from tracker.dashboard import refresh_after_change
 from tracker.domain import Concern, Contraindication
-from tracker.ingest import Rejected
 from tracker.progress.plans import default_plan
 from tracker.ui.context import STAFF, flash, get_app, require_actor, show_flash
+from tracker.ui.errors import error_boundary, show_error
 from tracker.ui.region_picker import region_picker
+from tracker.ui.text import md_escape
 
 actor = require_actor(*STAFF)
 app = get_app()
@@ -31,25 +32,23 @@ show_flash("record")
 clients = services.overview(app, actor)
 
 
+@error_boundary()  # a refusal is said, and the form keeps what was typed
 def add_client(name: str, concern: Concern, dob: date | None, body_area: str, same_name_ok: bool) -> None:
     try:
         new_id = services.create_client(
             app, actor, name, concern=concern, date_of_birth=dob, body_area=body_area,
             allow_same_name=same_name_ok,
         )  # fmt: skip
-    except services.SameName as exc:
+    except services.SameName as exc:  # the form keeps the name, and asks to confirm
         st.session_state["record_same_name"] = name
-        st.warning(str(exc))
-        return
-    except Rejected as exc:
-        st.error(str(exc))
+        show_error(exc, kind="warning")
         return
     plan = default_plan(concern)
     st.session_state.pop("record_same_name", None)
     st.session_state["review_client_id"] = new_id  # the new client is the one shown below
     flash(
         "record",
-        f"Added {' '.join(name.split())}: {plan.planned_sessions} sessions every "
+        f"Added {md_escape(name)}: {plan.planned_sessions} sessions every "
         f"{plan.interval_weeks} weeks. Record the first session below.",
     )
     st.rerun()
@@ -66,7 +65,7 @@ with st.expander("New client", expanded=not clients), st.form("new_client", clea
     same_ok = False
     if pending_same and pending_same == name:
         same_ok = st.checkbox(
-            f"{pending_same} is a different person: add a second record", key="new_client_same"
+            f"{md_escape(pending_same)} is a different person: add a second record", key="new_client_same"
         )
     if st.form_submit_button("Add client"):
         add_client(name, concern, dob, body_area, same_ok)
@@ -157,20 +156,17 @@ wanted: dict[str, Any] = {
 pending_key = f"record_session_pending_{client_id}"
 
 
+@error_boundary()  # a refusal is said, and the form keeps its values
 def save_session(replace: bool) -> None:
-    try:
-        services.record_session(
-            app, actor, client_id, chosen, wanted["date"], device=wanted["device"],
-            needle_depth_mm=wanted["needle depth (mm)"], passes=wanted["passes"], serum=wanted["serum"],
-            price=wanted["price"], notes=wanted["notes"], practitioner_id=actor.user_id, replace=replace,
-        )  # fmt: skip
-    except Rejected as exc:
-        st.error(str(exc))
-        return
+    services.record_session(
+        app, actor, client_id, chosen, wanted["date"], device=wanted["device"],
+        needle_depth_mm=wanted["needle depth (mm)"], passes=wanted["passes"], serum=wanted["serum"],
+        price=wanted["price"], notes=wanted["notes"], practitioner_id=actor.user_id, replace=replace,
+    )  # fmt: skip
     st.session_state.pop(pending_key, None)
     refresh_after_change(app, actor, client_id)
     verb = "changed" if replace else "saved"
-    flash("record", f"Session {chosen} {verb} for {names[client_id]}.")
+    flash("record", f"Session {chosen} {verb} for {md_escape(names[client_id])}.")
     st.rerun()
 
 
@@ -192,7 +188,9 @@ if submitted:
 
 pending = st.session_state.get(pending_key)
 if pending and pending[0] == chosen and existing is not None:
-    st.warning(f"Session {chosen} is already recorded for {names[client_id]}. Saving would change:")
+    st.warning(
+        f"Session {chosen} is already recorded for {md_escape(names[client_id])}. Saving would change:"
+    )
     st.table(
         [
             {"setting": f, "now": str(o if o is not None else "—"), "after saving": str(n)}
@@ -233,6 +231,7 @@ yes_answers = [c for c, v in ticks.items() if v]
 removal_key = f"record_intake_pending_{client_id}"
 
 
+@error_boundary()  # a refusal is said, and the ticks stay as they are
 def save_intake(allow_removal: bool) -> None:
     try:
         flagged = services.record_intake(
@@ -240,9 +239,6 @@ def save_intake(allow_removal: bool) -> None:
         )
     except services.IntakeRemoval as exc:
         st.session_state[removal_key] = str(exc)
-        return
-    except Rejected as exc:
-        st.error(str(exc))
         return
     st.session_state.pop(removal_key, None)
     refresh_after_change(app, actor, client_id)
@@ -254,7 +250,7 @@ def save_intake(allow_removal: bool) -> None:
             kind="warning",
         )
     else:
-        flash("record", f"Intake saved for {names[client_id]}: nothing to flag.")
+        flash("record", f"Intake saved for {md_escape(names[client_id])}: nothing to flag.")
     st.rerun()
 
 
@@ -262,7 +258,7 @@ if intake_saved:
     save_intake(allow_removal=False)
 removal = st.session_state.get(removal_key)
 if removal:
-    st.warning(removal)
+    st.warning(md_escape(removal))
     yes, no = st.columns(2)
     if yes.button("Yes, remove it and save", type="primary", key=f"ci_confirm_{ikey}"):
         save_intake(allow_removal=True)

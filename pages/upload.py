@@ -4,7 +4,6 @@ and immediate quality feedback."""
 from __future__ import annotations
 
 import io
-import logging
 from datetime import datetime
 
 import numpy as np
@@ -16,13 +15,11 @@ from tracker.config import MB
 from tracker.dashboard import refresh_after_change
 from tracker.domain import PhotoKind, Role, infer_kind, pick_session_number
 from tracker.guidance import CAPTURE_TIPS
-from tracker.ingest import Rejected
 from tracker.ui.context import get_app, require_actor
+from tracker.ui.errors import error_boundary, notice_logged
 from tracker.ui.ghost_camera import CameraPhoto, decode_shot, ghost_camera
 from tracker.ui.text import md_escape
 from tracker.uploads import upload_photo
-
-log = logging.getLogger(__name__)
 
 CAMERA_KEY = "camera_photo"
 
@@ -86,11 +83,9 @@ if first is not None:
         ghost = np.asarray(base.convert("RGB"))
 shot = ghost_camera(ghost, key="ghost_camera")
 if shot is not None:
-    try:
+    with error_boundary():
         data = decode_shot(shot, app.settings.max_upload_bytes)
         st.session_state[CAMERA_KEY] = CameraPhoto(f"camera-{datetime.now():%Y%m%d-%H%M%S}.jpg", data)
-    except ValueError as exc:
-        st.error(str(exc))
 pending = st.session_state.get(CAMERA_KEY)
 waiting = st.empty()  # emptied once the picture is sent
 if isinstance(pending, CameraPhoto):
@@ -114,17 +109,16 @@ if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
             done = upload_photo(
                 app, actor, actor.client_id, item.getvalue(), name, session_number=number, kind=kind
             )
-        except Rejected as exc:
-            st.error(f"**{shown}** was not uploaded: {md_escape(str(exc))}")
-            continue
-        except Exception:  # one file never loses the batch, and no traceback reaches the page
-            log.exception("upload of one file failed")
-            st.error(f"**{shown}** was not uploaded: something went wrong on our side. Please try again.")
+        except Exception as exc:  # one file never loses the batch, and no traceback reaches the page
+            said = notice_logged(exc)
+            st.error(f"**{shown}** was not uploaded: {md_escape(said.text)}")
             continue
         outcome = done.analysis
         if outcome is None or not outcome.ok or outcome.analysis is None:
             reason = outcome.message if outcome else "not analysed"
-            st.warning(f"**{shown}** is saved, but could not be measured: {reason}. Please retake it.")
+            st.warning(
+                f"**{shown}** is saved, but could not be measured: {md_escape(reason)}. Please retake it."
+            )
             continue
         quality = outcome.analysis.quality
         score = float(quality["score"])
@@ -133,7 +127,8 @@ if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
         else:
             tips = "; ".join(quality["reasons"]) or "the photo is hard to measure"
             st.warning(
-                f"**{shown}** saved, but its quality is low ({score:.0%}): {tips}. A retake would help."
+                f"**{shown}** saved, but its quality is low ({score:.0%}): {md_escape(tips)}. "
+                "A retake would help."
             )
     refresh_after_change(app, actor, actor.client_id)  # the practitioners' dashboard stays warm
     st.session_state.pop(CAMERA_KEY, None)  # sent (or refused with its reason shown)

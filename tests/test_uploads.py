@@ -16,6 +16,7 @@ from tracker import services
 from tracker.bootstrap import App, open_app
 from tracker.client_data import discard_upload
 from tracker.config import Settings
+from tracker.errors import Refused
 from tracker.permissions import Actor
 from tracker.store.models import PhotoSeries
 from tracker.uploads import upload_photo
@@ -44,7 +45,7 @@ def test_an_upload_is_stored_and_measured_in_the_child(tmp_path: Path) -> None:
     assert done.ingested is None  # the pixels stayed in the child
     assert done.analysis is not None and done.analysis.ok and done.analysis.analysis is not None
     assert photo_rows(app) == 1 and len(blob_files(app)) == 3
-    with pytest.raises(services.Rejected, match="already uploaded"):  # a Rejected crosses as itself
+    with pytest.raises(Refused, match="already uploaded"):  # a refusal crosses as itself
         upload_photo(app, operator, client_id, PHOTO, "again.jpg", session_number=1)
 
 

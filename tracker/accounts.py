@@ -22,7 +22,7 @@ from tracker import audit
 from tracker.auth import hash_password, session_digest, verify_password
 from tracker.bootstrap import App
 from tracker.domain import Role
-from tracker.ingest import Rejected
+from tracker.errors import Refused
 from tracker.permissions import Actor, PermissionDenied, require_client_access, require_staff
 from tracker.store.models import Client, LoginSession, User, utcnow
 from tracker.store.uow import UnitOfWork
@@ -57,18 +57,18 @@ def create_account(
     _require_may_manage(actor, role)
     address = (email or "").strip().lower()
     if not _EMAIL.match(address) or len(address) > 320:
-        raise Rejected(f"'{email}' is not an email address.")
+        raise Refused(f"'{email}' is not an email address.")
     check_password(password)
     if (role is Role.CLIENT) != (client_id is not None):
-        raise Rejected("A client account needs its client record; staff accounts have none.")
+        raise Refused("A client account needs its client record; staff accounts have none.")
     with app.uow() as uow:
         client = None
         if client_id is not None:
             client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
             if uow.session.scalar(select(User.id).where(User.client_id == client.id)) is not None:
-                raise Rejected(f"{client.name} already has a login; reset its password instead.")
+                raise Refused(f"{client.name} already has a login; reset its password instead.")
         if uow.repo.user_by_email(address) is not None:
-            raise Rejected(f"There is already an account for {address}.")
+            raise Refused(f"There is already an account for {address}.")
         user = User(
             clinic_id=actor.clinic_id,
             email=address,
@@ -106,7 +106,7 @@ def set_active(app: App, actor: Actor, user_id: int, active: bool) -> None:
     with app.uow() as uow:
         user = _managed_user(uow, actor, user_id)
         if not active and user.id == actor.user_id:
-            raise Rejected("You cannot switch off your own account.")
+            raise Refused("You cannot switch off your own account.")
         user.active = active
         if not active:
             _end_sessions(uow, user.id)
@@ -135,9 +135,9 @@ def change_own_password(
     with app.uow() as uow:
         user = uow.session.get(User, actor.user_id)
         if user is None or not user.active or not verify_password(current, user.password_hash):
-            raise Rejected("The current password is not right.")
+            raise Refused("The current password is not right.")
         if verify_password(new, user.password_hash):
-            raise Rejected("The new password is the same as the current one.")
+            raise Refused("The new password is the same as the current one.")
         user.password_hash = hash_password(new)
         _end_sessions(uow, user.id, keep=session_digest(keep_session) if keep_session else None)
         audit.record(uow, actor, "change_password", "user", user.id)
@@ -146,9 +146,9 @@ def change_own_password(
 
 def check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_CHARS:
-        raise Rejected(f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
+        raise Refused(f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
     if len(password.encode("utf-8")) > 256:
-        raise Rejected("A password can have at most 256 bytes.")
+        raise Refused("A password can have at most 256 bytes.")
 
 
 def _require_may_manage(actor: Actor, role: Role) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from tracker import audit
 from tracker.bootstrap import App
 from tracker.domain import DEFAULT_TREATED_REGIONS, Concern, PhotoStatus
+from tracker.errors import Refused
 from tracker.imaging.analyze import Analysis, Baseline, NoZones, Options, analyze
 from tracker.imaging.colour import ita_group, representative_ita
 from tracker.imaging.face_regions import RegionChoice
@@ -31,7 +32,7 @@ from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.imaging.scale import scale_from_length
 from tracker.imaging.version import METRIC_VERSION
 from tracker.imaging.zones import Zones, check_zones
-from tracker.ingest import Ingested, Rejected, ingest
+from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.regions import regions_for
 from tracker.store import remeasure
@@ -97,7 +98,7 @@ def analyze_photo(
             regions=regions,
             camera=decoded.camera or None,
         )
-    except (NoZones, Rejected) as exc:
+    except (NoZones, Refused) as exc:
         return _record_failure(app, photo_id, str(exc))
     except Exception as exc:  # an analysis bug must not lose the upload; log it loudly
         log.exception("analysis of photo %s failed", photo_id)
@@ -150,7 +151,7 @@ def set_series_zones(
         try:
             check_zones(zones, (baseline.width, baseline.height), px_per_mm or series.px_per_mm)
         except ValueError as exc:
-            raise Rejected(str(exc)) from None
+            raise Refused(str(exc)) from None
         series.zones = Zones(zones.treated, zones.reference, "manual").to_json()
         series.glcm_limits = None  # re-derived from the baseline's new zone
         if px_per_mm:
@@ -176,12 +177,12 @@ def set_series_scale(
         try:
             px_per_mm = scale_from_length(ends[0], ends[1], length_mm, (baseline.width, baseline.height))
         except ValueError as exc:
-            raise Rejected(str(exc)) from None
+            raise Refused(str(exc)) from None
         if series.zones:
             try:
                 check_zones(Zones.from_json(series.zones), (baseline.width, baseline.height), px_per_mm)
             except ValueError as exc:
-                raise Rejected(f"At this scale the zones no longer fit: {exc}") from None
+                raise Refused(f"At this scale the zones no longer fit: {exc}") from None
         series.px_per_mm = px_per_mm
         series.px_per_mm_source = f"measured: {length_mm:g} mm on photo {baseline.id}"
         series.glcm_limits = None  # re-derived at the new pitch
@@ -197,11 +198,11 @@ def _current_series(uow: UnitOfWork, actor: Actor, client_id: int, doing: str) -
     client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
     course = uow.repo.current_course(client.id)
     if course is None:
-        raise Rejected("This client has no treatment course yet.")
+        raise Refused("This client has no treatment course yet.")
     series = _series_by_course(uow, course.id)
     baseline = uow.session.get(Photo, series.baseline_photo_id) if series.baseline_photo_id else None
     if baseline is None:
-        raise Rejected(f"Upload a baseline photo before {doing}.")
+        raise Refused(f"Upload a baseline photo before {doing}.")
     return series, baseline
 
 

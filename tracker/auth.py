@@ -13,6 +13,8 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 from sqlalchemy import func, select
 
+from tracker.errors import Refused
+
 
 @cache
 def _hasher() -> PasswordHash:
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     from tracker.store.models import User
 
 
-class TooManyAttempts(Exception):
+class TooManyAttempts(Refused):
     """Sign-in refused without looking at the password: too many recent failures."""
 
 

@@ -27,8 +27,8 @@ from sqlalchemy import delete, func, or_, select, update
 from tracker import analysis, audit
 from tracker.bootstrap import App
 from tracker.domain import Role
+from tracker.errors import Refused
 from tracker.imaging.version import METRIC_VERSION
-from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied, require_client_access
 from tracker.store.models import (
     AnalysisResult,
@@ -191,7 +191,7 @@ def delete_client(app: App, actor: Actor, client_id: int, typed_name: str) -> De
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         if (typed_name or "").strip() != client.name.strip():
-            raise Rejected(f"Type the client's name exactly ({client.name}) to confirm the deletion.")
+            raise Refused(f"Type the client's name exactly ({client.name}) to confirm the deletion.")
         photos = uow.session.execute(
             select(Photo.original_sha256, Photo.display_sha256, Photo.thumbnail_sha256).where(
                 Photo.client_id == client.id

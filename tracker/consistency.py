@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tracker.bootstrap import App
-from tracker.ingest import Rejected, ingest
+from tracker.errors import Refused
+from tracker.ingest import ingest
 from tracker.store.blobs import BlobCorrupt, BlobNotFound, get_verified
 from tracker.store.models import Photo
 
@@ -112,7 +113,7 @@ def _rebuild_derivatives(app: App, by_id: dict[int, Photo], problems: list[Probl
         try:
             original = get_verified(app.blobs, photo.original_sha256)
             image = ingest(original, photo.original_filename, app.limits)
-        except (BlobNotFound, BlobCorrupt, Rejected):
+        except (BlobNotFound, BlobCorrupt, Refused):
             continue  # the original is gone too: nothing to rebuild from, report only
         data = image.display_jpeg if problem.variant == "display" else image.thumbnail_jpeg
         if problem.kind == "corrupt_blob":

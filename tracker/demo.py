@@ -19,8 +19,8 @@ from tracker.analysis import set_series_zones
 from tracker.auth import hash_password
 from tracker.bootstrap import App
 from tracker.domain import Concern, PhotoKind, Role
+from tracker.errors import Refused
 from tracker.imaging.zones import Zones
-from tracker.ingest import Rejected
 from tracker.jobs import run_pending
 from tracker.permissions import Actor
 from tracker.progress.service import rate_session
@@ -129,7 +129,7 @@ def _import(
             kind=PhotoKind(photo["kind"]),
             taken_at=_dt(photo["taken_at"]),
         )
-    except Rejected as exc:
+    except Refused as exc:
         if "already uploaded" in str(exc):
             result.photos_present += 1
             return "present"

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from tracker import audit
 from tracker.bootstrap import App
-from tracker.ingest import Rejected
+from tracker.errors import Refused
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.store.models import ClientNote
 
@@ -33,9 +33,9 @@ def add_note(app: App, actor: Actor, client_id: int, text: str) -> int:
     require_staff(actor)
     body = (text or "").strip()
     if not body:
-        raise Rejected("A note needs some text.")
+        raise Refused("A note needs some text.")
     if len(body) > MAX_NOTE_CHARS:
-        raise Rejected(f"A note can hold at most {MAX_NOTE_CHARS} characters; this one has {len(body)}.")
+        raise Refused(f"A note can hold at most {MAX_NOTE_CHARS} characters; this one has {len(body)}.")
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         note = ClientNote(client_id=client.id, author_user_id=actor.user_id, author=actor.label, text=body)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tracker.domain import Role
+from tracker.errors import NotAllowed
 from tracker.store.models import Client
 
 
-class PermissionDenied(Exception):
-    pass
+class PermissionDenied(NotAllowed):
+    """Refused by the checks below. A missing record says the same, so ids cannot be probed."""
 
 
 @dataclass(frozen=True)

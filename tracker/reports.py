@@ -35,8 +35,8 @@ from tracker import audit, services
 from tracker.bootstrap import App
 from tracker.charts import chart_png, metric_chart, recovery_chart
 from tracker.domain import Concern, PhotoKind
+from tracker.errors import Refused
 from tracker.imaging.quality import TREND_THRESHOLD
-from tracker.ingest import Rejected
 from tracker.permissions import Actor, require_client_access
 from tracker.progress.recovery import NORMAL_T90_HOURS
 from tracker.progress.series import METRICS
@@ -638,7 +638,7 @@ def _photo_stamps(
     stamps: dict[int, PhotoStamp] = {}
     for pid in photo_ids:
         if pid not in found or pid not in by_id.index:
-            raise Rejected(f"Photo {pid} is not a photo of this client's current course.")
+            raise Refused(f"Photo {pid} is not a photo of this client's current course.")
         row = by_id.loc[pid]
         sha, source = found[pid]
         stamps[pid] = PhotoStamp(

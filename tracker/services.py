@@ -15,7 +15,8 @@ from tracker import audit
 from tracker.analysis import Outcome, analyze_photo
 from tracker.bootstrap import App
 from tracker.domain import Concern, Contraindication, PhotoKind, Role, infer_kind, pick_session_number
-from tracker.ingest import Ingested, Rejected, ingest
+from tracker.errors import Refused
+from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.progress.plans import default_plan
 from tracker.store.blobs import sha256_hex
@@ -23,16 +24,16 @@ from tracker.store.models import Client, Clinic, Photo, TreatmentCourse, Treatme
 from tracker.store.uow import UnitOfWork
 
 
-class SameName(Rejected):
+class SameName(Refused):
     """A client of this name is already in the clinic: most often the same person added
     twice. The practitioner confirms before a second record is made."""
 
 
-class SessionExists(Rejected):
+class SessionExists(Refused):
     """That session number is recorded already; changing it must be asked for."""
 
 
-class IntakeRemoval(Rejected):
+class IntakeRemoval(Refused):
     """Saving would take a recorded contraindication off the file; it must be asked for."""
 
 
@@ -104,7 +105,7 @@ def find_client(app: App, actor: Actor, name: str) -> Client | None:
         matches = uow.repo.clients_named(actor.clinic_id, name)
         if len(matches) > 1:
             ids = ", ".join(f"#{c.id}" for c in matches)
-            raise Rejected(f"More than one client is called {name!r} ({ids}); use the client id.")
+            raise Refused(f"More than one client is called {name!r} ({ids}); use the client id.")
         return matches[0] if matches else None
 
 
@@ -129,7 +130,7 @@ def create_client(
     require_staff(actor)
     name = " ".join(name.split())
     if not name:
-        raise Rejected("A client needs a name.")
+        raise Refused("A client needs a name.")
     with app.uow() as uow:
         same = uow.repo.clients_same_name(actor.clinic_id, name)
         if same and not allow_same_name:
@@ -182,7 +183,7 @@ def record_session(
     `SessionExists`, so a stale form can never overwrite one)."""
     require_staff(actor)
     if number < 1:
-        raise Rejected("Session numbers start at 1.")
+        raise Refused("Session numbers start at 1.")
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = _current_course(uow, client)
@@ -278,7 +279,7 @@ def import_photo(
     create_session: bool = False,
     analyse: bool = True,
 ) -> Imported:
-    """Validate, store and record one photo, or raise Rejected and store nothing.
+    """Validate, store and record one photo, or raise Refused and store nothing.
 
     Blobs are written before the row and the row is committed last, so a crash at any
     point leaves at worst unreferenced blobs (which fsck quarantines), never a row that
@@ -292,7 +293,7 @@ def import_photo(
         original_key = sha256_hex(image.original)
         duplicate = uow.repo.photo_with_hash(client.id, original_key)
         if duplicate is not None:
-            raise Rejected(
+            raise Refused(
                 f"This photo was already uploaded (photo #{duplicate.id}, "
                 f"taken {duplicate.taken_at:%Y-%m-%d %H:%M})."
             )
@@ -327,7 +328,7 @@ def import_photo(
         try:
             uow.repo.flush()
         except IntegrityError:  # the same photo sent twice at the same moment: one wins
-            raise Rejected("This photo was already uploaded (a moment ago, from another upload).") from None
+            raise Refused("This photo was already uploaded (a moment ago, from another upload).") from None
         audit.record(
             uow,
             actor,
@@ -503,10 +504,10 @@ def _session_for(
     if session is not None:
         return session, False
     if not create:
-        raise Rejected(f"Session {number} has not been recorded yet for this client.")
+        raise Refused(f"Session {number} has not been recorded yet for this client.")
     require_staff(actor)
     if number < 1:
-        raise Rejected("Session numbers start at 1.")
+        raise Refused("Session numbers start at 1.")
     session = TreatmentSession(course_id=course.id, number=number, at=taken_at)
     uow.repo.add(session)
     uow.repo.flush()

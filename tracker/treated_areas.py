@@ -18,7 +18,7 @@ from tracker import audit
 from tracker.analysis import reanalyze_series
 from tracker.bootstrap import App
 from tracker.domain import FaceRegion
-from tracker.ingest import Rejected
+from tracker.errors import Refused
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.regions import Regions, default_treated, in_order, parse, regions_for, unknown_names
 from tracker.store.models import Photo, TreatmentSession
@@ -54,7 +54,7 @@ def set_course_regions(
 ) -> None:
     """Record which regions the current course treats (`treated`; None goes back to the
     concern's default) and which untreated regions are its reference (`reference`; None or
-    empty: chosen automatically). Staff only. Refused (`Rejected`, saying why) when no region
+    empty: chosen automatically). Staff only. Refused (`Refused`, saying why) when no region
     is treated, a name is unknown or a region would be both treated and reference.
 
     Saving what is already stored changes nothing (no audit row, no re-measuring); otherwise
@@ -63,18 +63,18 @@ def set_course_regions(
     wanted_treated = None if treated is None else _checked(treated, "treated")
     wanted_reference = _checked(reference or (), "reference") or None
     if wanted_treated is not None and not wanted_treated:
-        raise Rejected("Choose at least one treated region: a course treats some part of the face.")
+        raise Refused("Choose at least one treated region: a course treats some part of the face.")
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = uow.repo.current_course(client.id)
         if course is None:
-            raise Rejected("This client has no treatment course yet.")
+            raise Refused("This client has no treatment course yet.")
         effective = wanted_treated or default_treated(course.concern)
         both = [r for r in wanted_reference or () if r in effective]
         if both:
             names = " and ".join(r.label for r in both)
             them = "it" if len(both) == 1 else "them"
-            raise Rejected(
+            raise Refused(
                 f"{names} cannot be both treated and the untreated reference: "
                 f"take {them} out of one of the two."
             )
@@ -107,7 +107,7 @@ def _checked(values: Sequence[FaceRegion | str], which: str) -> Regions:
     unknown = unknown_names(values)
     if unknown:
         known = ", ".join(r.value for r in FaceRegion)
-        raise Rejected(
+        raise Refused(
             f"Not a face region: {', '.join(repr(u) for u in unknown)} ({which}). Known regions: {known}."
         )
     return in_order(FaceRegion(v) for v in values)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.config import MB, Settings
-from tracker.ingest import Rejected
+from tracker.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ _context_lock = threading.Lock()
 _slots: dict[int, threading.BoundedSemaphore] = {}
 
 
-class OverLimit(Rejected):
+class OverLimit(Refused):
     """The file needed more computing time or memory than an upload may use."""
 
 
@@ -68,7 +68,7 @@ def run_limited(
     *,
     on_report: Callable[[Any], None] | None = None,
 ) -> Any:
-    """`task(*args, report)` in a child under `limits`; its return value, or its Rejected
+    """`task(*args, report)` in a child under `limits`; its return value, or its Refused
     raised again here, or OverLimit. `report` lets the child tell the parent something
     before it finishes (an upload's photo id, to be removed if the child is then ended)."""
     slot = _slots.setdefault(limits.at_once, threading.BoundedSemaphore(limits.at_once))
@@ -119,7 +119,7 @@ def _wait(
         if kind == "ok":
             return value
         if kind == "rejected":
-            raise Rejected(value)
+            raise Refused(value)
         if kind == "memory":
             raise OverLimit(_memory_message(limits))
         if kind == "error":  # the child logged the details
@@ -163,7 +163,7 @@ def _child(
     try:
         result = task(*args, lambda value: conn.send(("report", value)))
         conn.send(("ok", result))
-    except Rejected as exc:
+    except Refused as exc:
         conn.send(("rejected", str(exc)))
     except MemoryError:
         conn.send(("memory", None))

@@ -174,7 +174,7 @@ def test_record_page_shows_each_clients_own_intake_and_asks_before_removing(demo
 
     _by_label(at.checkbox, "Rosacea").uncheck()
     next(b for b in at.button if b.label == "Save intake").click().run()
-    assert any("would remove from the file: Rosacea" in w.value for w in at.warning)
+    assert any("would remove from the file: Rosacea" in w.value.replace("\\", "") for w in at.warning)
     assert services.client_intake(open_app(), Actor.operator(1), niamh) == intake  # nothing changed yet
     next(b for b in at.button if b.label == "Yes, remove it and save").click().run()
     assert not at.exception, at.exception
@@ -228,7 +228,9 @@ def test_admin_adds_staff_and_practitioner_gives_a_client_a_login(demo_dir: Path
     at.text_input(key="staff_email").input("new.pat@demo.test")
     at.text_input(key="staff_name").input("New Pat")
     next(b for b in at.button if b.label == "Create account").click().run()
-    assert any("Created the practitioner account new.pat@demo.test" in s.value for s in at.success)
+    assert any(
+        "Created the practitioner account new.pat@demo.test" in s.value.replace("\\", "") for s in at.success
+    )
     at.text_input(key="staff_email").input("not an email")
     next(b for b in at.button if b.label == "Create account").click().run()
     assert any("is not an email address" in e.value for e in at.error)

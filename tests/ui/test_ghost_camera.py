@@ -7,6 +7,7 @@ import base64
 import numpy as np
 import pytest
 
+from tracker.errors import Refused
 from tracker.ui.ghost_camera import CameraPhoto, decode_shot, ghost_uri
 
 
@@ -28,7 +29,7 @@ def test_a_good_picture_is_decoded() -> None:
     ],
 )
 def test_bad_values_get_a_clear_message(value: object, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(Refused, match=message):
         decode_shot(value, max_bytes=1_000_000)
 
 

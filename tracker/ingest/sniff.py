@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from tracker.errors import Refused
+
 ACCEPTED_TEXT = "a JPEG, PNG, WebP or HEIC/HEIF photo"
 
 
@@ -30,8 +32,9 @@ class ImageFormat(StrEnum):
         }[self]
 
 
-class Rejected(Exception):
-    """An upload refused for a reason the uploader can act on. `str()` is the message."""
+# An upload refused for a reason the uploader can act on: the name ingest has always used,
+# the same class as tracker.errors.Refused (the canonical place).
+Rejected = Refused
 
 
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}

@@ -22,6 +22,7 @@ import numpy as np
 import streamlit as st
 from numpy.typing import NDArray
 
+from tracker.errors import Refused
 from tracker.ui.inline import jpeg_data_uri
 
 GHOST_SIDE = 1024  # px: the overlay only needs to show where things are
@@ -144,14 +145,14 @@ def decode_shot(value: object, max_bytes: int) -> bytes:
     """The JPEG bytes of a trigger value, refusing anything malformed or too large before
     decoding it (ingest then checks the image itself)."""
     if not isinstance(value, dict) or not isinstance(value.get("jpeg"), str):
-        raise ValueError("The camera sent no picture. Please take it again.")
+        raise Refused("The camera sent no picture. Please take it again.")
     text = value["jpeg"]
     if len(text) > (max_bytes * 4) // 3 + 4:
-        raise ValueError(f"The camera picture is larger than {max_bytes // 1_000_000} MB.")
+        raise Refused(f"The camera picture is larger than {max_bytes // 1_000_000} MB.")
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError("The camera picture arrived damaged. Please take it again.") from None
+        raise Refused("The camera picture arrived damaged. Please take it again.") from None
 
 
 def ghost_camera(ghost: NDArray[np.uint8] | None, *, key: str) -> object:

@@ -22,9 +22,10 @@ from tracker import analysis, services
 from tracker.bootstrap import App
 from tracker.dashboard import refresh_after_change
 from tracker.domain import FaceRegion
+from tracker.errors import Refused
 from tracker.imaging.zones import LANDMARKS, Zones, from_points
-from tracker.ingest import Rejected
 from tracker.permissions import Actor
+from tracker.ui.text import md_escape
 from tracker.ui.zone_drawing import describe, draw_zones
 
 SHOWN_SIDE = 900  # px: the photo as shown for picking
@@ -79,7 +80,7 @@ def apply_pending(app: App, actor: Actor, client_id: int) -> None:
                 draft["treated"], draft["reference"] = [], []
                 done = f"Zones saved; {count} photos measured again."
             elif len(draft["scale"]) != 2:
-                raise Rejected("Click both ends of the known length on the photo first.")
+                raise Refused("Click both ends of the known length on the photo first.")
             else:
                 length = float(st.session_state.get(keys["length"], 0.0))
                 ends = (draft["scale"][0], draft["scale"][1])
@@ -88,7 +89,7 @@ def apply_pending(app: App, actor: Actor, client_id: int) -> None:
                 done = f"Scale set; {count} photos measured again."
             refresh_after_change(app, actor, client_id)
         st.session_state[keys["notice"]] = ("success", done)
-    except Rejected as exc:  # the points stay, so the person can correct them
+    except Refused as exc:  # the points stay, so the person can correct them
         st.session_state[keys["notice"]] = ("error", str(exc))
 
 
@@ -108,8 +109,8 @@ def zone_editor(app: App, actor: Actor, client_id: int) -> None:
     kind, message = st.session_state.pop(keys["notice"], (None, ""))
     if kind == "success":
         st.success(message)
-    elif kind == "error":
-        st.error(message)
+    elif kind == "error":  # a refusal's message: text, never markup
+        st.error(md_escape(message))
     st.caption(
         "Pick the **treated** area, then **untreated reference** skin away from it: click two "
         "opposite corners for a rectangle, or three or more points around the area for an "

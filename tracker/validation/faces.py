@@ -32,11 +32,12 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from tracker.config import Settings
+from tracker.errors import Refused
 from tracker.imaging import landmarks
 from tracker.imaging.analyze import Analysis, NoZones, analyze
 from tracker.imaging.face_regions import MAX_COVERED_SHARE, MIN_SKIN_SHARE
 from tracker.imaging.zones import Zones
-from tracker.ingest import Limits, Rejected, ingest
+from tracker.ingest import Limits, ingest
 
 IPD_RANGE_MM = (54.0, 72.0)  # adults
 TONES = ("light", "medium", "dark")
@@ -80,7 +81,7 @@ def measure(folder: Path, *, overlays: bool = False) -> dict[str, Group]:
         name = row["file"]
         try:
             image = ingest((folder / name).read_bytes(), name, limits)
-        except (Rejected, OSError) as exc:
+        except (Refused, OSError) as exc:
             group.refused += 1
             group.problems.append(f"{name}: refused ({exc})")
             continue

@@ -47,11 +47,12 @@ from skimage import data as skdata
 from skimage.feature import Cascade
 
 from tracker.config import Settings
+from tracker.errors import Refused
 from tracker.imaging import landmarks
 from tracker.imaging.analyze import Baseline, register_photo
 from tracker.imaging.registration import OK_SCORE, Registration, compose_affine, register, transform_points
 from tracker.imaging.zones import Zones
-from tracker.ingest import Limits, Rejected, ingest
+from tracker.ingest import Limits, ingest
 from tracker.validation import Section
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_photos"
@@ -491,7 +492,7 @@ def load_faces(folder: Path) -> Iterator[FacePhoto]:
     for row in rows:
         try:
             rgb = ingest((folder / row["file"]).read_bytes(), row["file"], limits).rgb
-        except (Rejected, OSError) as exc:
+        except (Refused, OSError) as exc:
             print(f"{row['file']}: refused ({exc})", file=sys.stderr)
             continue
         h, w = rgb.shape[:2]
