@@ -16,7 +16,6 @@ from typing import Any
 import streamlit as st
 
 from tracker import services
-from tracker.dashboard import refresh_after_change
 from tracker.domain import Concern, Contraindication
 from tracker.ingest import Rejected
 from tracker.progress.plans import default_plan
@@ -168,7 +167,6 @@ def save_session(replace: bool) -> None:
         st.error(str(exc))
         return
     st.session_state.pop(pending_key, None)
-    refresh_after_change(app, actor, client_id)
     verb = "changed" if replace else "saved"
     flash("record", f"Session {chosen} {verb} for {names[client_id]}.")
     st.rerun()
@@ -245,7 +243,6 @@ def save_intake(allow_removal: bool) -> None:
         st.error(str(exc))
         return
     st.session_state.pop(removal_key, None)
-    refresh_after_change(app, actor, client_id)
     if flagged:
         flash(
             "record",

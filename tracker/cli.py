@@ -21,7 +21,7 @@ from tqdm import tqdm
 from tracker import accounts, analysis, client_data, consistency, services
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
-from tracker.dashboard import refresh_after_change, refresh_clinic_status
+from tracker.dashboard import refresh_clinic_status
 from tracker.demo import SAMPLE_DIR, build_demo, demo_photo_count, load_manifest
 from tracker.domain import Concern, PhotoKind, Role
 from tracker.imaging.analyze import NoZones, Options, analyze
@@ -274,8 +274,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             f"taken {done.taken_at:%Y-%m-%d %H:%M} [{done.taken_at_source}], "
             f"{done.width}x{done.height})"
         )
-    if refused < len(args.files):
-        refresh_after_change(app, actor, client_id)  # the dashboard's next view stays warm
     return EXIT_REFUSED if refused else EXIT_OK
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from tracker import audit
-from tracker.bootstrap import App
+from tracker.application import App
 from tracker.domain import Concern, PhotoKind
 from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.ingest import Rejected
