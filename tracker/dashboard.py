@@ -588,4 +588,4 @@ __all__ = [
     "refresh_changed_client",
     "refresh_client_status",
     "refresh_clinic_status",
-    ]
+]
