@@ -58,11 +58,10 @@ from sqlalchemy.orm import Session
 
 from tracker.application import App
 from tracker.domain import Concern
-from tracker.ingest import Rejected
-from tracker.permissions import Actor, PermissionDenied, require_client_access, require_staff
+from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.progress import flags as rules
 from tracker.progress.plans import OVERDUE_GRACE
-from tracker.progress.service import CourseProgress, course_progress
+from tracker.progress.service import CourseProgress, assess
 from tracker.store.models import (
     AnalysisResult,
     Client,
@@ -73,6 +72,7 @@ from tracker.store.models import (
     TreatmentSession,
     utcnow,
 )
+from tracker.store.queries import course_facts
 
 log = logging.getLogger(__name__)
 # The table, for Core statements (executemany, no ORM bookkeeping).
@@ -83,6 +83,8 @@ CACHE_VERSION = 1
 DAY_END = time(23, 59)
 # Cold refreshes are written in batches, so an interrupted first view keeps its progress.
 WRITE_BATCH = 50
+# Stale clients whose facts are loaded together (a few queries per batch).
+FACTS_BATCH = 250
 # Flags recomputed at view time from stored facts, never cached.
 DATE_DRIVEN_FLAGS = frozenset({"overdue_session"})
 SEVERITIES = ("act", "watch", "info")
@@ -263,11 +265,15 @@ def _fresh_data(
         else:
             stale.append(cid)
     pending: list[dict[str, Any]] = []
+    batch: dict[int, tuple[dict[str, Any], date | None] | None] = {}
+    at = {cid: i for i, cid in enumerate(stale)}
     for cid in progress(stale) if progress else stale:
-        try:
-            data, valid_until = _compute(app, actor, cid, today)
-        except PermissionDenied:  # deleted since the signatures were read
+        if cid not in batch:  # the facts of the next FACTS_BATCH clients, in a few queries
+            batch = _compute(app, actor, stale[at[cid] : at[cid] + FACTS_BATCH], today)
+        computed = batch[cid]
+        if computed is None:  # deleted since the signatures were read
             continue
+        data, valid_until = computed
         out[cid] = data
         pending.append({"cid": cid, "sig": signatures[cid], "start": today, "end": valid_until, "data": data})
         if len(pending) >= WRITE_BATCH:
@@ -433,16 +439,26 @@ def _signatures(session: Session, clinic_id: int, only: int | None, relative_err
     }
 
 
-def _compute(app: App, actor: Actor, client_id: int, today: date) -> tuple[dict[str, Any], date | None]:
-    """The cached fields of one client and the first day they no longer hold."""
-    try:
-        progress = course_progress(app, actor, client_id, today)
-    except Rejected:  # no course yet: nothing to measure, nothing due
-        with app.uow() as uow:
-            client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-            name = client.name
-        return _empty(name), None
-    return _status_data(progress), _valid_until(progress)
+def _compute(
+    app: App, actor: Actor, client_ids: list[int], today: date
+) -> dict[int, tuple[dict[str, Any], date | None] | None]:
+    """The cached fields of each client and the first day they no longer hold (None: a
+    client deleted meanwhile). The facts come in one load scoped to
+    the actor's clinic (its permission was checked by the caller); each client is then
+    assessed in pure code."""
+    with app.uow() as uow:
+        facts, names = course_facts(uow.session, actor.clinic_id, client_ids, today)
+    relative = app.settings.noise_relative_error
+    out: dict[int, tuple[dict[str, Any], date | None] | None] = {}
+    for cid in client_ids:
+        if cid in facts:
+            progress = assess(facts[cid], relative)
+            out[cid] = _status_data(progress), _valid_until(progress)
+        elif cid in names:  # no course yet: nothing to measure, nothing due
+            out[cid] = _empty(names[cid]), None
+        else:
+            out[cid] = None
+    return out
 
 
 def _status_data(p: CourseProgress) -> dict[str, Any]:
