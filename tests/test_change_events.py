@@ -27,6 +27,7 @@ from tracker.progress.plans import CoursePlan
 from tracker.progress.service import rate_session, set_course_plan
 from tracker.store.models import ClientStatus, TreatmentSession
 from tracker.treated_areas import set_course_regions
+from tracker.uploads import upload_photo
 
 # The handler refreshes for the real today, as in production, so the views use it too.
 TODAY = date.today()
@@ -131,8 +132,10 @@ def test_a_client_uploading_their_own_photo_refreshes_the_practitioners_row(
 ) -> None:
     services.record_session(app, operator, viewed, 1, AT)
     me = Actor(label="me@x", role=Role.CLIENT, clinic_id=operator.clinic_id, client_id=viewed)
+    upload_photo(app, me, viewed, images.encode(images.noisy(), "JPEG"), "q.jpg", session_number=1)
+    assert _view(app, operator, viewed)["photos"] == 1  # measured in a child process
     services.import_photo(app, me, viewed, PHOTO, "p.jpg", taken_at=AT + timedelta(hours=1), session_number=1)
-    assert _view(app, operator, viewed)["photos"] == 1
+    assert _view(app, operator, viewed)["photos"] == 2
 
 
 # The dispatch -------------------------------------------------------------------------------
