@@ -6,7 +6,6 @@ from datetime import date
 
 import streamlit as st
 
-from tracker.dashboard import refresh_after_change
 from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.guidance import PREPARATION, WARNING_SIGNS, aftercare_for_day
@@ -76,5 +75,4 @@ for s in sessions:
             )
             if right.button("Save rating", key=f"save_rating_{s.number}"):
                 rate_session(app, actor, actor.client_id, s.number, int(rating))
-                refresh_after_change(app, actor, actor.client_id)
                 st.success(f"Saved: {rating}/10 for session {s.number}.")

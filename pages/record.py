@@ -16,7 +16,6 @@ from typing import Any
 import streamlit as st
 
 from tracker import services
-from tracker.dashboard import refresh_after_change
 from tracker.domain import Concern, Contraindication
 from tracker.progress.plans import default_plan
 from tracker.ui.context import STAFF, flash, get_app, require_actor, show_flash
@@ -164,7 +163,6 @@ def save_session(replace: bool) -> None:
         price=wanted["price"], notes=wanted["notes"], practitioner_id=actor.user_id, replace=replace,
     )  # fmt: skip
     st.session_state.pop(pending_key, None)
-    refresh_after_change(app, actor, client_id)
     verb = "changed" if replace else "saved"
     flash("record", f"Session {chosen} {verb} for {md_escape(names[client_id])}.")
     st.rerun()
@@ -241,7 +239,6 @@ def save_intake(allow_removal: bool) -> None:
         st.session_state[removal_key] = str(exc)
         return
     st.session_state.pop(removal_key, None)
-    refresh_after_change(app, actor, client_id)
     if flagged:
         flash(
             "record",

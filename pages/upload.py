@@ -12,7 +12,6 @@ from PIL import Image
 
 from tracker import services
 from tracker.config import MB
-from tracker.dashboard import refresh_after_change
 from tracker.domain import PhotoKind, Role, infer_kind, pick_session_number
 from tracker.guidance import CAPTURE_TIPS
 from tracker.ui.context import get_app, require_actor
@@ -130,7 +129,6 @@ if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
                 f"**{shown}** saved, but its quality is low ({score:.0%}): {md_escape(tips)}. "
                 "A retake would help."
             )
-    refresh_after_change(app, actor, actor.client_id)  # the practitioners' dashboard stays warm
     st.session_state.pop(CAMERA_KEY, None)  # sent (or refused with its reason shown)
     waiting.empty()
     bar.progress(1.0, text="Done")

@@ -22,7 +22,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from tracker import audit
-from tracker.bootstrap import App
+from tracker.application import App
 from tracker.domain import DEFAULT_TREATED_REGIONS, Concern, PhotoStatus
 from tracker.errors import Refused
 from tracker.imaging.analyze import Analysis, Baseline, NoZones, Options, analyze

@@ -16,7 +16,7 @@ from tracker.store.models import AuditEvent, User, utcnow
 from tracker.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from tracker.bootstrap import App
+    from tracker.application import App
 
 MAX_EVENTS_SHOWN = 1000
 

@@ -1,44 +1,37 @@
 """Wire the adapters chosen by configuration: one place that knows which database and
-which blob store are in use, so services and pages never do."""
+which blob store are in use, and which handlers follow a committed change, so services
+and pages never do."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
+from tracker.application import App, Handler
 from tracker.config import Settings
-from tracker.ingest import Limits
-from tracker.store.blobs import BlobStore, LocalBlobStore
+from tracker.events import ClientInputsChanged, PhotoFilesDropped
+from tracker.store.blobs import LocalBlobStore
 from tracker.store.db import make_engine, make_session_factory, upgrade
-from tracker.store.uow import UnitOfWork
 
 
-def install_change_hook() -> None:
-    """Every process that writes data must bump the dashboard's per-client cache versions
-    (tracker.dashboard); imported here late because the dashboard itself uses App."""
-    from tracker.dashboard import install_change_hook as install
+def refresh_dashboard_row(app: App, event: ClientInputsChanged) -> None:
+    """Recompute the client's cached dashboard row, so the practitioners' next view stays
+    warm. Imported here, not at the top: the dashboard brings pandas and the progress
+    rules, which most commands never need."""
+    from tracker.dashboard import refresh_changed_client
 
-    install()
+    refresh_changed_client(app, event.clinic_id, event.client_id)
 
 
-@dataclass
-class App:
-    settings: Settings
-    engine: Engine
-    session_factory: sessionmaker[Session]
-    blobs: BlobStore
+def forget_kept_baselines(app: App, event: PhotoFilesDropped) -> None:
+    """No copy of deleted photos' pixels stays in this process's memory."""
+    from tracker.analysis import forget_baselines
 
-    @property
-    def limits(self) -> Limits:
-        return Limits.from_settings(self.settings)
+    forget_baselines(set(event.blob_keys))
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
 
-    def close(self) -> None:
-        self.engine.dispose()
+def handlers() -> dict[type, list[Handler]]:
+    return {
+        ClientInputsChanged: [refresh_dashboard_row],
+        PhotoFilesDropped: [forget_kept_baselines],
+    }
 
 
 def open_app(settings: Settings | None = None, *, migrate: bool = True) -> App:
@@ -47,10 +40,13 @@ def open_app(settings: Settings | None = None, *, migrate: bool = True) -> App:
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
-    install_change_hook()  # keeps the dashboard's per-client cache honest
     return App(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
         blobs=LocalBlobStore(settings.blob_dir),
+        handlers=handlers(),
     )
+
+
+__all__ = ["App", "open_app"]

@@ -238,7 +238,6 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from tracker import services
     from tracker.bootstrap import open_app
-    from tracker.dashboard import refresh_after_change
     from tracker.ingest import Rejected
     from tracker.permissions import Actor
 
@@ -289,8 +288,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from tracker import jobs
 
     jobs.run_pending(app)  # a chart that taught the series its scale: the earlier photos too
-    if refused < len(args.files):
-        refresh_after_change(app, actor, client_id)  # the dashboard's next view stays warm
     return EXIT_REFUSED if refused else EXIT_OK
 
 

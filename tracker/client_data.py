@@ -28,6 +28,7 @@ from tracker import analysis, audit
 from tracker.bootstrap import App
 from tracker.domain import Role
 from tracker.errors import Refused
+from tracker.events import ClientInputsChanged, PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
 from tracker.permissions import Actor, PermissionDenied, require_client_access
 from tracker.store.models import (
@@ -169,7 +170,7 @@ def discard_upload(app: App, actor: Actor, photo_id: int, reason: str) -> None:
         photo = uow.session.get(Photo, photo_id)
         if photo is None:
             return
-        require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id))
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id))
         keys = set(photo.blob_keys.values())
         uow.session.execute(
             update(PhotoSeries)
@@ -178,9 +179,11 @@ def discard_upload(app: App, actor: Actor, photo_id: int, reason: str) -> None:
         )
         uow.session.execute(delete(Photo).where(Photo.id == photo_id))  # results cascade
         audit.record(uow, actor, "discard_upload", "photo", photo_id, detail={"reason": reason})
+        # Bulk SQL, which the unit of work does not see: say what changed.
+        uow.emit(ClientInputsChanged(client.clinic_id, client.id))
+        uow.emit(PhotoFilesDropped(frozenset(keys)))
         uow.commit()
     delete_unused_blobs(app, keys)
-    analysis.forget_baselines(keys)
 
 
 def delete_client(app: App, actor: Actor, client_id: int, typed_name: str) -> Deletion:
@@ -200,10 +203,10 @@ def delete_client(app: App, actor: Actor, client_id: int, typed_name: str) -> De
         keys = {key for row in photos for key in row}
         uow.session.execute(delete(Client).where(Client.id == client.id))  # the database cascades
         audit.record(uow, actor, "delete_client", "client", client_id, detail={"photos": len(photos)})
+        uow.emit(PhotoFilesDropped(frozenset(keys)))  # no copy of the pixels stays in memory
         uow.commit()
 
     deleted, kept = delete_unused_blobs(app, keys)
-    analysis.forget_baselines(keys)  # no copy of the pixels stays in this process's memory
     return Deletion(photos=len(photos), files_deleted=deleted, files_kept=kept)
 
 

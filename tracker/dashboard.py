@@ -16,26 +16,28 @@ A row serves `today` only if both hold:
    client's name and intake; the course's plan; each session's id, number, time and
    rating; count, id sum and highest id of the photos and of the analysis results (index
    only); each series' `updated_at`; the noise setting; `CACHE_VERSION`; and
-   `client_status.input_version`, a counter that an ORM flush hook (installed by importing
-   this module) bumps inside the writer's own transaction whenever a client, course,
-   session, photo, result or series row of the client is inserted, updated or deleted.
-   The counter catches what leaves no trace (a result re-measured in place keeps its id and
-   has no update time); the traces catch writers without the hook (bulk SQL, a process
-   that never imported this module). Not seen: an in-place edit that is neither (a raw SQL
-   UPDATE of a result). No clock is compared: the signature is read *before* the inputs,
-   so a change committed meanwhile leaves the stored signature behind and the next view
-   recomputes; a cached row can be newer than its signature, never older.
+   `client_status.input_version`, a counter that the unit of work (tracker/store/uow.py)
+   bumps inside the writer's own transaction whenever its ORM session inserted, updated or
+   deleted a client, course, session, photo, result or series row of the client. The
+   counter catches what leaves no trace (a result re-measured in place keeps its id and
+   has no update time); the traces catch writes the session does not see (bulk SQL).
+   Not seen: an in-place edit that is neither (a raw SQL UPDATE of a result). No clock
+   is compared: the signature is read *before* the inputs, so a change committed
+   meanwhile leaves the stored signature behind and the next view recomputes; a cached
+   row can be newer than its signature, never older.
 2. `valid_from <= today < valid_until`. Overdue days are derived from the stored due date
    at view time; everything else that depends on the date changes on known days (a
    check-in window closing, a pre-booked session starting), and `valid_until` is the
    first of them. A new day makes stale only the few clients with such an event, not the
    whole clinic (which would make the first view of every morning a cold one).
 
-`refresh_after_change` refreshes one client eagerly; the edges (pages, CLI) call it after
-uploads, sessions, intakes, ratings and zone changes, so the next view is warm even at the
-end of a busy day. `clinic_dashboard` refreshes whatever is still stale by itself, so a
-missed call costs time, never correctness. Bump
-`CACHE_VERSION` when the stored fields or the progress rules change.
+After the commit, the unit of work publishes ClientInputsChanged for each such client,
+and its handler (`refresh_changed_client`, wired in tracker/bootstrap.py) recomputes the
+client's row at once, so the next view is warm even at the end of a busy day of uploads,
+sessions, intakes, ratings and zone changes. `clinic_dashboard` recomputes whatever is
+still stale by itself (a handler that failed, bulk SQL), so a missed refresh costs time,
+never correctness. Bump `CACHE_VERSION` when the stored fields or the progress rules
+change.
 """
 
 from __future__ import annotations
@@ -44,38 +46,22 @@ import hashlib
 import logging
 import math
 import typing
-import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import (
-    Connection,
-    Engine,
-    String,
-    Table,
-    bindparam,
-    cast,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-    update,
-)
+from sqlalchemy import String, Table, bindparam, cast, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, UOWTransaction
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm import Session
 
-from tracker.bootstrap import App
+from tracker.application import App
 from tracker.domain import Concern
-from tracker.ingest import Rejected
-from tracker.permissions import Actor, PermissionDenied, require_client_access, require_staff
+from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.progress import flags as rules
 from tracker.progress.plans import OVERDUE_GRACE
-from tracker.progress.service import CourseProgress, course_progress
+from tracker.progress.service import CourseProgress, assess
 from tracker.store.models import (
     AnalysisResult,
     Client,
@@ -86,6 +72,7 @@ from tracker.store.models import (
     TreatmentSession,
     utcnow,
 )
+from tracker.store.queries import course_facts
 
 log = logging.getLogger(__name__)
 # The table, for Core statements (executemany, no ORM bookkeeping).
@@ -96,6 +83,8 @@ CACHE_VERSION = 1
 DAY_END = time(23, 59)
 # Cold refreshes are written in batches, so an interrupted first view keeps its progress.
 WRITE_BATCH = 50
+# Stale clients whose facts are loaded together (a few queries per batch).
+FACTS_BATCH = 250
 # Flags recomputed at view time from stored facts, never cached.
 DATE_DRIVEN_FLAGS = frozenset({"overdue_session"})
 SEVERITIES = ("act", "watch", "info")
@@ -214,14 +203,11 @@ def input_signature(app: App, actor: Actor, client_id: int) -> str:
     return found.get(client_id, "")
 
 
-def refresh_after_change(app: App, actor: Actor, client_id: int, today: date | None = None) -> None:
-    """Best effort `refresh_client_status` for the edges to call after a write: the write has
-    succeeded and must not look failed because the cache could not follow; the dashboard
-    recomputes a stale row itself."""
-    try:
-        refresh_client_status(app, actor, client_id, today or date.today())
-    except Exception:
-        log.exception("dashboard: could not refresh client %s after a change", client_id)
+def refresh_changed_client(app: App, clinic_id: int, client_id: int, today: date | None = None) -> None:
+    """After a committed change of the client's inputs (the ClientInputsChanged handler):
+    recompute the client's row now, so the practitioners' next view stays warm. The change
+    came through a use case that checked its actor, so this acts as the clinic's operator."""
+    _fresh_data(app, Actor.operator(clinic_id), today or date.today(), only=client_id, force=True)
 
 
 def refresh_clinic_status(
@@ -279,11 +265,15 @@ def _fresh_data(
         else:
             stale.append(cid)
     pending: list[dict[str, Any]] = []
+    batch: dict[int, tuple[dict[str, Any], date | None] | None] = {}
+    at = {cid: i for i, cid in enumerate(stale)}
     for cid in progress(stale) if progress else stale:
-        try:
-            data, valid_until = _compute(app, actor, cid, today)
-        except PermissionDenied:  # deleted since the signatures were read
+        if cid not in batch:  # the facts of the next FACTS_BATCH clients, in a few queries
+            batch = _compute(app, actor, stale[at[cid] : at[cid] + FACTS_BATCH], today)
+        computed = batch[cid]
+        if computed is None:  # deleted since the signatures were read
             continue
+        data, valid_until = computed
         out[cid] = data
         pending.append({"cid": cid, "sig": signatures[cid], "start": today, "end": valid_until, "data": data})
         if len(pending) >= WRITE_BATCH:
@@ -314,8 +304,8 @@ def _serves(
 
 
 def _ensure_rows(app: App, clinic_id: int, only: int | None) -> None:
-    """Give every client a cache row before signatures are read, so the flush hook always
-    has a row to bump (a bump that finds no row would be lost). On SQLite the insert waits
+    """Give every client a cache row before signatures are read, so a writer's commit
+    always has a row to bump (a bump that finds no row would be lost). On SQLite the insert waits
     for any writer holding the lock, whose change the following read then sees."""
     query = (
         select(Client.id)
@@ -449,16 +439,26 @@ def _signatures(session: Session, clinic_id: int, only: int | None, relative_err
     }
 
 
-def _compute(app: App, actor: Actor, client_id: int, today: date) -> tuple[dict[str, Any], date | None]:
-    """The cached fields of one client and the first day they no longer hold."""
-    try:
-        progress = course_progress(app, actor, client_id, today)
-    except Rejected:  # no course yet: nothing to measure, nothing due
-        with app.uow() as uow:
-            client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-            name = client.name
-        return _empty(name), None
-    return _status_data(progress), _valid_until(progress)
+def _compute(
+    app: App, actor: Actor, client_ids: list[int], today: date
+) -> dict[int, tuple[dict[str, Any], date | None] | None]:
+    """The cached fields of each client and the first day they no longer hold (None: a
+    client deleted meanwhile). The facts come in one load scoped to
+    the actor's clinic (its permission was checked by the caller); each client is then
+    assessed in pure code."""
+    with app.uow() as uow:
+        facts, names = course_facts(uow.session, actor.clinic_id, client_ids, today)
+    relative = app.settings.noise_relative_error
+    out: dict[int, tuple[dict[str, Any], date | None] | None] = {}
+    for cid in client_ids:
+        if cid in facts:
+            progress = assess(facts[cid], relative)
+            out[cid] = _status_data(progress), _valid_until(progress)
+        elif cid in names:  # no course yet: nothing to measure, nothing due
+            out[cid] = _empty(names[cid]), None
+        else:
+            out[cid] = None
+    return out
 
 
 def _status_data(p: CourseProgress) -> dict[str, Any]:
@@ -593,70 +593,6 @@ def _num(value: Any, digits: int) -> float:
     return round(float(value), digits) if value is not None else math.nan
 
 
-# The change hook ----------------------------------------------------------------------------
-
-_INPUT_ROWS = (Client, TreatmentCourse, TreatmentSession, Photo, AnalysisResult, PhotoSeries)
-_HAS_TABLE: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
-
-
-def _bump_input_versions(session: Session, _flush: UOWTransaction) -> None:
-    """After every ORM flush: bump `input_version` of each client whose inputs the flush
-    wrote, in the same transaction (so the bump commits or rolls back with the change).
-
-    Reads only what is already loaded on the objects: loading inside a flush is unsafe."""
-    touched = [o for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, _INPUT_ROWS)]
-    if not touched:
-        return
-    ids: dict[str, set[int]] = {"client": set(), "course": set(), "photo": set()}
-    for obj in touched:
-        loaded = instance_state(obj).dict
-        if isinstance(obj, Client):
-            kind, value = "client", loaded.get("id")
-        elif isinstance(obj, TreatmentCourse | Photo):
-            kind, value = "client", loaded.get("client_id")
-        elif isinstance(obj, TreatmentSession | PhotoSeries):
-            kind, value = "course", loaded.get("course_id")
-        else:
-            kind, value = "photo", loaded.get("photo_id")
-        if value is not None:
-            ids[kind].add(int(value))
-    connection = session.connection()
-    if not _status_table_exists(connection):
-        return  # a database not yet migrated to the cache: nothing to keep fresh
-    clients = ids["client"]
-    if ids["course"]:
-        query = select(TreatmentCourse.client_id).where(TreatmentCourse.id.in_(ids["course"]))
-        clients.update(connection.scalars(query))
-    if ids["photo"]:
-        clients.update(connection.scalars(select(Photo.client_id).where(Photo.id.in_(ids["photo"]))))
-    if clients:
-        connection.execute(
-            update(STATUS)
-            .where(STATUS.c.client_id.in_(sorted(clients)))
-            .values(input_version=STATUS.c.input_version + 1)
-        )
-
-
-def _status_table_exists(connection: Connection) -> bool:
-    engine = connection.engine
-    if _HAS_TABLE.get(engine):
-        return True
-    found = inspect(connection).has_table(ClientStatus.__tablename__)
-    if found:  # only a yes is remembered: a later migration may still create the table
-        _HAS_TABLE[engine] = True
-    return found
-
-
-def install_change_hook() -> None:
-    """Listen to every ORM session of the process; idempotent. Called on import, so any
-    process that uses the dashboard or calls `refresh_client_status` has it."""
-    if not event.contains(Session, "after_flush", _bump_input_versions):
-        event.listen(Session, "after_flush", _bump_input_versions)
-
-
-install_change_hook()
-
-
 __all__ = [
     "CACHE_VERSION",
     "COUNT_LABELS",
@@ -665,8 +601,7 @@ __all__ = [
     "clinic_dashboard",
     "dashboard_counts",
     "input_signature",
-    "install_change_hook",
-    "refresh_after_change",
+    "refresh_changed_client",
     "refresh_client_status",
     "refresh_clinic_status",
 ]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tracker.analysis import reanalyze_series
-from tracker.bootstrap import App
+from tracker.application import App
 from tracker.permissions import Actor, require_client_access
 from tracker.store import remeasure
 

@@ -14,6 +14,7 @@ from tracker.bootstrap import App, open_app
 from tracker.client_data import discard_upload
 from tracker.config import Settings
 from tracker.domain import PhotoKind
+from tracker.events import ClientInputsChanged
 from tracker.permissions import Actor
 from tracker.worker import OverLimit, Report, WorkLimits, run_limited
 
@@ -32,7 +33,7 @@ def upload_photo(
     Rejected (OverLimit when a limit was met) having stored nothing."""
     stored: list[int] = []
     try:
-        return run_limited(  # type: ignore[no-any-return]
+        imported: services.Imported = run_limited(
             _import_in_child,
             (app.settings.model_dump_json(), actor, client_id, data, filename, session_number, kind),
             WorkLimits.from_settings(app.settings),
@@ -42,6 +43,9 @@ def upload_photo(
         for photo_id in stored:  # stored, then ended while being measured: take it out again
             discard_upload(app, actor, photo_id, "over the upload limits")
         raise
+    # The child ran no handlers (their time must not count against its limits): run them here.
+    app.publish([ClientInputsChanged(actor.clinic_id, imported.client_id)])
+    return imported
 
 
 def _import_in_child(
@@ -55,6 +59,7 @@ def _import_in_child(
     report: Report,
 ) -> services.Imported:
     app = open_app(Settings.model_validate_json(settings_json), migrate=False)
+    app.handlers = {}  # upload_photo runs them in the parent
     try:
         imported = services.import_photo(
             app, actor, client_id, data, filename, session_number=session_number, kind=kind, analyse=False

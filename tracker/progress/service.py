@@ -1,6 +1,6 @@
 """Progress of one client's course: the use case behind the CLI's `progress` and the
-dashboards. Thin queries load the course, its sessions and each photo's latest result;
-everything else is the pure code in this package."""
+dashboards. One batched load (tracker/store/queries.py) gives the course's facts;
+`assess` turns them into progress with the pure code of this package, no database."""
 
 from __future__ import annotations
 
@@ -12,19 +12,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
 from tracker import audit
-from tracker.bootstrap import App
+from tracker.application import App
 from tracker.domain import Concern, PhotoKind
 from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.progress import flags as rules
+from tracker.progress.facts import CourseFacts
 from tracker.progress.plans import CoursePlan, NextSession, next_session, validate_plan
 from tracker.progress.recovery import RecoveryFit, fit_recovery
 from tracker.progress.series import METRICS, PhotoPoint, frame, pre_session_level, summarise
-from tracker.store.models import AnalysisResult, Photo, TreatmentSession, utcnow
+from tracker.store.models import utcnow
+from tracker.store.queries import course_facts
 
 SUMMARY_METRICS = (
     "delta_ei",
@@ -147,54 +148,44 @@ class CourseProgress:
 
 def course_progress(app: App, actor: Actor, client_id: int, today: date | None = None) -> CourseProgress:
     today = today or date.today()
-    now = datetime.combine(today, time(23, 59))
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        course = uow.repo.current_course(client.id)
-        if course is None:
-            raise Rejected("This client has no treatment course yet.")
-        sessions = list(course.sessions)
-        rows = uow.session.execute(
-            select(Photo, AnalysisResult, TreatmentSession.number)
-            .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
-            .outerjoin(AnalysisResult, AnalysisResult.photo_id == Photo.id)
-            .where(TreatmentSession.course_id == course.id)
-            .order_by(Photo.id, AnalysisResult.created_at, AnalysisResult.id)
-        ).all()
-        plan = CoursePlan(course.planned_sessions, course.interval_weeks, course.upkeep_interval_weeks)
-        name, intake, concern, body_area, stored_ita, ita_calibrated = (
-            client.name,
-            dict(client.intake or {}),
-            course.concern,
-            course.body_area,
-            client.ita_deg,
-            client.ita_calibrated and client.ita_deg is not None,
-        )
-        session_rows = [
-            (s.number, s.at, s.device, s.needle_depth_mm, s.passes, s.serum, s.price, s.client_rating)
-            for s in sessions
-        ]
-    latest: dict[int, tuple[Photo, AnalysisResult | None, int]] = {}
-    for photo, result, number in rows:
-        latest[photo.id] = (photo, result, number)  # rows are ordered: the last result wins
+        found, _ = course_facts(uow.session, client.clinic_id, [client.id], today)
+    if client_id not in found:
+        raise Rejected("This client has no treatment course yet.")
+    return assess(found[client_id], app.settings.noise_relative_error)
+
+
+def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
+    """The whole progress of one course from its facts: series, noise bands (with
+    `relative_error` for a single baseline photo), recovery fits, flags and the next
+    session. Pure: no database, no clock (`facts.today` is the day assessed)."""
+    today = facts.today
+    now = datetime.combine(today, time(23, 59))
+    plan, intake, stored_ita = facts.plan, dict(facts.intake), facts.stored_ita
+    ita_calibrated = facts.ita_calibrated
+    session_rows = [
+        (s.number, s.at, s.device, s.needle_depth_mm, s.passes, s.serum, s.price, s.client_rating)
+        for s in facts.sessions
+    ]
     session_at = {number: at for number, at, *_ in session_rows}
     start = min(session_at.values()) if session_at else now
     points = [
         PhotoPoint(
-            photo_id=photo.id,
-            session=number,
+            photo_id=photo.photo_id,
+            session=photo.session,
             kind=photo.kind,
             taken_at=photo.taken_at,
-            session_at=session_at[number],
+            session_at=session_at[photo.session],
             course_start=start,
-            quality=float(result.quality.get("score", 0.0)) if result else 0.0,
-            usable=bool(result and result.quality.get("score", 0.0) >= TREND_THRESHOLD),
-            metrics=dict(result.metrics) if result else {},
+            quality=photo.score or 0.0,
+            usable=photo.score is not None and photo.score >= TREND_THRESHOLD,
+            metrics=dict(photo.metrics),
         )
-        for photo, result, number in latest.values()
+        for photo in facts.photos
     ]
     df = frame(points)
-    relative = app.settings.noise_relative_error
+    relative = relative_error
     summaries = {m: summarise(df, m, relative) for m in SUMMARY_METRICS}
     redness_band = summaries["delta_ei"].noise
     a_star_band = summarise(df, "delta_a_star", relative).noise
@@ -260,11 +251,11 @@ def course_progress(app: App, actor: Actor, client_id: int, today: date | None =
     order = {"act": 0, "watch": 1, "info": 2}
     found.sort(key=lambda f: (order.get(f.severity, 3), f.session or 0))
     return CourseProgress(
-        client_id=client_id,
-        client_name=name,
-        concern=concern,
+        client_id=facts.client_id,
+        client_name=facts.client_name,
+        concern=facts.concern,
         plan=plan,
-        body_area=body_area,
+        body_area=facts.body_area,
         today=today,
         ita_deg=ita,
         ita_calibrated=ita_calibrated,
@@ -359,4 +350,4 @@ def _r(value: float | None, digits: int = 4) -> float | None:
     return None if value is None or not math.isfinite(value) else round(float(value), digits)
 
 
-__all__ = ["METRICS", "CourseProgress", "course_progress", "rate_session", "set_course_plan"]
+__all__ = ["METRICS", "CourseProgress", "assess", "course_progress", "rate_session", "set_course_plan"]

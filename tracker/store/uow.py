@@ -6,24 +6,32 @@ service cannot forget the clinic boundary by calling the wrong query.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.orm import Session, UOWTransaction, selectinload, sessionmaker
+from sqlalchemy.orm.attributes import instance_state
 
+from tracker.events import ClientInputsChanged, Event
 from tracker.store.models import (
+    AnalysisResult,
     AuditEvent,
     Client,
+    ClientStatus,
     Clinic,
     LoginSession,
     Photo,
+    PhotoSeries,
     TreatmentCourse,
     TreatmentSession,
     User,
 )
+
+# The rows a client's progress is computed from (tracker.progress.service reads them all).
+INPUT_ROWS = (Client, TreatmentCourse, TreatmentSession, Photo, AnalysisResult, PhotoSeries)
 
 
 class Repository:
@@ -165,14 +173,31 @@ class Repository:
 
 
 class UnitOfWork:
-    """One transaction. Leaving the block without `commit()` rolls everything back."""
+    """One transaction. Leaving the block without `commit()` rolls everything back.
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    It also notes which clients' progress inputs (INPUT_ROWS) the ORM writes, so that after
+    a successful commit `publish` receives one ClientInputsChanged per client, and any
+    event a use case added with `emit` (for what the session cannot see: bulk SQL). In the
+    same transaction the commit bumps those clients' `client_status.input_version`, so the
+    dashboard's cached rows are stale from the moment the change is visible, whatever
+    happens to the handlers afterwards (tracker/dashboard.py explains the cache)."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        publish: Callable[[list[Event]], None] | None = None,
+    ) -> None:
         self._factory = session_factory
+        self._publish = publish
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
         self.repo = Repository(self.session)
+        self._written: dict[str, set[int]] = {"client": set(), "course": set(), "photo": set()}
+        self._events: list[Event] = []
+        # Listeners on this session only: nothing global, nothing installed by an import.
+        event.listen(self.session, "after_flush", self._note_flush)
+        event.listen(self.session, "after_rollback", self._forget)
         return self
 
     def __exit__(
@@ -187,5 +212,61 @@ class UnitOfWork:
             self.session.rollback()
         self.session.close()
 
+    def emit(self, message: Event) -> None:
+        """Publish `message` after the next successful commit."""
+        self._events.append(message)
+
     def commit(self) -> None:
+        self.session.flush()  # so that every write has passed _note_flush
+        changed = self._changed_clients()
+        if changed:
+            self.session.execute(
+                update(ClientStatus)
+                .where(ClientStatus.client_id.in_(sorted(changed)))
+                .values(input_version=ClientStatus.input_version + 1)
+            )
         self.session.commit()
+        events: list[Event] = [ClientInputsChanged(clinic, cid) for cid, clinic in sorted(changed.items())]
+        events = list(dict.fromkeys([*events, *self._events]))  # a use case may say it too
+        self._forget(self.session)
+        if events and self._publish is not None:
+            self._publish(events)
+
+    def _note_flush(self, session: Session, _flush: UOWTransaction) -> None:
+        """Which clients a flush wrote for. Reads only what is already loaded on the objects
+        (loading inside a flush is unsafe); commit() resolves courses and photos."""
+        modified = [o for o in session.dirty if session.is_modified(o)]
+        for obj in (*session.new, *modified, *session.deleted):
+            if not isinstance(obj, INPUT_ROWS):
+                continue
+            loaded = instance_state(obj).dict
+            if isinstance(obj, Client):
+                kind, value = "client", loaded.get("id")
+            elif isinstance(obj, TreatmentCourse | Photo):
+                kind, value = "client", loaded.get("client_id")
+            elif isinstance(obj, TreatmentSession | PhotoSeries):
+                kind, value = "course", loaded.get("course_id")
+            else:
+                kind, value = "photo", loaded.get("photo_id")
+            if value is not None:
+                self._written[kind].add(int(value))
+
+    def _forget(self, _session: Session) -> None:
+        self._written = {"client": set(), "course": set(), "photo": set()}
+        self._events = []
+
+    def _changed_clients(self) -> dict[int, int]:
+        """{client id: clinic id} of the clients written for (deleted clients drop out)."""
+        written = self._written
+        clients = set(written["client"])
+        if written["course"]:
+            query = select(TreatmentCourse.client_id).where(TreatmentCourse.id.in_(written["course"]))
+            clients.update(self.session.scalars(query))
+        if written["photo"]:
+            clients.update(
+                self.session.scalars(select(Photo.client_id).where(Photo.id.in_(written["photo"])))
+            )
+        if not clients:
+            return {}
+        rows = self.session.execute(select(Client.id, Client.clinic_id).where(Client.id.in_(clients)))
+        return {int(client_id): int(clinic_id) for client_id, clinic_id in rows}

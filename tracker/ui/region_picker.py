@@ -14,7 +14,6 @@ import streamlit as st
 
 from tracker import analysis, treated_areas
 from tracker.bootstrap import App
-from tracker.dashboard import refresh_after_change
 from tracker.domain import Concern, FaceRegion
 from tracker.ingest import Rejected
 from tracker.permissions import Actor
@@ -163,7 +162,6 @@ def _save(
     try:
         with st.spinner("Saving, and measuring the course's photos again…" if photo_count else "Saving…"):
             treated_areas.set_course_regions(app, actor, client_id, treated, reference)
-            refresh_after_change(app, actor, client_id)
     except Rejected as exc:
         st.error(md_escape(str(exc)))
         return

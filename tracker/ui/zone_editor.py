@@ -20,7 +20,6 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from tracker import analysis, services
 from tracker.bootstrap import App
-from tracker.dashboard import refresh_after_change
 from tracker.domain import FaceRegion
 from tracker.errors import Refused
 from tracker.imaging.zones import LANDMARKS, Zones, from_points
@@ -87,7 +86,6 @@ def apply_pending(app: App, actor: Actor, client_id: int) -> None:
                 count = analysis.set_series_scale(app, actor, client_id, ends, length)
                 draft["scale"] = []
                 done = f"Scale set; {count} photos measured again."
-            refresh_after_change(app, actor, client_id)
         st.session_state[keys["notice"]] = ("success", done)
     except Refused as exc:  # the points stay, so the person can correct them
         st.session_state[keys["notice"]] = ("error", str(exc))

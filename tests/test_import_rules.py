@@ -1,0 +1,149 @@
+"""The layering rules, checked on the import graph of the source (no import is executed).
+
+Every import counts, also one inside a function: a lazy import hides a dependency from
+the import-time cost, not from the design. Rules:
+- the pure core (imaging, ingest, progress's rules) imports no store, configuration,
+  wiring, services or Streamlit, so it runs and is tested without a database or a page;
+- no module of tracker imports Streamlit but tracker.ui (the edge);
+- no import cycles among tracker's modules.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PURE = ("tracker.imaging", "tracker.ingest", "tracker.progress")
+NOT_PURE = ("tracker.progress.service",)  # the use cases around the rules
+FORBIDDEN_IN_PURE = (
+    "tracker.store",
+    "tracker.app",
+    "tracker.config",
+    "tracker.bootstrap",
+    "tracker.services",
+    "tracker.ui",
+    "streamlit",
+    "sqlalchemy",
+)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in (ROOT / "tracker").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        out[name.removesuffix(".__init__")] = path
+    return out
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Every module name imported by the file (also `from a import b` as a.b)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*parts, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges = set()
+        for imported in _imports(name, path):
+            while imported and imported not in modules:  # a.b.function → a.b
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                edges.add(imported)
+        graph[name] = edges
+    return graph
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def test_the_pure_core_imports_no_store_configuration_or_streamlit() -> None:
+    modules = _modules()
+    broken = {}
+    for name, path in modules.items():
+        if not _within(name, PURE) or _within(name, NOT_PURE):
+            continue
+        bad = sorted(m for m in _imports(name, path) if _within(m, FORBIDDEN_IN_PURE))
+        if bad:
+            broken[name] = bad
+    assert not broken, broken
+
+
+def test_only_the_ui_package_imports_streamlit() -> None:
+    modules = _modules()
+    users = sorted(
+        name
+        for name, path in modules.items()
+        if any(_within(m, ("streamlit",)) for m in _imports(name, path))
+        and not _within(name, ("tracker.ui",))
+    )
+    assert users == [], users
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, edges = work[-1]
+            step = next(edges, None)
+            if step is not None:
+                if step not in index:
+                    index[step] = low[step] = counter
+                    counter += 1
+                    stack.append(step)
+                    on_stack.add(step)
+                    work.append((step, iter(sorted(graph.get(step, ())))))
+                elif step in on_stack:
+                    low[node] = min(low[node], index[step])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles() -> None:
+    assert _cycles(_graph()) == []

@@ -1,0 +1,58 @@
+"""The App the use cases receive: the adapters chosen by configuration (database, blob
+store), the settings, and the message bus that runs handlers after a commit.
+
+bootstrap.py builds it and chooses the handlers. It lives apart from bootstrap so that
+the modules the handlers call (the dashboard, the progress code) can name App without
+importing bootstrap back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.config import Settings
+from tracker.events import Event
+from tracker.ingest import Limits
+from tracker.store.blobs import BlobStore
+from tracker.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["App", Any], None]
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    blobs: BlobStore
+    # Event type -> what runs after a commit that raised it, in order.
+    handlers: dict[type, list[Handler]] = field(default_factory=dict)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits.from_settings(self.settings)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.publish)
+
+    def publish(self, events: list[Event]) -> None:
+        """Run the handlers of each event. The change is committed already: a handler only
+        keeps derived state in step, so its failure is logged and must not make the write
+        look failed (nor stop the other handlers). What it leaves stale heals by itself:
+        the dashboard recomputes a row whose inputs changed."""
+        for message in events:
+            for handler in self.handlers.get(type(message), []):
+                try:
+                    handler(self, message)
+                except Exception:
+                    log.exception("handler %s failed on %s", getattr(handler, "__name__", handler), message)
+
+    def close(self) -> None:
+        self.engine.dispose()
