@@ -1,4 +1,4 @@
-"""The append-only audit log: who did what to which record, and when (brief §8).
+"""The append-only audit log: who did what to which record, and when (design §8).
 
 One helper so every service writes the same fields; rows are only ever added."""
 

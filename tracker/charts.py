@@ -1,9 +1,9 @@
 """Progress charts: Altair specs shared by the app and the PDF report.
 
 Altair is Streamlit's native chart library, and `vl_convert` renders the very same
-Vega-Lite spec to PNG without a browser or network (brief §4), so a practitioner sees the
+Vega-Lite spec to PNG without a browser or network (design §4), so a practitioner sees the
 same picture on screen and in the client file. Every chart says how much change is noise
-(the shaded band, brief §2 item 3) and which points were left out of trends for low
+(the shaded band, design §2 item 3) and which points were left out of trends for low
 capture quality (hollow grey, never hidden), because a chart that hides either would sell
 a wiggle as progress.
 
@@ -145,7 +145,7 @@ def metric_chart(progress: CourseProgress, metric: str, *, other_kinds: bool = T
 def recovery_chart(progress: CourseProgress, sessions: list[int] | None = None) -> alt.LayerChart:
     """Redness against hours since each session, with each session's fitted decay.
 
-    The shaded 0–48 h window is the normal recovery (brief §1) and the dotted rule at
+    The shaded 0–48 h window is the normal recovery (design §1) and the dotted rule at
     72 h is where redness still above the pre-session level is worth a look, so a
     practitioner can judge a curve at a glance and compare sessions with each other.
     """

@@ -1,4 +1,4 @@
-"""One client's data out (export) and gone (deletion): brief §8, face photos are health data.
+"""One client's data out (export) and gone (deletion): design §8, face photos are health data.
 
 Export: a zip with everything stored about the client — the record, intake and consent,
 course, sessions, every photo's stored original (location already removed at upload) and

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     # Empty means the embedded default: a SQLite file inside data_dir.
     database_url: str = ""
 
-    # Ingest limits (brief §4, issue 2). A 48 MP phone photo is 48.8 MP, hence 64 MP.
+    # Ingest limits (design §4, issue 2). A 48 MP phone photo is 48.8 MP, hence 64 MP.
     max_upload_bytes: int = Field(default=30 * MB, gt=0)
     max_pixels: int = Field(default=64_000_000, gt=0)
     min_short_side: int = Field(default=256, gt=0)

@@ -18,7 +18,7 @@ class Role(StrEnum):
 
 
 class Concern(StrEnum):
-    """What a course of micro-needling treats (brief §1)."""
+    """What a course of micro-needling treats (design §1)."""
 
     ACNE_SCARS = "acne_scars"
     FINE_LINES_WRINKLES = "fine_lines_wrinkles"
@@ -119,7 +119,7 @@ class PhotoStatus(StrEnum):
 
 
 class Contraindication(StrEnum):
-    """Intake screening questions (brief §1). A 'yes' to any needs a practitioner's review."""
+    """Intake screening questions (design §1). A 'yes' to any needs a practitioner's review."""
 
     ECZEMA = "eczema"
     PSORIASIS = "psoriasis"
@@ -152,7 +152,7 @@ _CONTRAINDICATION_QUESTIONS = {
 
 
 class ConsentFlag(StrEnum):
-    """Separate consents a client gives; photos are health data (brief §8)."""
+    """Separate consents a client gives; photos are health data (design §8)."""
 
     TREATMENT = "treatment"
     PHOTOS_FOR_CARE = "photos_for_care"

@@ -1,4 +1,4 @@
-"""What to do, in plain words: aftercare by day, preparation, photo tips (brief §1).
+"""What to do, in plain words: aftercare by day, preparation, photo tips (design §1).
 
 Kept as data with no Streamlit so the client pages, reports and tests share one text.
 """

@@ -4,10 +4,10 @@ metrics with their noise band, flags with evidence and session settings.
 A report leaves the system (printed, mailed, filed), so it has to stand on its own: each
 photo carries its capture time, its place in the course, its quality score and the first
 hex digits of the unedited original's SHA-256, so anyone holding the file can check the
-picture against the stored original (brief §2 item 9, §8). Every number that could be
+picture against the stored original (design §2 item 9, §8). Every number that could be
 read as progress sits beside its noise band.
 
-fpdf2's core fonts are Latin-1 only, and client names are not (brief §4): the report is
+fpdf2's core fonts are Latin-1 only, and client names are not (design §4): the report is
 set in DejaVu Sans, a TTF embedded as a subset.
 """
 

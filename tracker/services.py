@@ -221,7 +221,7 @@ def record_intake(
     *,
     allow_removal: bool = False,
 ) -> list[Contraindication]:
-    """Store the contraindication screening (brief §1). Returns the answers that need a
+    """Store the contraindication screening (design §1). Returns the answers that need a
     practitioner's review before treatment: every 'yes'. Taking a recorded contraindication
     off the file is refused (`IntakeRemoval`, naming it) unless `allow_removal`."""
     require_staff(actor)

@@ -1,5 +1,5 @@
 """Colour calibration and scale of one photo: ColorChecker 24 chart → white reference →
-shades-of-grey (brief §3.4 steps 3–5, §3.6).
+shades-of-grey (design §3.4 steps 3–5, §3.6).
 
 Why this module exists: the headline redness metrics are reference-paired (treated vs untreated
 skin in the same photo), so they survive exposure and light changes by construction. Absolute
@@ -614,7 +614,7 @@ _SOG_MARGIN = 0.006  # skin-mask margin as a fraction of the long side (2.4 px a
 
 @dataclass(frozen=True)
 class Calibration:
-    """How a photo's colours were normalised, stored with every result (brief §3.6).
+    """How a photo's colours were normalised, stored with every result (design §3.6).
 
     ``matrix`` is applied as ``linear_rgb @ matrix.T`` (identity when ``method == "none"``).
     ``residual_de00`` is the chart's leave-one-out mean ΔE00 (None for other methods).

@@ -2,7 +2,7 @@
 white-point convention.
 
 Every log-ratio metric (erythema index, optical density) must see *linear* light, never
-gamma-encoded values (brief §3.4), and Lab must be computed in float, because uint8 Lab
+gamma-encoded values (design §3.4), and Lab must be computed in float, because uint8 Lab
 quantises a* to whole units. One white point, D65, is used project-wide and stored with
 every result.
 """
@@ -81,7 +81,7 @@ def linear_rgb_to_lab(rgb: NDArray[np.generic]) -> F32:
 
 
 def ita_degrees(l_star: float, b_star: float) -> float:
-    """Individual typology angle (brief §3.2): stratifies thresholds, never diagnoses."""
+    """Individual typology angle (design §3.2): stratifies thresholds, never diagnoses."""
     return float(np.degrees(np.arctan2(l_star - 50.0, b_star)))
 
 

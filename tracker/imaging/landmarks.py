@@ -8,7 +8,7 @@ second OpenCV), so nothing is downloaded at run time. Where the wheel does not e
 (Python 3.13, some platforms) `available()` is False and the caller says so; the
 practitioner's own zones still work.
 
-The iris is the one body part of nearly constant size: 11.7 mm across in adults (brief
+The iris is the one body part of nearly constant size: 11.7 mm across in adults (design
 §3.3), so a near-frontal face with irises at least 20 px across gives the photo's scale
 without a chart or a ruler. The interpupillary distance that scale implies (54–72 mm in
 adults) is the plausibility check.

@@ -1,7 +1,7 @@
 """Pixel masks: where skin is, and which skin pixels can be trusted.
 
 Every metric is a statistic over "valid" pixels, so what is excluded matters as much as
-the formula: a 4 % specular glare lowers EI by ~6 units (brief §3.4). The skin mask is
+the formula: a 4 % specular glare lowers EI by ~6 units (design §3.4). The skin mask is
 built from physics rather than a trained model: in linear light, skin of every tone has
 R > G > B (haemoglobin absorbs green, melanin absorbs blue), while backgrounds, charts and
 clothes rarely form one large connected region with that ordering. The thresholds adapt

@@ -1,4 +1,4 @@
-"""Capture quality per photo (brief §3.6): the numbers, and one score from 0 to 1 with the
+"""Capture quality per photo (design §3.6): the numbers, and one score from 0 to 1 with the
 reasons that lowered it.
 
 The score decides whether a point enters a trend. It is a product of penalties, each tied

@@ -1,4 +1,4 @@
-"""Redness and pigment metrics (brief §3.1, §3.2) on calibrated linear RGB.
+"""Redness and pigment metrics (design §3.1, §3.2) on calibrated linear RGB.
 
 The headline is `delta_ei`, the erythema index of the treated zone minus that of
 untreated reference skin in the same photo: the ratio R/G cancels exposure exactly and the
@@ -20,14 +20,14 @@ from tracker.imaging.colour import ita_degrees, linear_rgb_to_lab
 F32 = NDArray[np.float32]
 BoolMask = NDArray[np.bool_]
 
-# Optical-density unit vectors (R, G, B) from the physics model (brief §3.1).
+# Optical-density unit vectors (R, G, B) from the physics model (design §3.1).
 V_HB = np.array([0.235, 0.800, 0.552])
 V_MEL = np.array([0.272, 0.506, 0.818])
 _UNMIX = np.linalg.inv(np.stack([V_HB, V_MEL, np.ones(3)], axis=1)).astype(np.float32)
 # A pixel counts as "red" when its EI exceeds the reference median by this much.
 RED_AREA_THRESHOLD_EI = 6.0
 MIN_RED_SPECK_MM2 = 1.0
-# Brown spots: 0.5–5 mm regions above the zone's melanin median + K·MAD (brief §3.2).
+# Brown spots: 0.5–5 mm regions above the zone's melanin median + K·MAD (design §3.2).
 SPOT_K_MAD = 3.0
 SPOT_DIAMETER_MM = (0.5, 5.0)
 MIN_VALID_PIXELS = 50
@@ -92,7 +92,7 @@ def colour_metrics(
     reference_valid: BoolMask | None,
     px_per_mm: float | None,
 ) -> tuple[dict[str, float | None], ZoneStats, ZoneStats | None]:
-    """The redness and pigment keys of the metrics JSON (brief §3.1–3.2)."""
+    """The redness and pigment keys of the metrics JSON (design §3.1–3.2)."""
     treated = zone_stats(linear, treated_valid)
     reference = zone_stats(linear, reference_valid) if reference_valid is not None else None
     # Skin tone from untreated reference skin only: treated skin is red after a session and

@@ -1,4 +1,4 @@
-"""Register a follow-up photo onto its series baseline (brief §3.5).
+"""Register a follow-up photo onto its series baseline (design §3.5).
 
 Zones are drawn once on the baseline photo and carried onto every later photo of the series, and
 difference maps compare a follow-up resampled into the baseline frame. Both need the 2×3 affine

@@ -1,6 +1,6 @@
 """The photo's scale (px per mm) from a length a person measured on it.
 
-Texture is only comparable at a fixed physical pitch (brief §3.3), so without a scale the
+Texture is only comparable at a fixed physical pitch (design §3.3), so without a scale the
 texture metrics stay null. A colour chart gives the scale by itself; a clinic without one
 can click both ends of a known length (a ruler held at the skin, a sticker of known size)
 on the baseline photo. Clicks on a reduced view are off by a pixel or two of the full

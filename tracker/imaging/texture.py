@@ -1,4 +1,4 @@
-"""Skin texture metrics at a fixed physical pitch (brief §3.3: scale first).
+"""Skin texture metrics at a fixed physical pitch (design §3.3: scale first).
 
 Why a canonical pitch: a texture statistic is a statement about structures of a given size, and a
 pixel is not a size. Per-pixel GLCM contrast of the same skin changes 1.6–1.9× between a 40 and a
@@ -793,7 +793,7 @@ def measure_texture(
     glcm_limits: tuple[float, float] | None = None,
     remove_noise: bool = True,
 ) -> TextureResult:
-    """Texture metrics of one zone (brief §3.3 table), at the canonical pitch.
+    """Texture metrics of one zone (design §3.3 table), at the canonical pitch.
 
     ``linear_rgb`` is an H×W×3 linear-light crop around the zone (not the full frame: the filters
     cost ~1 s on a full frame), ``zone_mask`` and ``exclude`` are H×W booleans on that crop,

@@ -27,7 +27,7 @@ from tracker.ingest.sniff import ACCEPTED_TEXT, ImageFormat, Rejected, sniff
 log = logging.getLogger(__name__)
 pillow_heif.register_heif_opener()
 ImageFile.LOAD_TRUNCATED_IMAGES = False
-# Pillow's decompression-bomb warning must stop a decode, never just print (brief §4).
+# Pillow's decompression-bomb warning must stop a decode, never just print (design §4).
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 _EXIF_IFD = 0x8769

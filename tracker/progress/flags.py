@@ -22,10 +22,10 @@ from tracker.progress.series import MetricSummary, NoiseBand, pre_session_level
 
 # A day-3 check-in is "about 72 h": taken from 60 h on it counts as after 72 h.
 SLOW_RECOVERY_FROM_HOURS = 60.0
-# PIH watch window: weeks 1–6 after a session (brief §3.2).
+# PIH watch window: weeks 1–6 after a session (design §3.2).
 PIH_WINDOW_DAYS = (6.5, 42.0)
 # Darkening of the treated zone against reference skin (drop of delta_l_star) that is worth
-# a look; tighter for darker skin, where PIH is most likely (brief §1, §3.2).
+# a look; tighter for darker skin, where PIH is most likely (design §1, §3.2).
 PIH_THRESHOLD_L = {"dark": 1.5, "light": 2.5}
 PIH_DARK_ITA = 28.0
 # Expected recovery check-ins and when each counts as taken (hours after the session).

@@ -1,6 +1,6 @@
 """Course plans: how many sessions, how far apart, and when the next one is due.
 
-Defaults come from the brief (§1): results build over months, sessions are 4–6 weeks
+Defaults come from the design rules (docs/design.md §1): results build over months, sessions are 4–6 weeks
 apart; acne scars take about 4 sessions, stretch marks and burn scars up to 6, anti-ageing
 3 and then upkeep about twice a year. Every plan is editable per client; these are only
 what a new course starts with.
@@ -34,7 +34,7 @@ DEFAULT_PLANS: dict[Concern, CoursePlan] = {
     Concern.SCALP_HAIR: CoursePlan(6, 4),
     Concern.OTHER: CoursePlan(4, 5),
 }
-# What a practitioner may set (brief §1: 3–6 sessions, 4–6 weeks apart; wider for edge cases).
+# What a practitioner may set (design §1: 3–6 sessions, 4–6 weeks apart; wider for edge cases).
 SESSIONS_RANGE = (1, 12)
 INTERVAL_RANGE = (2, 12)
 

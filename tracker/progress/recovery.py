@@ -1,7 +1,7 @@
 """Redness-recovery curves: delta_ei against hours since the session.
 
 Right after micro-needling the skin is red; it normally settles within hours to 1–2 days
-(brief §1). We fit an exponential decay towards the pre-session level,
+(design §1). We fit an exponential decay towards the pre-session level,
     delta_ei(t) = pre + A·exp(−t/τ),
 and report the time to 50 % and 90 % recovery (τ·ln 2, τ·ln 10). With too few points the
 fit falls back to the two-point solution, then to a bound, and says which it used: a
@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-NORMAL_T90_HOURS = 48.0  # about 0–48 h is normal (brief §1)
+NORMAL_T90_HOURS = 48.0  # about 0–48 h is normal (design §1)
 SLOW_T90_HOURS = 72.0  # beyond 72 h above the client's own baseline is worth a look
 TAU_BOUNDS = (0.25, 2000.0)
 EI_SATURATION = 60.0

@@ -1,7 +1,7 @@
 """Series of measurements over a course: baseline, change, noise band and trend.
 
 A practitioner needs to know whether a change is real. Every change is compared with the
-smallest detectable change (SDC = 1.96·√2·SEM, brief §3.7), estimated from the client's
+smallest detectable change (SDC = 1.96·√2·SEM, design §3.7), estimated from the client's
 repeat baseline photos, with a floor so that three lucky repeats cannot make noise look
 like progress. Only points whose capture quality passes the gate enter baselines, changes
 and trends; the others stay in the table, marked, so nothing is hidden.

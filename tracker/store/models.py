@@ -79,7 +79,7 @@ class Client(Base):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     date_of_birth: Mapped[date | None]
-    # Filled by analysis from reference skin (brief §3.2); used to stratify thresholds only.
+    # Filled by analysis from reference skin (design §3.2); used to stratify thresholds only.
     ita_deg: Mapped[float | None]
     skin_tone: Mapped[str | None] = mapped_column(String(20))
     # Whether ita_deg comes from chart-calibrated photos; if not, it is uncertain (issue 9).

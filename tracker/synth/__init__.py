@@ -1,4 +1,4 @@
-"""Physics-based renderer of skin close-up photos with ground truth (brief §3.8).
+"""Physics-based renderer of skin close-up photos with ground truth (design §3.8).
 
 Used to build the committed demo data set (``python -m tracker.synth sample_photos/``) and by
 validation tests of the metrics, since there are no real client photos. Layers:

@@ -224,7 +224,7 @@ def linear_srgb_to_lab(linear: ArrayLike) -> FloatArray:
 
 
 def ita_deg(lab: ArrayLike) -> FloatArray:
-    """Individual typology angle ``atan2(L* − 50, b*)`` in degrees (brief §3.2)."""
+    """Individual typology angle ``atan2(L* − 50, b*)`` in degrees (design §3.2)."""
     arr = np.asarray(lab, dtype=np.float64)
     result: FloatArray = np.degrees(np.arctan2(arr[..., 0] - 50.0, arr[..., 2]))
     return result

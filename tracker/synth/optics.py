@@ -1,4 +1,4 @@
-"""Spectral reflectance of skin from a two-layer absorption/scattering model (brief §3.8).
+"""Spectral reflectance of skin from a two-layer absorption/scattering model (design §3.8).
 
 Why a physical model rather than hand-picked RGB values: the metrics we validate (erythema index,
 ITA, melanin/haemoglobin unmixing) are only meaningful if the test images react to blood and
@@ -21,7 +21,7 @@ FloatArray = NDArray[np.float64]
 WAVELENGTHS: FloatArray = np.arange(400.0, 701.0, 10.0)
 
 # Molar extinction coefficients of oxy- and deoxy-haemoglobin (Prahl compilation), cm^-1/M,
-# at WAVELENGTHS, copied from brief §3.8.
+# at WAVELENGTHS, copied from design §3.8.
 _EPS_HBO2 = np.array(
     [
         266232,
@@ -109,7 +109,7 @@ DEFAULT_SATURATION = 0.75
 def mua_blood(saturation: float = DEFAULT_SATURATION) -> FloatArray:
     """Absorption coefficient of whole blood, cm^-1, at WAVELENGTHS.
 
-    Mixed linearly from the oxy and deoxy spectra by oxygen saturation, as in the brief.
+    Mixed linearly from the oxy and deoxy spectra by oxygen saturation, as in design §3.8.
     """
     eps = saturation * _EPS_HBO2 + (1.0 - saturation) * _EPS_HB
     return 2.303 * eps * _HB_G_PER_L / _HB_G_PER_MOL

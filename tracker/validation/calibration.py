@@ -1,4 +1,4 @@
-"""Validation of colour calibration and chart scale (tracker.imaging.calibration, brief §3.4).
+"""Validation of colour calibration and chart scale (tracker.imaging.calibration, design §3.4).
 
 Three experiments:
 

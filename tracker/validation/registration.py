@@ -1,4 +1,4 @@
-"""Validation of photo registration (tracker.imaging.registration, brief §3.5).
+"""Validation of photo registration (tracker.imaging.registration, design §3.5).
 
 Four experiments:
 

@@ -1,4 +1,4 @@
-"""Validation of the texture metrics (brief §3.3) on the physics-based renderer and the demo set.
+"""Validation of the texture metrics (design §3.3) on the physics-based renderer and the demo set.
 
 Why these experiments: a texture number is only useful if (1) the same skin gives the same number
 whatever the camera's resolution, also with the sensor noise every photo has, (2) rougher skin
@@ -164,7 +164,7 @@ def _pct(v: float | None) -> str:
 
 
 def naive_glcm_contrast(z: _Zone, limits: tuple[float, float]) -> float:
-    """Per-pixel GLCM contrast at native resolution (the practice the brief warns against).
+    """Per-pixel GLCM contrast at native resolution (the practice design §3.3 warns against).
 
     I = ln(G + 1e-3) minus its zone mean, 32 levels between fixed ``limits``, distance 1 source
     pixel, 4 angles; pairs with a pixel outside the zone are dropped.
@@ -672,7 +672,7 @@ def run(quick: bool = False) -> Section:
     markdown = "\n".join(
         [
             "Metrics at the canonical pitch (10 px/mm for sources ≥ 20 px/mm, else 5 px/mm) on "
-            "I = ln(G_lin + 1e-3), recipes of brief §3.3. Scenes: tracker.synth, 25 × 20 mm treated zone, "
+            "I = ln(G_lin + 1e-3), recipes of design §3.3. Scenes: tracker.synth, 25 × 20 mm treated zone, "
             "8-bit sRGB photos; GLCM limits fixed from the first photo of each series. "
             f"Zones with < {MIN_ZONE_AREA_MM2:g} mm² of valid skin give no metrics.",
             "",
