@@ -1,4 +1,9 @@
-"""Fixtures: every test gets a real SQLite file and a real blob folder under tmp_path."""
+"""Fixtures: every test gets a real SQLite file and a real blob folder under tmp_path.
+
+Tests are tiered by what they need, one folder per tier (README, *Tests*): each test is
+marked with its folder's tier here, so a run picks tiers with ``-m`` and no test has to
+remember its own marker.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,21 @@ from tracker.config import Settings
 from tracker.demo import DemoResult, build_demo
 from tracker.permissions import Actor
 from tracker.store.models import Photo
+
+#: Cheapest first: unit (no database), integration (real SQLite), app (Streamlit's AppTest),
+#: e2e (a real browser and server), validation (physics experiments, long measurement runs).
+TIERS = ("unit", "integration", "app", "e2e", "validation")
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test outside the tier folders is refused: otherwise ``./run test`` would skip it
+    without anyone noticing."""
+    for item in items:
+        parts = item.path.relative_to(TESTS).parts if item.path.is_relative_to(TESTS) else ()
+        if len(parts) < 2 or parts[0] not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in one of tests/{{{','.join(TIERS)}}}/")
+        item.add_marker(getattr(pytest.mark, parts[0]))
 
 
 @pytest.fixture

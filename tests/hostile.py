@@ -1,5 +1,5 @@
 """Hostile image files, built in code: each one cost the old ingest seconds of CPU (or
-hundreds of MB) while holding the GIL. Shared by tests/ingest/test_hostile.py and
+hundreds of MB) while holding the GIL. Shared by tests/unit/ingest/test_hostile.py and
 scripts/benchmark_hostile.py, which times each against a normal photo of the same size.
 
 Every file here is a valid picture with something around it: the attack is in the

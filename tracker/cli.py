@@ -4,7 +4,7 @@ Exit codes: 0 success, 1 something was refused or inconsistent, 2 usage error.
 
 Module-level imports stay to the standard library and the domain's enums: `--help` or a
 usage error must not pay for pandas, scipy, OpenCV or MediaPipe (seconds of CPU), so each
-command imports what it uses. tests/test_cli_imports.py guards this.
+command imports what it uses. tests/unit/test_cli_imports.py guards this.
 """
 
 from __future__ import annotations

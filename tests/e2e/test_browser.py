@@ -4,19 +4,25 @@ on a free local port, on a private copy of the demo data.
 Screenshots of the main pages at desktop and phone widths go to test-artifacts/ (not
 committed). Every test also asserts that the page logged no console error and requested
 nothing outside the app's own server.
+
+No test sleeps: it waits for what an action produces, or for the app's run to end (the
+run state Streamlit keeps on its root element). Widgets with a key are found by it
+(Streamlit gives a keyed widget's container the class ``st-key-<key>``); text is looked
+for where the text is what is tested.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +38,6 @@ from tracker.demo import (
 )
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -62,31 +67,39 @@ def server(demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPat
     app.engine.dispose()
     shutil.copytree(app.settings.data_dir, data)
     port = _free_port()
-    log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w+")
     env = {**os.environ, "TRACKER_DATA_DIR": str(data), "TRACKER_DEMO_MODE": "true"}
     proc = subprocess.Popen(  # as ./run app starts it: the server limits come from the settings
         [sys.executable, "-m", "tracker", "serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    listening = threading.Event()
+
+    def follow() -> None:
+        """Keep the server's output (and its pipe drained); Streamlit prints its URL once it
+        listens."""
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "URL: http" in line and f":{port}" in line:
+                listening.set()
+        listening.set()  # the server ended: nothing more to wait for
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
     try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            log.seek(0)
-            pytest.fail(f"streamlit did not start:\n{log.read()}")
+        if not listening.wait(timeout=120) or proc.poll() is not None:
+            pytest.fail("streamlit did not start:\n" + "".join(lines))
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=30) as response:
+            assert response.status == 200
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-        log.seek(0)
-        output = log.read()
+        reader.join(timeout=20)
+        output = "".join(lines)
         if "Traceback" in output:
             print(output)
 
@@ -99,11 +112,24 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+# Counts the app's runs that have ended, in every page of a context: Streamlit sets
+# data-test-script-state on its root element, and an end is a change away from "running".
+_COUNT_RUNS = """
+window.__runsEnded = 0;
+new MutationObserver(records => {
+  for (const r of records) if (r.oldValue === 'running') window.__runsEnded += 1;
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
+_NOT_RUNNING = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
 class Watched:
     """A page that records console errors and any request leaving the app's server."""
 
     def __init__(self, browser: object, server: str, viewport: dict[str, int]) -> None:
         self.context = browser.new_context(viewport=viewport, accept_downloads=True)  # type: ignore[attr-defined]
+        self.context.add_init_script(_COUNT_RUNS)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.outside: list[str] = []
@@ -125,16 +151,49 @@ class Watched:
 
     def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
-        self.page.wait_for_timeout(500)
+        _idle(self.page)  # a shot during a run shows the last run's elements, faded
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _key(page: object, key: str) -> object:
+    """The container of the widget with this key; a key ending in ``*`` matches by its
+    start (keys that carry a client id or a revision). Characters other than letters,
+    digits, ``_`` and ``-`` become ``-`` in the class, as Streamlit writes it."""
+    if key.endswith("*"):
+        return page.locator(f'[class*="st-key-{re.sub(r"[^a-zA-Z0-9_-]", "-", key[:-1])}"]')  # type: ignore[attr-defined]
+    return page.locator(f".st-key-{re.sub(r'[^a-zA-Z0-9_-]', '-', key)}")  # type: ignore[attr-defined]
+
+
+def _form(page: object, key: str) -> object:
+    """The form holding the widget with this key (a form's own key gives it no class)."""
+    return page.get_by_test_id("stForm").filter(has=_key(page, key))  # type: ignore[attr-defined]
+
+
+def _idle(page: object) -> None:
+    """Wait until the app's run has ended. Only for a run already under way (its output was
+    waited for); right after an action the last run's state still shows: use _rerun."""
+    page.locator(_NOT_RUNNING).wait_for(state="attached", timeout=120_000)  # type: ignore[attr-defined]
+
+
+def _rerun(page: object, action: Callable[[], object]) -> None:
+    """Do what makes the app run again and wait until that run has ended: a click on a
+    component that the run is about to redraw can be lost (a person would click again; a
+    test must not race)."""
+    ended = page.evaluate("window.__runsEnded")  # type: ignore[attr-defined]
+    action()
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "([ended, idle]) => window.__runsEnded > ended && document.querySelector(idle) !== null",
+        arg=[ended, _NOT_RUNNING],
+        timeout=120_000,
+    )
 
 
 def _sign_in(w: Watched, email: str, password: str) -> None:
     page = w.page
-    page.get_by_role("textbox", name="Email").fill(email)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
+    _key(page, "email").locator("input").fill(email)
+    _key(page, "password").locator("input").fill(password)
+    _form(page, "email").get_by_role("button", name="Sign in").click()
+    _key(page, "sign_out").locator("button").wait_for(timeout=60_000)
 
 
 def _go(w: Watched, title: str, heading: str | re.Pattern[str] | None = None) -> None:
@@ -145,13 +204,13 @@ def _go(w: Watched, title: str, heading: str | re.Pattern[str] | None = None) ->
     collapsed = box is None or box["x"] < 0 or box["x"] + box["width"] <= 0
     if collapsed:
         w.page.locator('[data-testid="stExpandSidebarButton"]').first.click()
-        w.page.wait_for_timeout(500)
+        playwright_api.expect(link).to_be_in_viewport()  # the sidebar has slid in
     link.click()
     if collapsed:  # put it away again, as a person on a phone would
         w.page.locator(
             '[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebarCollapseButton"]'
         ).first.click()
-        w.page.wait_for_timeout(500)
+        playwright_api.expect(link).not_to_be_in_viewport()
     w.page.get_by_role("heading", name=heading or title).first.wait_for(timeout=60_000)
 
 
@@ -183,8 +242,8 @@ def test_practitioner_dashboard_client_slider_and_report(browser: object, server
     assert abs(int(slider.input_value()) - 25) <= 1
     w.shot("compare-slider-desktop")
     page.get_by_role("tab", name="Report").click()
-    page.get_by_role("button", name="Prepare report").click()
-    download_button = page.get_by_role("button", name="Download report (PDF)")
+    _key(page, "report_make").locator("button").click()
+    download_button = _key(page, "report_download").locator("button")
     download_button.wait_for(timeout=120_000)
     with page.expect_download(timeout=60_000) as info:
         download_button.click()
@@ -195,22 +254,15 @@ def test_practitioner_dashboard_client_slider_and_report(browser: object, server
     w.check()
 
 
-def _pick(page: object, label: str, option: re.Pattern[str]) -> None:
-    """Choose an option of a select box. A click on the box does not always open its list
-    (seen on the Accounts page, old and new code alike); the arrow key always does."""
-    box = page.get_by_role("combobox", name=label)  # type: ignore[attr-defined]
+def _pick(page: object, key: str, option: re.Pattern[str]) -> None:
+    """Choose an option of the select box with this key. A click on the box does not always
+    open its list (seen on the Accounts page, old and new code alike); the arrow key always
+    does."""
+    box = _key(page, key).get_by_role("combobox")  # type: ignore[attr-defined]
     box.click()
     if box.get_attribute("aria-expanded") != "true":
         page.keyboard.press("ArrowDown")  # type: ignore[attr-defined]
     page.get_by_role("option", name=option).click()  # type: ignore[attr-defined]
-
-
-def _idle(page: object) -> None:
-    """Wait until the app has finished its run: a click on a component that the run is about to
-    redraw can be lost (a person would click again; a test must not race)."""
-    page.wait_for_timeout(300)  # type: ignore[attr-defined]
-    running = page.get_by_test_id("stStatusWidgetRunningIcon")  # type: ignore[attr-defined]
-    playwright_api.expect(running).to_have_count(0, timeout=120_000)
 
 
 def test_practitioner_picks_zones_on_the_photo(browser: object, server: str) -> None:
@@ -219,7 +271,7 @@ def test_practitioner_picks_zones_on_the_photo(browser: object, server: str) -> 
     page = w.page
     _go(w, "Dashboard")
     page.get_by_role("link", name="Client review").click()
-    picker = page.get_by_test_id("stSelectbox").filter(has_text="Client")
+    picker = _key(page, "review_client")
     picker.wait_for(timeout=60_000)
     picker.click()
     page.get_by_role("option", name=re.compile("^Ava")).click()
@@ -228,37 +280,36 @@ def test_practitioner_picks_zones_on_the_photo(browser: object, server: str) -> 
     photo = page.frame_locator('iframe[title*="streamlit_image_coordinates"]').locator("img")
     photo.wait_for(timeout=60_000)
 
+    picking = _key(page, "zone_which:*")
+
     def click(fx: float, fy: float, expect: str) -> None:
-        _idle(page)
-        # after a run the component may be drawing a new picture: wait until it has a size
+        # after a run the component may be drawing a new picture: "visible" means it has a size
         photo.wait_for(state="visible", timeout=60_000)
         box = photo.bounding_box()
-        for _ in range(100):
-            if box is not None and box["width"] > 0:
-                break
-            page.wait_for_timeout(100)
-            box = photo.bounding_box()
         assert box is not None, "the zone picker's photo never appeared"
-        photo.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
-        page.get_by_text(expect).wait_for(timeout=60_000)
+        _rerun(page, lambda: photo.click(position={"x": box["width"] * fx, "y": box["height"] * fy}))
+        page.get_by_text(expect).wait_for(timeout=60_000)  # what the click drew, in words
 
+    _idle(page)
     click(0.30, 0.45, "Treated zone: 1 point")
     click(0.45, 0.60, "Treated zone: a rectangle (2 corners)")
-    page.get_by_text("Reference zone", exact=True).click()
+    _rerun(page, lambda: picking.get_by_text("Reference zone", exact=True).click())
     click(0.62, 0.12, "Reference zone: 1 point")
     click(0.70, 0.18, "Reference zone: a rectangle (2 corners)")
     click(0.66, 0.30, "Reference zone: an outline of 3 points")
-    page.get_by_role("button", name="Undo last point").click()
+    _key(page, "zone_undo").locator("button").click()
     page.get_by_text("Reference zone: a rectangle (2 corners)").wait_for(timeout=60_000)
     w.shot("zones-picked-desktop")
-    page.get_by_role("button", name="Save zones and measure again").click()
+    _key(page, "zone_save").locator("button").click()
     page.get_by_text(re.compile(r"Zones saved; \d+ photos measured again")).wait_for(timeout=180_000)
     page.get_by_text(re.compile(r"zones in use, .*: drawn by a practitioner")).wait_for(timeout=60_000)
 
-    page.get_by_text("Known length", exact=True).click()  # a ruler in the photo gives the scale
+    _idle(page)
+    # a ruler in the photo gives the scale
+    _rerun(page, lambda: picking.get_by_text("Known length", exact=True).click())
     click(0.20, 0.85, "Known length: 1 of 2 ends")
     click(0.80, 0.85, "Known length: 2 of 2 ends")
-    page.get_by_role("spinbutton", name="Length between the two ends (mm)").fill("40")
+    _key(page, "zone_length:*").get_by_role("spinbutton").fill("40")
     page.get_by_role("button", name="Set scale and measure again").click()
     page.get_by_text(re.compile(r"Scale set; \d+ photos measured again")).wait_for(timeout=180_000)
     page.get_by_text(re.compile(r"px/mm \(measured: 40 mm on photo \d+\)")).wait_for(timeout=60_000)
@@ -273,9 +324,8 @@ def test_client_uploads_a_photo_and_sees_it_measured(browser: object, server: st
     w.shot("my-course-phone")
     _go(w, "Upload photos")
     photo = ROOT / "sample_photos" / "ava" / "s1_before_a.jpg"  # new to Linh's series
-    page.locator("input[type=file]").first.set_input_files(str(photo))
-    # On a phone the file picker's own button is labelled "Upload" too: take the page's.
-    upload = page.get_by_test_id("stBaseButton-primary").filter(has_text=re.compile(r"^Upload$"))
+    _key(page, "upload_files").locator("input[type=file]").set_input_files(str(photo))
+    upload = _key(page, "upload_go").locator("button")
     playwright_api.expect(upload).to_be_enabled(timeout=60_000)  # after the rerun that sees the file
     upload.click()
     page.get_by_text("s1_before_a.jpg").last.wait_for(timeout=120_000)
@@ -300,12 +350,15 @@ def test_pages_at_desktop_and_phone_width(browser: object, server: str) -> None:
 
 
 def _session_cookie(w: Watched, present: bool) -> dict[str, object] | None:
-    for _ in range(40):  # the page's script sets or clears it just after the run
-        found = [c for c in w.context.cookies() if c["name"] == "tracker_session" and c["value"]]
-        if bool(found) == present:
-            return dict(found[0]) if found else None
-        w.page.wait_for_timeout(250)
-    raise AssertionError(f"session cookie {'never set' if present else 'never cleared'}")
+    # the page's script sets or clears it just after the run
+    w.page.wait_for_function(
+        "present => document.cookie.split('; ').some(c => /^tracker_session=./.test(c)) === present",
+        arg=present,
+        timeout=10_000,
+    )
+    found = [c for c in w.context.cookies() if c["name"] == "tracker_session" and c["value"]]
+    assert bool(found) == present, f"session cookie {'never set' if present else 'never cleared'}"
+    return dict(found[0]) if found else None
 
 
 def test_a_reload_keeps_the_sign_in_and_sign_out_ends_it(browser: object, server: str) -> None:
@@ -317,13 +370,13 @@ def test_a_reload_keeps_the_sign_in_and_sign_out_ends_it(browser: object, server
     assert cookie is not None and cookie["sameSite"] == "Strict" and not cookie["secure"]  # plain http here
     page.reload()
     page.get_by_role("heading", name="My course").wait_for(timeout=60_000)  # still signed in
-    page.get_by_role("button", name="Sign out").click()
+    _key(page, "sign_out").locator("button").click()
     page.get_by_text("Demo accounts").wait_for(timeout=60_000)
     _session_cookie(w, present=False)
     page.reload()
     page.get_by_text("Demo accounts").wait_for(timeout=60_000)
     # the signed-in sidebar is only removed when the run ends, so wait for it rather than count once
-    playwright_api.expect(page.get_by_role("button", name="Sign out")).to_have_count(0, timeout=30_000)
+    playwright_api.expect(_key(page, "sign_out")).to_have_count(0, timeout=30_000)
     w.check()
 
 
@@ -345,7 +398,7 @@ def test_client_takes_a_photo_over_the_framing_outline(browser: object, server: 
     w.shot("camera-phone")
     shoot.click()
     page.get_by_text("ready to upload").wait_for(timeout=60_000)
-    upload = page.get_by_test_id("stBaseButton-primary").filter(has_text="Upload")  # not the picker's
+    upload = _key(page, "upload_go").locator("button")
     playwright_api.expect(upload).to_be_enabled(timeout=60_000)
     upload.click()
     # Chromium's test pattern is no skin photo: it is kept, with its quality and the reasons.
@@ -380,10 +433,10 @@ def test_switching_an_account_off_ends_its_open_tab(browser: object, server: str
     _sign_in(admin, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
     admin.page.get_by_role("heading", name="Dashboard").wait_for(timeout=60_000)
     _go(admin, "Accounts")
-    form = admin.page.get_by_test_id("stForm").filter(has_text="Create account")
-    form.get_by_role("textbox", name="Email").fill("locum@demo.test")
-    form.get_by_role("textbox", name="Name").fill("Locum")
-    form.get_by_role("textbox", name="First password").fill("locum-password-1")
+    form = _form(admin.page, "staff_email")
+    _key(form, "staff_email").locator("input").fill("locum@demo.test")
+    _key(form, "staff_name").locator("input").fill("Locum")
+    _key(form, "staff_password").locator("input").fill("locum-password-1")
     form.get_by_role("button", name="Create account").click()
     admin.page.get_by_text("Created the practitioner account locum@demo.test").wait_for(timeout=60_000)
 
@@ -391,14 +444,14 @@ def test_switching_an_account_off_ends_its_open_tab(browser: object, server: str
     _sign_in(locum, "locum@demo.test", "locum-password-1")
     locum.page.get_by_role("heading", name="Dashboard").wait_for(timeout=60_000)
 
-    _pick(admin.page, "Account", re.compile("locum@demo.test"))
-    admin.page.get_by_role("button", name="Switch off (signs out everywhere)").click()
-    admin.page.get_by_role("button", name="Switch on").wait_for(timeout=60_000)
+    _pick(admin.page, "manage_account", re.compile("locum@demo.test"))
+    _key(admin.page, "account_off").locator("button").click()
+    _key(admin.page, "account_on").locator("button").wait_for(timeout=60_000)
 
     locum.page.get_by_role("link", name="Client review").click()  # the open tab's next click
     locum.page.get_by_text("Demo accounts").wait_for(timeout=60_000)  # back at the sign-in page
     # the old sidebar stays until the signed-out run ends: wait for it to go, don't count once
-    playwright_api.expect(locum.page.get_by_role("button", name="Sign out")).to_have_count(0, timeout=30_000)
+    playwright_api.expect(_key(locum.page, "sign_out")).to_have_count(0, timeout=30_000)
     admin.check()
     locum.check()
 
@@ -435,12 +488,15 @@ def _overlap(a: list[float], b: list[float]) -> bool:
 def _check_charts(w: Watched, where: str, min_plot: int, want: int, banded: int) -> None:
     """Every visible chart of the page: plot area tall enough, a titled y-axis with at least
     three labels, the noise band drawn, and no text clipped or legend label on another."""
-    charts: list[dict[str, object]] = []
-    for _ in range(60):  # charts are drawn after the run; wait until all of them have a plot
-        charts = w.page.evaluate(_CHART_GEOMETRY)
-        if len(charts) >= want and all(c["plot"] and c["yLabels"] for c in charts):
-            break
-        w.page.wait_for_timeout(500)
+    # charts are drawn after the run; wait until all of them have a plot (or say below what is missing)
+    with contextlib.suppress(playwright_api.TimeoutError):
+        w.page.wait_for_function(
+            f"want => {{ const charts = ({_CHART_GEOMETRY})();"
+            " return charts.length >= want && charts.every(c => c.plot && c.yLabels.length); }",
+            arg=want,
+            timeout=30_000,
+        )
+    charts: list[dict[str, object]] = w.page.evaluate(_CHART_GEOMETRY)
     assert len(charts) >= want, f"{where}: {len(charts)} charts drawn, expected {want}"
     with_band = 0
     for i, c in enumerate(charts):
@@ -479,14 +535,13 @@ def test_charts_are_readable_at_desktop_and_phone_width(browser: object, server:
         _go(w, "Client review", heading=re.compile("^Adaeze"))  # the first client of the list
         page = w.page
         page.get_by_role("tab", name="Charts").click()
+        groups = _key(page, "chart_group_*")
         for group, count in (("Redness", 2), ("Pigment", 3), ("Texture", 4)):
             if group != "Redness":
-                page.get_by_test_id("stButtonGroup").get_by_text(group, exact=True).click()
-                _idle(page)
+                _rerun(page, groups.get_by_text(group, exact=True).click)
             _check_charts(w, f"review {group} charts ({suffix})", min_plot, want=count, banded=count)
             w.shot(f"review-charts-{group.lower()}-{suffix}")
-        page.get_by_role("tab", name="Recovery").click()
-        _idle(page)
+        _rerun(page, page.get_by_role("tab", name="Recovery").click)
         _check_charts(w, f"review recovery ({suffix})", min_plot, want=1, banded=0)
         w.shot(f"review-recovery-{suffix}")
         w.check()
@@ -532,7 +587,7 @@ def test_the_servers_upload_endpoint_refuses_more_than_the_apps_limit(browser: o
     page = w.page
     _go(w, "Upload photos")
     with page.expect_request(lambda r: "/_stcore/upload_file/" in r.url and r.method == "PUT") as sent:
-        page.locator("input[type=file]").first.set_input_files(
+        _key(page, "upload_files").locator("input[type=file]").set_input_files(
             str(ROOT / "sample_photos" / "ava" / "s1_before_a.jpg")
         )
     url = sent.value.url
@@ -566,23 +621,20 @@ def test_practitioner_marks_the_treated_areas_on_the_face_diagram(browser: objec
     _sign_in(w, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     page = w.page
     _go(w, "Record session & intake")
-    _pick(page, "Client", re.compile("^Niamh"))
-    _idle(page)
+    _rerun(page, lambda: _pick(page, "record_client", re.compile("^Niamh")))
     page.get_by_role("heading", name="Treated areas").wait_for(timeout=60_000)
     assert _diagram_width(w) >= 250
     # Niamh's course treats fine lines: forehead and around the mouth unless said otherwise.
     page.get_by_text("The usual regions for fine lines").wait_for(timeout=60_000)
-    chin = page.get_by_test_id("stCheckbox").filter(has_text=re.compile("^Chin$"))
+    chin = _key(page, "regions_chin_*")
     # the last client's tick boxes linger until the run that replaces them ends
     playwright_api.expect(chin).to_have_count(1, timeout=60_000)
-    chin.get_by_text("Chin", exact=True).click()  # the label, as a finger would
-    _idle(page)
-    playwright_api.expect(page.get_by_role("checkbox", name="Chin")).to_be_checked()
-    _pick(page, "Reference (untreated) skin", re.compile("^Neck$"))
-    _idle(page)
+    _rerun(page, lambda: chin.get_by_text("Chin", exact=True).click())  # the label, as a finger would
+    playwright_api.expect(chin.get_by_role("checkbox")).to_be_checked()
+    _rerun(page, lambda: _pick(page, "regions_reference_*", re.compile("^Neck$")))
     page.get_by_text("Not saved yet.").wait_for(timeout=60_000)
     _section_shot(w, "Treated areas", "treated-areas-choosing-desktop")
-    page.get_by_role("button", name="Save treated areas").click()
+    _key(page, "regions_save_*").locator("button").click()
     page.get_by_text(
         re.compile(r"Treated areas saved for Niamh .*: Forehead, Around the mouth, Chin; reference: Neck")
     ).wait_for(timeout=180_000)
@@ -595,14 +647,12 @@ def test_practitioner_marks_the_treated_areas_on_the_face_diagram(browser: objec
     _sign_in(w, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     page = w.page
     _go(w, "Record session & intake")
-    _pick(page, "Client", re.compile("^Niamh"))
-    _idle(page)
+    _rerun(page, lambda: _pick(page, "record_client", re.compile("^Niamh")))
     assert _diagram_width(w) <= PHONE["width"] - 20  # inside the page, with its margins
     caption = "Treated: Forehead, Around the mouth, Chin. Reference: Neck."  # what is stored is shown
     page.get_by_text(caption).wait_for(timeout=60_000)
     _section_shot(w, "Treated areas", "treated-areas-phone")
-    page.get_by_role("button", name="Save treated areas").scroll_into_view_if_needed()
-    _idle(page)
+    _key(page, "regions_save_*").locator("button").scroll_into_view_if_needed()
     w.shot("treated-areas-phone-controls")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1  # no sideways scrolling on a phone

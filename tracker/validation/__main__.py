@@ -44,7 +44,7 @@ def main() -> int:
         "```",
         "",
         "Every number below comes from the same code the tests run (`tests/validation`, "
-        "`tests/imaging`), on photos rendered by the physics model in `tracker/synth` (known "
+        "`tests/unit/imaging`), on photos rendered by the physics model in `tracker/synth` (known "
         "blood, melanin, texture, light, pose and scale) and on scikit-image's public-domain "
         "astronaut photo. The thresholds are the acceptance goals of issue 3. Speed is measured "
         "separately by `scripts/benchmark.py` (see the end).",

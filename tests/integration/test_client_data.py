@@ -28,7 +28,7 @@ from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AnalysisResult, AuditEvent, ClientNote, Photo, User
 
 PASSWORD = "a long enough secret"
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_photos"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_photos"
 PHOTO_A = (SAMPLES / "ava" / "s1_before_a.jpg").read_bytes()  # rendered skin: it is measured
 PHOTO_B = images.encode(Image.open(SAMPLES / "linh" / "s1_before_a.jpg").convert("RGB"), "PNG")
 

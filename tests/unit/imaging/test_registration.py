@@ -1,10 +1,6 @@
 """Registration of follow-ups onto the baseline (tracker.imaging.registration).
 
-The accuracy thresholds are asserted on the same numbers the validation report prints
-(``tracker.validation.registration.run(quick=True)``). Demo-set bound: the treated-zone error may
-reach ~1 px because the renderer shades skin relief by a light direction that changes between
-photos (the estimate correlates as well as the true pose does); 1 px is 0.05 mm at the demo's
-22 px/mm, far below any zone or lesion size, so median ≤ 1 px and max ≤ 2 px are the bounds.
+The accuracy thresholds of the validation experiment are in tests/validation/test_registration.py.
 """
 
 from __future__ import annotations
@@ -30,7 +26,6 @@ from tracker.imaging.registration import (
     warp_to_baseline,
 )
 from tracker.imaging.zones import Zones
-from tracker.validation import Section
 from tracker.validation.registration import (
     SAMPLE_DIR,
     astronaut,
@@ -41,13 +36,6 @@ from tracker.validation.registration import (
     resample,
     zone_error,
 )
-
-
-@pytest.fixture(scope="module")
-def section() -> Section:
-    from tracker.validation.registration import run
-
-    return run(quick=True)
 
 
 @pytest.fixture(scope="module")
@@ -62,34 +50,6 @@ def demo_pair() -> tuple[NDArray[np.uint8], NDArray[np.uint8], dict[str, object]
 
 # --------------------------------------------------------------------------------------------
 # Accuracy (validation numbers)
-
-
-def test_astronaut_every_warp_within_one_pixel(section: Section) -> None:
-    n = section.numbers
-    assert n["astronaut_warps"] >= 6
-    assert n["astronaut_mean_px_max"] <= 1.0
-    assert n["astronaut_ok_share"] == 1.0
-
-
-def test_demo_set_zone_error_is_small_and_every_photo_ok(section: Section) -> None:
-    n = section.numbers
-    assert n["demo_photos"] >= 8
-    assert n["demo_zone_err_px_median"] <= 1.0
-    assert n["demo_zone_err_px_max"] <= 2.0
-    assert n["demo_ok_share"] == 1.0
-    # restricted to the skin region (no static backdrop to help) it must still hold
-    assert n["demo_skin_zone_err_px_max"] <= 2.0
-    assert n["demo_skin_ok_share"] == 1.0
-
-
-def test_negative_controls_are_not_ok(section: Section) -> None:
-    assert section.numbers["negatives_false_ok"] == 0
-    assert section.numbers["negatives_score_max"] < OK_SCORE
-
-
-def test_report_has_table_and_verdict(section: Section) -> None:
-    assert "| client |" in section.markdown
-    assert "**Verdict:**" in section.markdown
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,17 +196,6 @@ def test_warp_to_baseline_puts_a_feature_where_the_truth_says() -> None:
 
 # --------------------------------------------------------------------------------------------
 # Other cameras: follow-ups at other resolutions, initial pose
-
-
-@pytest.mark.parametrize("label", ["1_2", "1_3", "1_4", "2x"])
-def test_follow_ups_at_other_resolutions_register_within_one_pixel(section: Section, label: str) -> None:
-    """The astronaut warps at ½, ⅓, ¼ and 2× the baseline's resolution, registered as the analysis
-    does: every one ok, every mean face error ≤ 1 px in baseline pixels (it failed every time
-    below ½ when one pixel size was assumed for both photos)."""
-    n = section.numbers
-    assert n["cameras_follow_ups"] >= 12
-    assert n[f"cameras_{label}_ok_share"] == 1.0
-    assert n[f"cameras_{label}_mean_px_max"] <= 1.0
 
 
 @pytest.mark.parametrize(("base_side", "ratio"), [(1536, 0.25), (512, 4.0)])

@@ -22,7 +22,7 @@ from tracker.store.models import PhotoSeries
 from tracker.uploads import upload_photo
 from tracker.worker import OverLimit, WorkLimits, run_limited
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PHOTO = (ROOT / "sample_photos" / "linh" / "s1_before_a.jpg").read_bytes()
 
 
@@ -72,11 +72,10 @@ def _sleep(report: Callable[[object], None]) -> None:
 def test_a_task_over_its_cpu_time_is_ended_and_what_it_reported_is_known() -> None:
     reported: list[object] = []
     limits = WorkLimits(cpu_seconds=1, memory_bytes=512 * 2**20, wall_seconds=60, at_once=1)
-    started = time.monotonic()
+    # The message is the CPU limit's: the task was ended by it, not by the 60 s clock limit.
     with pytest.raises(OverLimit, match="more than 1 s of computing"):
         run_limited(_report_then_spin, (), limits, on_report=reported.append)
     assert reported == [42]
-    assert time.monotonic() - started < 30
 
 
 def test_a_task_over_its_clock_time_is_ended() -> None:

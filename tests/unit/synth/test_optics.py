@@ -66,7 +66,7 @@ def test_correct_white_balance_neutralises_every_light(illuminant: str) -> None:
 def test_erythema_index_rises_with_blood_under_every_light(illuminant: str) -> None:
     ei = [patch_response(b, 0.05, illuminant).erythema_index for b in (0.005, 0.01, 0.02, 0.04, 0.08)]
     assert all(np.diff(ei) > 0)
-    # Paired response to +1 % blood: a few EI units, similar under every light (brief §3.1).
+    # Paired response to +1 % blood: a few EI units, similar under every light (design §3.1).
     step = (
         patch_response(0.02, 0.05, illuminant).erythema_index
         - patch_response(0.01, 0.05, illuminant).erythema_index

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PURE = ("tracker.imaging", "tracker.ingest", "tracker.progress")
 NOT_PURE = ("tracker.progress.service",)  # the use cases around the rules
 FORBIDDEN_IN_PURE = (

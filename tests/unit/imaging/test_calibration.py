@@ -1,13 +1,12 @@
 """Colour calibration: chart detection and fit, px/mm, fallbacks, rejection and orientation.
 
-Renders come from tracker.validation.calibration.render_scene (cached), so the validation run
-at the end reuses most of them.
+Renders come from tracker.validation.calibration.render_scene (cached), so the validation
+experiment (tests/validation/test_calibration.py) reuses most of them when both run.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from tracker.imaging.colour import (
 from tracker.validation import calibration as vcal
 
 REF = COLORCHECKER24_LINEAR_SRGB.astype(np.float64)
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_photos"
+SAMPLE_DIR = Path(__file__).resolve().parents[3] / "sample_photos"
 
 
 def _de(a: NDArray[Any], b: NDArray[Any]) -> NDArray[np.float64]:
@@ -81,18 +80,15 @@ def test_demo_chart_frame_px_per_mm() -> None:
     assert loo <= 3.0
 
 
-def test_no_chart_is_cheap_and_falls_back_to_shades_of_grey() -> None:
+def test_no_chart_is_searched_on_a_small_copy_and_falls_back_to_shades_of_grey() -> None:
     r = vcal.render_scene("A", None)
     big = cv2.resize(r.rgb, (4000, 3000), interpolation=cv2.INTER_LINEAR)
     assert cal.find_chart(big) is None
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        assert cal.find_chart(big) is None
-        times.append(time.perf_counter() - t0)
-    # Budget is 60 ms on an idle machine (the validation report measures it); the test
-    # machine is shared, so only a gross regression fails here.
-    assert min(times) < 0.2
+    # What keeps the search cheap on a 12 MP photo without a chart: the detector sees a copy
+    # shrunk by a whole factor to DETECT_LONG_SIDE, never the full frame. Its cost is timed
+    # against a decode of the same photo by scripts/benchmark_calibration.py.
+    small, sx, sy = cal._downscale(big, cal.DETECT_LONG_SIDE)
+    assert small.shape[:2] == (600, 800) and sx == sy == 1 / 5
     linear = srgb_to_linear(r.rgb)
     c = cal.calibrate(r.rgb, linear, skin_mask=vcal.skin_mask(r.truth))
     assert c.method == "shades_of_grey"
@@ -232,18 +228,3 @@ def test_calibration_json_and_apply() -> None:
     assert len(doc["chart_corners"]) == 4
     out = cal.apply(c, linear)
     assert out.dtype == np.float32 and out.shape == linear.shape and out.min() >= 0.0
-
-
-def test_validation_quick_meets_goals() -> None:
-    section = vcal.run(quick=True)
-    n = section.numbers
-    assert n["corrected_de00_mean_worst_illuminant"] <= 3.0
-    assert n["sweep_loo_de00_max"] <= 3.0
-    assert n["sweep_loo_scrambled_min"] > 10.0
-    assert n["demo_detect_rate"] == 1.0
-    assert n["demo_loo_de00_max"] <= 3.0
-    assert n["px_per_mm_rel_err_max"] <= 0.02
-    assert n["no_chart_false_detections"] == 0
-    assert n["fallback_is_shades_of_grey"] == 1.0
-    assert n["sog_backdrop_cast_after"] < 0.02
-    assert "Verdict" in section.markdown

@@ -21,7 +21,7 @@ from tracker.dashboard import clinic_dashboard
 from tracker.permissions import Actor
 from tracker.store.models import Client
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_module_entry_point_and_env_data_dir(tmp_path: Path, files: dict[str, Pa
     assert (tmp_path / "envdata" / "tracker.db").is_file()
 
 
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_photos"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_photos"
 
 
 def test_analyze_prints_one_json_object_per_photo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

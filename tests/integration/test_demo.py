@@ -84,7 +84,7 @@ def test_each_demo_client_gets_a_measured_skin_tone(demo_loaded: tuple[App, Demo
     app, _ = demo_loaded
     with app.uow() as uow:
         tones = {c.name.split()[0]: (c.ita_deg, c.skin_tone) for c in uow.session.scalars(select(Client))}
-    # ITA of the rendered skin under D65 (tests/synth): light 52°, medium 22°, dark −28°. Home
+    # ITA of the rendered skin under D65 (tests/unit/synth): light 52°, medium 22°, dark −28°. Home
     # photos balanced by shades-of-grey scatter by tens of degrees; chart photos decide.
     truth = {"Ava": 52.0, "Niamh": 52.0, "Linh": 22.0, "Adaeze": -28.0}
     for name, (ita, _group) in tones.items():

@@ -50,7 +50,7 @@ def _zone_linear_mean(r: Rendered, zone: str) -> np.ndarray:
 
 
 def _texture_dog(r: Rendered, zone: str) -> float:
-    """Band-pass texture in mm units: std of DoG(σ 0.1 mm − σ 0.4 mm) of ln(G_lin) (brief §3.3)."""
+    """Band-pass texture in mm units: std of DoG(σ 0.1 mm − σ 0.4 mm) of ln(G_lin) (design §3.3)."""
     ppm = r.truth["px_per_mm"]
     img = np.log(srgb_decode(r.rgb)[..., 1] + 1e-3).astype(np.float32)
     dog = cv2.GaussianBlur(img, (0, 0), 0.1 * ppm) - cv2.GaussianBlur(img, (0, 0), 0.4 * ppm)

@@ -12,7 +12,7 @@ import pytest
 from tracker.imaging import landmarks
 from tracker.imaging.native_stderr import known_noise_dropped
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 NOISE = [
     b"AttributeError: 'MessageFactory' object has no attribute 'GetPrototype'\n",

@@ -11,12 +11,12 @@ import os
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DESIGN = ROOT / "docs" / "design.md"
 ISSUES = ROOT / "docs" / "issues.md"
 
 # "§3.4", also both ends of a range such as "§3.1–3.2". Any § in the code cites the design
-# rules (the code used to say "brief §N", the document is now docs/design.md).
+# rules (the code used to say "design §N", the document is now docs/design.md).
 SECTION = re.compile(r"§\s*(\d+(?:\.\d+)*)(?:\s*[–-]\s*(\d+(?:\.\d+)*))?")
 ISSUE = re.compile(r"\bissues?\s+(\d+)\b", re.IGNORECASE)
 SECTION_HEADING = re.compile(r"^#{1,6}\s+§(\d+(?:\.\d+)*)\s", re.MULTILINE)
