@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.imaging.analyze import Baseline, analyze
 from tracker.imaging.zones import Zones
-from tracker.synth import Framing, PhotoSpec, SkinScene, render_photo
+from tracker_dev.synth import Framing, PhotoSpec, SkinScene, render_photo
 
 PX_PER_MM = 60.0  # a 12 MP phone close-up of a cheek
 

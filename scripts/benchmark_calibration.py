@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.imaging import calibration as cal
-from tracker.validation import calibration as vcal
+from tracker_dev.validation import calibration as vcal
 
 
 def main() -> None:

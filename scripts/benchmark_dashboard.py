@@ -9,7 +9,7 @@ client-review page's data (`course_progress`) in < 0.5 s.
 Prints median times of:
 - `clinic_dashboard` on the demo clinic (built with tracker.demo.build_demo in a temporary
   folder, ~30 s: it imports and measures the demo photos),
-- `clinic_dashboard` on the generated clinic (tracker.synth.clinic), warm (every row fresh)
+- `clinic_dashboard` on the generated clinic (tracker_dev.synth.clinic), warm (every row fresh)
   and cold (first view after every client changed: each client's `input_version` is bumped,
   as a unit of work's commit does after a change, so every row is recomputed; one
   repetition by default),
@@ -44,7 +44,7 @@ from tracker.demo import build_demo
 from tracker.permissions import Actor
 from tracker.progress.service import course_progress
 from tracker.store.models import Client, ClientStatus, Photo
-from tracker.synth.clinic import build_big_clinic
+from tracker_dev.synth.clinic import build_big_clinic
 
 DEMO_TODAY = date(2026, 11, 21)  # the demo's photos end around this day
 

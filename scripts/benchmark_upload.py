@@ -31,7 +31,7 @@ from tracker.bootstrap import open_app
 from tracker.config import Settings
 from tracker.imaging.zones import Zones
 from tracker.permissions import Actor
-from tracker.synth import ChartPlacement, Framing, PhotoSpec, SkinScene, render_photo
+from tracker_dev.synth import ChartPlacement, Framing, PhotoSpec, SkinScene, render_photo
 
 SCENE = SkinScene(seed=9, blood_reference=0.015, blood_treated=0.02)
 BASE = Framing(px_per_mm=21.0, width=1000, height=750)

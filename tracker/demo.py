@@ -46,7 +46,7 @@ class DemoResult:
 def load_manifest(source: Path = SAMPLE_DIR) -> dict[str, Any]:
     path = source / "manifest.json"
     if not path.is_file():
-        raise FileNotFoundError(f"No demo manifest at {path}; regenerate with `python -m tracker.synth`.")
+        raise FileNotFoundError(f"No demo manifest at {path}; regenerate with `python -m tracker_dev.synth`.")
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 

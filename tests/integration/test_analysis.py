@@ -18,7 +18,7 @@ from tracker.imaging.zones import Zones
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AnalysisResult, Photo, PhotoSeries, RemeasureJob
-from tracker.synth import ChartPlacement, Framing, PhotoSpec, SkinScene, render_photo
+from tracker_dev.synth import ChartPlacement, Framing, PhotoSpec, SkinScene, render_photo
 
 SCENE = SkinScene(
     seed=9, blood_reference=0.015, blood_treated=0.02, melanin_reference=0.03, melanin_treated=0.03

@@ -23,7 +23,7 @@ from tracker.domain import PhotoKind, Role
 from tracker.permissions import Actor, PermissionDenied
 from tracker.progress.service import rate_session
 from tracker.store.models import AnalysisResult, ClientStatus, Photo, TreatmentCourse, TreatmentSession
-from tracker.synth.clinic import build_big_clinic
+from tracker_dev.synth.clinic import build_big_clinic
 
 TODAY = date(2026, 11, 21)  # the demo's photos end the day before
 

@@ -5,6 +5,7 @@ the import-time cost, not from the design. Rules:
 - the pure core (imaging, ingest, progress's rules) imports no store, configuration,
   wiring, services or Streamlit, so it runs and is tested without a database or a page;
 - no module of tracker imports Streamlit but tracker.ui (the edge);
+- the runtime never imports the development package (tracker_dev: renderer, validation);
 - no import cycles among tracker's modules.
 """
 
@@ -93,6 +94,16 @@ def test_only_the_ui_package_imports_streamlit() -> None:
         and not _within(name, ("tracker.ui",))
     )
     assert users == [], users
+
+
+def test_the_runtime_never_imports_the_development_package() -> None:
+    users = sorted(
+        name
+        for name, path in _modules().items()
+        if any(_within(m, ("tracker_dev",)) for m in _imports(name, path))
+    )
+    assert users == [], users
+    assert (ROOT / "tracker_dev" / "synth").is_dir() and not (ROOT / "tracker" / "synth").exists()
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -5,7 +5,7 @@ Calibration's behaviour is in tests/unit/imaging/test_calibration.py.
 
 from __future__ import annotations
 
-from tracker.validation import calibration as vcal
+from tracker_dev.validation import calibration as vcal
 
 
 def test_validation_quick_meets_goals() -> None:

@@ -12,7 +12,7 @@ from PIL import Image
 from skimage import data
 
 from tracker.imaging import landmarks
-from tracker.validation import faces
+from tracker_dev.validation import faces
 
 
 def test_faces_reports_each_tone_group_and_names_the_photos_to_look_at(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.validation.fairness import run
+from tracker_dev.validation.fairness import run
 
 
 def test_masks_and_automatic_zones_cover_skin_of_every_tone() -> None:

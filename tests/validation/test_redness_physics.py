@@ -1,11 +1,11 @@
-"""Issue 3 acceptance: delta_ei against rendered dermal blood (see tracker.validation.redness)."""
+"""Issue 3 acceptance: delta_ei against rendered dermal blood (see tracker_dev.validation.redness)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tracker.validation import Section
-from tracker.validation.redness import CAST_TONES, TONES, run
+from tracker_dev.validation import Section
+from tracker_dev.validation.redness import CAST_TONES, TONES, run
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """The registration experiment behind docs/validation.md: its accuracy numbers, asserted on
-the same numbers the report prints (``tracker.validation.registration.run(quick=True)``, which
+the same numbers the report prints (``tracker_dev.validation.registration.run(quick=True)``, which
 renders and registers the astronaut's warps and the demo set). Demo-set bound: the
 treated-zone error may reach ~1 px because the renderer shades skin relief by a light
 direction that changes between photos (the estimate correlates as well as the true pose
@@ -12,12 +12,12 @@ from __future__ import annotations
 import pytest
 
 from tracker.imaging.registration import OK_SCORE
-from tracker.validation import Section
+from tracker_dev.validation import Section
 
 
 @pytest.fixture(scope="module")
 def section() -> Section:
-    from tracker.validation.registration import run
+    from tracker_dev.validation.registration import run
 
     return run(quick=True)
 

@@ -1,4 +1,4 @@
-"""The real-photo registration command (`python -m tracker.validation registration --faces DIR`),
+"""The real-photo registration command (`python -m tracker_dev.validation registration --faces DIR`),
 on a folder made here: scikit-image's public-domain astronaut portrait (a face the landmark
 model finds) and a demo-set photo of bare skin (no face: the error is measured on the centre)."""
 
@@ -14,8 +14,8 @@ from PIL import Image
 from skimage import data
 
 from tracker.imaging import landmarks
-from tracker.validation import registration
-from tracker.validation.registration import SAMPLE_DIR, demo_manifest
+from tracker_dev.validation import registration
+from tracker_dev.validation.registration import SAMPLE_DIR, demo_manifest
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """The texture experiment behind docs/validation.md: the acceptance numbers come from
-``tracker.validation.texture.run(quick=True)`` (physics renders of one surface at several
+``tracker_dev.validation.texture.run(quick=True)`` (physics renders of one surface at several
 resolutions, noise levels, exposures and roughness steps), the same code that writes the
 report, so the report and the tests cannot disagree. The metrics' contract is in
 tests/unit/imaging/test_texture.py.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.validation import Section
-from tracker.validation import texture as validation
+from tracker_dev.validation import Section
+from tracker_dev.validation import texture as validation
 
 
 @pytest.fixture(scope="module")

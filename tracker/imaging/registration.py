@@ -57,7 +57,7 @@ U8 = NDArray[np.uint8]
 #: Final ECC correlation (band-passed log green at the working resolution, over the baseline mask)
 #: below which a registration is not trusted. On the demo set correct alignments score ≥ 0.6 even
 #: after treatment and a lighting change, photos of a different client with a similar framing
-#: ≤ 0.35, noise or an unrelated picture fails earlier (see tracker.validation.registration).
+#: ≤ 0.35, noise or an unrelated picture fails earlier (see tracker_dev.validation.registration).
 OK_SCORE = 0.45
 #: Sanity limits on the recovered transform: the relative scale of two photos of the same skin
 #: area, and how far the 2×2 part may be from a similarity (shear / anisotropic scale).

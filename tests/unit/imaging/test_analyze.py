@@ -8,7 +8,7 @@ import pytest
 from tracker.imaging.analyze import METRIC_KEYS, Baseline, NoZones, analyze
 from tracker.imaging.version import METRIC_VERSION
 from tracker.imaging.zones import Zones
-from tracker.synth import ChartPlacement, Framing, PhotoSpec, SkinScene, render_photo
+from tracker_dev.synth import ChartPlacement, Framing, PhotoSpec, SkinScene, render_photo
 
 SCENE = SkinScene(
     seed=5, blood_reference=0.015, blood_treated=0.035, melanin_reference=0.03, melanin_treated=0.03

@@ -1,6 +1,6 @@
 """Colour calibration: chart detection and fit, px/mm, fallbacks, rejection and orientation.
 
-Renders come from tracker.validation.calibration.render_scene (cached), so the validation
+Renders come from tracker_dev.validation.calibration.render_scene (cached), so the validation
 experiment (tests/validation/test_calibration.py) reuses most of them when both run.
 """
 
@@ -22,7 +22,7 @@ from tracker.imaging.colour import (
     linear_rgb_to_lab,
     srgb_to_linear,
 )
-from tracker.validation import calibration as vcal
+from tracker_dev.validation import calibration as vcal
 
 REF = COLORCHECKER24_LINEAR_SRGB.astype(np.float64)
 SAMPLE_DIR = Path(__file__).resolve().parents[3] / "sample_photos"

@@ -8,9 +8,9 @@ import pytest
 
 from tracker.imaging.colour import linear_to_uint8, srgb_to_linear
 from tracker.imaging.masks import channel_max, clipped_mask, glare_mask, polygon_mask
-from tracker.synth import Framing, Glare, PhotoSpec, SkinScene, render_photo
-from tracker.synth.scene import apply_affine
-from tracker.validation.redness import CASTS, TONES, apply_cast
+from tracker_dev.synth import Framing, Glare, PhotoSpec, SkinScene, render_photo
+from tracker_dev.synth.scene import apply_affine
+from tracker_dev.validation.redness import CASTS, TONES, apply_cast
 
 WARM = (1.45, 1.0, 0.55)  # linear gains of a warm cast (about 4000 K left at daylight balance)
 COOL = (0.80, 1.0, 1.40)

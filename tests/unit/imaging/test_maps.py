@@ -5,7 +5,7 @@ import numpy as np
 
 from tracker.imaging.maps import MAP_SIDE, difference_map, redness_map, texture_overlay
 from tracker.imaging.zones import Zones
-from tracker.synth import Framing, PhotoSpec, SkinScene, render_photo
+from tracker_dev.synth import Framing, PhotoSpec, SkinScene, render_photo
 
 BASE = Framing(px_per_mm=20.0, width=1200, height=900)
 

@@ -26,7 +26,7 @@ from tracker.imaging.registration import (
     warp_to_baseline,
 )
 from tracker.imaging.zones import Zones
-from tracker.validation.registration import (
+from tracker_dev.validation.registration import (
     SAMPLE_DIR,
     astronaut,
     astronaut_warps,

@@ -23,7 +23,7 @@ from tracker.imaging.texture import (
     measure_texture,
     texture_map,
 )
-from tracker.validation import texture as validation
+from tracker_dev.validation import texture as validation
 
 
 @pytest.fixture(scope="module")

@@ -1,1 +1,1 @@
-"""Tests of the physics-based photo renderer (tracker.synth)."""
+"""Tests of the physics-based photo renderer (tracker_dev.synth)."""

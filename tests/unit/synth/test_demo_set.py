@@ -16,9 +16,9 @@ import pytest
 from PIL import Image, ImageOps
 
 from tracker.domain import Concern, Contraindication, PhotoKind
-from tracker.synth.camera import srgb_decode
-from tracker.synth.demo_set import clients, photo_plans, render_plan
-from tracker.synth.scene import polygon_mask
+from tracker_dev.synth.camera import srgb_decode
+from tracker_dev.synth.demo_set import clients, photo_plans, render_plan
+from tracker_dev.synth.scene import polygon_mask
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_photos"
 TODAY = datetime(2026, 11, 21)
@@ -28,7 +28,7 @@ TODAY = datetime(2026, 11, 21)
 def _manifest() -> dict[str, Any]:
     path = SAMPLE / "manifest.json"
     if not path.is_file():
-        pytest.fail("sample_photos/manifest.json missing; run `python -m tracker.synth sample_photos/`")
+        pytest.fail("sample_photos/manifest.json missing; run `python -m tracker_dev.synth sample_photos/`")
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -48,7 +48,7 @@ def _inside(polygon: Any, points: Any) -> bool:
 def test_manifest_has_the_agreed_shape() -> None:
     m = _manifest()
     assert set(m) == {"version", "generator", "white_point", "clinic", "clients"}
-    assert (m["version"], m["generator"], m["white_point"]) == (1, "tracker.synth", "D65")
+    assert (m["version"], m["generator"], m["white_point"]) == (1, "tracker_dev.synth", "D65")
     assert m["clinic"] == {"name": "Demo Skin Clinic"}
     client_keys = {
         "key",

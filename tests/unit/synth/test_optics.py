@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracker.synth.camera import (
+from tracker_dev.synth.camera import (
     ILLUMINANTS,
     XYZ_TO_SRGB,
     camera_matrix,
@@ -19,7 +19,7 @@ from tracker.synth.camera import (
     srgb_encode,
     xyz_of_reflectance,
 )
-from tracker.synth.optics import WAVELENGTHS, skin_reflectance
+from tracker_dev.synth.optics import WAVELENGTHS, skin_reflectance
 
 
 def _band(refl: np.ndarray, lo: float, hi: float) -> float:

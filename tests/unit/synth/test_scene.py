@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from tracker.synth.camera import ita_deg, linear_srgb_to_lab, srgb_decode
-from tracker.synth.demo_set import clients
-from tracker.synth.scene import (
+from tracker_dev.synth.camera import ita_deg, linear_srgb_to_lab, srgb_decode
+from tracker_dev.synth.demo_set import clients
+from tracker_dev.synth.scene import (
     ChartPlacement,
     Framing,
     Glare,

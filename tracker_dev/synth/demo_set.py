@@ -3,7 +3,7 @@
 Why it exists: there are no real client photos, yet the product, its dashboards and the metric
 validation need realistic series — several skin tones, before/after/check-in photos, varying
 light and auto-white-balance, occasional colour charts, pose changes, exact ground truth. Every
-value here is a deliberate, seeded choice, so ``python -m tracker.synth sample_photos/``
+value here is a deliberate, seeded choice, so ``python -m tracker_dev.synth sample_photos/``
 reproduces the committed files bit for bit on the same library versions.
 
 Story per client: a course of sessions 4–6 weeks apart (the last in November 2026). Each session
@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from tracker.domain import Concern, Contraindication, PhotoKind
-from tracker.synth.scene import (
+from tracker_dev.synth.scene import (
     ChartPlacement,
     Framing,
     Glare,
@@ -460,9 +460,9 @@ def write_jpeg(
     img = Image.fromarray(stored, "RGB")
     exif = Image.Exif()
     stamp = taken_at.strftime("%Y:%m:%d %H:%M:%S")
-    exif[_TAG_MAKE] = "tracker.synth"
+    exif[_TAG_MAKE] = "tracker_dev.synth"
     exif[_TAG_MODEL] = "simulated camera (Nikon 5100 NPL sensitivities)"
-    exif[_TAG_SOFTWARE] = "tracker.synth"
+    exif[_TAG_SOFTWARE] = "tracker_dev.synth"
     exif[_TAG_DATETIME] = stamp
     exif[_TAG_ORIENTATION] = orientation
     exif.get_ifd(_EXIF_IFD)[_TAG_DATETIME_ORIGINAL] = stamp
@@ -549,7 +549,7 @@ def generate(out_dir: Path, only: Sequence[str] | None = None, jobs: int = 1) ->
         entries = [_generate_key(w) for w in work]
     manifest = {
         "version": 1,
-        "generator": "tracker.synth",
+        "generator": "tracker_dev.synth",
         "white_point": "D65",
         "clinic": {"name": CLINIC_NAME},
         "clients": list(entries),

@@ -39,7 +39,7 @@ from tracker.imaging.texture import (
     measure_texture,
     texture_map,
 )
-from tracker.synth import (
+from tracker_dev.synth import (
     Framing,
     Glare,
     PhotoSpec,
@@ -49,8 +49,8 @@ from tracker.synth import (
     rectangle,
     render_photo,
 )
-from tracker.synth.scene import polygon_mask
-from tracker.validation import Section
+from tracker_dev.synth.scene import polygon_mask
+from tracker_dev.validation import Section
 
 F32 = NDArray[np.float32]
 BoolMask = NDArray[np.bool_]
@@ -672,8 +672,8 @@ def run(quick: bool = False) -> Section:
     markdown = "\n".join(
         [
             "Metrics at the canonical pitch (10 px/mm for sources ≥ 20 px/mm, else 5 px/mm) on "
-            "I = ln(G_lin + 1e-3), recipes of design §3.3. Scenes: tracker.synth, 25 × 20 mm treated zone, "
-            "8-bit sRGB photos; GLCM limits fixed from the first photo of each series. "
+            "I = ln(G_lin + 1e-3), recipes of design §3.3. Scenes: tracker_dev.synth, 25 × 20 mm treated "
+            "zone, 8-bit sRGB photos; GLCM limits fixed from the first photo of each series. "
             f"Zones with < {MIN_ZONE_AREA_MM2:g} mm² of valid skin give no metrics.",
             "",
             f"**Verdict: {verdict}** — texture_dog 40 vs 20 px/mm within "

@@ -1,15 +1,15 @@
 """Physics-based renderer of skin close-up photos with ground truth (design §3.8).
 
-Used to build the committed demo data set (``python -m tracker.synth sample_photos/``) and by
+Used to build the committed demo data set (``python -m tracker_dev.synth sample_photos/``) and by
 validation tests of the metrics, since there are no real client photos. Layers:
-:mod:`~tracker.synth.optics` (spectral skin reflectance), :mod:`~tracker.synth.camera`
-(illuminant, camera sensitivities, white balance, sRGB), :mod:`~tracker.synth.scene` (maps,
-texture, zones, chart, pose; one photo) and :mod:`~tracker.synth.demo_set` (the demo clients).
+:mod:`~tracker_dev.synth.optics` (spectral skin reflectance), :mod:`~tracker_dev.synth.camera`
+(illuminant, camera sensitivities, white balance, sRGB), :mod:`~tracker_dev.synth.scene` (maps,
+texture, zones, chart, pose; one photo) and :mod:`~tracker_dev.synth.demo_set` (the demo clients).
 """
 
 from __future__ import annotations
 
-from tracker.synth.camera import (
+from tracker_dev.synth.camera import (
     DEFAULT_CAMERA,
     ILLUMINANTS,
     PatchResponse,
@@ -18,8 +18,8 @@ from tracker.synth.camera import (
     srgb_decode,
     srgb_encode,
 )
-from tracker.synth.optics import WAVELENGTHS, skin_reflectance
-from tracker.synth.scene import (
+from tracker_dev.synth.optics import WAVELENGTHS, skin_reflectance
+from tracker_dev.synth.scene import (
     CHART_SIZE_MM,
     ChartPlacement,
     Framing,

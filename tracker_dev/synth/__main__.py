@@ -1,4 +1,4 @@
-"""``python -m tracker.synth [OUT_DIR]``: regenerate the demo data set deterministically."""
+"""``python -m tracker_dev.synth [OUT_DIR]``: regenerate the demo data set deterministically."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import time
 from pathlib import Path
 
-from tracker.synth.demo_set import generate
+from tracker_dev.synth.demo_set import generate
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tracker.synth", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tracker_dev.synth", description=__doc__)
     parser.add_argument(
         "out_dir",
         nargs="?",

@@ -21,7 +21,7 @@ from tracker.imaging.analyze import ANALYSIS_SIDE, SKIN_MASK_SIDE, _downscale
 from tracker.imaging.colour import srgb_to_linear
 from tracker.imaging.masks import polygon_mask, skin_mask
 from tracker.imaging.zones import propose
-from tracker.validation import Section
+from tracker_dev.validation import Section
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_photos"
 

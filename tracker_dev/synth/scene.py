@@ -5,7 +5,7 @@ a skin region over a dark fabric backdrop, a treated zone and an untreated refer
 their own blood and melanin fractions, smooth natural variation, optional brown spots, and a
 height map (pores, fine lines, atrophic scars, fine roughness) that a directional light turns
 into shading. A :class:`Framing` places the scene in a photo (px/mm, size, rotation, shift);
-:func:`render_photo` runs the spectral camera pipeline (:mod:`tracker.synth.camera`) and returns
+:func:`render_photo` runs the spectral camera pipeline (:mod:`tracker_dev.synth.camera`) and returns
 the sRGB pixels plus a JSON-serialisable truth record.
 
 Why the height map lives on a fixed fine millimetre grid (:data:`FINE_PX_PER_MM`) and is
@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from tracker.synth.camera import (
+from tracker_dev.synth.camera import (
     DEFAULT_CAMERA,
     colorchecker_names,
     colorchecker_reflectances,
@@ -39,7 +39,7 @@ from tracker.synth.camera import (
     srgb_encode,
     white_raw,
 )
-from tracker.synth.optics import DEFAULT_SATURATION, flat_reflectance
+from tracker_dev.synth.optics import DEFAULT_SATURATION, flat_reflectance
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]

@@ -12,7 +12,7 @@ are, so tests can check the flags against the truth.
 reports every one of them missing and anything that opens a photo fails. Build it in a data
 folder of its own, never in one with real photos.
 
-    .venv/bin/python -m tracker.synth.clinic DATA_DIR [--clients 1000] [--seed 0]
+    .venv/bin/python -m tracker_dev.synth.clinic DATA_DIR [--clients 1000] [--seed 0]
 """
 
 from __future__ import annotations

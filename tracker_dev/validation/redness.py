@@ -26,8 +26,8 @@ from scipy.stats import spearmanr
 from tracker.imaging.analyze import Analysis, analyze
 from tracker.imaging.colour import linear_to_uint8, srgb_to_linear
 from tracker.imaging.zones import Zones
-from tracker.synth import Framing, PhotoSpec, SkinScene, render_photo
-from tracker.validation import Section
+from tracker_dev.synth import Framing, PhotoSpec, SkinScene, render_photo
+from tracker_dev.validation import Section
 
 # Melanin fractions of the demo clients' skin tones (sample_photos/manifest.json).
 TONES = {"light": 0.015, "medium": 0.04, "dark": 0.17}

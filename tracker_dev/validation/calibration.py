@@ -42,7 +42,7 @@ from tracker.imaging.colour import (
     linear_rgb_to_lab,
     srgb_to_linear,
 )
-from tracker.synth import (
+from tracker_dev.synth import (
     WAVELENGTHS,
     ChartPlacement,
     Framing,
@@ -53,14 +53,14 @@ from tracker.synth import (
     render_photo,
     skin_reflectance,
 )
-from tracker.synth.camera import (
+from tracker_dev.synth.camera import (
     XYZ_TO_SRGB,
     colorchecker_reflectances,
     raw_response,
     raw_to_linear_srgb,
     xyz_of_reflectance,
 )
-from tracker.validation import Section
+from tracker_dev.validation import Section
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_photos"
 #: A phone's auto-WB guessing the light wrong by 8 % in red and blue (a clearly visible cast),
@@ -260,7 +260,7 @@ def _sweep(quick: bool) -> tuple[str, dict[str, float]]:
 def _skin_model_check() -> tuple[str, dict[str, float]]:
     """Chart-fitted matrices applied to modelled skin spectra, against the skin's CIE D65 colour.
 
-    No image: spectral integration only (tracker.synth.camera), 12 skins (blood × melanin),
+    No image: spectral integration only (tracker_dev.synth.camera), 12 skins (blood × melanin),
     6 lights × 2 WB errors. 'oracle' is a 3×3 fitted on the skins themselves: it shows the camera
     could render skin well and the gap is the chart's choice of colours.
     """

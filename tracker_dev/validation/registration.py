@@ -18,7 +18,7 @@ Four experiments:
    does it (``register_photo``: the follow-up's analysis copy against the baseline's display
    copy); error in baseline pixels.
 
-``python -m tracker.validation registration --faces DIR`` runs the same resolution experiment
+``python -m tracker_dev.validation registration --faces DIR`` runs the same resolution experiment
 on a folder of real face photos (``manifest.csv`` with columns ``file`` and ``tone``), which
 stays outside the repository, and prints per tone and resolution the mean and worst error.
 """
@@ -53,7 +53,7 @@ from tracker.imaging.analyze import Baseline, register_photo
 from tracker.imaging.registration import OK_SCORE, Registration, compose_affine, register, transform_points
 from tracker.imaging.zones import Zones
 from tracker.ingest import Limits, ingest
-from tracker.validation import Section
+from tracker_dev.validation import Section
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_photos"
 UPSCALE = 3
@@ -636,8 +636,10 @@ def faces_report(results: FaceResults) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m tracker.validation registration --faces DIR``: see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m tracker.validation registration", description=__doc__)
+    """``python -m tracker_dev.validation registration --faces DIR``: see the module docstring."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tracker_dev.validation registration", description=__doc__
+    )
     parser.add_argument("--faces", type=Path, required=True, help="folder with the photos and manifest.csv")
     parser.add_argument(
         "--resolutions",

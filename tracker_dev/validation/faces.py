@@ -1,4 +1,4 @@
-"""`python -m tracker.validation faces --dir DIR [--overlays OUT] [--docs FILE]`: real face
+"""`python -m tracker_dev.validation faces --dir DIR [--overlays OUT] [--docs FILE]`: real face
 photos, measured per tone group.
 
 Why: the engine had only met our renderer; on real faces its zones landed on lips, beards
@@ -41,7 +41,7 @@ from tracker.ingest import Limits, ingest
 
 IPD_RANGE_MM = (54.0, 72.0)  # adults
 TONES = ("light", "medium", "dark")
-SECTION_START = "<!-- faces: begin (python -m tracker.validation faces) -->"
+SECTION_START = "<!-- faces: begin (python -m tracker_dev.validation faces) -->"
 SECTION_END = "<!-- faces: end -->"
 TILE_HEIGHT = 360
 
@@ -307,8 +307,8 @@ def docs_section(groups: dict[str, Group], folder: Path, sources: str) -> str:
             "repository; their sources are listed in the set's manifest. Produced by:",
             "",
             "```bash",
-            f".venv/bin/python -m tracker.validation faces --dir {folder} --overlays test-artifacts/faces "
-            "--docs docs/validation.md",
+            f".venv/bin/python -m tracker_dev.validation faces --dir {folder} "
+            "--overlays test-artifacts/faces --docs docs/validation.md",
             "```",
             "",
             "Every photo goes through ingest and the whole analysis with the default treated regions "
@@ -324,7 +324,7 @@ def docs_section(groups: dict[str, Group], folder: Path, sources: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tracker.validation faces", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tracker_dev.validation faces", description=__doc__)
     parser.add_argument("--dir", type=Path, required=True, help="folder with the photos and manifest.csv")
     parser.add_argument("--overlays", type=Path, help="write contact sheets of the zones to this folder")
     parser.add_argument("--docs", type=Path, help="replace the faces section of this Markdown file")

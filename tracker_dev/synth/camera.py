@@ -7,7 +7,7 @@ with measured sensitivities (colour-science's offline 'Nikon 5100 (NPL)' data), 
 balance with an optional error (a phone's auto-WB), and one fixed 3×3 matrix to linear sRGB fitted
 under D65, which is what a camera's colour pipeline does.
 
-Everything spectral is sampled on :data:`tracker.synth.optics.WAVELENGTHS`. Raw values are
+Everything spectral is sampled on :data:`tracker_dev.synth.optics.WAVELENGTHS`. Raw values are
 normalised so that a perfect white under the illuminant has green = 1 at exposure 1.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from tracker.synth.optics import (
+from tracker_dev.synth.optics import (
     DEFAULT_SATURATION,
     WAVELENGTHS,
     skin_reflectance,
