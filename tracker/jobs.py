@@ -57,13 +57,10 @@ def progress(app: App, actor: Actor, client_id: int) -> JobProgress | None:
         return JobProgress(done=job.done, total=job.total, running=job.started_at is not None)
 
 
-def run_pending(app: App, *, max_jobs: int | None = None) -> int:
+def run_pending(app: App) -> int:
     """Run queued jobs (and jobs whose runner died) until none is left; returns how many ran."""
     ran = 0
-    while max_jobs is None or ran < max_jobs:
-        claimed = _claim(app)
-        if claimed is None:
-            return ran
+    while (claimed := _claim(app)) is not None:
         _run(app, *claimed)
         ran += 1
     return ran

@@ -12,35 +12,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tracker.bootstrap import App
-from tracker.demo import DEMO_CLIENT_PASSWORD, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD, DemoResult
+from tests.app.conftest import APP, signed_in
+from tracker.demo import DEMO_CLIENT_PASSWORD, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 HOSTILE = "**bold** <b>x</b> [link](http://x)"
 # Markdown's backslash escapes, as CommonMark defines them: a backslash before ASCII punctuation.
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-
-
-@pytest.fixture
-def data_dir(demo_loaded: tuple[App, DemoResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the loaded demo, so a test may change it."""
-    app, _ = demo_loaded
-    target = tmp_path / "data"
-    app.engine.dispose()
-    shutil.copytree(app.settings.data_dir, target)
-    monkeypatch.setenv("TRACKER_DATA_DIR", str(target))
-    monkeypatch.setenv("TRACKER_DEMO_MODE", "true")
-    return target
-
-
-def _signed_in(email: str, password: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    at.text_input(key="email").input(email)
-    at.text_input(key="password").input(password)
-    at.button[0].click().run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _shown(markdown: str) -> str:
@@ -58,8 +35,8 @@ def _texts(at: AppTest) -> list[str]:
     return [str(getattr(e, "value", "")) for kind in kinds for e in at.get(kind)]
 
 
-def test_a_refused_action_says_why_and_the_page_goes_on(data_dir: Path) -> None:
-    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+def test_a_refused_action_says_why_and_the_page_goes_on(demo_dir: Path) -> None:
+    at = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     at.switch_page("pages/client_review.py").run()
     next(b for b in at.button if b.label == "Add note").click().run()  # an empty note
     assert not at.exception, at.exception
@@ -68,12 +45,12 @@ def test_a_refused_action_says_why_and_the_page_goes_on(data_dir: Path) -> None:
 
 
 def test_a_fault_of_ours_shows_a_reference_and_no_traceback(
-    data_dir: Path, caplog: pytest.LogCaptureFixture
+    demo_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.text_input(key="email").input("ava@demo.test")
     at.text_input(key="password").input(DEMO_CLIENT_PASSWORD)
-    with sqlite3.connect(data_dir / "tracker.db") as db:  # the measurements' table is lost
+    with sqlite3.connect(demo_dir / "tracker.db") as db:  # the measurements' table is lost
         db.execute("DROP TABLE analysis_result")
     at.button[0].click().run()  # signed in, app.py's navigation runs My course inside its boundary
     assert not at.exception, at.exception
@@ -88,22 +65,22 @@ def test_a_fault_of_ours_shows_a_reference_and_no_traceback(
     assert len(logged) == 1 and logged[0].exc_info is not None  # the details are in the server's log
 
 
-def test_a_page_run_outside_the_navigation_still_shows_no_traceback(data_dir: Path) -> None:
+def test_a_page_run_outside_the_navigation_still_shows_no_traceback(demo_dir: Path) -> None:
     """Streamlit runs a file of pages/ by itself, not through app.py, in a server's very
     first run when it asks for a page (a folder called pages/ makes it start in its old
     multipage mode until app.py's `st.navigation` runs), and under AppTest after the first
     navigation: then `client.showErrorDetails = "none"` (.streamlit/config.toml) is what
     keeps the details off the page."""
-    at = _signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
-    shutil.rmtree(data_dir / "blobs")  # every photo file is gone: the comparison cannot be drawn
+    at = signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
+    shutil.rmtree(demo_dir / "blobs")  # every photo file is gone: the comparison cannot be drawn
     at.switch_page("pages/my_progress.py").run()
     assert len(at.exception) == 1
     shown = at.exception[0]
     assert "redacted" in shown.message and "BlobNotFound" not in shown.message and not shown.stack_trace
 
 
-def test_names_people_typed_are_shown_as_text(data_dir: Path) -> None:
-    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+def test_names_people_typed_are_shown_as_text(demo_dir: Path) -> None:
+    at = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     at.switch_page("pages/record.py").run()
     at.text_input(key="new_client_name").input(HOSTILE)
     next(b for b in at.button if b.label == "Add client").click().run()

@@ -6,53 +6,27 @@ ones that work on their own copy.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.conftest import APP, signed_in
 from tracker import accounts, jobs, services
-from tracker.bootstrap import App, open_app
+from tracker.bootstrap import open_app
 from tracker.demo import (
     DEMO_ADMIN_EMAIL,
     DEMO_ADMIN_PASSWORD,
     DEMO_CLIENT_PASSWORD,
     DEMO_PRACTITIONER_EMAIL,
     DEMO_PRACTITIONER_PASSWORD,
-    DemoResult,
 )
 from tracker.permissions import Actor
 from tracker.store.models import RemeasureJob
 from tracker.ui.compare_slider import SLIDER_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
-
-
-@pytest.fixture
-def demo_dir(
-    demo_loaded: tuple[App, DemoResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    """A private copy of the loaded demo, so a test may change it."""
-    app, _ = demo_loaded
-    target = tmp_path / "data"
-    app.engine.dispose()
-    shutil.copytree(app.settings.data_dir, target)
-    monkeypatch.setenv("TRACKER_DATA_DIR", str(target))
-    monkeypatch.setenv("TRACKER_DEMO_MODE", "true")
-    yield target
-
-
-def _signed_in(email: str, password: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    at.text_input(key="email").input(email)
-    at.text_input(key="password").input(password)
-    at.button[0].click().run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_signed_out_only_the_sign_in_page_and_demo_accounts(demo_dir: Path) -> None:
@@ -72,13 +46,13 @@ def test_no_demo_accounts_outside_demo_mode(demo_dir: Path, monkeypatch: pytest.
 
 
 def test_wrong_password_is_refused(demo_dir: Path) -> None:
-    at = _signed_in(DEMO_PRACTITIONER_EMAIL, "not the password")
+    at = signed_in(DEMO_PRACTITIONER_EMAIL, "not the password")
     assert "do not match" in at.error[0].value
     assert at.title[0].value == "Recovery-photo tracker"
 
 
 def test_client_sees_only_client_pages(demo_dir: Path) -> None:
-    at = _signed_in("linh@demo.test", DEMO_CLIENT_PASSWORD)
+    at = signed_in("linh@demo.test", DEMO_CLIENT_PASSWORD)
     assert at.title[0].value == "My course"
     assert any("Sessions" in m.label for m in at.metric)
     with pytest.raises(Exception):  # noqa: B017 — practitioner pages are not registered for clients
@@ -93,7 +67,7 @@ def test_client_sees_only_client_pages(demo_dir: Path) -> None:
 
 
 def test_client_uploads_a_valid_and_an_invalid_file(demo_dir: Path) -> None:
-    at = _signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
+    at = signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
     at.switch_page("pages/upload.py").run()
     photo = (ROOT / "sample_photos" / "linh" / "s1_before_a.jpg").read_bytes()  # a new photo for Ava
     uploader = at.file_uploader(key="upload_files")
@@ -107,7 +81,7 @@ def test_client_uploads_a_valid_and_an_invalid_file(demo_dir: Path) -> None:
 
 
 def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
-    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    at = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     assert at.title[0].value == "Dashboard"
     assert len(at.dataframe[0].value) == 4 and len(at.metric) >= 3
     at.switch_page("pages/client_review.py").run()
@@ -156,7 +130,7 @@ def _client_id(name: str) -> int:
 
 
 def test_record_page_shows_each_clients_own_intake_and_asks_before_removing(demo_dir: Path) -> None:
-    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    at = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     at.switch_page("pages/record.py").run()
     assert not at.exception, at.exception
     niamh, ava = _client_id("Niamh"), _client_id("Ava")
@@ -184,7 +158,7 @@ def test_record_page_shows_each_clients_own_intake_and_asks_before_removing(demo
 
 
 def test_record_page_adds_a_client_once_and_proposes_their_next_session(demo_dir: Path) -> None:
-    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    at = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     at.switch_page("pages/record.py").run()
     at.text_input(key="new_client_name").input("Tom Berg")
     next(b for b in at.button if b.label == "Add client").click().run()
@@ -220,7 +194,7 @@ def test_record_page_adds_a_client_once_and_proposes_their_next_session(demo_dir
 
 
 def test_admin_adds_staff_and_practitioner_gives_a_client_a_login(demo_dir: Path) -> None:
-    at = _signed_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+    at = signed_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
     at.switch_page("pages/accounts.py").run()
     assert not at.exception, at.exception
     emails = set(at.dataframe[0].value["email"])
@@ -235,7 +209,7 @@ def test_admin_adds_staff_and_practitioner_gives_a_client_a_login(demo_dir: Path
     next(b for b in at.button if b.label == "Create account").click().run()
     assert any("is not an email address" in e.value for e in at.error)
 
-    practitioner = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    practitioner = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     practitioner.switch_page("pages/accounts.py").run()
     assert not practitioner.exception, practitioner.exception
     roles = set(practitioner.dataframe[0].value["role"])
@@ -243,13 +217,13 @@ def test_admin_adds_staff_and_practitioner_gives_a_client_a_login(demo_dir: Path
     assert not any(b.label == "Create account" for b in practitioner.button)
     assert "Every client has a login." in [c.value for c in practitioner.caption]
 
-    client = _signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
+    client = signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
     with pytest.raises(Exception):  # noqa: B017 — not registered for clients
         client.switch_page("pages/accounts.py").run()
 
 
 def test_anyone_changes_their_own_password(demo_dir: Path) -> None:
-    at = _signed_in("linh@demo.test", DEMO_CLIENT_PASSWORD)
+    at = signed_in("linh@demo.test", DEMO_CLIENT_PASSWORD)
     at.switch_page("pages/my_account.py").run()
     assert not at.exception, at.exception
     at.text_input(key="pw_current").input(DEMO_CLIENT_PASSWORD)
@@ -262,7 +236,7 @@ def test_anyone_changes_their_own_password(demo_dir: Path) -> None:
     again.text_input(key="password").input(DEMO_CLIENT_PASSWORD)
     again.button[0].click().run()
     assert "do not match" in again.error[0].value  # the old password no longer works
-    mine = _signed_in("linh@demo.test", "linh's own secret")
+    mine = signed_in("linh@demo.test", "linh's own secret")
     assert mine.title[0].value == "My course"
     mine.switch_page("pages/my_account.py").run()
     mine.button(key="my_export_make").click().run()
@@ -272,18 +246,18 @@ def test_anyone_changes_their_own_password(demo_dir: Path) -> None:
 
 
 def test_only_admins_see_the_audit_log(demo_dir: Path) -> None:
-    at = _signed_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+    at = signed_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
     at.switch_page("pages/audit_log.py").run()
     assert not at.exception, at.exception
     log = at.dataframe[0].value
     assert "sign_in" in set(log["action"]) and DEMO_ADMIN_EMAIL in set(log["who"])
-    practitioner = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    practitioner = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     with pytest.raises(Exception):  # noqa: B017 — not registered for practitioners
         practitioner.switch_page("pages/audit_log.py").run()
 
 
 def test_admin_deletes_a_client_after_typing_the_name(demo_dir: Path) -> None:
-    at = _signed_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+    at = signed_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
     at.switch_page("pages/client_review.py").run()
     linh = next(c.id for c in services.overview(open_app(), Actor.operator(1)) if c.name.startswith("Linh"))
     at.selectbox(key="review_client").set_value(linh).run()
@@ -301,7 +275,7 @@ def test_admin_deletes_a_client_after_typing_the_name(demo_dir: Path) -> None:
 
 
 def test_an_open_tab_is_signed_out_when_its_account_is_switched_off(demo_dir: Path) -> None:
-    at = _signed_in("niamh@demo.test", DEMO_CLIENT_PASSWORD)
+    at = signed_in("niamh@demo.test", DEMO_CLIENT_PASSWORD)
     assert at.title[0].value == "My course"
     app = open_app()
     niamh = next(a for a in accounts.list_accounts(app, Actor.operator(1)) if a.email == "niamh@demo.test")
@@ -331,17 +305,17 @@ def test_a_client_with_one_photo_sees_not_enough_photos_yet(demo_dir: Path) -> N
     )
     app.close()
 
-    at = _signed_in("una@demo.test", "una's password")
+    at = signed_in("una@demo.test", "una's password")
     at.switch_page("pages/my_progress.py").run()
     assert not at.exception, at.exception
     notices = [i.value for i in at.info]
     assert any("Not enough photos yet" in n for n in notices), notices
     assert len(at.get("vega_lite_chart")) == 0  # no empty axes
-    ava = _signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
+    ava = signed_in("ava@demo.test", DEMO_CLIENT_PASSWORD)
     ava.switch_page("pages/my_progress.py").run()
     assert len(ava.get("vega_lite_chart")) == 3  # the same page with photos: the charts
 
-    staff = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    staff = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     staff.switch_page("pages/client_review.py").run()
     staff.selectbox(key="review_client").set_value(client_id).run()
     staff.session_state["review_tab"] = "Charts"
@@ -393,7 +367,7 @@ def test_record_page_treated_areas_per_client(demo_dir: Path) -> None:
     app = open_app()
     rae = services.create_client(app, Actor.operator(1), "Rae Regions", concern=Concern.FINE_LINES_WRINKLES)
     app.close()
-    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    at = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     at.switch_page("pages/record.py").run()
     at.selectbox(key="record_client").set_value(rae).run()
     assert not at.exception, at.exception
@@ -459,7 +433,7 @@ def test_review_shows_that_a_series_is_being_measured_again(demo_dir: Path) -> N
         )
         uow.commit()
     app.close()
-    at = _signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
+    at = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     at.switch_page("pages/client_review.py").run()
     at.selectbox(key="review_client").set_value(niamh).run()
     assert not at.exception, at.exception
