@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tracker import services
+from tracker.app import courses
 from tracker.config import Settings
 from tracker.demo import iter_demo_credentials, load_manifest
 from tracker.domain import Role
@@ -22,7 +22,7 @@ st.set_page_config(page_title="Recovery tracker", page_icon="🩹", layout="wide
 @st.cache_data(ttl=60, show_spinner=False)
 def _demo_accounts_block_production(environment: str) -> bool:
     """A production server serves nothing while demo accounts (published passwords) are on."""
-    return environment == "production" and bool(services.demo_accounts_active(get_app()))
+    return environment == "production" and bool(courses.demo_accounts_active(get_app()))
 
 
 if _demo_accounts_block_production(Settings().environment):

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from tracker import audit
+from tracker.app import audit
 from tracker.domain import Role
 from tracker.ui.context import get_app, require_actor
 

@@ -15,19 +15,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from tracker import jobs, services
-from tracker.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
-from tracker.client_data import delete_client, export_client
-from tracker.compare import aligned_pair
-from tracker.dashboard import input_signature
+from tracker.app import courses, jobs, photos
+from tracker.app.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
+from tracker.app.dashboard import input_signature
+from tracker.app.notes import MAX_NOTE_CHARS, add_note, client_notes
+from tracker.app.photos import aligned_pair
+from tracker.app.records import delete_client, export_client
+from tracker.app.reports import client_report_pdf, report_filename
 from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.imaging.colour import ita_group
 from tracker.imaging.maps import difference_map, redness_map
-from tracker.notes import MAX_NOTE_CHARS, add_note, client_notes
 from tracker.progress.series import METRICS
 from tracker.progress.service import SUMMARY_METRICS, CourseProgress, course_progress
-from tracker.reports import client_report_pdf, report_filename
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, get_app, require_actor
@@ -41,7 +41,7 @@ app = get_app()
 notice = st.session_state.pop("deleted_notice", None)
 if notice:
     st.success(notice)
-clients = services.overview(app, actor)
+clients = courses.overview(app, actor)
 if not clients:
     st.info("No clients yet.")
     st.stop()
@@ -144,7 +144,7 @@ def timeline() -> None:
         with st.expander(header, expanded=s.number == progress.sessions[-1].number):
             cols = st.columns(6)
             for i, row in enumerate(rows.itertuples()):
-                thumb = jpeg_bytes_uri(services.photo_bytes(app, actor, int(row.photo_id), "thumbnail"))
+                thumb = jpeg_bytes_uri(photos.photo_bytes(app, actor, int(row.photo_id), "thumbnail"))
                 quality = "✓" if row.usable else "✗ not used"
                 cols[i % 6].image(
                     thumb, caption=f"{row.kind} · {row.taken_at:%d %b %H:%M} · Q {row.quality:.2f} {quality}"

@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from tracker.dashboard import COUNT_LABELS, DISPLAY_COLUMNS, clinic_dashboard, dashboard_counts
+from tracker.app.dashboard import COUNT_LABELS, DISPLAY_COLUMNS, clinic_dashboard, dashboard_counts
 from tracker.ui.context import STAFF, get_app, require_actor
 
 # Who needs attention first: the flags and the next due date come right after the name, so

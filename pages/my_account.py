@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tracker import accounts
-from tracker.client_data import export_client
+from tracker.app import people
+from tracker.app.records import export_client
 from tracker.domain import Role
 from tracker.ui.context import TOKEN_KEY, get_app, require_actor
 from tracker.ui.errors import error_boundary
@@ -20,7 +20,7 @@ st.caption(f"Signed in as {md_escape(actor.label)} ({actor.role.value}).")
 with st.form("change_password", clear_on_submit=True):
     current = st.text_input("Current password", type="password", key="pw_current")
     new = st.text_input(
-        f"New password (at least {accounts.MIN_PASSWORD_CHARS} characters)", type="password", key="pw_new"
+        f"New password (at least {people.MIN_PASSWORD_CHARS} characters)", type="password", key="pw_new"
     )
     again = st.text_input("New password again", type="password", key="pw_again")
     if st.form_submit_button("Change password"):
@@ -28,7 +28,7 @@ with st.form("change_password", clear_on_submit=True):
             st.error("The two new passwords differ.")
         else:
             with error_boundary():
-                accounts.change_own_password(
+                people.change_own_password(
                     app, actor, current, new, keep_session=st.session_state.get(TOKEN_KEY)
                 )
                 st.success("Password changed. Other browsers signed in as you have been signed out.")

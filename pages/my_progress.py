@@ -6,9 +6,9 @@ from datetime import date
 
 import streamlit as st
 
-from tracker.charts import measured_points, metric_chart, recovery_chart, recovery_points
-from tracker.compare import aligned_pair
-from tracker.dashboard import input_signature
+from tracker.app.charts import measured_points, metric_chart, recovery_chart, recovery_points
+from tracker.app.dashboard import input_signature
+from tracker.app.photos import aligned_pair
 from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.progress.service import course_progress

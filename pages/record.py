@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from tracker import services
+from tracker.app import courses
 from tracker.domain import Concern, Contraindication
 from tracker.progress.plans import default_plan
 from tracker.ui.context import STAFF, flash, get_app, require_actor, show_flash
@@ -28,17 +28,17 @@ app = get_app()
 st.title("Record session & intake")
 show_flash("record")
 
-clients = services.overview(app, actor)
+clients = courses.overview(app, actor)
 
 
 @error_boundary()  # a refusal is said, and the form keeps what was typed
 def add_client(name: str, concern: Concern, dob: date | None, body_area: str, same_name_ok: bool) -> None:
     try:
-        new_id = services.create_client(
+        new_id = courses.create_client(
             app, actor, name, concern=concern, date_of_birth=dob, body_area=body_area,
             allow_same_name=same_name_ok,
         )  # fmt: skip
-    except services.SameName as exc:  # the form keeps the name, and asks to confirm
+    except courses.SameName as exc:  # the form keeps the name, and asks to confirm
         st.session_state["record_same_name"] = name
         show_error(exc, kind="warning")
         return
@@ -104,7 +104,7 @@ last = sessions[max(sessions)] if sessions else None
 template = existing or last  # a new session starts from the last one's settings
 
 
-def _revision(s: services.SessionRow | None) -> str:
+def _revision(s: courses.SessionRow | None) -> str:
     """Part of the widget keys: after a save the form shows what is now stored."""
     if s is None:
         return "new"
@@ -157,7 +157,7 @@ pending_key = f"record_session_pending_{client_id}"
 
 @error_boundary()  # a refusal is said, and the form keeps its values
 def save_session(replace: bool) -> None:
-    services.record_session(
+    courses.record_session(
         app, actor, client_id, chosen, wanted["date"], device=wanted["device"],
         needle_depth_mm=wanted["needle depth (mm)"], passes=wanted["passes"], serum=wanted["serum"],
         price=wanted["price"], notes=wanted["notes"], practitioner_id=actor.user_id, replace=replace,
@@ -210,7 +210,7 @@ region_picker(app, actor, client_id, names[client_id], row.concern, row.photo_co
 # Intake ----------------------------------------------------------------------------------
 
 st.subheader("Intake screening")
-intake = services.client_intake(app, actor, client_id)
+intake = courses.client_intake(app, actor, client_id)
 answered = {a for a in intake.get("contraindications", []) if a in {c.value for c in Contraindication}}
 ikey = f"{client_id}_{intake.get('answered_at', 'none')}"
 if answered:
@@ -232,10 +232,10 @@ removal_key = f"record_intake_pending_{client_id}"
 @error_boundary()  # a refusal is said, and the ticks stay as they are
 def save_intake(allow_removal: bool) -> None:
     try:
-        flagged = services.record_intake(
+        flagged = courses.record_intake(
             app, actor, client_id, yes_answers, intake_notes, allow_removal=allow_removal
         )
-    except services.IntakeRemoval as exc:
+    except courses.IntakeRemoval as exc:
         st.session_state[removal_key] = str(exc)
         return
     st.session_state.pop(removal_key, None)

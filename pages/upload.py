@@ -10,7 +10,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from tracker import services
+from tracker.app import courses, photos
+from tracker.app.photos import upload_photo
 from tracker.config import MB
 from tracker.domain import PhotoKind, Role, infer_kind, pick_session_number
 from tracker.guidance import CAPTURE_TIPS
@@ -18,7 +19,6 @@ from tracker.ui.context import get_app, require_actor
 from tracker.ui.errors import error_boundary, notice_logged
 from tracker.ui.ghost_camera import CameraPhoto, decode_shot, ghost_camera
 from tracker.ui.text import md_escape
-from tracker.uploads import upload_photo
 
 CAMERA_KEY = "camera_photo"
 
@@ -27,7 +27,7 @@ app = get_app()
 assert actor.client_id is not None
 st.title("Upload photos")
 
-rows = services.overview(app, actor)
+rows = courses.overview(app, actor)
 sessions = rows[0].sessions if rows else []
 if not sessions:
     st.info("Your practitioner has not recorded a session yet. You can upload once it is booked.")
@@ -78,7 +78,7 @@ st.markdown("**Or take one now**, lined up with the faint outline of your first 
 first = next((p for s in sessions for p in s.photos), None)
 ghost = None
 if first is not None:
-    with Image.open(io.BytesIO(services.photo_bytes(app, actor, first.id, "display"))) as base:
+    with Image.open(io.BytesIO(photos.photo_bytes(app, actor, first.id, "display"))) as base:
         ghost = np.asarray(base.convert("RGB"))
 shot = ghost_camera(ghost, key="ghost_camera")
 if shot is not None:

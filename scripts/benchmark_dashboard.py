@@ -37,9 +37,9 @@ from sqlalchemy import func, select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tracker.app.dashboard import clinic_dashboard, dashboard_counts
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
-from tracker.dashboard import clinic_dashboard, dashboard_counts
 from tracker.demo import build_demo
 from tracker.permissions import Actor
 from tracker.progress.service import course_progress

@@ -48,7 +48,7 @@ def main() -> int:
 
     from streamlit.testing.v1 import AppTest
 
-    from tracker import services
+    from tracker.app import courses
     from tracker.bootstrap import open_app
     from tracker.demo import DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
     from tracker.permissions import Actor
@@ -59,7 +59,7 @@ def main() -> int:
         charts = None
 
     app = open_app()
-    client_id = next(c.id for c in services.overview(app, Actor.operator(1)) if c.name == args.client)
+    client_id = next(c.id for c in courses.overview(app, Actor.operator(1)) if c.name == args.client)
 
     def timed(step: Callable[[], object]) -> float:
         start = time.perf_counter()

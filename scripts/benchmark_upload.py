@@ -5,8 +5,8 @@
 A follow-up with a colour chart teaches a series without a scale its px/mm; every earlier
 photo must then be measured again. Goal (issue 10): that upload returns in at most 1.5× the
 time of a plain upload of the same photo (to a series that already knows its scale), because
-the earlier photos are measured by a queued job (tracker.jobs) off the upload's path. Both
-uploads go through services.import_photo on a real SQLite database and blob folder, each
+the earlier photos are measured by a queued job (tracker.app.jobs) off the upload's path. Both
+uploads go through photos.import_photo on a real SQLite database and blob folder, each
 round with fresh clients, interleaved, and the medians compared in the same run. The job's
 own cost (run afterwards, as the server's background thread would) is printed too.
 """
@@ -26,7 +26,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracker import analysis, jobs, services
+from tracker.app import courses, jobs, measurements, photos
 from tracker.bootstrap import open_app
 from tracker.config import Settings
 from tracker.imaging.zones import Zones
@@ -78,17 +78,17 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         app = open_app(Settings(data_dir=Path(tmp) / "data", _env_file=None))  # type: ignore[call-arg]
-        actor = Actor.operator(services.ensure_clinic(app, "Benchmark Clinic"))
+        actor = Actor.operator(courses.ensure_clinic(app, "Benchmark Clinic"))
         counter = iter(range(10_000))
 
         def series(scale: float | None) -> int:
             """A client whose series has its baseline (zones drawn) and follow-ups."""
-            client_id = services.create_client(app, actor, f"Client {next(counter)}")
-            services.import_photo(app, actor, client_id, _jpeg(baseline.rgb, 1), "b.jpg", create_session=True)
+            client_id = courses.create_client(app, actor, f"Client {next(counter)}")
+            photos.import_photo(app, actor, client_id, _jpeg(baseline.rgb, 1), "b.jpg", create_session=True)
             zones = Zones(truth["treated"], truth["reference"], "manual")
-            analysis.set_series_zones(app, actor, client_id, zones, px_per_mm=scale)
+            measurements.set_series_zones(app, actor, client_id, zones, px_per_mm=scale)
             for day, rgb in enumerate(follow_ups, start=2):
-                services.import_photo(
+                photos.import_photo(
                     app, actor, client_id, _jpeg(rgb, day), f"f{day}.jpg", create_session=True
                 )
             return client_id
@@ -97,10 +97,10 @@ def main() -> int:
         for _ in range(args.repeat):
             knows, learns = series(21.0), series(None)
             started = time.perf_counter()
-            services.import_photo(app, actor, knows, chart_jpeg, "chart.jpg", create_session=True)
+            photos.import_photo(app, actor, knows, chart_jpeg, "chart.jpg", create_session=True)
             plain.append(time.perf_counter() - started)
             started = time.perf_counter()
-            services.import_photo(app, actor, learns, chart_jpeg, "chart.jpg", create_session=True)
+            photos.import_photo(app, actor, learns, chart_jpeg, "chart.jpg", create_session=True)
             teaching.append(time.perf_counter() - started)
             assert jobs.progress(app, actor, learns) is not None, "the chart did not change the series"
             started = time.perf_counter()

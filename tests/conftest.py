@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tracker import services
+from tracker.app import courses
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.demo import DemoResult, build_demo
@@ -50,12 +50,12 @@ def app(settings: Settings) -> Iterator[App]:
 
 @pytest.fixture
 def operator(app: App) -> Actor:
-    return Actor.operator(services.ensure_clinic(app, "Test Clinic"))
+    return Actor.operator(courses.ensure_clinic(app, "Test Clinic"))
 
 
 @pytest.fixture
 def client_id(app: App, operator: Actor) -> int:
-    return services.create_client(app, operator, "Test Client")
+    return courses.create_client(app, operator, "Test Client")
 
 
 def photo_rows(app: App) -> int:

@@ -15,14 +15,14 @@ def refresh_dashboard_row(app: App, event: ClientInputsChanged) -> None:
     """Recompute the client's cached dashboard row, so the practitioners' next view stays
     warm. Imported here, not at the top: the dashboard brings pandas and the progress
     rules, which most commands never need."""
-    from tracker.dashboard import refresh_changed_client
+    from tracker.app.dashboard import refresh_changed_client
 
     refresh_changed_client(app, event.clinic_id, event.client_id)
 
 
 def forget_kept_baselines(app: App, event: PhotoFilesDropped) -> None:
     """No copy of deleted photos' pixels stays in this process's memory."""
-    from tracker.analysis import forget_baselines
+    from tracker.app.measurements import forget_baselines
 
     forget_baselines(set(event.blob_keys))
 

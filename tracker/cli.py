@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from tracker.domain import Concern, PhotoKind, Role
 
 if TYPE_CHECKING:
-    from tracker import services
+    from tracker.app import courses, photos
     from tracker.bootstrap import App
     from tracker.config import Settings
     from tracker.ingest import Ingested
@@ -236,7 +236,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker import services
+    from tracker.app import courses, photos
     from tracker.bootstrap import open_app
     from tracker.ingest import Rejected
     from tracker.permissions import Actor
@@ -244,20 +244,18 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     app = open_app(settings)
     actor = Actor.operator(_clinic_id(app, args.clinic, create=True))
     try:
-        client = services.find_client(app, actor, args.client)
+        client = courses.find_client(app, actor, args.client)
     except Rejected as exc:
         raise UsageError(str(exc)) from None
     client_id = (
-        client.id
-        if client
-        else services.create_client(app, actor, args.client, concern=Concern(args.concern))
+        client.id if client else courses.create_client(app, actor, args.client, concern=Concern(args.concern))
     )
     kind = PhotoKind(args.kind) if args.kind else None
     refused = 0
     for path in _progress(args.files, "importing"):
         try:
             data = path.read_bytes()
-            done = services.import_photo(
+            done = photos.import_photo(
                 app,
                 actor,
                 client_id,
@@ -285,14 +283,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             f"taken {done.taken_at:%Y-%m-%d %H:%M} [{done.taken_at_source}], "
             f"{done.width}x{done.height})"
         )
-    from tracker import jobs
+    from tracker.app import jobs
 
     jobs.run_pending(app)  # a chart that taught the series its scale: the earlier photos too
     return EXIT_REFUSED if refused else EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker import services
+    from tracker.app import courses
     from tracker.bootstrap import open_app
     from tracker.permissions import Actor
 
@@ -303,7 +301,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.clinic and not clinics:
         raise UsageError(f"no clinic called {args.clinic!r}")
     for clinic_id, name in clinics:
-        rows = services.overview(app, Actor.operator(clinic_id))
+        rows = courses.overview(app, Actor.operator(clinic_id))
         listing.append({"id": clinic_id, "name": name, "clients": [_client_json(r) for r in rows]})
     if args.json:
         print(json.dumps({"clinics": listing}, indent=2, ensure_ascii=False))
@@ -313,7 +311,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker import consistency
+    from tracker.app import consistency
     from tracker.bootstrap import open_app
 
     app = open_app(settings)
@@ -379,14 +377,14 @@ def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker import analysis
+    from tracker.app import measurements
+    from tracker.app.dashboard import refresh_clinic_status
     from tracker.bootstrap import open_app
-    from tracker.dashboard import refresh_clinic_status
     from tracker.imaging.version import METRIC_VERSION
     from tracker.permissions import Actor
 
     app = open_app(settings)
-    count, failures = analysis.reanalyze(
+    count, failures = measurements.reanalyze(
         app, everything=args.all, progress=lambda items: _progress(list(items), "analysing")
     )
     for line in failures:
@@ -533,17 +531,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo_off(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker import services
+    from tracker.app import courses
     from tracker.bootstrap import open_app
 
     app = open_app(settings)
-    count = services.switch_off_demo_accounts(app)
+    count = courses.switch_off_demo_accounts(app)
     print(f"switched off {count} demo account{'s' if count != 1 else ''}")
     return EXIT_OK
 
 
 def cmd_add_clinic(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker import services
+    from tracker.app import courses
     from tracker.bootstrap import open_app
 
     app = open_app(settings)
@@ -554,20 +552,20 @@ def cmd_add_clinic(args: argparse.Namespace, settings: Settings) -> int:
         if uow.repo.clinic_by_name(name) is not None:
             _say(f"refused: a clinic called {name!r} exists already")
             return EXIT_REFUSED
-    clinic_id = services.ensure_clinic(app, name)
+    clinic_id = courses.ensure_clinic(app, name)
     print(f"created clinic {name!r} (id {clinic_id})")
     return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Replace this process with the Streamlit server, configured from the settings."""
-    from tracker import services
+    from tracker.app import courses
     from tracker.bootstrap import open_app
     from tracker.serve import streamlit_command
 
     app = open_app(settings)
     if settings.environment == "production":
-        active = services.demo_accounts_active(app)
+        active = courses.demo_accounts_active(app)
         if active:
             _say(
                 f"refused: {len(active)} demo account(s) are active ({', '.join(active[:3])}…) and their "
@@ -583,7 +581,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 # Helpers --------------------------------------------------------------------------------
 
 
-def _quality_note(done: services.Imported) -> str:
+def _quality_note(done: photos.Imported) -> str:
     outcome = done.analysis
     if outcome is None:
         return ""
@@ -595,7 +593,7 @@ def _quality_note(done: services.Imported) -> str:
 
 
 def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker import accounts
+    from tracker.app import people
     from tracker.bootstrap import open_app
     from tracker.ingest import Rejected
     from tracker.permissions import Actor
@@ -613,7 +611,7 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
     actor = Actor.operator(_clinic_id(app, args.clinic, create=True))
     client_id = _client_id(app, actor, args.client) if args.client else None
     try:
-        user_id = accounts.create_account(
+        user_id = people.create_account(
             app, actor, args.email, role, password, client_id=client_id, display_name=args.name
         )
     except Rejected as exc:
@@ -624,7 +622,7 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker import client_data
+    from tracker.app import records
 
     if args.output.exists():
         raise UsageError(f"{args.output} exists already; choose a new file name")
@@ -632,7 +630,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     tmp = args.output.with_name(args.output.name + ".part")
     try:
         with tmp.open("wb") as out:
-            filename = client_data.write_client_export(app, actor, client_id, out)
+            filename = records.write_client_export(app, actor, client_id, out)
         tmp.replace(args.output)  # never a half-written zip under the final name
     finally:
         tmp.unlink(missing_ok=True)
@@ -641,12 +639,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_delete_client(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker import client_data
+    from tracker.app import records
     from tracker.ingest import Rejected
 
     app, actor, client_id = _one_client(args, settings)
     try:
-        done = client_data.delete_client(app, actor, client_id, args.confirm)
+        done = records.delete_client(app, actor, client_id, args.confirm)
     except Rejected as exc:
         _say(f"refused: {exc}")
         return EXIT_REFUSED
@@ -667,11 +665,11 @@ def _one_client(args: argparse.Namespace, settings: Settings) -> tuple[App, Acto
 
 
 def _client_id(app: App, actor: Actor, name: str) -> int:
-    from tracker import services
+    from tracker.app import courses
     from tracker.ingest import Rejected
 
     try:
-        client = services.find_client(app, actor, name)
+        client = courses.find_client(app, actor, name)
     except Rejected as exc:
         raise UsageError(str(exc)) from None
     if client is None:
@@ -680,13 +678,13 @@ def _client_id(app: App, actor: Actor, name: str) -> int:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker import accounts
+    from tracker.app import people
     from tracker.bootstrap import open_app
     from tracker.permissions import Actor
 
     app = open_app(settings)
     actor = Actor.operator(_clinic_id(app, args.clinic))
-    rows = accounts.list_accounts(app, actor)
+    rows = people.list_accounts(app, actor)
     if args.json:
         print(
             json.dumps(
@@ -709,7 +707,7 @@ def _clinic_id(app: App, name: str | None, *, create: bool = False) -> int:
     """The clinic a command works in. `--clinic` must name an existing clinic (a typo never
     makes a new one); without it, the configured clinic (TRACKER_CLINIC_NAME), made on
     first use, or the only clinic there is. The demo clinic is never taken by default."""
-    from tracker import services
+    from tracker.app import courses
 
     with app.uow() as uow:
         clinics = [(c.id, c.name, c.is_demo) for c in uow.repo.clinics()]
@@ -724,7 +722,7 @@ def _clinic_id(app: App, name: str | None, *, create: bool = False) -> int:
     if configured:
         return configured[0]
     if not real and create:  # the first import or account of a new installation
-        return services.ensure_clinic(app, app.settings.clinic_name)
+        return courses.ensure_clinic(app, app.settings.clinic_name)
     if not real:
         demo = ", ".join(repr(cname) for _cid, cname, _demo in clinics)
         hint = f"; the demo's is {demo}: pass --clinic" if demo else ""
@@ -735,7 +733,7 @@ def _clinic_id(app: App, name: str | None, *, create: bool = False) -> int:
     raise UsageError(f"several clinics exist ({names}); choose one with --clinic")
 
 
-def _client_json(row: services.ClientRow) -> dict[str, Any]:
+def _client_json(row: courses.ClientRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,

@@ -14,14 +14,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from tracker import services
-from tracker.analysis import set_series_zones
-from tracker.auth import hash_password
+from tracker.app import courses, photos
+from tracker.app.jobs import run_pending
+from tracker.app.measurements import set_series_zones
+from tracker.app.people import hash_password
 from tracker.bootstrap import App
 from tracker.domain import Concern, PhotoKind, Role
 from tracker.errors import Refused
 from tracker.imaging.zones import Zones
-from tracker.jobs import run_pending
 from tracker.permissions import Actor
 from tracker.progress.service import rate_session
 from tracker.store.models import User
@@ -61,7 +61,7 @@ def build_demo(
 ) -> DemoResult:
     """Import the demo set; `on_photo(file, outcome)` is called once per photo."""
     manifest = load_manifest(source)
-    clinic_id = services.ensure_clinic(app, manifest["clinic"]["name"], demo=True)
+    clinic_id = courses.ensure_clinic(app, manifest["clinic"]["name"], demo=True)
     actor = Actor.operator(clinic_id)
     result = DemoResult(clinic_id=clinic_id, rejected=[])
     _ensure_user(app, clinic_id, DEMO_ADMIN_EMAIL, "Demo Admin", Role.ADMIN)
@@ -78,7 +78,7 @@ def build_demo(
         )
         result.clients += 1
         for session in entry["sessions"]:
-            services.record_session(
+            courses.record_session(
                 app,
                 actor,
                 client_id,
@@ -119,7 +119,7 @@ def _import(
 ) -> str:
     path = source / photo["file"]
     try:
-        services.import_photo(
+        photos.import_photo(
             app,
             actor,
             client_id,
@@ -150,7 +150,7 @@ def _rate_sessions(app: App, actor: Actor, client_id: int, entry: dict[str, Any]
 
 
 def _ensure_client(app: App, actor: Actor, entry: dict[str, Any]) -> int:
-    existing = services.find_client(app, actor, entry["name"])
+    existing = courses.find_client(app, actor, entry["name"])
     if existing is not None:
         return existing.id
     course = entry["course"]
@@ -158,7 +158,7 @@ def _ensure_client(app: App, actor: Actor, entry: dict[str, Any]) -> int:
     intake.setdefault("answered_at", entry["sessions"][0]["at"] if entry["sessions"] else None)
     first_session = entry["sessions"][0]["at"] if entry["sessions"] else None
     consent = {flag: first_session for flag in ("treatment", "photos_for_care", "photos_in_reports")}
-    return services.create_client(
+    return courses.create_client(
         app,
         actor,
         entry["name"],

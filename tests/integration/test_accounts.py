@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tracker import services
-from tracker.accounts import change_own_password, create_account, list_accounts, reset_password, set_active
-from tracker.auth import authenticate, resume_session, start_session
+from tracker.app import courses
+from tracker.app.people import (
+    authenticate,
+    change_own_password,
+    create_account,
+    list_accounts,
+    reset_password,
+    resume_session,
+    set_active,
+    start_session,
+)
 from tracker.bootstrap import App
 from tracker.domain import Role
 from tracker.ingest import Rejected
@@ -54,7 +62,7 @@ def test_a_practitioner_manages_client_logins_only(app: App, operator: Actor, cl
 def test_clients_and_other_clinics_manage_nothing(app: App, operator: Actor, client_id: int) -> None:
     ann = create_account(app, operator, "ann@home.test", Role.CLIENT, PASSWORD, client_id=client_id)
     client = _signed_in(app, "ann@home.test")
-    other = Actor.operator(services.ensure_clinic(app, "Other Clinic"))
+    other = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
     with pytest.raises(PermissionDenied):
         list_accounts(app, client)
     with pytest.raises(PermissionDenied):

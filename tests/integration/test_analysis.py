@@ -11,7 +11,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from tests import images
-from tracker import analysis, jobs, services
+from tracker.app import courses, jobs, measurements, photos
 from tracker.bootstrap import App
 from tracker.domain import PhotoStatus, Role
 from tracker.imaging.zones import Zones
@@ -55,9 +55,9 @@ def renders() -> dict[str, dict]:  # type: ignore[type-arg]
 WHEN = {"baseline": "2026:06:01 09:40:00", "followup": "2026:06:02 09:40:00", "chart": "2026:06:03 09:40:00"}
 
 
-def _upload(app: App, actor: Actor, client_id: int, renders: dict, name: str) -> services.Imported:  # type: ignore[type-arg]
+def _upload(app: App, actor: Actor, client_id: int, renders: dict, name: str) -> photos.Imported:  # type: ignore[type-arg]
     rgb = renders[name]["rgb"]
-    return services.import_photo(
+    return photos.import_photo(
         app, actor, client_id, _jpeg(rgb, WHEN[name]), f"{name}.jpg", create_session=True
     )
 
@@ -66,7 +66,7 @@ def _baseline_with_true_zones(app: App, actor: Actor, client_id: int, renders: d
     """Upload the baseline render and draw the renderer's own zones on it; → those zones."""
     _upload(app, actor, client_id, renders, "baseline")
     truth: dict = renders["baseline"]["truth"]["zones"]  # type: ignore[type-arg]
-    analysis.set_series_zones(app, actor, client_id, Zones(truth["treated"], truth["reference"], "x"))
+    measurements.set_series_zones(app, actor, client_id, Zones(truth["treated"], truth["reference"], "x"))
     return truth
 
 
@@ -98,7 +98,9 @@ def test_zones_drawn_on_the_baseline_are_carried_and_the_chart_sets_the_scale(
     ids["baseline"] = _upload(app, operator, client_id, renders, "baseline").photo_id
     truth = renders["baseline"]["truth"]["zones"]
     assert (
-        analysis.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
+        measurements.set_series_zones(
+            app, operator, client_id, Zones(truth["treated"], truth["reference"], "x")
+        )
         == 1
     )
     ids["followup"] = _upload(app, operator, client_id, renders, "followup").photo_id
@@ -133,7 +135,7 @@ def test_zones_drawn_on_the_baseline_are_carried_and_the_chart_sets_the_scale(
 
 def test_a_photo_without_skin_is_kept_with_the_reason(app: App, operator: Actor, client_id: int) -> None:
     data = images.encode(images.quadrants(800, 600), "JPEG")
-    done = services.import_photo(app, operator, client_id, data, "wall.jpg", create_session=True)
+    done = photos.import_photo(app, operator, client_id, data, "wall.jpg", create_session=True)
     assert done.analysis is not None and not done.analysis.ok
     assert "no skin" in done.analysis.message
     with app.uow() as uow:
@@ -150,22 +152,22 @@ def test_reanalyze_recomputes_only_older_versions_unless_all(
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     _upload(app, operator, client_id, renders, "baseline")
-    assert analysis.reanalyze(app) == (0, [])
-    assert analysis.reanalyze(app, everything=True)[0] == 1
-    monkeypatch.setattr(analysis, "METRIC_VERSION", "9999.1")
-    count, failures = analysis.reanalyze(app)
+    assert measurements.reanalyze(app) == (0, [])
+    assert measurements.reanalyze(app, everything=True)[0] == 1
+    monkeypatch.setattr(measurements, "METRIC_VERSION", "9999.1")
+    count, failures = measurements.reanalyze(app)
     assert (count, failures) == (1, [])
 
 
 def test_results_are_out_of_reach_for_another_clinic(app: App, operator: Actor, client_id: int) -> None:
-    services.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
+    courses.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
     data = images.encode(images.noisy(), "JPEG")
-    done = services.import_photo(app, operator, client_id, data, "x.jpg", session_number=1, analyse=False)
-    stranger = Actor.operator(services.ensure_clinic(app, "Elsewhere"))
+    done = photos.import_photo(app, operator, client_id, data, "x.jpg", session_number=1, analyse=False)
+    stranger = Actor.operator(courses.ensure_clinic(app, "Elsewhere"))
     with pytest.raises(PermissionDenied):
-        analysis.latest_result(app, stranger, done.photo_id)
+        measurements.latest_result(app, stranger, done.photo_id)
     with pytest.raises(PermissionDenied):
-        analysis.analyze_photo(app, stranger, done.photo_id)
+        measurements.analyze_photo(app, stranger, done.photo_id)
 
 
 def test_redrawn_zones_reach_follow_ups_measured_with_a_kept_baseline(
@@ -178,7 +180,7 @@ def test_redrawn_zones_reach_follow_ups_measured_with_a_kept_baseline(
     follow_id = _upload(app, operator, client_id, renders, "followup").photo_id  # keeps the baseline
     before = np.array(_results(app)[follow_id].zones["treated"])
     shifted = [[x + 40.0, y] for x, y in truth["treated"]]
-    analysis.set_series_zones(app, operator, client_id, Zones(shifted, truth["reference"], "x"))
+    measurements.set_series_zones(app, operator, client_id, Zones(shifted, truth["reference"], "x"))
     after = np.array(_results(app)[follow_id].zones["treated"])
     moved = (after - before)[:, 0]
     assert np.all(np.abs(moved - moved.mean()) < 1.0) and 35.0 < moved.mean() < 45.0  # 40 px / scale
@@ -195,10 +197,10 @@ def test_zones_that_cannot_measure_are_refused_and_the_old_ones_kept(
         kept = uow.session.scalars(select(PhotoSeries)).one().zones
     overlapping = Zones(truth["treated"], truth["treated"], "manual")
     with pytest.raises(Rejected, match="reference zone overlaps the treated zone"):
-        analysis.set_series_zones(app, operator, client_id, overlapping)
+        measurements.set_series_zones(app, operator, client_id, overlapping)
     outside = Zones([[-50.0, 10.0], [300.0, 10.0], [300.0, 200.0]], truth["reference"], "manual")
     with pytest.raises(Rejected, match="treated zone reaches outside the photo"):
-        analysis.set_series_zones(app, operator, client_id, outside)
+        measurements.set_series_zones(app, operator, client_id, outside)
     with app.uow() as uow:
         assert uow.session.scalars(select(PhotoSeries)).one().zones == kept
 
@@ -212,19 +214,19 @@ def test_a_known_length_on_the_baseline_gives_the_scale_and_texture(
     base_id = _upload(app, operator, client_id, renders, "baseline").photo_id
     follow_id = _upload(app, operator, client_id, renders, "followup").photo_id
     truth = renders["baseline"]["truth"]["zones"]
-    analysis.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
+    measurements.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
     assert _results(app)[base_id].metrics["texture_dog"] is None  # no chart: no scale yet
     with pytest.raises(Rejected, match="only 40 px apart"):
-        analysis.set_series_scale(app, operator, client_id, ((100.0, 375.0), (140.0, 375.0)), 2.0)
+        measurements.set_series_scale(app, operator, client_id, ((100.0, 375.0), (140.0, 375.0)), 2.0)
     own = Actor(label="me@y", role=Role.CLIENT, clinic_id=operator.clinic_id, client_id=client_id)
     with pytest.raises(PermissionDenied):
-        analysis.set_series_scale(app, own, client_id, ((100.0, 375.0), (900.0, 375.0)), 38.1)
+        measurements.set_series_scale(app, own, client_id, ((100.0, 375.0), (900.0, 375.0)), 38.1)
     with app.uow() as uow:
         assert uow.session.scalars(select(PhotoSeries)).one().px_per_mm is None  # refused: nothing changed
 
     # the render is 21 px/mm: 800 px is 38.1 mm
     ends = ((100.0, 375.0), (900.0, 375.0))
-    assert analysis.set_series_scale(app, operator, client_id, ends, 800 / 21) == 2
+    assert measurements.set_series_scale(app, operator, client_id, ends, 800 / 21) == 2
     with app.uow() as uow:
         series = uow.session.scalars(select(PhotoSeries)).one()
         assert series.px_per_mm == pytest.approx(21.0)

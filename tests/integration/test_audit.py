@@ -6,13 +6,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from tracker import services
-from tracker.accounts import create_account
-from tracker.audit import clinic_events
-from tracker.auth import authenticate
+from tracker.app import courses
+from tracker.app.audit import clinic_events
+from tracker.app.notes import add_note
+from tracker.app.people import authenticate, create_account
 from tracker.bootstrap import App
 from tracker.domain import Role
-from tracker.notes import add_note
 from tracker.permissions import Actor, PermissionDenied
 
 PASSWORD = "a long enough secret"
@@ -25,8 +24,8 @@ def test_admins_read_their_clinics_trail_newest_first(app: App, operator: Actor,
     boss = authenticate(app, "boss@clinic.test", PASSWORD)
     assert boss is not None
     add_note(app, boss, client_id, "Checked in by phone.")
-    other = Actor.operator(services.ensure_clinic(app, "Other Clinic"))
-    elsewhere = services.create_client(app, other, "Someone Elsewhere")  # another clinic's event
+    other = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
+    elsewhere = courses.create_client(app, other, "Someone Elsewhere")  # another clinic's event
     assert authenticate(app, "stranger@nowhere.test", "guess") is None  # no clinic: not shown
 
     events = clinic_events(app, boss, since=TODAY, until=TODAY)

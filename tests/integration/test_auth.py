@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text, update
 
-from tracker.auth import (
+from tracker.app.people import (
     TooManyAttempts,
     authenticate,
     end_session,

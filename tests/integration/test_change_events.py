@@ -14,20 +14,20 @@ import pytest
 from sqlalchemy import select
 
 from tests import images
-from tracker import analysis, services
+from tracker.app import courses, measurements, photos
+from tracker.app.courses import set_course_regions
+from tracker.app.dashboard import clinic_dashboard, input_signature
+from tracker.app.notes import add_note
+from tracker.app.photos import discard_upload, upload_photo
+from tracker.app.records import delete_client
 from tracker.bootstrap import App
-from tracker.client_data import delete_client, discard_upload
-from tracker.dashboard import clinic_dashboard, input_signature
 from tracker.domain import Contraindication, FaceRegion, Role
 from tracker.events import ClientInputsChanged, Event, PhotoFilesDropped
 from tracker.imaging.zones import Zones
-from tracker.notes import add_note
 from tracker.permissions import Actor
 from tracker.progress.plans import CoursePlan
 from tracker.progress.service import rate_session, set_course_plan
 from tracker.store.models import ClientStatus, TreatmentSession
-from tracker.treated_areas import set_course_regions
-from tracker.uploads import upload_photo
 
 # The handler refreshes for the real today, as in production, so the views use it too.
 TODAY = date.today()
@@ -58,14 +58,14 @@ def viewed(app: App, operator: Actor, client_id: int) -> int:
 
 
 def test_a_recorded_session_shows_at_once(app: App, operator: Actor, viewed: int) -> None:
-    services.record_session(app, operator, viewed, 1, AT)
+    courses.record_session(app, operator, viewed, 1, AT)
     row = _view(app, operator, viewed)
     assert row["sessions"] == "1/4" and row["next_due"] == SESSION_DAY + timedelta(weeks=5)
     assert "no usable photo (s1)" in row["flags"]
 
 
 def test_an_intake_with_a_contraindication_shows_at_once(app: App, operator: Actor, viewed: int) -> None:
-    services.record_intake(app, operator, viewed, [Contraindication.ROSACEA])
+    courses.record_intake(app, operator, viewed, [Contraindication.ROSACEA])
     row = _view(app, operator, viewed)
     assert "contraindication" in row["flag_codes"] and row["act"] == 1
 
@@ -74,7 +74,7 @@ def test_a_plan_and_a_rating_show_at_once(app: App, operator: Actor, viewed: int
     set_course_plan(app, operator, viewed, CoursePlan(6, 4, None))
     assert _view(app, operator, viewed)["sessions"] == "0/6"
 
-    services.record_session(app, operator, viewed, 1, AT)
+    courses.record_session(app, operator, viewed, 1, AT)
     before = _computed_at(app, viewed)
     rate_session(app, operator, viewed, 1, 7)  # not on the dashboard, but an input of the row
     assert _computed_at(app, viewed) != before
@@ -83,7 +83,7 @@ def test_a_plan_and_a_rating_show_at_once(app: App, operator: Actor, viewed: int
 
 
 def test_an_imported_photo_and_new_zones_show_at_once(app: App, operator: Actor, viewed: int) -> None:
-    done = services.import_photo(
+    done = photos.import_photo(
         app, operator, viewed, PHOTO, "p.jpg", taken_at=AT - timedelta(minutes=30), create_session=True
     )
     row = _view(app, operator, viewed)
@@ -92,14 +92,14 @@ def test_an_imported_photo_and_new_zones_show_at_once(app: App, operator: Actor,
     before = _computed_at(app, viewed)
     treated = [[100.0, 100.0], [300.0, 100.0], [300.0, 300.0], [100.0, 300.0]]
     reference = [[400.0, 100.0], [600.0, 100.0], [600.0, 300.0], [400.0, 300.0]]
-    analysis.set_series_zones(app, operator, viewed, Zones(treated, reference, "manual"), px_per_mm=5.0)
+    measurements.set_series_zones(app, operator, viewed, Zones(treated, reference, "manual"), px_per_mm=5.0)
     assert _computed_at(app, viewed) != before
     assert _view(app, operator, viewed)["photos"] == 1
-    assert analysis.series_info(app, operator, viewed)["baseline_photo_id"] == done.photo_id  # type: ignore[index]
+    assert measurements.series_info(app, operator, viewed)["baseline_photo_id"] == done.photo_id  # type: ignore[index]
 
 
 def test_new_course_regions_show_at_once(app: App, operator: Actor, viewed: int) -> None:
-    services.import_photo(
+    photos.import_photo(
         app, operator, viewed, PHOTO, "p.jpg", taken_at=AT - timedelta(minutes=30), create_session=True
     )
     _view(app, operator, viewed)
@@ -112,9 +112,9 @@ def test_new_course_regions_show_at_once(app: App, operator: Actor, viewed: int)
 def test_a_discarded_upload_and_a_deleted_client_leave_the_dashboard(
     app: App, operator: Actor, viewed: int
 ) -> None:
-    other = services.create_client(app, operator, "Other Client")
+    other = courses.create_client(app, operator, "Other Client")
     clinic_dashboard(app, operator, TODAY)
-    done = services.import_photo(
+    done = photos.import_photo(
         app, operator, viewed, PHOTO, "p.jpg", taken_at=AT - timedelta(minutes=30), create_session=True
     )
     assert _view(app, operator, viewed)["photos"] == 1
@@ -130,11 +130,11 @@ def test_a_discarded_upload_and_a_deleted_client_leave_the_dashboard(
 def test_a_client_uploading_their_own_photo_refreshes_the_practitioners_row(
     app: App, operator: Actor, viewed: int
 ) -> None:
-    services.record_session(app, operator, viewed, 1, AT)
+    courses.record_session(app, operator, viewed, 1, AT)
     me = Actor(label="me@x", role=Role.CLIENT, clinic_id=operator.clinic_id, client_id=viewed)
     upload_photo(app, me, viewed, images.encode(images.noisy(), "JPEG"), "q.jpg", session_number=1)
     assert _view(app, operator, viewed)["photos"] == 1  # measured in a child process
-    services.import_photo(app, me, viewed, PHOTO, "p.jpg", taken_at=AT + timedelta(hours=1), session_number=1)
+    photos.import_photo(app, me, viewed, PHOTO, "p.jpg", taken_at=AT + timedelta(hours=1), session_number=1)
     assert _view(app, operator, viewed)["photos"] == 2
 
 
@@ -144,11 +144,11 @@ def test_a_client_uploading_their_own_photo_refreshes_the_practitioners_row(
 def test_each_commit_publishes_the_clients_it_changed_once(app: App, operator: Actor, client_id: int) -> None:
     seen: list[Event] = []
     app.handlers = {ClientInputsChanged: [lambda _app, e: seen.append(e)]}
-    other = services.create_client(app, operator, "Other Client")
+    other = courses.create_client(app, operator, "Other Client")
     assert seen == [ClientInputsChanged(operator.clinic_id, other)]
 
     seen.clear()
-    services.record_session(app, operator, client_id, 1, AT)
+    courses.record_session(app, operator, client_id, 1, AT)
     assert seen == [ClientInputsChanged(operator.clinic_id, client_id)]
 
     seen.clear()
@@ -188,7 +188,7 @@ def test_a_failing_handler_is_logged_and_undoes_nothing(
 
     app.handlers = {ClientInputsChanged: [broken, lambda _app, e: seen.append(e)]}
     with caplog.at_level(logging.ERROR, logger="tracker.application"):
-        services.record_session(app, operator, client_id, 1, AT)
+        courses.record_session(app, operator, client_id, 1, AT)
     assert seen == [ClientInputsChanged(operator.clinic_id, client_id)]
     assert any("broken" in r.getMessage() and r.exc_info for r in caplog.records)
     with app.uow() as uow:
@@ -199,7 +199,7 @@ def test_a_row_left_stale_by_a_failed_handler_is_recomputed_by_the_view(
     app: App, operator: Actor, viewed: int
 ) -> None:
     app.handlers = {}  # as if every handler had failed
-    services.record_session(app, operator, viewed, 1, AT)
+    courses.record_session(app, operator, viewed, 1, AT)
     with app.uow() as uow:
         row = uow.session.get(ClientStatus, viewed)
         assert row is not None and row.signature != input_signature(app, operator, viewed)
@@ -212,9 +212,9 @@ def test_deleted_photos_files_are_published_for_the_kept_baselines(
 ) -> None:
     seen: list[Event] = []
     app.handlers = {PhotoFilesDropped: [lambda _app, e: seen.append(e)]}
-    done = services.import_photo(app, operator, client_id, PHOTO, "p.jpg", create_session=True)
+    done = photos.import_photo(app, operator, client_id, PHOTO, "p.jpg", create_session=True)
     with app.uow() as uow:
-        photo = uow.session.get(analysis.Photo, done.photo_id)
+        photo = uow.session.get(measurements.Photo, done.photo_id)
         assert photo is not None
         keys = frozenset(photo.blob_keys.values())
     delete_client(app, operator, client_id, "Test Client")

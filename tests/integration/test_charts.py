@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tracker.app.charts import NOT_USED, chart_png, metric_chart, recovery_chart
 from tracker.bootstrap import App
-from tracker.charts import NOT_USED, chart_png, metric_chart, recovery_chart
 from tracker.demo import DemoResult
 from tracker.permissions import Actor
 from tracker.progress.service import CourseProgress, course_progress

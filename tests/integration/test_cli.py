@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from tests import images
-from tracker.auth import authenticate
+from tracker.app.dashboard import clinic_dashboard
+from tracker.app.people import authenticate
 from tracker.bootstrap import open_app
 from tracker.cli import main
 from tracker.config import Settings
-from tracker.dashboard import clinic_dashboard
 from tracker.permissions import Actor
 from tracker.store.models import Client
 
@@ -305,16 +305,16 @@ def test_one_file_that_fails_unexpectedly_does_not_lose_the_batch(
 ) -> None:
     import struct
 
-    from tracker import services
+    from tracker.app import photos
 
-    real = services.import_photo
+    real = photos.import_photo
 
     def flaky(app: object, actor: object, client_id: int, data: bytes, name: str, **kw: object) -> object:
         if name == "a.jpg":
             raise struct.error("unpack requires a buffer of 4 bytes")  # as a broken EXIF once did
         return real(app, actor, client_id, data, name, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(services, "import_photo", flaky)
+    monkeypatch.setattr(photos, "import_photo", flaky)
     code, out = run(
         capsys, tmp_path / "d", "import", str(files["a.jpg"]), str(files["b.heic"]), "--client", "Bo"
     )
@@ -329,7 +329,7 @@ def test_demo_is_refused_in_production_and_never_the_default_clinic(
 ) -> None:  # type: ignore[no-untyped-def]
     import shutil
 
-    from tracker import accounts, services
+    from tracker.app import courses, people
     from tracker.demo import DEMO_ADMIN_EMAIL
 
     app, demo = demo_loaded
@@ -354,8 +354,8 @@ def test_demo_is_refused_in_production_and_never_the_default_clinic(
         clinics = {c.name: c for c in uow.repo.clinics()}
     assert set(clinics) == {"Demo Skin Clinic", "My Clinic"} and clinics["Demo Skin Clinic"].is_demo
     demo_admin = Actor.operator(demo.clinic_id)
-    assert "boss@clinic.example" not in {a.email for a in accounts.list_accounts(real, demo_admin)}
-    assert "Real Patient" not in {c.name for c in services.overview(real, demo_admin)}
+    assert "boss@clinic.example" not in {a.email for a in people.list_accounts(real, demo_admin)}
+    assert "Real Patient" not in {c.name for c in courses.overview(real, demo_admin)}
 
     code, _ = run(capsys, data, "import", str(ROOT / "sample_photos" / "linh" / "s1_before_b.jpg"),
                   "--client", "Real Patient", "--clinic", "My Clinc")  # fmt: skip
@@ -365,7 +365,7 @@ def test_demo_is_refused_in_production_and_never_the_default_clinic(
 
     code, out = run(capsys, data, "demo-off")
     assert code == 0 and "switched off" in out
-    assert services.demo_accounts_active(real) == []
+    assert courses.demo_accounts_active(real) == []
     real.close()
 
 

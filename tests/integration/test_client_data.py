@@ -16,14 +16,13 @@ from sqlalchemy import func, select
 
 from tests import images
 from tests.conftest import blob_files
-from tracker import consistency, services
-from tracker.accounts import create_account
-from tracker.auth import authenticate
+from tracker.app import consistency, courses, photos
+from tracker.app.notes import add_note
+from tracker.app.people import authenticate, create_account
+from tracker.app.records import delete_client, export_client
 from tracker.bootstrap import App
-from tracker.client_data import delete_client, export_client
 from tracker.domain import Role
 from tracker.ingest import Rejected
-from tracker.notes import add_note
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AnalysisResult, AuditEvent, ClientNote, Photo, User
 
@@ -33,11 +32,11 @@ PHOTO_A = (SAMPLES / "ava" / "s1_before_a.jpg").read_bytes()  # rendered skin: i
 PHOTO_B = images.encode(Image.open(SAMPLES / "linh" / "s1_before_a.jpg").convert("RGB"), "PNG")
 
 
-def _client_with_photos(app: App, operator: Actor, name: str, *photos: bytes) -> int:
-    client_id = services.create_client(app, operator, name)
-    services.record_session(app, operator, client_id, 1, datetime(2026, 9, 1, 10, 0))
-    for i, data in enumerate(photos):
-        services.import_photo(app, operator, client_id, data, f"p{i}.img", session_number=1)
+def _client_with_photos(app: App, operator: Actor, name: str, *files: bytes) -> int:
+    client_id = courses.create_client(app, operator, name)
+    courses.record_session(app, operator, client_id, 1, datetime(2026, 9, 1, 10, 0))
+    for i, data in enumerate(files):
+        photos.import_photo(app, operator, client_id, data, f"p{i}.img", session_number=1)
     return client_id
 
 
@@ -74,7 +73,7 @@ def test_a_client_exports_their_own_data_without_the_clinics_notes(app: App, ope
         assert json.loads(zf.read("client.json"))["notes"] == []
     with pytest.raises(PermissionDenied):
         export_client(app, me, bob)
-    other_clinic = Actor.operator(services.ensure_clinic(app, "Other Clinic"))
+    other_clinic = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
     with pytest.raises(PermissionDenied):
         export_client(app, other_clinic, ann)
 
@@ -112,7 +111,7 @@ def test_deletion_removes_every_row_and_file_of_the_client_and_nothing_else(
     assert set(blob_files(app)) == stays_keys and stays_keys < files_before
     assert consistency.check(app).consistent
     assert authenticate(app, "gone@home.test", PASSWORD) is None
-    assert [c.name for c in services.overview(app, operator)] == ["Stays Client"]
+    assert [c.name for c in courses.overview(app, operator)] == ["Stays Client"]
 
 
 def test_deletion_needs_an_admin_and_the_exact_name(app: App, operator: Actor) -> None:
@@ -125,8 +124,8 @@ def test_deletion_needs_an_admin_and_the_exact_name(app: App, operator: Actor) -
         delete_client(app, pat, client_id, "Careful Client")
     with pytest.raises(Rejected, match="Type the client's name exactly"):
         delete_client(app, operator, client_id, "careful client")
-    other_clinic = Actor.operator(services.ensure_clinic(app, "Other Clinic"))
+    other_clinic = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
     with pytest.raises(PermissionDenied):
         delete_client(app, other_clinic, client_id, "Careful Client")
     assert set(blob_files(app)) == files
-    assert [c.name for c in services.overview(app, operator)] == ["Careful Client"]
+    assert [c.name for c in courses.overview(app, operator)] == ["Careful Client"]

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import delete, insert, select
 
-from tracker import services
+from tracker.app import courses
+from tracker.app.dashboard import clinic_dashboard, dashboard_counts, refresh_client_status
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
-from tracker.dashboard import clinic_dashboard, dashboard_counts, refresh_client_status
 from tracker.demo import DemoResult
 from tracker.domain import PhotoKind, Role
 from tracker.permissions import Actor, PermissionDenied
@@ -150,7 +150,7 @@ def test_the_cache_follows_every_kind_of_change(own_demo: tuple[App, Actor]) -> 
     }
 
     # A new session through the services: sessions done and the next due date move.
-    services.record_session(app, actor, niamh, 5, datetime(2026, 11, 20, 10, 0))
+    courses.record_session(app, actor, niamh, 5, datetime(2026, 11, 20, 10, 0))
     row = _row(clinic_dashboard(app, actor, TODAY), "Niamh")
     assert row["sessions"] == "5/4" and row["next_due"] == date(2027, 5, 21)
 
@@ -196,7 +196,7 @@ def test_refresh_client_status_makes_the_next_view_warm(app: App, operator: Acto
     assert df.attrs["refreshed"] == 0 and df.iloc[0]["sessions"] == "0/4"
 
     app.handlers = {}  # no change event handled: the row is stale
-    services.record_session(app, operator, client_id, 1, datetime(2026, 9, 1, 10, 0))
+    courses.record_session(app, operator, client_id, 1, datetime(2026, 9, 1, 10, 0))
     df = clinic_dashboard(app, operator, TODAY)
     row = df.iloc[0]
     assert df.attrs["refreshed"] == 1 and row["sessions"] == "1/4"

@@ -4,8 +4,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from tracker import consistency
-from tracker.auth import verify_password
+from tracker.app import consistency
+from tracker.app.people import verify_password
 from tracker.bootstrap import App
 from tracker.demo import (
     DEMO_CLIENT_PASSWORD,

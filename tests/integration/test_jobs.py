@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tracker import jobs, services
+from tracker.app import courses, jobs
 from tracker.bootstrap import App
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store import remeasure
@@ -76,7 +76,7 @@ def test_a_job_whose_runner_died_is_taken_again_but_a_live_one_is_not(
 
 def test_another_clinic_cannot_see_the_progress(app: App, operator: Actor, client_id: int) -> None:
     _queue(app, operator, _course(app, operator, client_id), set())
-    other = Actor.operator(services.ensure_clinic(app, "Other Clinic"))
+    other = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
     with pytest.raises(PermissionDenied):
         jobs.progress(app, other, client_id)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tracker import services
+from tracker.app import courses
+from tracker.app.notes import MAX_NOTE_CHARS, add_note, client_notes
 from tracker.bootstrap import App
 from tracker.domain import Role
 from tracker.ingest import Rejected
-from tracker.notes import MAX_NOTE_CHARS, add_note, client_notes
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AuditEvent, ClientNote
 
@@ -43,7 +43,7 @@ def test_clients_and_other_clinics_cannot_read_or_write_notes(
 ) -> None:
     add_note(app, operator, client_id, "Internal.")
     the_client = Actor(label="c@x", role=Role.CLIENT, clinic_id=operator.clinic_id, client_id=client_id)
-    other_clinic = Actor.operator(services.ensure_clinic(app, "Other Clinic"))
+    other_clinic = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
     for actor in (the_client, other_clinic):
         with pytest.raises(PermissionDenied):
             client_notes(app, actor, client_id)

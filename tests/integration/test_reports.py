@@ -15,13 +15,13 @@ import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import select
 
-from tracker import services
+from tracker.app import courses
+from tracker.app.reports import FontMissing, client_report_pdf, find_font, report_filename
 from tracker.bootstrap import App
 from tracker.demo import DemoResult
 from tracker.domain import Role
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied
-from tracker.reports import FontMissing, client_report_pdf, find_font, report_filename
 from tracker.store.models import AuditEvent, Photo
 
 TODAY = date(2026, 11, 21)
@@ -167,7 +167,7 @@ def test_a_missing_font_names_the_package_to_install(tmp_path: Path) -> None:
 
 
 def test_a_course_without_photos_still_gets_a_report(app: App, operator: Actor, client_id: int) -> None:
-    services.record_session(app, operator, client_id, 1, datetime(2026, 1, 5, 10), device="Dermapen 4")
+    courses.record_session(app, operator, client_id, 1, datetime(2026, 1, 5, 10), device="Dermapen 4")
     report = read_pdf(client_report_pdf(app, operator, client_id, today=date(2026, 3, 1)))
     text = "\n".join(report.pages)
     assert len(report.pages) >= 2 and "Test Client" in report.pages[0]

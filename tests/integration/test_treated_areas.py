@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from tests import images
-from tracker import services
+from tracker.app import courses, photos
+from tracker.app.courses import CourseRegions, course_regions, set_course_regions
+from tracker.app.records import export_client
 from tracker.bootstrap import App
-from tracker.client_data import export_client
 from tracker.domain import DEFAULT_TREATED_REGIONS, Concern, FaceRegion, PhotoStatus, Role
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied
 from tracker.regions import in_order
 from tracker.store.models import AuditEvent, Photo, TreatmentCourse
-from tracker.treated_areas import CourseRegions, course_regions, set_course_regions
 
 
 def _stored(app: App, client_id: int) -> tuple[object, object]:
@@ -39,7 +39,7 @@ def _audit_rows(app: App) -> list[AuditEvent]:
 def test_a_new_course_treats_its_concerns_default_regions_and_stores_nothing(
     app: App, operator: Actor, concern: Concern
 ) -> None:
-    client_id = services.create_client(app, operator, f"Client {concern.value}", concern=concern)
+    client_id = courses.create_client(app, operator, f"Client {concern.value}", concern=concern)
     regions = course_regions(app, operator, client_id)
     assert regions == CourseRegions(
         treated=in_order(DEFAULT_TREATED_REGIONS[concern]), reference=None, treated_is_default=True
@@ -48,7 +48,7 @@ def test_a_new_course_treats_its_concerns_default_regions_and_stores_nothing(
 
 
 def test_set_then_reset_to_the_default(app: App, operator: Actor) -> None:
-    client_id = services.create_client(app, operator, "Mira", concern=Concern.ACNE_SCARS)
+    client_id = courses.create_client(app, operator, "Mira", concern=Concern.ACNE_SCARS)
     set_course_regions(app, operator, client_id, ["chin", FaceRegion.FOREHEAD], [FaceRegion.NECK])
     assert course_regions(app, operator, client_id) == CourseRegions(
         treated=(FaceRegion.FOREHEAD, FaceRegion.CHIN), reference=(FaceRegion.NECK,), treated_is_default=False
@@ -112,7 +112,7 @@ def test_refusals_say_why_and_change_nothing(
     reference: list[FaceRegion | str] | None,
     words: str,
 ) -> None:
-    client_id = services.create_client(app, operator, "Noor", concern=Concern.ACNE_SCARS)
+    client_id = courses.create_client(app, operator, "Noor", concern=Concern.ACNE_SCARS)
     with pytest.raises(Rejected, match=re.escape(words)):
         set_course_regions(app, operator, client_id, treated, reference)
     assert _stored(app, client_id) == (None, None)
@@ -127,7 +127,7 @@ def test_clients_read_their_own_regions_but_cannot_set_them(
     assert regions is not None and regions.treated_is_default
     with pytest.raises(PermissionDenied):
         set_course_regions(app, the_client, client_id, [FaceRegion.NOSE], None)
-    someone_else = services.create_client(app, operator, "Someone Else")
+    someone_else = courses.create_client(app, operator, "Someone Else")
     with pytest.raises(PermissionDenied):
         course_regions(app, the_client, someone_else)
     assert _stored(app, client_id) == (None, None)
@@ -137,7 +137,7 @@ def test_another_clinics_practitioner_can_neither_read_nor_set(
     app: App, operator: Actor, client_id: int
 ) -> None:
     other = Actor(
-        label="p@other", role=Role.PRACTITIONER, clinic_id=services.ensure_clinic(app, "Other Clinic")
+        label="p@other", role=Role.PRACTITIONER, clinic_id=courses.ensure_clinic(app, "Other Clinic")
     )
     with pytest.raises(PermissionDenied):
         course_regions(app, other, client_id)
@@ -147,9 +147,9 @@ def test_another_clinics_practitioner_can_neither_read_nor_set(
 
 
 def _upload_unmeasured(app: App, operator: Actor, client_id: int) -> int:
-    services.record_session(app, operator, client_id, 1, datetime(2026, 6, 1, 10, 0))
+    courses.record_session(app, operator, client_id, 1, datetime(2026, 6, 1, 10, 0))
     data = images.encode(images.noisy(), "JPEG")
-    return services.import_photo(
+    return photos.import_photo(
         app, operator, client_id, data, "a.jpg", session_number=1, analyse=False
     ).photo_id
 

@@ -12,14 +12,13 @@ import pytest
 
 from tests import images
 from tests.conftest import blob_files, photo_rows
-from tracker import services
+from tracker.app import courses, photos
+from tracker.app.photos import discard_upload, upload_photo
 from tracker.bootstrap import App, open_app
-from tracker.client_data import discard_upload
 from tracker.config import Settings
 from tracker.errors import Refused
 from tracker.permissions import Actor
 from tracker.store.models import PhotoSeries
-from tracker.uploads import upload_photo
 from tracker.worker import OverLimit, WorkLimits, run_limited
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,9 +31,9 @@ def _limited_app(tmp_path: Path, **limits: object) -> App:
 
 
 def _client(app: App) -> tuple[Actor, int]:
-    operator = Actor.operator(services.ensure_clinic(app, "Clinic"))
-    client_id = services.create_client(app, operator, "Client")
-    services.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
+    operator = Actor.operator(courses.ensure_clinic(app, "Clinic"))
+    client_id = courses.create_client(app, operator, "Client")
+    courses.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
     return operator, client_id
 
 
@@ -85,13 +84,13 @@ def test_a_task_over_its_clock_time_is_ended() -> None:
 
 
 def test_a_discarded_upload_leaves_nothing_behind(app: App, operator: Actor, client_id: int) -> None:
-    services.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
-    done = services.import_photo(app, operator, client_id, PHOTO, "cheek.jpg", session_number=1)
+    courses.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
+    done = photos.import_photo(app, operator, client_id, PHOTO, "cheek.jpg", session_number=1)
     with app.uow() as uow:
         assert uow.session.query(PhotoSeries).one().baseline_photo_id == done.photo_id
     discard_upload(app, operator, done.photo_id, "over the upload limits")
     assert photo_rows(app) == 0 and blob_files(app) == []
     with app.uow() as uow:
         assert uow.session.query(PhotoSeries).one().baseline_photo_id is None
-    again = services.import_photo(app, operator, client_id, PHOTO, "cheek.jpg", session_number=1)
+    again = photos.import_photo(app, operator, client_id, PHOTO, "cheek.jpg", session_number=1)
     assert again.analysis is not None and again.analysis.ok  # the same photo can be sent again

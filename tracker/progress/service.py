@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tracker import audit
+from tracker.app import audit
 from tracker.application import App
 from tracker.domain import Concern, PhotoKind
 from tracker.imaging.quality import TREND_THRESHOLD

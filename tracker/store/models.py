@@ -267,7 +267,7 @@ class PhotoSeries(Base):
 class RemeasureJob(Base):
     """A series to measure again because one of its facts changed (a follow-up's chart
     taught it its scale). Queued in the same transaction as the change, run off the upload's
-    request path by tracker.jobs, so an upload returns once its own photo is measured."""
+    request path by tracker.app.jobs, so an upload returns once its own photo is measured."""
 
     __tablename__ = "remeasure_job"
 

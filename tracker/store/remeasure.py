@@ -1,4 +1,4 @@
-"""The SQL of the re-measure queue (tracker.jobs runs it; tracker.analysis fills it)."""
+"""The SQL of the re-measure queue (tracker.app.jobs runs it; tracker.app.measurements fills it)."""
 
 from __future__ import annotations
 

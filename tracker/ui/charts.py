@@ -8,7 +8,7 @@ column (`fit-x`), the element grows to the chart's real height, and the title an
 explanation are page text above it, which wraps on a phone where a Vega title is clipped.
 
 Building and validating nine Altair charts took about 0.8 s per click, so each chart's
-finished spec is kept per client and input signature (see tracker.dashboard): a chart is
+finished spec is kept per client and input signature (see tracker.app.dashboard): a chart is
 built once per change of the client's data, by whoever looks first. The caller checks the
 viewer's access before asking (the signature itself is read under a permission check).
 """
@@ -23,7 +23,7 @@ from typing import Any
 import altair as alt
 import streamlit as st
 
-from tracker.charts import chart_titles
+from tracker.app.charts import chart_titles
 from tracker.ui.text import md_escape
 
 NOT_ENOUGH = "Not enough photos yet: this chart needs at least two measured photos."

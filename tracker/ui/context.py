@@ -6,11 +6,11 @@ import json
 
 import streamlit as st
 
-from tracker.auth import authenticate, end_session, resume_session, start_session
+from tracker.app.jobs import start_background
+from tracker.app.people import authenticate, end_session, resume_session, start_session
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.domain import Role
-from tracker.jobs import start_background
 from tracker.permissions import Actor
 
 ACTOR_KEY = "actor"

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from tracker import services
+from tracker.app import courses
 from tracker.bootstrap import App
 from tracker.domain import Concern, Role
 from tracker.ingest import Rejected
@@ -14,8 +14,8 @@ from tracker.progress.service import course_progress, rate_session, set_course_p
 
 
 def test_new_clients_get_the_plan_of_their_concern(app: App, operator: Actor) -> None:
-    cid = services.create_client(app, operator, "Fay", concern=Concern.FINE_LINES_WRINKLES)
-    services.record_session(app, operator, cid, 1, datetime(2026, 1, 5, 10))
+    cid = courses.create_client(app, operator, "Fay", concern=Concern.FINE_LINES_WRINKLES)
+    courses.record_session(app, operator, cid, 1, datetime(2026, 1, 5, 10))
     p = course_progress(app, operator, cid, date(2026, 3, 1))
     assert (p.plan.planned_sessions, p.plan.interval_weeks, p.plan.upkeep_interval_weeks) == (3, 4, 26)
     assert p.next.number == 2 and p.next.due == date(2026, 2, 2) and p.next.overdue
@@ -25,7 +25,7 @@ def test_new_clients_get_the_plan_of_their_concern(app: App, operator: Actor) ->
 
 def test_plans_are_editable_and_validated(app: App, operator: Actor, client_id: int) -> None:
     set_course_plan(app, operator, client_id, CoursePlan(6, 6))
-    services.record_session(app, operator, client_id, 1, datetime(2026, 1, 5, 10))
+    courses.record_session(app, operator, client_id, 1, datetime(2026, 1, 5, 10))
     assert course_progress(app, operator, client_id, date(2026, 1, 6)).plan == CoursePlan(6, 6)
     with pytest.raises(Rejected, match="interval"):
         set_course_plan(app, operator, client_id, CoursePlan(4, 40))
@@ -35,7 +35,7 @@ def test_plans_are_editable_and_validated(app: App, operator: Actor, client_id: 
 
 
 def test_clients_rate_their_own_sessions(app: App, operator: Actor, client_id: int) -> None:
-    services.record_session(app, operator, client_id, 1, datetime(2026, 1, 5, 10))
+    courses.record_session(app, operator, client_id, 1, datetime(2026, 1, 5, 10))
     me = Actor("me@x", Role.CLIENT, operator.clinic_id, client_id=client_id)
     rate_session(app, me, client_id, 1, 7)
     assert course_progress(app, operator, client_id, date(2026, 1, 6)).sessions[0].client_rating == 7
@@ -43,6 +43,6 @@ def test_clients_rate_their_own_sessions(app: App, operator: Actor, client_id: i
         rate_session(app, me, client_id, 1, 11)
     with pytest.raises(Rejected, match="no session 2"):
         rate_session(app, me, client_id, 2, 5)
-    other = services.create_client(app, operator, "Other")
+    other = courses.create_client(app, operator, "Other")
     with pytest.raises(PermissionDenied):
         rate_session(app, Actor("o@x", Role.CLIENT, operator.clinic_id, client_id=other), client_id, 1, 3)

@@ -7,12 +7,12 @@ import logging
 import pytest
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
-from tracker.auth import TooManyAttempts
+from tracker.app.courses import IntakeRemoval, SameName, SessionExists
+from tracker.app.people import TooManyAttempts
 from tracker.errors import NotAllowed, NotFound, Refused, TrackerError
 from tracker.ingest import Rejected
 from tracker.ingest.container import Damaged, TooMuchMetadata
 from tracker.permissions import PermissionDenied
-from tracker.services import IntakeRemoval, SameName, SessionExists
 from tracker.ui.errors import UNEXPECTED, Kind, Notice, error_boundary, notice_for, notice_logged
 from tracker.worker import OverLimit
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tracker.bootstrap import App
+from tracker.application import App
 from tracker.errors import Refused
 from tracker.ingest import ingest
 from tracker.store.blobs import BlobCorrupt, BlobNotFound, get_verified

@@ -1,16 +1,5 @@
-"""One client's data out (export) and gone (deletion): design §8, face photos are health data.
-
-Export: a zip with everything stored about the client — the record, intake and consent,
-course, sessions, every photo's stored original (location already removed at upload) and
-every measurement — in plain JSON and the original files. Clients may export their own
-data; staff exports also hold the practitioners' notes.
-
-Deletion: admins only, after typing the client's name. Rows go first, in one transaction
-(the database cascades from the client to courses, sessions, photos, results, series,
-dashboard row, notes, the client's login and its sessions); then every file no other
-photo still uses. A crash between the two leaves unreferenced files, which `fsck
---repair` finds and quarantines; never a row pointing at a missing file. The audit log
-keeps that a deletion happened (ids and counts, no name).
+"""A client's whole record: export it (the right of access) and delete it completely
+(rows and blobs), plus removing blobs no row uses any more.
 """
 
 from __future__ import annotations
@@ -22,13 +11,13 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 
-from tracker import analysis, audit
-from tracker.bootstrap import App
+from tracker.app import audit, measurements
+from tracker.application import App
 from tracker.domain import Role
 from tracker.errors import Refused
-from tracker.events import ClientInputsChanged, PhotoFilesDropped
+from tracker.events import PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
 from tracker.permissions import Actor, PermissionDenied, require_client_access
 from tracker.store.models import (
@@ -36,13 +25,14 @@ from tracker.store.models import (
     Client,
     ClientNote,
     Photo,
-    PhotoSeries,
     TreatmentCourse,
     TreatmentSession,
     utcnow,
 )
 
 EXPORT_FORMAT = "tracker-client-export/1"
+
+
 _EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic", "heic": "heic", "mpo": "jpg"}
 
 
@@ -108,7 +98,7 @@ def write_client_export(app: App, actor: Actor, client_id: int, out: BinaryIO) -
         }
         by_photo: dict[int, list[dict[str, Any]]] = {}
         for r in results:
-            by_photo.setdefault(r.photo_id, []).append(analysis.result_json(r))
+            by_photo.setdefault(r.photo_id, []).append(measurements.result_json(r))
         files: list[tuple[str, str]] = []
         for p in photos:
             name = f"photos/{p.id:06d}_{p.taken_at:%Y-%m-%d_%H%M}_{p.kind.value}.{_extension(p)}"
@@ -161,29 +151,6 @@ def delete_unused_blobs(app: App, keys: set[str]) -> tuple[int, int]:
             app.blobs.delete(key)
             deleted += 1
     return deleted, kept
-
-
-def discard_upload(app: App, actor: Actor, photo_id: int, reason: str) -> None:
-    """Take back a photo whose upload was refused after it was stored (its measurement went
-    over the upload limits): the row, its results and its files, as if never uploaded."""
-    with app.uow() as uow:
-        photo = uow.session.get(Photo, photo_id)
-        if photo is None:
-            return
-        client = require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id))
-        keys = set(photo.blob_keys.values())
-        uow.session.execute(
-            update(PhotoSeries)
-            .where(PhotoSeries.baseline_photo_id == photo_id)
-            .values(baseline_photo_id=None)
-        )
-        uow.session.execute(delete(Photo).where(Photo.id == photo_id))  # results cascade
-        audit.record(uow, actor, "discard_upload", "photo", photo_id, detail={"reason": reason})
-        # Bulk SQL, which the unit of work does not see: say what changed.
-        uow.emit(ClientInputsChanged(client.clinic_id, client.id))
-        uow.emit(PhotoFilesDropped(frozenset(keys)))
-        uow.commit()
-    delete_unused_blobs(app, keys)
 
 
 def delete_client(app: App, actor: Actor, client_id: int, typed_name: str) -> Deletion:

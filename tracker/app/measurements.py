@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import select
 
-from tracker import audit
+from tracker.app import audit
 from tracker.application import App
 from tracker.domain import DEFAULT_TREATED_REGIONS, Concern, PhotoStatus
 from tracker.errors import Refused
@@ -128,7 +128,7 @@ def analyze_photo(
         series_id = series.id
         if cascade and series_changed:
             # This photo was measured with the new facts already; the others were not. They
-            # are measured again off the request path (tracker.jobs), queued with the change.
+            # are measured again off the request path (tracker.app.jobs), queued with the change.
             remeasure.queue(uow.session, actor.clinic_id, series.course_id, skip={photo_id})
         uow.commit()
 

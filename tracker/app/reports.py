@@ -31,9 +31,9 @@ from fpdf.fonts import FontFace
 from PIL import Image
 from sqlalchemy import select
 
-from tracker import audit, services
-from tracker.bootstrap import App
-from tracker.charts import chart_png, metric_chart, recovery_chart
+from tracker.app import audit, photos
+from tracker.app.charts import chart_png, metric_chart, recovery_chart
+from tracker.application import App
 from tracker.domain import Concern, PhotoKind
 from tracker.errors import Refused
 from tracker.imaging.quality import TREND_THRESHOLD
@@ -192,7 +192,7 @@ def client_report_pdf(
     chosen = default_pairs(progress) if pairs is None else [(int(a), int(b)) for a, b in pairs]
     photo_ids = list(dict.fromkeys(pid for pair in chosen for pid in pair))
     stamps = _photo_stamps(app, actor, client_id, photo_ids, progress.table)
-    images = {pid: _pdf_jpeg(services.photo_bytes(app, actor, pid, "display")) for pid in photo_ids}
+    images = {pid: _pdf_jpeg(photos.photo_bytes(app, actor, pid, "display")) for pid in photo_ids}
 
     generated = datetime.now().replace(microsecond=0)
     pdf = _ReportPdf(fonts, clinic_name, progress.client_name, generated)

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from tracker import audit
-from tracker.bootstrap import App
+from tracker.app import audit
+from tracker.application import App
 from tracker.errors import Refused
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.store.models import ClientNote

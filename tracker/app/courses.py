@@ -1,25 +1,31 @@
-"""Use cases. Pages and the CLI call these; each one checks permissions, runs in one
-transaction and writes an audit event.
+"""Clients, their treatment courses, sessions, intake and treated regions: the
+records a course of micro-needling is followed on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 
-from tracker import audit
-from tracker.analysis import Outcome, analyze_photo
-from tracker.bootstrap import App
-from tracker.domain import Concern, Contraindication, PhotoKind, Role, infer_kind, pick_session_number
+from tracker.app import audit
+from tracker.app.measurements import reanalyze_series
+from tracker.application import App
+from tracker.domain import (
+    Concern,
+    Contraindication,
+    FaceRegion,
+    PhotoKind,
+    Role,
+)
 from tracker.errors import Refused
-from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.progress.plans import default_plan
-from tracker.store.blobs import sha256_hex
+from tracker.regions import Regions, default_treated, in_order, parse, regions_for, unknown_names
 from tracker.store.models import Client, Clinic, Photo, TreatmentCourse, TreatmentSession, utcnow
 from tracker.store.uow import UnitOfWork
 
@@ -35,23 +41,6 @@ class SessionExists(Refused):
 
 class IntakeRemoval(Refused):
     """Saving would take a recorded contraindication off the file; it must be asked for."""
-
-
-@dataclass(frozen=True)
-class Imported:
-    photo_id: int
-    client_id: int
-    session_number: int
-    kind: PhotoKind
-    taken_at: datetime
-    taken_at_source: str
-    width: int
-    height: int
-    ingested: Ingested | None  # the decode, so analysis can reuse it (None once sent between processes)
-    analysis: Outcome | None = None
-
-
-# Clinics and clients ------------------------------------------------------------------------
 
 
 def ensure_clinic(app: App, name: str, *, demo: bool = False) -> int:
@@ -186,7 +175,7 @@ def record_session(
         raise Refused("Session numbers start at 1.")
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        course = _current_course(uow, client)
+        course = current_course(uow, client)
         session = uow.repo.session_by_number(course.id, number)
         action = "update"
         if session is not None and not replace:
@@ -261,126 +250,6 @@ def client_intake(app: App, actor: Actor, client_id: int) -> dict[str, Any]:
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         return dict(client.intake or {})
-
-
-# Photos -----------------------------------------------------------------------------------
-
-
-def import_photo(
-    app: App,
-    actor: Actor,
-    client_id: int,
-    data: bytes,
-    filename: str,
-    *,
-    session_number: int | None = None,
-    kind: PhotoKind | None = None,
-    taken_at: datetime | None = None,
-    create_session: bool = False,
-    analyse: bool = True,
-) -> Imported:
-    """Validate, store and record one photo, or raise Refused and store nothing.
-
-    Blobs are written before the row and the row is committed last, so a crash at any
-    point leaves at worst unreferenced blobs (which fsck quarantines), never a row that
-    points at a missing file. The same pixels uploaded twice for a client are refused.
-    """
-    image = ingest(data, filename, app.limits)
-    source = "given" if taken_at else ("exif" if image.taken_at else "upload")
-    when = taken_at or image.taken_at or datetime.now().replace(microsecond=0)
-    with app.uow() as uow:
-        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        original_key = sha256_hex(image.original)
-        duplicate = uow.repo.photo_with_hash(client.id, original_key)
-        if duplicate is not None:
-            raise Refused(
-                f"This photo was already uploaded (photo #{duplicate.id}, "
-                f"taken {duplicate.taken_at:%Y-%m-%d %H:%M})."
-            )
-        course = _current_course(uow, client)
-        session, created = _session_for(uow, actor, course, session_number, when, create_session)
-        # A photo that opens a new session is its starting point: a before-photo.
-        photo_kind = kind or (PhotoKind.BEFORE if created else infer_kind(session.at, when))
-
-        app.blobs.put(image.original)
-        display_key = app.blobs.put(image.display_jpeg)
-        thumbnail_key = app.blobs.put(image.thumbnail_jpeg)
-
-        photo = Photo(
-            client_id=client.id,
-            session_id=session.id,
-            kind=photo_kind,
-            taken_at=when,
-            taken_at_source=source,
-            body_area=course.body_area,
-            uploader_id=actor.user_id,
-            original_filename=image.filename,
-            original_format=image.format.value,
-            original_size=len(image.original),
-            original_sha256=original_key,
-            display_sha256=display_key,
-            thumbnail_sha256=thumbnail_key,
-            width=image.width,
-            height=image.height,
-            icc_profile=image.icc_profile[:200],
-        )
-        uow.repo.add(photo)
-        try:
-            uow.repo.flush()
-        except IntegrityError:  # the same photo sent twice at the same moment: one wins
-            raise Refused("This photo was already uploaded (a moment ago, from another upload).") from None
-        audit.record(
-            uow,
-            actor,
-            "upload",
-            "photo",
-            photo.id,
-            detail={"client_id": client.id, "file": image.filename, "sha256": original_key},
-        )
-        uow.commit()
-        imported = Imported(
-            photo_id=photo.id,
-            client_id=client.id,
-            session_number=session.number,
-            kind=photo_kind,
-            taken_at=when,
-            taken_at_source=source,
-            width=image.width,
-            height=image.height,
-            ingested=image,
-        )
-    if not analyse:
-        return imported
-    # Measured straight away, reusing this decode. A failed analysis is recorded on the
-    # photo and never undoes the upload.
-    outcome = analyze_photo(app, actor, imported.photo_id, image=image)
-    return replace(imported, analysis=outcome)
-
-
-def photo_bytes(app: App, actor: Actor, photo_id: int, variant: str = "display") -> bytes:
-    """The stored bytes of one photo variant (original, display or thumbnail)."""
-    with app.uow() as uow:
-        photo = uow.session.get(Photo, photo_id)
-        client = uow.repo.client(actor.clinic_id, photo.client_id) if photo else None
-        require_client_access(actor, client)
-        assert photo is not None
-        key = photo.blob_keys[variant]
-        if variant == "original":
-            audit.record(uow, actor, "view_original", "photo", photo.id)
-            uow.commit()
-    return app.blobs.get(key)
-
-
-def photo_size(app: App, actor: Actor, photo_id: int) -> tuple[int, int]:
-    """(width, height) of the upright full-resolution photo."""
-    with app.uow() as uow:
-        photo = uow.session.get(Photo, photo_id)
-        require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id) if photo else None)
-        assert photo is not None
-        return photo.width, photo.height
-
-
-# Overview ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -471,10 +340,7 @@ def _client_row(client: Client) -> ClientRow:
     )
 
 
-# Helpers ----------------------------------------------------------------------------------
-
-
-def _current_course(uow: UnitOfWork, client: Client) -> TreatmentCourse:
+def current_course(uow: UnitOfWork, client: Client) -> TreatmentCourse:
     course = uow.repo.current_course(client.id)
     if course is None:
         plan = default_plan(Concern.OTHER)
@@ -489,27 +355,90 @@ def _current_course(uow: UnitOfWork, client: Client) -> TreatmentCourse:
     return course
 
 
-def _session_for(
-    uow: UnitOfWork,
+@dataclass(frozen=True)
+class CourseRegions:
+    """The current course's regions as the analysis will use them."""
+
+    treated: Regions
+    reference: Regions | None  # None: chosen automatically from untreated skin in each photo
+    treated_is_default: bool  # nothing chosen yet: the treated regions follow the concern
+
+
+def course_regions(app: App, actor: Actor, client_id: int) -> CourseRegions | None:
+    """The regions of the client's current course; None when there is no course. Staff of
+    the clinic and the client themselves may read them."""
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        course = uow.repo.current_course(client.id)
+        if course is None:
+            return None
+        treated, reference = regions_for(course)
+        return CourseRegions(treated, reference, treated_is_default=not parse(course.treated_regions))
+
+
+def set_course_regions(
+    app: App,
     actor: Actor,
-    course: TreatmentCourse,
-    number: int | None,
-    taken_at: datetime,
-    create: bool,
-) -> tuple[TreatmentSession, bool]:
-    """The session a photo goes to, and whether it was created for it."""
-    if number is None:
-        number = pick_session_number({s.number: s.at for s in course.sessions}, taken_at) or 1
-    session = uow.repo.session_by_number(course.id, number)
-    if session is not None:
-        return session, False
-    if not create:
-        raise Refused(f"Session {number} has not been recorded yet for this client.")
+    client_id: int,
+    treated: Sequence[FaceRegion | str] | None,
+    reference: Sequence[FaceRegion | str] | None,
+) -> None:
+    """Record which regions the current course treats (`treated`; None goes back to the
+    concern's default) and which untreated regions are its reference (`reference`; None or
+    empty: chosen automatically). Staff only. Refused (`Refused`, saying why) when no region
+    is treated, a name is unknown or a region would be both treated and reference.
+
+    Saving what is already stored changes nothing (no audit row, no re-measuring); otherwise
+    every photo of the course is measured again with the new regions."""
     require_staff(actor)
-    if number < 1:
-        raise Refused("Session numbers start at 1.")
-    session = TreatmentSession(course_id=course.id, number=number, at=taken_at)
-    uow.repo.add(session)
-    uow.repo.flush()
-    audit.record(uow, actor, "create", "treatment_session", session.id)
-    return session, True
+    wanted_treated = None if treated is None else _checked(treated, "treated")
+    wanted_reference = _checked(reference or (), "reference") or None
+    if wanted_treated is not None and not wanted_treated:
+        raise Refused("Choose at least one treated region: a course treats some part of the face.")
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        course = uow.repo.current_course(client.id)
+        if course is None:
+            raise Refused("This client has no treatment course yet.")
+        effective = wanted_treated or default_treated(course.concern)
+        both = [r for r in wanted_reference or () if r in effective]
+        if both:
+            names = " and ".join(r.label for r in both)
+            them = "it" if len(both) == 1 else "them"
+            raise Refused(
+                f"{names} cannot be both treated and the untreated reference: "
+                f"take {them} out of one of the two."
+            )
+        new_treated = [r.value for r in wanted_treated] if wanted_treated is not None else None
+        new_reference = [r.value for r in wanted_reference] if wanted_reference else None
+        if (course.treated_regions, course.reference_regions) == (new_treated, new_reference):
+            return
+        course.treated_regions = new_treated
+        course.reference_regions = new_reference
+        audit.record(
+            uow,
+            actor,
+            "set_regions",
+            "treatment_course",
+            course.id,
+            detail={"client_id": client.id, "treated": new_treated, "reference": new_reference},
+        )
+        course_id = course.id
+        photos = uow.session.scalar(
+            select(func.count(Photo.id))
+            .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
+            .where(TreatmentSession.course_id == course_id)
+        )
+        uow.commit()
+    if photos:
+        reanalyze_series(app, actor, course_id)
+
+
+def _checked(values: Sequence[FaceRegion | str], which: str) -> Regions:
+    unknown = unknown_names(values)
+    if unknown:
+        known = ", ".join(r.value for r in FaceRegion)
+        raise Refused(
+            f"Not a face region: {', '.join(repr(u) for u in unknown)} ({which}). Known regions: {known}."
+        )
+    return in_order(FaceRegion(v) for v in values)

@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tracker.analysis import reanalyze_series
+from tracker.app.measurements import reanalyze_series
 from tracker.application import App
 from tracker.permissions import Actor, require_client_access
 from tracker.store import remeasure

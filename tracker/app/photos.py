@@ -1,0 +1,313 @@
+"""Photos in and out: import (validate, store, record), the app's upload in a limited
+child process, the stored bytes, discarding an upload, and aligned before/after pairs.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+
+from tracker.app import audit, measurements
+from tracker.app.courses import current_course
+from tracker.app.measurements import Outcome, analyze_photo
+from tracker.app.records import delete_unused_blobs
+from tracker.application import App
+from tracker.bootstrap import open_app
+from tracker.config import Settings
+from tracker.domain import PhotoKind, infer_kind, pick_session_number
+from tracker.errors import Refused
+from tracker.events import ClientInputsChanged, PhotoFilesDropped
+from tracker.imaging.registration import compose_affine, invert_affine, register
+from tracker.ingest import Ingested, ingest
+from tracker.permissions import Actor, require_client_access, require_staff
+from tracker.store.blobs import sha256_hex
+from tracker.store.models import (
+    Photo,
+    PhotoSeries,
+    TreatmentCourse,
+    TreatmentSession,
+)
+from tracker.store.uow import UnitOfWork
+from tracker.worker import OverLimit, Report, WorkLimits, run_limited
+
+
+@dataclass(frozen=True)
+class Imported:
+    photo_id: int
+    client_id: int
+    session_number: int
+    kind: PhotoKind
+    taken_at: datetime
+    taken_at_source: str
+    width: int
+    height: int
+    ingested: Ingested | None  # the decode, so analysis can reuse it (None once sent between processes)
+    analysis: Outcome | None = None
+
+
+def import_photo(
+    app: App,
+    actor: Actor,
+    client_id: int,
+    data: bytes,
+    filename: str,
+    *,
+    session_number: int | None = None,
+    kind: PhotoKind | None = None,
+    taken_at: datetime | None = None,
+    create_session: bool = False,
+    analyse: bool = True,
+) -> Imported:
+    """Validate, store and record one photo, or raise Refused and store nothing.
+
+    Blobs are written before the row and the row is committed last, so a crash at any
+    point leaves at worst unreferenced blobs (which fsck quarantines), never a row that
+    points at a missing file. The same pixels uploaded twice for a client are refused.
+    """
+    image = ingest(data, filename, app.limits)
+    source = "given" if taken_at else ("exif" if image.taken_at else "upload")
+    when = taken_at or image.taken_at or datetime.now().replace(microsecond=0)
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        original_key = sha256_hex(image.original)
+        duplicate = uow.repo.photo_with_hash(client.id, original_key)
+        if duplicate is not None:
+            raise Refused(
+                f"This photo was already uploaded (photo #{duplicate.id}, "
+                f"taken {duplicate.taken_at:%Y-%m-%d %H:%M})."
+            )
+        course = current_course(uow, client)
+        session, created = _session_for(uow, actor, course, session_number, when, create_session)
+        # A photo that opens a new session is its starting point: a before-photo.
+        photo_kind = kind or (PhotoKind.BEFORE if created else infer_kind(session.at, when))
+
+        app.blobs.put(image.original)
+        display_key = app.blobs.put(image.display_jpeg)
+        thumbnail_key = app.blobs.put(image.thumbnail_jpeg)
+
+        photo = Photo(
+            client_id=client.id,
+            session_id=session.id,
+            kind=photo_kind,
+            taken_at=when,
+            taken_at_source=source,
+            body_area=course.body_area,
+            uploader_id=actor.user_id,
+            original_filename=image.filename,
+            original_format=image.format.value,
+            original_size=len(image.original),
+            original_sha256=original_key,
+            display_sha256=display_key,
+            thumbnail_sha256=thumbnail_key,
+            width=image.width,
+            height=image.height,
+            icc_profile=image.icc_profile[:200],
+        )
+        uow.repo.add(photo)
+        try:
+            uow.repo.flush()
+        except IntegrityError:  # the same photo sent twice at the same moment: one wins
+            raise Refused("This photo was already uploaded (a moment ago, from another upload).") from None
+        audit.record(
+            uow,
+            actor,
+            "upload",
+            "photo",
+            photo.id,
+            detail={"client_id": client.id, "file": image.filename, "sha256": original_key},
+        )
+        uow.commit()
+        imported = Imported(
+            photo_id=photo.id,
+            client_id=client.id,
+            session_number=session.number,
+            kind=photo_kind,
+            taken_at=when,
+            taken_at_source=source,
+            width=image.width,
+            height=image.height,
+            ingested=image,
+        )
+    if not analyse:
+        return imported
+    # Measured straight away, reusing this decode. A failed analysis is recorded on the
+    # photo and never undoes the upload.
+    outcome = analyze_photo(app, actor, imported.photo_id, image=image)
+    return replace(imported, analysis=outcome)
+
+
+def photo_bytes(app: App, actor: Actor, photo_id: int, variant: str = "display") -> bytes:
+    """The stored bytes of one photo variant (original, display or thumbnail)."""
+    with app.uow() as uow:
+        photo = uow.session.get(Photo, photo_id)
+        client = uow.repo.client(actor.clinic_id, photo.client_id) if photo else None
+        require_client_access(actor, client)
+        assert photo is not None
+        key = photo.blob_keys[variant]
+        if variant == "original":
+            audit.record(uow, actor, "view_original", "photo", photo.id)
+            uow.commit()
+    return app.blobs.get(key)
+
+
+def photo_size(app: App, actor: Actor, photo_id: int) -> tuple[int, int]:
+    """(width, height) of the upright full-resolution photo."""
+    with app.uow() as uow:
+        photo = uow.session.get(Photo, photo_id)
+        require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id) if photo else None)
+        assert photo is not None
+        return photo.width, photo.height
+
+
+def _session_for(
+    uow: UnitOfWork,
+    actor: Actor,
+    course: TreatmentCourse,
+    number: int | None,
+    taken_at: datetime,
+    create: bool,
+) -> tuple[TreatmentSession, bool]:
+    """The session a photo goes to, and whether it was created for it."""
+    if number is None:
+        number = pick_session_number({s.number: s.at for s in course.sessions}, taken_at) or 1
+    session = uow.repo.session_by_number(course.id, number)
+    if session is not None:
+        return session, False
+    if not create:
+        raise Refused(f"Session {number} has not been recorded yet for this client.")
+    require_staff(actor)
+    if number < 1:
+        raise Refused("Session numbers start at 1.")
+    session = TreatmentSession(course_id=course.id, number=number, at=taken_at)
+    uow.repo.add(session)
+    uow.repo.flush()
+    audit.record(uow, actor, "create", "treatment_session", session.id)
+    return session, True
+
+
+def upload_photo(
+    app: App,
+    actor: Actor,
+    client_id: int,
+    data: bytes,
+    filename: str,
+    *,
+    session_number: int | None = None,
+    kind: PhotoKind | None = None,
+) -> Imported:
+    """Import one uploaded file under the configured CPU, memory and time limits, or raise
+    Rejected (OverLimit when a limit was met) having stored nothing."""
+    stored: list[int] = []
+    try:
+        imported: Imported = run_limited(
+            _import_in_child,
+            (app.settings.model_dump_json(), actor, client_id, data, filename, session_number, kind),
+            WorkLimits.from_settings(app.settings),
+            on_report=stored.append,
+        )
+    except OverLimit:
+        for photo_id in stored:  # stored, then ended while being measured: take it out again
+            discard_upload(app, actor, photo_id, "over the upload limits")
+        raise
+    # The child ran no handlers (their time must not count against its limits): run them here.
+    app.publish([ClientInputsChanged(actor.clinic_id, imported.client_id)])
+    return imported
+
+
+def _import_in_child(
+    settings_json: str,
+    actor: Actor,
+    client_id: int,
+    data: bytes,
+    filename: str,
+    session_number: int | None,
+    kind: PhotoKind | None,
+    report: Report,
+) -> Imported:
+    app = open_app(Settings.model_validate_json(settings_json), migrate=False)
+    app.handlers = {}  # upload_photo runs them in the parent
+    try:
+        imported = import_photo(
+            app, actor, client_id, data, filename, session_number=session_number, kind=kind, analyse=False
+        )
+        report(imported.photo_id)
+        outcome = analyze_photo(app, actor, imported.photo_id, image=imported.ingested)
+        return replace(imported, ingested=None, analysis=outcome)  # the pixels stay in the child
+    finally:
+        app.close()
+
+
+def discard_upload(app: App, actor: Actor, photo_id: int, reason: str) -> None:
+    """Take back a photo whose upload was refused after it was stored (its measurement went
+    over the upload limits): the row, its results and its files, as if never uploaded."""
+    with app.uow() as uow:
+        photo = uow.session.get(Photo, photo_id)
+        if photo is None:
+            return
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id))
+        keys = set(photo.blob_keys.values())
+        uow.session.execute(
+            update(PhotoSeries)
+            .where(PhotoSeries.baseline_photo_id == photo_id)
+            .values(baseline_photo_id=None)
+        )
+        uow.session.execute(delete(Photo).where(Photo.id == photo_id))  # results cascade
+        audit.record(uow, actor, "discard_upload", "photo", photo_id, detail={"reason": reason})
+        # Bulk SQL, which the unit of work does not see: say what changed.
+        uow.emit(ClientInputsChanged(client.clinic_id, client.id))
+        uow.emit(PhotoFilesDropped(frozenset(keys)))
+        uow.commit()
+    delete_unused_blobs(app, keys)
+
+
+U8 = NDArray[np.uint8]
+
+
+def aligned_pair(app: App, actor: Actor, first_id: int, second_id: int) -> tuple[U8, U8, bool]:
+    """Display copies of both photos, the second warped onto the first. The flag says
+    whether the alignment is trustworthy (both registrations succeeded)."""
+    first = _display(app, actor, first_id)
+    second = _display(app, actor, second_id)
+    m_first, ok_first, full_first = _to_baseline(app, actor, first_id)
+    m_second, ok_second, full_second = _to_baseline(app, actor, second_id)
+    ok = ok_first and ok_second
+    if ok:
+        # second px → baseline px → first px at full resolution, then in display pixels
+        full = compose_affine(invert_affine(m_first), m_second)
+        display_matrix = np.asarray(full, dtype=np.float64).copy()
+        display_matrix[:, :2] *= full_second[0] / second.shape[1]
+        display_matrix *= first.shape[1] / full_first[0]
+    else:
+        reg = register(first, second)  # display copies directly
+        ok, display_matrix = reg.ok, np.asarray(reg.matrix, dtype=np.float64)
+    warped = cv2.warpAffine(
+        second,
+        display_matrix,
+        (first.shape[1], first.shape[0]),
+        flags=cv2.INTER_LINEAR,
+        borderValue=(240, 240, 240),
+    )
+    return first, np.asarray(warped), ok
+
+
+def _display(app: App, actor: Actor, photo_id: int) -> U8:
+    with Image.open(io.BytesIO(photo_bytes(app, actor, photo_id, "display"))) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def _to_baseline(app: App, actor: Actor, photo_id: int) -> tuple[NDArray[np.float64], bool, tuple[int, int]]:
+    result = measurements.latest_result(app, actor, photo_id) or {}
+    size = photo_size(app, actor, photo_id)
+    reg = result.get("registration")
+    if reg is None:  # the baseline itself (or a photo analysed without a series)
+        identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+        return identity, result.get("zones", {}).get("source") != "series", size
+    return np.asarray(reg["matrix"], dtype=np.float64), bool(reg["ok"]), size
