@@ -17,6 +17,7 @@ import streamlit as st
 
 from tracker.app import courses, jobs, photos
 from tracker.app.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
+from tracker.app.context import Context
 from tracker.app.dashboard import input_signature
 from tracker.app.notes import MAX_NOTE_CHARS, add_note, client_notes
 from tracker.app.photos import aligned_pair
@@ -41,7 +42,7 @@ app = get_app()
 notice = st.session_state.pop("deleted_notice", None)
 if notice:
     st.success(notice)
-clients = courses.overview(app, actor)
+clients = courses.overview(Context(app, actor))
 if not clients:
     st.info("No clients yet.")
     st.stop()
@@ -54,7 +55,7 @@ client_id = st.selectbox(
 st.session_state["review_client_id"] = client_id
 apply_pending(app, actor, client_id)  # zones or scale saved in the Zones tab: before progress is read
 today = date.today()
-signature = input_signature(app, actor, client_id)  # changes whenever the client's data does
+signature = input_signature(Context(app, actor), client_id)  # changes whenever the client's data does
 
 
 def _progress() -> tuple[CourseProgress, dict[str, Any]]:
@@ -63,7 +64,7 @@ def _progress() -> tuple[CourseProgress, dict[str, Any]]:
     kept = st.session_state.get("review_progress")
     if kept is not None and kept[0] == key:
         return kept[1], kept[2]
-    computed = course_progress(app, actor, client_id, today)
+    computed = course_progress(Context(app, actor), client_id, today)
     st.session_state["review_progress"] = (key, computed, computed.to_json())
     return computed, st.session_state["review_progress"][2]
 
@@ -95,11 +96,11 @@ def _remeasuring_note(done: int, total: int) -> str:
     )
 
 
-if jobs.progress(app, actor, client_id) is not None:
+if jobs.progress(Context(app, actor), client_id) is not None:
 
     @st.fragment(run_every=2)
     def remeasuring() -> None:
-        job = jobs.progress(app, actor, client_id)
+        job = jobs.progress(Context(app, actor), client_id)
         if job is None:
             st.rerun(scope="app")  # finished: show the new numbers
         else:
@@ -126,9 +127,9 @@ def flags_and_notes() -> None:
         )
         if st.form_submit_button("Add note"):
             with error_boundary():
-                add_note(app, actor, client_id, note_text)
+                add_note(Context(app, actor), client_id, note_text)
                 st.success("Note added.")
-    for note in client_notes(app, actor, client_id):
+    for note in client_notes(Context(app, actor), client_id):
         st.markdown(f"**{note.created_at:%d %b %Y %H:%M}** · {md_escape(note.author)}")
         st.text(note.text)
 
@@ -144,7 +145,9 @@ def timeline() -> None:
         with st.expander(header, expanded=s.number == progress.sessions[-1].number):
             cols = st.columns(6)
             for i, row in enumerate(rows.itertuples()):
-                thumb = jpeg_bytes_uri(photos.photo_bytes(app, actor, int(row.photo_id), "thumbnail"))
+                thumb = jpeg_bytes_uri(
+                    photos.photo_bytes(Context(app, actor), int(row.photo_id), "thumbnail")
+                )
                 quality = "✓" if row.usable else "✗ not used"
                 cols[i % 6].image(
                     thumb, caption=f"{row.kind} · {row.taken_at:%d %b %H:%M} · Q {row.quality:.2f} {quality}"
@@ -157,7 +160,7 @@ def _aligned(a: int, b: int) -> tuple[Any, Any, bool]:
     kept = st.session_state.get("review_pair")
     if kept is not None and kept[0] == (a, b, signature):
         return kept[1]  # type: ignore[no-any-return]
-    pair = aligned_pair(app, actor, a, b)
+    pair = aligned_pair(Context(app, actor), a, b)
     st.session_state["review_pair"] = ((a, b, signature), pair)
     return pair
 
@@ -287,7 +290,7 @@ def report() -> None:
         with st.spinner("Preparing the report…"):
             st.session_state["report_pdf"] = (
                 client_id,
-                client_report_pdf(app, actor, client_id, today=today),
+                client_report_pdf(Context(app, actor), client_id, today=today),
             )
     report = st.session_state.get("report_pdf")
     if report and report[0] == client_id:
@@ -318,7 +321,7 @@ def report() -> None:
     )
     if st.button("Prepare data export", key="export_make"):
         with st.spinner("Collecting every photo and measurement…"):
-            st.session_state["client_export"] = (client_id, *export_client(app, actor, client_id))
+            st.session_state["client_export"] = (client_id, *export_client(Context(app, actor), client_id))
     export = st.session_state.get("client_export")
     if export and export[0] == client_id:
         st.download_button(
@@ -338,7 +341,7 @@ def report() -> None:
             typed = st.text_input(f"Type **{md_escape(names[client_id])}** to confirm", key="delete_confirm")
             if st.button("Delete client and all their data", type="primary", key="delete_client"):
                 with error_boundary():
-                    done = delete_client(app, actor, client_id, typed)
+                    done = delete_client(Context(app, actor), client_id, typed)
                     st.session_state.pop("review_client_id", None)
                     st.session_state["deleted_notice"] = (
                         f"Deleted {md_escape(names[client_id])}: "

@@ -6,6 +6,7 @@ from datetime import date
 
 import streamlit as st
 
+from tracker.app.context import Context
 from tracker.app.dashboard import COUNT_LABELS, DISPLAY_COLUMNS, clinic_dashboard, dashboard_counts
 from tracker.ui.context import STAFF, get_app, require_actor
 
@@ -21,7 +22,7 @@ actor = require_actor(*STAFF)
 app = get_app()
 st.title("Dashboard")
 with st.spinner("Loading the clinic…"):
-    table = clinic_dashboard(app, actor, date.today())
+    table = clinic_dashboard(Context(app, actor), date.today())
 if table.empty:
     st.info("No clients yet. Add one under *Record session & intake*, or load the demo.")
     st.stop()

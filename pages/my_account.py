@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from tracker.app import people
+from tracker.app.context import Context
 from tracker.app.records import export_client
 from tracker.domain import Role
 from tracker.ui.context import TOKEN_KEY, get_app, require_actor
@@ -29,7 +30,7 @@ with st.form("change_password", clear_on_submit=True):
         else:
             with error_boundary():
                 people.change_own_password(
-                    app, actor, current, new, keep_session=st.session_state.get(TOKEN_KEY)
+                    Context(app, actor), current, new, keep_session=st.session_state.get(TOKEN_KEY)
                 )
                 st.success("Password changed. Other browsers signed in as you have been signed out.")
 
@@ -41,7 +42,7 @@ if actor.role is Role.CLIENT and actor.client_id is not None:
     )
     if st.button("Prepare my data", key="my_export_make"):
         with st.spinner("Collecting your photos and measurements…"):
-            st.session_state["my_export"] = export_client(app, actor, actor.client_id)
+            st.session_state["my_export"] = export_client(Context(app, actor), actor.client_id)
     mine = st.session_state.get("my_export")
     if mine:
         st.download_button(

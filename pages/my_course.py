@@ -6,6 +6,7 @@ from datetime import date
 
 import streamlit as st
 
+from tracker.app.context import Context
 from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.guidance import PREPARATION, WARNING_SIGNS, aftercare_for_day
@@ -19,7 +20,7 @@ assert actor.client_id is not None
 today = date.today()
 st.title("My course")
 try:
-    progress = course_progress(app, actor, actor.client_id, today)
+    progress = course_progress(Context(app, actor), actor.client_id, today)
 except Refused as exc:  # no course yet: said as a note, and nothing more to show
     show_error(exc, kind="info")
     st.stop()
@@ -74,5 +75,5 @@ for s in sessions:
                 key=f"rating_{s.number}",
             )
             if right.button("Save rating", key=f"save_rating_{s.number}"):
-                rate_session(app, actor, actor.client_id, s.number, int(rating))
+                rate_session(Context(app, actor), actor.client_id, s.number, int(rating))
                 st.success(f"Saved: {rating}/10 for session {s.number}.")

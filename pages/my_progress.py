@@ -7,6 +7,7 @@ from datetime import date
 import streamlit as st
 
 from tracker.app.charts import measured_points, metric_chart, recovery_chart, recovery_points
+from tracker.app.context import Context
 from tracker.app.dashboard import input_signature
 from tracker.app.photos import aligned_pair
 from tracker.domain import Role
@@ -22,7 +23,7 @@ app = get_app()
 assert actor.client_id is not None
 st.title("My progress")
 try:
-    progress = course_progress(app, actor, actor.client_id, date.today())
+    progress = course_progress(Context(app, actor), actor.client_id, date.today())
 except Refused as exc:  # no course yet: said as a note, and nothing more to show
     show_error(exc, kind="info")
     st.stop()
@@ -63,14 +64,14 @@ befores = table[(table["kind"] == "before") & table["usable"]]
 if len(befores) >= 2:
     st.subheader("Before and now")
     first_id, latest_id = int(befores["photo_id"].iloc[0]), int(befores["photo_id"].iloc[-1])
-    first, latest, ok = aligned_pair(app, actor, first_id, latest_id)
+    first, latest, ok = aligned_pair(Context(app, actor), first_id, latest_id)
     comparison_slider(first, latest, "first photo", "latest (aligned)")
     if not ok:
         st.caption("These photos could not be lined up exactly; compare them with care.")
 
 st.subheader("Redness and texture over the course")
 st.caption("The shaded band is the noise band: changes inside it are too small to be sure of.")
-signature = input_signature(app, actor, actor.client_id)
+signature = input_signature(Context(app, actor), actor.client_id)
 for metric in ("delta_ei", "texture_dog"):
     show_chart(
         lambda metric=metric: metric_chart(progress, metric),

@@ -11,6 +11,7 @@ import streamlit as st
 from PIL import Image
 
 from tracker.app import courses, photos
+from tracker.app.context import Context
 from tracker.app.photos import upload_photo
 from tracker.config import MB
 from tracker.domain import PhotoKind, Role, infer_kind, pick_session_number
@@ -27,7 +28,7 @@ app = get_app()
 assert actor.client_id is not None
 st.title("Upload photos")
 
-rows = courses.overview(app, actor)
+rows = courses.overview(Context(app, actor))
 sessions = rows[0].sessions if rows else []
 if not sessions:
     st.info("Your practitioner has not recorded a session yet. You can upload once it is booked.")
@@ -78,7 +79,7 @@ st.markdown("**Or take one now**, lined up with the faint outline of your first 
 first = next((p for s in sessions for p in s.photos), None)
 ghost = None
 if first is not None:
-    with Image.open(io.BytesIO(photos.photo_bytes(app, actor, first.id, "display"))) as base:
+    with Image.open(io.BytesIO(photos.photo_bytes(Context(app, actor), first.id, "display"))) as base:
         ghost = np.asarray(base.convert("RGB"))
 shot = ghost_camera(ghost, key="ghost_camera")
 if shot is not None:
@@ -106,7 +107,7 @@ if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
         bar.progress(i / len(chosen), text=f"Checking and measuring {shown} ({i + 1} of {len(chosen)})…")
         try:
             done = upload_photo(
-                app, actor, actor.client_id, item.getvalue(), name, session_number=number, kind=kind
+                Context(app, actor), actor.client_id, item.getvalue(), name, session_number=number, kind=kind
             )
         except Exception as exc:  # one file never loses the batch, and no traceback reaches the page
             said = notice_logged(exc)

@@ -35,6 +35,8 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import func, select, update
 
+from tracker.app.context import Context
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.app.dashboard import clinic_dashboard, dashboard_counts
@@ -110,13 +112,13 @@ def main() -> None:
         actor = Actor.operator(built.clinic_id)
         base = _baseline(big, built.clinic_id)
         started = time.perf_counter()
-        df = clinic_dashboard(big, actor, today)  # first view ever: fills the cache
+        df = clinic_dashboard(Context(big, actor), today)  # first view ever: fills the cache
         print(
             f"first view (empty cache): {time.perf_counter() - started:.1f} s; counts {dashboard_counts(df)}"
         )
         measure(
             f"dashboard, {built.clients} clients, warm",
-            lambda: clinic_dashboard(big, actor, today),
+            lambda: clinic_dashboard(Context(big, actor), today),
             args.repeat,
             base,
         )
@@ -124,13 +126,13 @@ def main() -> None:
             _make_cold(big, built.clinic_id)
             baseline.append(_time(base))
             results.setdefault(f"dashboard, {built.clients} clients, cold", []).append(
-                _time(lambda: clinic_dashboard(big, actor, today))
+                _time(lambda: clinic_dashboard(Context(big, actor), today))
             )
         with big.uow() as uow:
             one = int(uow.session.scalar(select(func.min(Photo.client_id))) or 0)
         measure(
             "client review (course_progress), generated client, 6 sessions × 4 photos",
-            lambda: course_progress(big, actor, one, today),
+            lambda: course_progress(Context(big, actor), one, today),
             args.repeat,
             base,
         )
@@ -141,10 +143,10 @@ def main() -> None:
             loaded = build_demo(demo)
             print(f"demo clinic loaded in {time.perf_counter() - started:.0f} s")
             demo_actor = Actor.operator(loaded.clinic_id)
-            clinic_dashboard(demo, demo_actor, DEMO_TODAY)  # fills the cache
+            clinic_dashboard(Context(demo, demo_actor), DEMO_TODAY)  # fills the cache
             measure(
                 "dashboard, demo clinic (4 clients), warm",
-                lambda: clinic_dashboard(demo, demo_actor, DEMO_TODAY),
+                lambda: clinic_dashboard(Context(demo, demo_actor), DEMO_TODAY),
                 args.repeat,
                 base,
             )
@@ -157,7 +159,7 @@ def main() -> None:
                 ).one()
             measure(
                 f"client review (course_progress), demo client with {largest[1]} photos",
-                lambda: course_progress(demo, demo_actor, int(largest[0]), DEMO_TODAY),
+                lambda: course_progress(Context(demo, demo_actor), int(largest[0]), DEMO_TODAY),
                 args.repeat,
                 base,
             )

@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tracker.app.context import Context
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -59,7 +61,7 @@ def main() -> int:
         charts = None
 
     app = open_app()
-    client_id = next(c.id for c in courses.overview(app, Actor.operator(1)) if c.name == args.client)
+    client_id = next(c.id for c in courses.overview(Context(app, Actor.operator(1))) if c.name == args.client)
 
     def timed(step: Callable[[], object]) -> float:
         start = time.perf_counter()

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tracker.app.context import Context
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.app import courses, jobs, measurements, photos
@@ -83,13 +85,15 @@ def main() -> int:
 
         def series(scale: float | None) -> int:
             """A client whose series has its baseline (zones drawn) and follow-ups."""
-            client_id = courses.create_client(app, actor, f"Client {next(counter)}")
-            photos.import_photo(app, actor, client_id, _jpeg(baseline.rgb, 1), "b.jpg", create_session=True)
+            client_id = courses.create_client(Context(app, actor), f"Client {next(counter)}")
+            photos.import_photo(
+                Context(app, actor), client_id, _jpeg(baseline.rgb, 1), "b.jpg", create_session=True
+            )
             zones = Zones(truth["treated"], truth["reference"], "manual")
-            measurements.set_series_zones(app, actor, client_id, zones, px_per_mm=scale)
+            measurements.set_series_zones(Context(app, actor), client_id, zones, px_per_mm=scale)
             for day, rgb in enumerate(follow_ups, start=2):
                 photos.import_photo(
-                    app, actor, client_id, _jpeg(rgb, day), f"f{day}.jpg", create_session=True
+                    Context(app, actor), client_id, _jpeg(rgb, day), f"f{day}.jpg", create_session=True
                 )
             return client_id
 
@@ -97,12 +101,14 @@ def main() -> int:
         for _ in range(args.repeat):
             knows, learns = series(21.0), series(None)
             started = time.perf_counter()
-            photos.import_photo(app, actor, knows, chart_jpeg, "chart.jpg", create_session=True)
+            photos.import_photo(Context(app, actor), knows, chart_jpeg, "chart.jpg", create_session=True)
             plain.append(time.perf_counter() - started)
             started = time.perf_counter()
-            photos.import_photo(app, actor, learns, chart_jpeg, "chart.jpg", create_session=True)
+            photos.import_photo(Context(app, actor), learns, chart_jpeg, "chart.jpg", create_session=True)
             teaching.append(time.perf_counter() - started)
-            assert jobs.progress(app, actor, learns) is not None, "the chart did not change the series"
+            assert jobs.progress(Context(app, actor), learns) is not None, (
+                "the chart did not change the series"
+            )
             started = time.perf_counter()
             jobs.run_pending(app)
             job.append(time.perf_counter() - started)

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tracker.app import courses
+from tracker.app.context import Context
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.demo import DemoResult, build_demo
@@ -55,7 +56,7 @@ def operator(app: App) -> Actor:
 
 @pytest.fixture
 def client_id(app: App, operator: Actor) -> int:
-    return courses.create_client(app, operator, "Test Client")
+    return courses.create_client(Context(app, operator), "Test Client")
 
 
 def photo_rows(app: App) -> int:

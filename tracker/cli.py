@@ -20,6 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
+from tracker.app.context import Context
 from tracker.domain import Concern, PhotoKind, Role
 
 if TYPE_CHECKING:
@@ -244,11 +245,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     app = open_app(settings)
     actor = Actor.operator(_clinic_id(app, args.clinic, create=True))
     try:
-        client = courses.find_client(app, actor, args.client)
+        client = courses.find_client(Context(app, actor), args.client)
     except Rejected as exc:
         raise UsageError(str(exc)) from None
     client_id = (
-        client.id if client else courses.create_client(app, actor, args.client, concern=Concern(args.concern))
+        client.id
+        if client
+        else courses.create_client(Context(app, actor), args.client, concern=Concern(args.concern))
     )
     kind = PhotoKind(args.kind) if args.kind else None
     refused = 0
@@ -256,8 +259,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         try:
             data = path.read_bytes()
             done = photos.import_photo(
-                app,
-                actor,
+                Context(app, actor),
                 client_id,
                 data,
                 path.name,
@@ -301,7 +303,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.clinic and not clinics:
         raise UsageError(f"no clinic called {args.clinic!r}")
     for clinic_id, name in clinics:
-        rows = courses.overview(app, Actor.operator(clinic_id))
+        rows = courses.overview(Context(app, Actor.operator(clinic_id)))
         listing.append({"id": clinic_id, "name": name, "clients": [_client_json(r) for r in rows]})
     if args.json:
         print(json.dumps({"clinics": listing}, indent=2, ensure_ascii=False))
@@ -397,7 +399,9 @@ def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
             clinic_ids = [c.id for c in uow.repo.clinics()]
         refreshed = sum(
             refresh_clinic_status(
-                app, Actor.operator(cid), date.today(), progress=lambda ids: _progress(list(ids), "summaries")
+                Context(app, Actor.operator(cid)),
+                date.today(),
+                progress=lambda ids: _progress(list(ids), "summaries"),
             )
             for cid in clinic_ids
         )
@@ -418,7 +422,7 @@ def cmd_progress(args: argparse.Namespace, settings: Settings) -> int:
     actor = Actor.operator(_clinic_id(app, args.clinic))
     client_id = _client_id(app, actor, args.client)
     try:
-        progress = course_progress(app, actor, client_id, args.today)
+        progress = course_progress(Context(app, actor), client_id, args.today)
     except Rejected as exc:
         raise UsageError(str(exc)) from None
     if args.json:
@@ -612,7 +616,7 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
     client_id = _client_id(app, actor, args.client) if args.client else None
     try:
         user_id = people.create_account(
-            app, actor, args.email, role, password, client_id=client_id, display_name=args.name
+            Context(app, actor), args.email, role, password, client_id=client_id, display_name=args.name
         )
     except Rejected as exc:
         _say(f"refused: {exc}")
@@ -630,7 +634,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     tmp = args.output.with_name(args.output.name + ".part")
     try:
         with tmp.open("wb") as out:
-            filename = records.write_client_export(app, actor, client_id, out)
+            filename = records.write_client_export(Context(app, actor), client_id, out)
         tmp.replace(args.output)  # never a half-written zip under the final name
     finally:
         tmp.unlink(missing_ok=True)
@@ -644,7 +648,7 @@ def cmd_delete_client(args: argparse.Namespace, settings: Settings) -> int:
 
     app, actor, client_id = _one_client(args, settings)
     try:
-        done = records.delete_client(app, actor, client_id, args.confirm)
+        done = records.delete_client(Context(app, actor), client_id, args.confirm)
     except Rejected as exc:
         _say(f"refused: {exc}")
         return EXIT_REFUSED
@@ -669,7 +673,7 @@ def _client_id(app: App, actor: Actor, name: str) -> int:
     from tracker.ingest import Rejected
 
     try:
-        client = courses.find_client(app, actor, name)
+        client = courses.find_client(Context(app, actor), name)
     except Rejected as exc:
         raise UsageError(str(exc)) from None
     if client is None:
@@ -684,7 +688,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
 
     app = open_app(settings)
     actor = Actor.operator(_clinic_id(app, args.clinic))
-    rows = people.list_accounts(app, actor)
+    rows = people.list_accounts(Context(app, actor))
     if args.json:
         print(
             json.dumps(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.app import courses, photos
+from tracker.app.context import Context
 from tracker.app.jobs import run_pending
 from tracker.app.measurements import set_series_zones
 from tracker.app.people import hash_password
@@ -79,8 +80,7 @@ def build_demo(
         result.clients += 1
         for session in entry["sessions"]:
             courses.record_session(
-                app,
-                actor,
+                Context(app, actor),
                 client_id,
                 int(session["number"]),
                 _dt(session["at"]),
@@ -99,7 +99,9 @@ def build_demo(
                 # The practitioner draws the zones on the baseline; here they come from the
                 # renderer's truth, before any follow-up is measured against them.
                 zones = photo["truth"]["zones"]
-                set_series_zones(app, actor, client_id, Zones(zones["treated"], zones["reference"], "manual"))
+                set_series_zones(
+                    Context(app, actor), client_id, Zones(zones["treated"], zones["reference"], "manual")
+                )
             if on_photo:
                 on_photo(photo["file"], outcome)
         run_pending(app)  # a follow-up's chart taught the series its scale: the rest again
@@ -120,8 +122,7 @@ def _import(
     path = source / photo["file"]
     try:
         photos.import_photo(
-            app,
-            actor,
+            Context(app, actor),
             client_id,
             path.read_bytes(),
             path.name,
@@ -146,11 +147,11 @@ def _rate_sessions(app: App, actor: Actor, client_id: int, entry: dict[str, Any]
     slow = bool(entry.get("recovery", {}).get("slow"))
     for session in entry["sessions"]:
         number = int(session["number"])
-        rate_session(app, actor, client_id, number, min(9, (4 if slow else 5) + number))
+        rate_session(Context(app, actor), client_id, number, min(9, (4 if slow else 5) + number))
 
 
 def _ensure_client(app: App, actor: Actor, entry: dict[str, Any]) -> int:
-    existing = courses.find_client(app, actor, entry["name"])
+    existing = courses.find_client(Context(app, actor), entry["name"])
     if existing is not None:
         return existing.id
     course = entry["course"]
@@ -159,8 +160,7 @@ def _ensure_client(app: App, actor: Actor, entry: dict[str, Any]) -> int:
     first_session = entry["sessions"][0]["at"] if entry["sessions"] else None
     consent = {flag: first_session for flag in ("treatment", "photos_for_care", "photos_in_reports")}
     return courses.create_client(
-        app,
-        actor,
+        Context(app, actor),
         entry["name"],
         date_of_birth=date.fromisoformat(entry["date_of_birth"]) if entry.get("date_of_birth") else None,
         intake=intake,

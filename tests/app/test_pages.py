@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP, signed_in
 from tracker.app import courses, jobs, people, photos
+from tracker.app.context import Context
 from tracker.bootstrap import open_app
 from tracker.demo import (
     DEMO_ADMIN_EMAIL,
@@ -86,7 +87,9 @@ def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
     assert len(at.dataframe[0].value) == 4 and len(at.metric) >= 3
     at.switch_page("pages/client_review.py").run()
     assert not at.exception, at.exception
-    niamh = next(c.id for c in courses.overview(open_app(), Actor.operator(1)) if c.name.startswith("Niamh"))
+    niamh = next(
+        c.id for c in courses.overview(Context(open_app(), Actor.operator(1))) if c.name.startswith("Niamh")
+    )
     at.selectbox(key="review_client").set_value(niamh).run()
     assert not at.exception, at.exception
     assert any("Slow recovery" in e.value for e in at.error)
@@ -115,7 +118,9 @@ def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
     assert {"Download report (PDF)", "Download chart (PNG)", "Download data (zip)"} <= set(labels)
     assert not any(b.key == "delete_client" for b in at.button)  # only admins may delete
     # Another client: nothing prepared for Niamh is offered under their name.
-    ava = next(c.id for c in courses.overview(open_app(), Actor.operator(1)) if c.name.startswith("Ava"))
+    ava = next(
+        c.id for c in courses.overview(Context(open_app(), Actor.operator(1))) if c.name.startswith("Ava")
+    )
     at.selectbox(key="review_client").set_value(ava).run()
     assert not at.exception, at.exception
     assert [b.proto.label for b in at.get("download_button")] == []
@@ -126,7 +131,9 @@ def _by_label(widgets: object, label: str) -> object:
 
 
 def _client_id(name: str) -> int:
-    return next(c.id for c in courses.overview(open_app(), Actor.operator(1)) if c.name.startswith(name))
+    return next(
+        c.id for c in courses.overview(Context(open_app(), Actor.operator(1))) if c.name.startswith(name)
+    )
 
 
 def test_record_page_shows_each_clients_own_intake_and_asks_before_removing(demo_dir: Path) -> None:
@@ -134,7 +141,7 @@ def test_record_page_shows_each_clients_own_intake_and_asks_before_removing(demo
     at.switch_page("pages/record.py").run()
     assert not at.exception, at.exception
     niamh, ava = _client_id("Niamh"), _client_id("Ava")
-    intake = courses.client_intake(open_app(), Actor.operator(1), niamh)
+    intake = courses.client_intake(Context(open_app(), Actor.operator(1)), niamh)
     assert "rosacea" in intake["contraindications"]
     at.selectbox(key="record_client").set_value(ava).run()
     _by_label(at.checkbox, "Taking blood thinners").check()  # ticked for Ava, not saved
@@ -149,10 +156,12 @@ def test_record_page_shows_each_clients_own_intake_and_asks_before_removing(demo
     _by_label(at.checkbox, "Rosacea").uncheck()
     next(b for b in at.button if b.label == "Save intake").click().run()
     assert any("would remove from the file: Rosacea" in w.value.replace("\\", "") for w in at.warning)
-    assert courses.client_intake(open_app(), Actor.operator(1), niamh) == intake  # nothing changed yet
+    assert (
+        courses.client_intake(Context(open_app(), Actor.operator(1)), niamh) == intake
+    )  # nothing changed yet
     next(b for b in at.button if b.label == "Yes, remove it and save").click().run()
     assert not at.exception, at.exception
-    after = courses.client_intake(open_app(), Actor.operator(1), niamh)
+    after = courses.client_intake(Context(open_app(), Actor.operator(1)), niamh)
     assert "rosacea" not in after["contraindications"] and after["notes"] == intake["notes"]
     assert any("Intake saved" in m.value for m in [*at.success, *at.warning])
 
@@ -171,7 +180,10 @@ def test_record_page_adds_a_client_once_and_proposes_their_next_session(demo_dir
     at.text_input(key="new_client_name").input("tom  berg")  # the same name again: a double entry
     next(b for b in at.button if b.label == "Add client").click().run()
     assert any("A client called Tom Berg is already in the clinic" in w.value for w in at.warning)
-    assert sum(c.name.lower() == "tom berg" for c in courses.overview(open_app(), Actor.operator(1))) == 1
+    assert (
+        sum(c.name.lower() == "tom berg" for c in courses.overview(Context(open_app(), Actor.operator(1))))
+        == 1
+    )
 
     save = next(b for b in at.button if b.label == "Save session")
     save.click().run()
@@ -186,10 +198,10 @@ def test_record_page_adds_a_client_once_and_proposes_their_next_session(demo_dir
     assert any("already recorded for Tom Berg" in w.value for w in at.warning)
     table = at.table[0].value
     assert list(table["setting"]) == ["needle depth (mm)"] and list(table["after saving"]) == ["1.0"]
-    row = next(c for c in courses.overview(open_app(), Actor.operator(1)) if c.id == tom)
+    row = next(c for c in courses.overview(Context(open_app(), Actor.operator(1))) if c.id == tom)
     assert row.sessions[0].needle_depth_mm == 0.5  # not changed before the confirmation
     next(b for b in at.button if b.label == "Yes, change session 1").click().run()
-    row = next(c for c in courses.overview(open_app(), Actor.operator(1)) if c.id == tom)
+    row = next(c for c in courses.overview(Context(open_app(), Actor.operator(1))) if c.id == tom)
     assert row.sessions[0].needle_depth_mm == 1.0 and len(row.sessions) == 1
 
 
@@ -259,7 +271,9 @@ def test_only_admins_see_the_audit_log(demo_dir: Path) -> None:
 def test_admin_deletes_a_client_after_typing_the_name(demo_dir: Path) -> None:
     at = signed_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
     at.switch_page("pages/client_review.py").run()
-    linh = next(c.id for c in courses.overview(open_app(), Actor.operator(1)) if c.name.startswith("Linh"))
+    linh = next(
+        c.id for c in courses.overview(Context(open_app(), Actor.operator(1))) if c.name.startswith("Linh")
+    )
     at.selectbox(key="review_client").set_value(linh).run()
     at.session_state["review_tab"] = "Report"
     at.run()
@@ -270,7 +284,7 @@ def test_admin_deletes_a_client_after_typing_the_name(demo_dir: Path) -> None:
     at.button(key="delete_client").click().run()
     assert not at.exception, at.exception
     assert any("Deleted Linh Nguyễn" in s.value for s in at.success)
-    names = [c.name for c in courses.overview(open_app(), Actor.operator(1))]
+    names = [c.name for c in courses.overview(Context(open_app(), Actor.operator(1)))]
     assert len(names) == 3 and not any(n.startswith("Linh") for n in names)
 
 
@@ -278,8 +292,10 @@ def test_an_open_tab_is_signed_out_when_its_account_is_switched_off(demo_dir: Pa
     at = signed_in("niamh@demo.test", DEMO_CLIENT_PASSWORD)
     assert at.title[0].value == "My course"
     app = open_app()
-    niamh = next(a for a in people.list_accounts(app, Actor.operator(1)) if a.email == "niamh@demo.test")
-    people.set_active(app, Actor.operator(1), niamh.id, False)
+    niamh = next(
+        a for a in people.list_accounts(Context(app, Actor.operator(1))) if a.email == "niamh@demo.test"
+    )
+    people.set_active(Context(app, Actor.operator(1)), niamh.id, False)
     at.run()  # the next click in the open tab
     assert not at.exception, at.exception
     assert "actor" not in at.session_state and len(at.metric) == 0  # nothing of Niamh's is shown
@@ -294,11 +310,15 @@ def test_a_client_with_one_photo_sees_not_enough_photos_yet(demo_dir: Path) -> N
 
     app = open_app()
     operator = Actor.operator(1)
-    client_id = courses.create_client(app, operator, "Una Single")
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 11, 2, 10, 0))
+    client_id = courses.create_client(Context(app, operator), "Una Single")
+    courses.record_session(Context(app, operator), client_id, 1, datetime(2026, 11, 2, 10, 0))
     photo = (ROOT / "sample_photos" / "linh" / "s1_before_a.jpg").read_bytes()
-    photos.import_photo(app, operator, client_id, photo, "first.jpg", session_number=1, kind=PhotoKind.BEFORE)
-    people.create_account(app, operator, "una@demo.test", Role.CLIENT, "una's password", client_id=client_id)
+    photos.import_photo(
+        Context(app, operator), client_id, photo, "first.jpg", session_number=1, kind=PhotoKind.BEFORE
+    )
+    people.create_account(
+        Context(app, operator), "una@demo.test", Role.CLIENT, "una's password", client_id=client_id
+    )
     app.close()
 
     at = signed_in("una@demo.test", "una's password")
@@ -361,7 +381,9 @@ def test_record_page_treated_areas_per_client(demo_dir: Path) -> None:
     from tracker.domain import Concern, FaceRegion
 
     app = open_app()
-    rae = courses.create_client(app, Actor.operator(1), "Rae Regions", concern=Concern.FINE_LINES_WRINKLES)
+    rae = courses.create_client(
+        Context(app, Actor.operator(1)), "Rae Regions", concern=Concern.FINE_LINES_WRINKLES
+    )
     app.close()
     at = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     at.switch_page("pages/record.py").run()
@@ -389,7 +411,7 @@ def test_record_page_treated_areas_per_client(demo_dir: Path) -> None:
     assert any(
         "Treated areas saved for Rae Regions: Nose, Chin; reference: Forehead" in s.value for s in at.success
     )
-    stored = course_regions(open_app(), Actor.operator(1), rae)
+    stored = course_regions(Context(open_app(), Actor.operator(1)), rae)
     assert stored is not None and stored.treated == (FaceRegion.NOSE, FaceRegion.CHIN)
     assert stored.reference == (FaceRegion.FOREHEAD,)
     assert _ticked(at) == ["nose", "chin"]

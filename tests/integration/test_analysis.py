@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests import images
 from tracker.app import courses, jobs, measurements, photos
+from tracker.app.context import Context
 from tracker.bootstrap import App
 from tracker.domain import PhotoStatus, Role
 from tracker.imaging.zones import Zones
@@ -58,7 +59,7 @@ WHEN = {"baseline": "2026:06:01 09:40:00", "followup": "2026:06:02 09:40:00", "c
 def _upload(app: App, actor: Actor, client_id: int, renders: dict, name: str) -> photos.Imported:  # type: ignore[type-arg]
     rgb = renders[name]["rgb"]
     return photos.import_photo(
-        app, actor, client_id, _jpeg(rgb, WHEN[name]), f"{name}.jpg", create_session=True
+        Context(app, actor), client_id, _jpeg(rgb, WHEN[name]), f"{name}.jpg", create_session=True
     )
 
 
@@ -66,7 +67,9 @@ def _baseline_with_true_zones(app: App, actor: Actor, client_id: int, renders: d
     """Upload the baseline render and draw the renderer's own zones on it; → those zones."""
     _upload(app, actor, client_id, renders, "baseline")
     truth: dict = renders["baseline"]["truth"]["zones"]  # type: ignore[type-arg]
-    measurements.set_series_zones(app, actor, client_id, Zones(truth["treated"], truth["reference"], "x"))
+    measurements.set_series_zones(
+        Context(app, actor), client_id, Zones(truth["treated"], truth["reference"], "x")
+    )
     return truth
 
 
@@ -99,7 +102,7 @@ def test_zones_drawn_on_the_baseline_are_carried_and_the_chart_sets_the_scale(
     truth = renders["baseline"]["truth"]["zones"]
     assert (
         measurements.set_series_zones(
-            app, operator, client_id, Zones(truth["treated"], truth["reference"], "x")
+            Context(app, operator), client_id, Zones(truth["treated"], truth["reference"], "x")
         )
         == 1
     )
@@ -112,11 +115,11 @@ def test_zones_drawn_on_the_baseline_are_carried_and_the_chart_sets_the_scale(
 
     ids["chart"] = _upload(app, operator, client_id, renders, "chart").photo_id
     # The upload returned once its own photo was measured; the others wait in a job.
-    waiting = jobs.progress(app, operator, client_id)
+    waiting = jobs.progress(Context(app, operator), client_id)
     assert waiting is not None and not waiting.running
     assert _results(app)[ids["baseline"]].metrics["texture_dog"] is None
     assert jobs.run_pending(app) == 1
-    assert jobs.progress(app, operator, client_id) is None
+    assert jobs.progress(Context(app, operator), client_id) is None
     with app.uow() as uow:
         job = uow.session.scalars(select(RemeasureJob)).one()
         assert (job.done, job.total, job.error) == (2, 2, "") and job.finished_at is not None
@@ -135,7 +138,7 @@ def test_zones_drawn_on_the_baseline_are_carried_and_the_chart_sets_the_scale(
 
 def test_a_photo_without_skin_is_kept_with_the_reason(app: App, operator: Actor, client_id: int) -> None:
     data = images.encode(images.quadrants(800, 600), "JPEG")
-    done = photos.import_photo(app, operator, client_id, data, "wall.jpg", create_session=True)
+    done = photos.import_photo(Context(app, operator), client_id, data, "wall.jpg", create_session=True)
     assert done.analysis is not None and not done.analysis.ok
     assert "no skin" in done.analysis.message
     with app.uow() as uow:
@@ -160,14 +163,16 @@ def test_reanalyze_recomputes_only_older_versions_unless_all(
 
 
 def test_results_are_out_of_reach_for_another_clinic(app: App, operator: Actor, client_id: int) -> None:
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
+    courses.record_session(Context(app, operator), client_id, 1, datetime(2026, 5, 4, 10))
     data = images.encode(images.noisy(), "JPEG")
-    done = photos.import_photo(app, operator, client_id, data, "x.jpg", session_number=1, analyse=False)
+    done = photos.import_photo(
+        Context(app, operator), client_id, data, "x.jpg", session_number=1, analyse=False
+    )
     stranger = Actor.operator(courses.ensure_clinic(app, "Elsewhere"))
     with pytest.raises(PermissionDenied):
-        measurements.latest_result(app, stranger, done.photo_id)
+        measurements.latest_result(Context(app, stranger), done.photo_id)
     with pytest.raises(PermissionDenied):
-        measurements.analyze_photo(app, stranger, done.photo_id)
+        measurements.analyze_photo(Context(app, stranger), done.photo_id)
 
 
 def test_redrawn_zones_reach_follow_ups_measured_with_a_kept_baseline(
@@ -180,7 +185,7 @@ def test_redrawn_zones_reach_follow_ups_measured_with_a_kept_baseline(
     follow_id = _upload(app, operator, client_id, renders, "followup").photo_id  # keeps the baseline
     before = np.array(_results(app)[follow_id].zones["treated"])
     shifted = [[x + 40.0, y] for x, y in truth["treated"]]
-    measurements.set_series_zones(app, operator, client_id, Zones(shifted, truth["reference"], "x"))
+    measurements.set_series_zones(Context(app, operator), client_id, Zones(shifted, truth["reference"], "x"))
     after = np.array(_results(app)[follow_id].zones["treated"])
     moved = (after - before)[:, 0]
     assert np.all(np.abs(moved - moved.mean()) < 1.0) and 35.0 < moved.mean() < 45.0  # 40 px / scale
@@ -197,10 +202,10 @@ def test_zones_that_cannot_measure_are_refused_and_the_old_ones_kept(
         kept = uow.session.scalars(select(PhotoSeries)).one().zones
     overlapping = Zones(truth["treated"], truth["treated"], "manual")
     with pytest.raises(Rejected, match="reference zone overlaps the treated zone"):
-        measurements.set_series_zones(app, operator, client_id, overlapping)
+        measurements.set_series_zones(Context(app, operator), client_id, overlapping)
     outside = Zones([[-50.0, 10.0], [300.0, 10.0], [300.0, 200.0]], truth["reference"], "manual")
     with pytest.raises(Rejected, match="treated zone reaches outside the photo"):
-        measurements.set_series_zones(app, operator, client_id, outside)
+        measurements.set_series_zones(Context(app, operator), client_id, outside)
     with app.uow() as uow:
         assert uow.session.scalars(select(PhotoSeries)).one().zones == kept
 
@@ -214,19 +219,23 @@ def test_a_known_length_on_the_baseline_gives_the_scale_and_texture(
     base_id = _upload(app, operator, client_id, renders, "baseline").photo_id
     follow_id = _upload(app, operator, client_id, renders, "followup").photo_id
     truth = renders["baseline"]["truth"]["zones"]
-    measurements.set_series_zones(app, operator, client_id, Zones(truth["treated"], truth["reference"], "x"))
+    measurements.set_series_zones(
+        Context(app, operator), client_id, Zones(truth["treated"], truth["reference"], "x")
+    )
     assert _results(app)[base_id].metrics["texture_dog"] is None  # no chart: no scale yet
     with pytest.raises(Rejected, match="only 40 px apart"):
-        measurements.set_series_scale(app, operator, client_id, ((100.0, 375.0), (140.0, 375.0)), 2.0)
+        measurements.set_series_scale(
+            Context(app, operator), client_id, ((100.0, 375.0), (140.0, 375.0)), 2.0
+        )
     own = Actor(label="me@y", role=Role.CLIENT, clinic_id=operator.clinic_id, client_id=client_id)
     with pytest.raises(PermissionDenied):
-        measurements.set_series_scale(app, own, client_id, ((100.0, 375.0), (900.0, 375.0)), 38.1)
+        measurements.set_series_scale(Context(app, own), client_id, ((100.0, 375.0), (900.0, 375.0)), 38.1)
     with app.uow() as uow:
         assert uow.session.scalars(select(PhotoSeries)).one().px_per_mm is None  # refused: nothing changed
 
     # the render is 21 px/mm: 800 px is 38.1 mm
     ends = ((100.0, 375.0), (900.0, 375.0))
-    assert measurements.set_series_scale(app, operator, client_id, ends, 800 / 21) == 2
+    assert measurements.set_series_scale(Context(app, operator), client_id, ends, 800 / 21) == 2
     with app.uow() as uow:
         series = uow.session.scalars(select(PhotoSeries)).one()
         assert series.px_per_mm == pytest.approx(21.0)

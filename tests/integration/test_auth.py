@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text, update
 
+from tracker.app.context import Context
 from tracker.app.people import (
     TooManyAttempts,
     authenticate,
@@ -44,13 +45,13 @@ def signed_in(app: App, operator: Actor, client_id: int) -> Actor:
 
 
 def test_a_session_token_resumes_the_same_actor(app: App, signed_in: Actor) -> None:
-    token = start_session(app, signed_in)
+    token = start_session(Context(app, signed_in))
     assert resume_session(app, token) == signed_in
     assert resume_session(app, token) == signed_in  # a second tab, another reload
 
 
 def test_only_the_tokens_digest_is_stored(app: App, signed_in: Actor) -> None:
-    token = start_session(app, signed_in)
+    token = start_session(Context(app, signed_in))
     with app.engine.connect() as connection:
         dump = repr(connection.exec_driver_sql("select * from login_session").fetchall())
         stored = connection.execute(text("select token_sha256 from login_session")).scalar_one()
@@ -59,8 +60,8 @@ def test_only_the_tokens_digest_is_stored(app: App, signed_in: Actor) -> None:
 
 
 def test_sign_out_ends_the_token_everywhere(app: App, signed_in: Actor) -> None:
-    token = start_session(app, signed_in)
-    other = start_session(app, signed_in)  # another device stays signed in
+    token = start_session(Context(app, signed_in))
+    other = start_session(Context(app, signed_in))  # another device stays signed in
     end_session(app, token)
     assert resume_session(app, token) is None
     assert resume_session(app, other) == signed_in
@@ -69,7 +70,7 @@ def test_sign_out_ends_the_token_everywhere(app: App, signed_in: Actor) -> None:
 
 
 def test_expired_unknown_and_garbage_tokens_do_not_resume(app: App, signed_in: Actor) -> None:
-    token = start_session(app, signed_in)
+    token = start_session(Context(app, signed_in))
     with app.uow() as uow:
         uow.session.execute(update(LoginSession).values(expires_at=utcnow() - timedelta(seconds=1)))
         uow.commit()
@@ -79,7 +80,7 @@ def test_expired_unknown_and_garbage_tokens_do_not_resume(app: App, signed_in: A
 
 
 def test_a_session_lasts_the_configured_hours(app: App, signed_in: Actor) -> None:
-    start_session(app, signed_in)
+    start_session(Context(app, signed_in))
     with app.uow() as uow:
         row = uow.session.scalars(select(LoginSession)).one()
         lasts = row.expires_at - row.created_at
@@ -87,7 +88,7 @@ def test_a_session_lasts_the_configured_hours(app: App, signed_in: Actor) -> Non
 
 
 def test_a_deactivated_account_cannot_resume(app: App, signed_in: Actor) -> None:
-    token = start_session(app, signed_in)
+    token = start_session(Context(app, signed_in))
     with app.uow() as uow:
         uow.session.execute(update(User).where(User.email == EMAIL).values(active=False))
         uow.commit()
@@ -97,7 +98,7 @@ def test_a_deactivated_account_cannot_resume(app: App, signed_in: Actor) -> None
 
 def test_an_actor_without_an_account_gets_no_session(app: App, operator: Actor) -> None:
     with pytest.raises(ValueError, match="user account"):
-        start_session(app, operator)
+        start_session(Context(app, operator))
 
 
 def test_repeated_failures_lock_the_email_for_a_while(app: App, signed_in: Actor) -> None:

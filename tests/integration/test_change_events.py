@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from tests import images
 from tracker.app import courses, measurements, photos
+from tracker.app.context import Context
 from tracker.app.courses import set_course_regions
 from tracker.app.dashboard import clinic_dashboard, input_signature
 from tracker.app.notes import add_note
@@ -38,7 +39,7 @@ PHOTO = images.encode(images.quadrants(), "JPEG")
 
 def _view(app: App, actor: Actor, client_id: int) -> pd.Series:
     """The client's dashboard row, from a view that had nothing to recompute."""
-    df = clinic_dashboard(app, actor, TODAY)
+    df = clinic_dashboard(Context(app, actor), TODAY)
     assert df.attrs["refreshed"] == 0, "the view had to recompute: the change event did not"
     return df.set_index("client_id").loc[client_id]
 
@@ -58,25 +59,25 @@ def viewed(app: App, operator: Actor, client_id: int) -> int:
 
 
 def test_a_recorded_session_shows_at_once(app: App, operator: Actor, viewed: int) -> None:
-    courses.record_session(app, operator, viewed, 1, AT)
+    courses.record_session(Context(app, operator), viewed, 1, AT)
     row = _view(app, operator, viewed)
     assert row["sessions"] == "1/4" and row["next_due"] == SESSION_DAY + timedelta(weeks=5)
     assert "no usable photo (s1)" in row["flags"]
 
 
 def test_an_intake_with_a_contraindication_shows_at_once(app: App, operator: Actor, viewed: int) -> None:
-    courses.record_intake(app, operator, viewed, [Contraindication.ROSACEA])
+    courses.record_intake(Context(app, operator), viewed, [Contraindication.ROSACEA])
     row = _view(app, operator, viewed)
     assert "contraindication" in row["flag_codes"] and row["act"] == 1
 
 
 def test_a_plan_and_a_rating_show_at_once(app: App, operator: Actor, viewed: int) -> None:
-    set_course_plan(app, operator, viewed, CoursePlan(6, 4, None))
+    set_course_plan(Context(app, operator), viewed, CoursePlan(6, 4, None))
     assert _view(app, operator, viewed)["sessions"] == "0/6"
 
-    courses.record_session(app, operator, viewed, 1, AT)
+    courses.record_session(Context(app, operator), viewed, 1, AT)
     before = _computed_at(app, viewed)
-    rate_session(app, operator, viewed, 1, 7)  # not on the dashboard, but an input of the row
+    rate_session(Context(app, operator), viewed, 1, 7)  # not on the dashboard, but an input of the row
     assert _computed_at(app, viewed) != before
     row = _view(app, operator, viewed)
     assert row["sessions"] == "1/6" and row["next_due"] == SESSION_DAY + timedelta(weeks=4)
@@ -84,7 +85,12 @@ def test_a_plan_and_a_rating_show_at_once(app: App, operator: Actor, viewed: int
 
 def test_an_imported_photo_and_new_zones_show_at_once(app: App, operator: Actor, viewed: int) -> None:
     done = photos.import_photo(
-        app, operator, viewed, PHOTO, "p.jpg", taken_at=AT - timedelta(minutes=30), create_session=True
+        Context(app, operator),
+        viewed,
+        PHOTO,
+        "p.jpg",
+        taken_at=AT - timedelta(minutes=30),
+        create_session=True,
     )
     row = _view(app, operator, viewed)
     assert row["photos"] == 1 and row["last_photo"] == SESSION_DAY and row["sessions"] == "1/4"
@@ -92,19 +98,26 @@ def test_an_imported_photo_and_new_zones_show_at_once(app: App, operator: Actor,
     before = _computed_at(app, viewed)
     treated = [[100.0, 100.0], [300.0, 100.0], [300.0, 300.0], [100.0, 300.0]]
     reference = [[400.0, 100.0], [600.0, 100.0], [600.0, 300.0], [400.0, 300.0]]
-    measurements.set_series_zones(app, operator, viewed, Zones(treated, reference, "manual"), px_per_mm=5.0)
+    measurements.set_series_zones(
+        Context(app, operator), viewed, Zones(treated, reference, "manual"), px_per_mm=5.0
+    )
     assert _computed_at(app, viewed) != before
     assert _view(app, operator, viewed)["photos"] == 1
-    assert measurements.series_info(app, operator, viewed)["baseline_photo_id"] == done.photo_id  # type: ignore[index]
+    assert measurements.series_info(Context(app, operator), viewed)["baseline_photo_id"] == done.photo_id  # type: ignore[index]
 
 
 def test_new_course_regions_show_at_once(app: App, operator: Actor, viewed: int) -> None:
     photos.import_photo(
-        app, operator, viewed, PHOTO, "p.jpg", taken_at=AT - timedelta(minutes=30), create_session=True
+        Context(app, operator),
+        viewed,
+        PHOTO,
+        "p.jpg",
+        taken_at=AT - timedelta(minutes=30),
+        create_session=True,
     )
     _view(app, operator, viewed)
     before = _computed_at(app, viewed)
-    set_course_regions(app, operator, viewed, [FaceRegion.FOREHEAD], None)
+    set_course_regions(Context(app, operator), viewed, [FaceRegion.FOREHEAD], None)
     assert _computed_at(app, viewed) != before
     _view(app, operator, viewed)
 
@@ -112,29 +125,38 @@ def test_new_course_regions_show_at_once(app: App, operator: Actor, viewed: int)
 def test_a_discarded_upload_and_a_deleted_client_leave_the_dashboard(
     app: App, operator: Actor, viewed: int
 ) -> None:
-    other = courses.create_client(app, operator, "Other Client")
-    clinic_dashboard(app, operator, TODAY)
+    other = courses.create_client(Context(app, operator), "Other Client")
+    clinic_dashboard(Context(app, operator), TODAY)
     done = photos.import_photo(
-        app, operator, viewed, PHOTO, "p.jpg", taken_at=AT - timedelta(minutes=30), create_session=True
+        Context(app, operator),
+        viewed,
+        PHOTO,
+        "p.jpg",
+        taken_at=AT - timedelta(minutes=30),
+        create_session=True,
     )
     assert _view(app, operator, viewed)["photos"] == 1
 
-    discard_upload(app, operator, done.photo_id, "over the upload limits")  # bulk SQL: an explicit event
+    discard_upload(
+        Context(app, operator), done.photo_id, "over the upload limits"
+    )  # bulk SQL: an explicit event
     assert _view(app, operator, viewed)["photos"] == 0
 
-    delete_client(app, operator, other, "Other Client")
-    df = clinic_dashboard(app, operator, TODAY)
+    delete_client(Context(app, operator), other, "Other Client")
+    df = clinic_dashboard(Context(app, operator), TODAY)
     assert df.attrs["refreshed"] == 0 and list(df["client_id"]) == [viewed]
 
 
 def test_a_client_uploading_their_own_photo_refreshes_the_practitioners_row(
     app: App, operator: Actor, viewed: int
 ) -> None:
-    courses.record_session(app, operator, viewed, 1, AT)
+    courses.record_session(Context(app, operator), viewed, 1, AT)
     me = Actor(label="me@x", role=Role.CLIENT, clinic_id=operator.clinic_id, client_id=viewed)
-    upload_photo(app, me, viewed, images.encode(images.noisy(), "JPEG"), "q.jpg", session_number=1)
+    upload_photo(Context(app, me), viewed, images.encode(images.noisy(), "JPEG"), "q.jpg", session_number=1)
     assert _view(app, operator, viewed)["photos"] == 1  # measured in a child process
-    photos.import_photo(app, me, viewed, PHOTO, "p.jpg", taken_at=AT + timedelta(hours=1), session_number=1)
+    photos.import_photo(
+        Context(app, me), viewed, PHOTO, "p.jpg", taken_at=AT + timedelta(hours=1), session_number=1
+    )
     assert _view(app, operator, viewed)["photos"] == 2
 
 
@@ -144,15 +166,15 @@ def test_a_client_uploading_their_own_photo_refreshes_the_practitioners_row(
 def test_each_commit_publishes_the_clients_it_changed_once(app: App, operator: Actor, client_id: int) -> None:
     seen: list[Event] = []
     app.handlers = {ClientInputsChanged: [lambda _app, e: seen.append(e)]}
-    other = courses.create_client(app, operator, "Other Client")
+    other = courses.create_client(Context(app, operator), "Other Client")
     assert seen == [ClientInputsChanged(operator.clinic_id, other)]
 
     seen.clear()
-    courses.record_session(app, operator, client_id, 1, AT)
+    courses.record_session(Context(app, operator), client_id, 1, AT)
     assert seen == [ClientInputsChanged(operator.clinic_id, client_id)]
 
     seen.clear()
-    add_note(app, operator, client_id, "called about the next session")  # not a progress input
+    add_note(Context(app, operator), client_id, "called about the next session")  # not a progress input
     with app.uow() as uow:  # loaded, not changed
         uow.session.scalars(select(TreatmentSession)).all()
         uow.commit()
@@ -188,7 +210,7 @@ def test_a_failing_handler_is_logged_and_undoes_nothing(
 
     app.handlers = {ClientInputsChanged: [broken, lambda _app, e: seen.append(e)]}
     with caplog.at_level(logging.ERROR, logger="tracker.application"):
-        courses.record_session(app, operator, client_id, 1, AT)
+        courses.record_session(Context(app, operator), client_id, 1, AT)
     assert seen == [ClientInputsChanged(operator.clinic_id, client_id)]
     assert any("broken" in r.getMessage() and r.exc_info for r in caplog.records)
     with app.uow() as uow:
@@ -199,11 +221,11 @@ def test_a_row_left_stale_by_a_failed_handler_is_recomputed_by_the_view(
     app: App, operator: Actor, viewed: int
 ) -> None:
     app.handlers = {}  # as if every handler had failed
-    courses.record_session(app, operator, viewed, 1, AT)
+    courses.record_session(Context(app, operator), viewed, 1, AT)
     with app.uow() as uow:
         row = uow.session.get(ClientStatus, viewed)
-        assert row is not None and row.signature != input_signature(app, operator, viewed)
-    df = clinic_dashboard(app, operator, TODAY)
+        assert row is not None and row.signature != input_signature(Context(app, operator), viewed)
+    df = clinic_dashboard(Context(app, operator), TODAY)
     assert df.attrs["refreshed"] == 1 and df.iloc[0]["sessions"] == "1/4"
 
 
@@ -212,10 +234,10 @@ def test_deleted_photos_files_are_published_for_the_kept_baselines(
 ) -> None:
     seen: list[Event] = []
     app.handlers = {PhotoFilesDropped: [lambda _app, e: seen.append(e)]}
-    done = photos.import_photo(app, operator, client_id, PHOTO, "p.jpg", create_session=True)
+    done = photos.import_photo(Context(app, operator), client_id, PHOTO, "p.jpg", create_session=True)
     with app.uow() as uow:
         photo = uow.session.get(measurements.Photo, done.photo_id)
         assert photo is not None
         keys = frozenset(photo.blob_keys.values())
-    delete_client(app, operator, client_id, "Test Client")
+    delete_client(Context(app, operator), client_id, "Test Client")
     assert seen == [PhotoFilesDropped(keys)]

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from tracker.app.charts import NOT_USED, chart_png, metric_chart, recovery_chart
+from tracker.app.context import Context
 from tracker.bootstrap import App
 from tracker.demo import DemoResult
 from tracker.permissions import Actor
@@ -27,7 +28,7 @@ def linh(demo_loaded: tuple[App, DemoResult]) -> CourseProgress:
     actor = Actor.operator(demo.clinic_id)
     with app.uow() as uow:
         (client,) = uow.repo.clients_named(demo.clinic_id, "Linh Nguyễn")
-    return course_progress(app, actor, client.id, TODAY)
+    return course_progress(Context(app, actor), client.id, TODAY)
 
 
 def layers(chart: Any) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:

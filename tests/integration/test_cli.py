@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import images
+from tracker.app.context import Context
 from tracker.app.dashboard import clinic_dashboard
 from tracker.app.people import authenticate
 from tracker.bootstrap import open_app
@@ -227,7 +228,7 @@ def test_import_leaves_the_dashboard_warm(
     try:
         with app.uow() as uow:
             clinic_id = uow.session.scalars(select(Client.clinic_id)).one()
-        df = clinic_dashboard(app, Actor.operator(clinic_id), date.today())
+        df = clinic_dashboard(Context(app, Actor.operator(clinic_id)), date.today())
         assert df.attrs["refreshed"] == 0  # the import refreshed the client's row already
         assert list(df["name"]) == ["Ann Lee"]
     finally:
@@ -354,8 +355,8 @@ def test_demo_is_refused_in_production_and_never_the_default_clinic(
         clinics = {c.name: c for c in uow.repo.clinics()}
     assert set(clinics) == {"Demo Skin Clinic", "My Clinic"} and clinics["Demo Skin Clinic"].is_demo
     demo_admin = Actor.operator(demo.clinic_id)
-    assert "boss@clinic.example" not in {a.email for a in people.list_accounts(real, demo_admin)}
-    assert "Real Patient" not in {c.name for c in courses.overview(real, demo_admin)}
+    assert "boss@clinic.example" not in {a.email for a in people.list_accounts(Context(real, demo_admin))}
+    assert "Real Patient" not in {c.name for c in courses.overview(Context(real, demo_admin))}
 
     code, _ = run(capsys, data, "import", str(ROOT / "sample_photos" / "linh" / "s1_before_b.jpg"),
                   "--client", "Real Patient", "--clinic", "My Clinc")  # fmt: skip

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from tests import images
 from tests.conftest import blob_files
 from tracker.app import consistency, courses, photos
+from tracker.app.context import Context
 from tracker.app.notes import add_note
 from tracker.app.people import authenticate, create_account
 from tracker.app.records import delete_client, export_client
@@ -33,17 +34,17 @@ PHOTO_B = images.encode(Image.open(SAMPLES / "linh" / "s1_before_a.jpg").convert
 
 
 def _client_with_photos(app: App, operator: Actor, name: str, *files: bytes) -> int:
-    client_id = courses.create_client(app, operator, name)
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 9, 1, 10, 0))
+    client_id = courses.create_client(Context(app, operator), name)
+    courses.record_session(Context(app, operator), client_id, 1, datetime(2026, 9, 1, 10, 0))
     for i, data in enumerate(files):
-        photos.import_photo(app, operator, client_id, data, f"p{i}.img", session_number=1)
+        photos.import_photo(Context(app, operator), client_id, data, f"p{i}.img", session_number=1)
     return client_id
 
 
 def test_export_holds_the_record_measurements_notes_and_exact_originals(app: App, operator: Actor) -> None:
     client_id = _client_with_photos(app, operator, "Zoë Ångström", PHOTO_A, PHOTO_B)
-    add_note(app, operator, client_id, "Prefers morning sessions.")
-    name, data = export_client(app, operator, client_id)
+    add_note(Context(app, operator), client_id, "Prefers morning sessions.")
+    name, data = export_client(Context(app, operator), client_id)
     assert name.endswith(".zip") and str(client_id) in name
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         record = json.loads(zf.read("client.json"))
@@ -64,18 +65,18 @@ def test_export_holds_the_record_measurements_notes_and_exact_originals(app: App
 def test_a_client_exports_their_own_data_without_the_clinics_notes(app: App, operator: Actor) -> None:
     ann = _client_with_photos(app, operator, "Ann", PHOTO_A)
     bob = _client_with_photos(app, operator, "Bob", PHOTO_B)
-    add_note(app, operator, ann, "Internal remark.")
-    create_account(app, operator, "ann@home.test", Role.CLIENT, PASSWORD, client_id=ann)
+    add_note(Context(app, operator), ann, "Internal remark.")
+    create_account(Context(app, operator), "ann@home.test", Role.CLIENT, PASSWORD, client_id=ann)
     me = authenticate(app, "ann@home.test", PASSWORD)
     assert me is not None
-    _, data = export_client(app, me, ann)
+    _, data = export_client(Context(app, me), ann)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert json.loads(zf.read("client.json"))["notes"] == []
     with pytest.raises(PermissionDenied):
-        export_client(app, me, bob)
+        export_client(Context(app, me), bob)
     other_clinic = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
     with pytest.raises(PermissionDenied):
-        export_client(app, other_clinic, ann)
+        export_client(Context(app, other_clinic), ann)
 
 
 def test_deletion_removes_every_row_and_file_of_the_client_and_nothing_else(
@@ -83,8 +84,8 @@ def test_deletion_removes_every_row_and_file_of_the_client_and_nothing_else(
 ) -> None:
     gone = _client_with_photos(app, operator, "Gone Client", PHOTO_A, PHOTO_B)
     stays = _client_with_photos(app, operator, "Stays Client", PHOTO_B)  # shares one file
-    add_note(app, operator, gone, "To be deleted.")
-    create_account(app, operator, "gone@home.test", Role.CLIENT, PASSWORD, client_id=gone)
+    add_note(Context(app, operator), gone, "To be deleted.")
+    create_account(Context(app, operator), "gone@home.test", Role.CLIENT, PASSWORD, client_id=gone)
     files_before = set(blob_files(app))
     with app.uow() as uow:
         stays_keys = {
@@ -93,7 +94,7 @@ def test_deletion_removes_every_row_and_file_of_the_client_and_nothing_else(
             for k in p.blob_keys.values()
         }
 
-    report = delete_client(app, operator, gone, " Gone Client ")
+    report = delete_client(Context(app, operator), gone, " Gone Client ")
     assert report.photos == 2 and report.files_kept == 3  # PHOTO_B's original and copies stay
     assert report.files_deleted == 3
     with app.uow() as uow:
@@ -111,21 +112,21 @@ def test_deletion_removes_every_row_and_file_of_the_client_and_nothing_else(
     assert set(blob_files(app)) == stays_keys and stays_keys < files_before
     assert consistency.check(app).consistent
     assert authenticate(app, "gone@home.test", PASSWORD) is None
-    assert [c.name for c in courses.overview(app, operator)] == ["Stays Client"]
+    assert [c.name for c in courses.overview(Context(app, operator))] == ["Stays Client"]
 
 
 def test_deletion_needs_an_admin_and_the_exact_name(app: App, operator: Actor) -> None:
     client_id = _client_with_photos(app, operator, "Careful Client", PHOTO_A)
-    create_account(app, operator, "pat@clinic.test", Role.PRACTITIONER, PASSWORD)
+    create_account(Context(app, operator), "pat@clinic.test", Role.PRACTITIONER, PASSWORD)
     pat = authenticate(app, "pat@clinic.test", PASSWORD)
     assert pat is not None
     files = set(blob_files(app))
     with pytest.raises(PermissionDenied):
-        delete_client(app, pat, client_id, "Careful Client")
+        delete_client(Context(app, pat), client_id, "Careful Client")
     with pytest.raises(Rejected, match="Type the client's name exactly"):
-        delete_client(app, operator, client_id, "careful client")
+        delete_client(Context(app, operator), client_id, "careful client")
     other_clinic = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
     with pytest.raises(PermissionDenied):
-        delete_client(app, other_clinic, client_id, "Careful Client")
+        delete_client(Context(app, other_clinic), client_id, "Careful Client")
     assert set(blob_files(app)) == files
-    assert [c.name for c in courses.overview(app, operator)] == ["Careful Client"]
+    assert [c.name for c in courses.overview(Context(app, operator))] == ["Careful Client"]

@@ -7,6 +7,7 @@ from PIL import Image
 from tests import images
 from tests.conftest import photo_rows
 from tracker.app import consistency, photos
+from tracker.app.context import Context
 from tracker.bootstrap import App
 from tracker.permissions import Actor
 from tracker.store.blobs import sha256_hex
@@ -15,7 +16,7 @@ from tracker.store.models import Photo
 
 def _photo(app: App, actor: Actor, client_id: int, seed: int) -> Photo:
     data = images.encode(images.noisy(seed=seed), "JPEG")
-    done = photos.import_photo(app, actor, client_id, data, f"{seed}.jpg", create_session=True)
+    done = photos.import_photo(Context(app, actor), client_id, data, f"{seed}.jpg", create_session=True)
     with app.uow() as uow:
         photo = uow.session.get(Photo, done.photo_id)
         assert photo is not None

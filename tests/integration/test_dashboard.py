@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import delete, insert, select
 
 from tracker.app import courses
+from tracker.app.context import Context
 from tracker.app.dashboard import clinic_dashboard, dashboard_counts, refresh_client_status
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
@@ -70,7 +71,7 @@ def _computed_at(app: App) -> dict[int, datetime | None]:
 
 
 def _client_id(app: App, actor: Actor, name: str) -> int:
-    return int(_row(clinic_dashboard(app, actor, TODAY), name)["client_id"])
+    return int(_row(clinic_dashboard(Context(app, actor), TODAY), name)["client_id"])
 
 
 def _same(left: pd.DataFrame, right: pd.DataFrame, what: str = "") -> None:
@@ -83,7 +84,7 @@ def _same(left: pd.DataFrame, right: pd.DataFrame, what: str = "") -> None:
 
 def test_every_demo_client_has_a_row_and_the_slow_recoverer_comes_first(demo_copy: tuple[App, Actor]) -> None:
     app, actor = demo_copy
-    df = clinic_dashboard(app, actor, TODAY)
+    df = clinic_dashboard(Context(app, actor), TODAY)
     assert sorted(df["name"]) == ["Adaeze Okafor", "Ava Lindqvist", "Linh Nguyễn", "Niamh O'Sullivan"]
     niamh = df.iloc[0]
     assert niamh["name"] == "Niamh O'Sullivan"
@@ -101,7 +102,7 @@ def test_every_demo_client_has_a_row_and_the_slow_recoverer_comes_first(demo_cop
 
 def test_counts_of_the_demo(demo_copy: tuple[App, Actor]) -> None:
     app, actor = demo_copy
-    counts = dashboard_counts(clinic_dashboard(app, actor, TODAY))
+    counts = dashboard_counts(clinic_dashboard(Context(app, actor), TODAY))
     assert counts == {
         "clients": 4,
         "act": 2,
@@ -118,16 +119,16 @@ def test_a_client_cannot_see_the_dashboard(demo_copy: tuple[App, Actor]) -> None
     me = _client_id(app, actor, "Ava")
     client = Actor(label="ava@demo.test", role=Role.CLIENT, clinic_id=actor.clinic_id, client_id=me)
     with pytest.raises(PermissionDenied):
-        clinic_dashboard(app, client, TODAY)
+        clinic_dashboard(Context(app, client), TODAY)
     other_clinic = Actor.operator(actor.clinic_id + 1)
-    assert clinic_dashboard(app, other_clinic, TODAY).empty  # clinic-scoped
+    assert clinic_dashboard(Context(app, other_clinic), TODAY).empty  # clinic-scoped
 
 
 def test_a_second_view_comes_from_the_cache(demo_copy: tuple[App, Actor]) -> None:
     app, actor = demo_copy
-    first = clinic_dashboard(app, actor, TODAY)
+    first = clinic_dashboard(Context(app, actor), TODAY)
     stamps = _computed_at(app)
-    second = clinic_dashboard(app, actor, TODAY)
+    second = clinic_dashboard(Context(app, actor), TODAY)
     assert second.attrs["refreshed"] == 0
     assert _computed_at(app) == stamps and all(stamps.values())
     _same(first, second)
@@ -138,20 +139,20 @@ def test_a_second_view_comes_from_the_cache(demo_copy: tuple[App, Actor]) -> Non
 
 def test_the_cache_follows_every_kind_of_change(own_demo: tuple[App, Actor]) -> None:
     app, actor = own_demo
-    clinic_dashboard(app, actor, TODAY)
+    clinic_dashboard(Context(app, actor), TODAY)
     ava, niamh, linh = (_client_id(app, actor, n) for n in ("Ava", "Niamh", "Linh"))
 
     # A rating: only that client is recomputed, by the change event's handler.
     before = _computed_at(app)
-    rate_session(app, actor, ava, 5, 3)
+    rate_session(Context(app, actor), ava, 5, 3)
     after = _computed_at(app)
     assert after[ava] != before[ava] and {k: v for k, v in after.items() if k != ava} == {
         k: v for k, v in before.items() if k != ava
     }
 
     # A new session through the services: sessions done and the next due date move.
-    courses.record_session(app, actor, niamh, 5, datetime(2026, 11, 20, 10, 0))
-    row = _row(clinic_dashboard(app, actor, TODAY), "Niamh")
+    courses.record_session(Context(app, actor), niamh, 5, datetime(2026, 11, 20, 10, 0))
+    row = _row(clinic_dashboard(Context(app, actor), TODAY), "Niamh")
     assert row["sessions"] == "5/4" and row["next_due"] == date(2027, 5, 21)
 
     # A result re-measured in place (same row, no new id, no timestamp): the unit of work.
@@ -165,7 +166,7 @@ def test_the_cache_follows_every_kind_of_change(own_demo: tuple[App, Actor]) -> 
         assert latest_before is not None
         latest_before.metrics = {**latest_before.metrics, "delta_ei": 15.0}
         uow.commit()
-    row = _row(clinic_dashboard(app, actor, TODAY), "Ava")
+    row = _row(clinic_dashboard(Context(app, actor), TODAY), "Ava")
     assert row["redness_status"] == "worsened" and row["redness_change"] > 10
 
     # A session written by bulk SQL, which no hook sees: the signature's traces do.
@@ -177,7 +178,7 @@ def test_the_cache_follows_every_kind_of_change(own_demo: tuple[App, Actor]) -> 
             [{"course_id": course.id, "number": 5, "at": datetime(2026, 11, 21, 9, 0)}],
         )
         uow.commit()
-    assert _row(clinic_dashboard(app, actor, TODAY), "Linh")["sessions"] == "5/4"
+    assert _row(clinic_dashboard(Context(app, actor), TODAY), "Linh")["sessions"] == "5/4"
 
     # A plan change.
     with app.uow() as uow:
@@ -185,36 +186,36 @@ def test_the_cache_follows_every_kind_of_change(own_demo: tuple[App, Actor]) -> 
         assert course is not None
         course.planned_sessions = 6
         uow.commit()
-    row = _row(clinic_dashboard(app, actor, TODAY), "Linh")
+    row = _row(clinic_dashboard(Context(app, actor), TODAY), "Linh")
     assert row["sessions"] == "5/6" and row["next_due"] is not None
 
 
 def test_refresh_client_status_makes_the_next_view_warm(app: App, operator: Actor, client_id: int) -> None:
-    data = refresh_client_status(app, operator, client_id, TODAY)
+    data = refresh_client_status(Context(app, operator), client_id, TODAY)
     assert data["name"] == "Test Client" and data["sessions_done"] == 0 and data["flags"] == []
-    df = clinic_dashboard(app, operator, TODAY)
+    df = clinic_dashboard(Context(app, operator), TODAY)
     assert df.attrs["refreshed"] == 0 and df.iloc[0]["sessions"] == "0/4"
 
     app.handlers = {}  # no change event handled: the row is stale
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 9, 1, 10, 0))
-    df = clinic_dashboard(app, operator, TODAY)
+    courses.record_session(Context(app, operator), client_id, 1, datetime(2026, 9, 1, 10, 0))
+    df = clinic_dashboard(Context(app, operator), TODAY)
     row = df.iloc[0]
     assert df.attrs["refreshed"] == 1 and row["sessions"] == "1/4"
     assert row["next_due"] == date(2026, 10, 6) and row["overdue_days"] == (TODAY - date(2026, 10, 13)).days
     assert "overdue" in row["flags"] and "no usable photo (s1)" in row["flags"]
 
-    refresh_client_status(app, operator, client_id, TODAY)
-    assert clinic_dashboard(app, operator, TODAY).attrs["refreshed"] == 0
+    refresh_client_status(Context(app, operator), client_id, TODAY)
+    assert clinic_dashboard(Context(app, operator), TODAY).attrs["refreshed"] == 0
     someone = Actor(label="x", role=Role.CLIENT, clinic_id=operator.clinic_id, client_id=client_id + 1)
     with pytest.raises(PermissionDenied):
-        refresh_client_status(app, someone, client_id, TODAY)
+        refresh_client_status(Context(app, someone), client_id, TODAY)
 
 
 def test_a_cached_row_serves_later_days_exactly_as_a_fresh_one(own_demo: tuple[App, Actor]) -> None:
     """Rows are reused across days until a check-in window closes or a session starts;
     overdue days are derived at view time. Compare with a cache emptied before each view."""
     app, actor = own_demo
-    clinic_dashboard(app, actor, TODAY)
+    clinic_dashboard(Context(app, actor), TODAY)
     for day in (
         date(2026, 11, 22),
         date(2026, 11, 23),
@@ -222,12 +223,12 @@ def test_a_cached_row_serves_later_days_exactly_as_a_fresh_one(own_demo: tuple[A
         date(2027, 5, 21),
         date(2027, 6, 1),
     ):
-        cached = clinic_dashboard(app, actor, day)
+        cached = clinic_dashboard(Context(app, actor), day)
         assert cached.attrs["refreshed"] < 4, day  # most rows were reused
         with app.uow() as uow:
             uow.session.execute(delete(ClientStatus))
             uow.commit()
-        fresh = clinic_dashboard(app, actor, day)
+        fresh = clinic_dashboard(Context(app, actor), day)
         assert fresh.attrs["refreshed"] == 4
         _same(cached, fresh, str(day))
     niamh = _row(fresh, "Niamh")
@@ -236,8 +237,8 @@ def test_a_cached_row_serves_later_days_exactly_as_a_fresh_one(own_demo: tuple[A
 
 def test_looking_back_in_time_recomputes(own_demo: tuple[App, Actor]) -> None:
     app, actor = own_demo
-    clinic_dashboard(app, actor, TODAY)
-    assert clinic_dashboard(app, actor, date(2026, 11, 1)).attrs["refreshed"] == 4
+    clinic_dashboard(Context(app, actor), TODAY)
+    assert clinic_dashboard(Context(app, actor), date(2026, 11, 1)).attrs["refreshed"] == 4
 
 
 # A generated clinic -------------------------------------------------------------------------
@@ -247,7 +248,7 @@ def test_a_generated_clinic_gives_the_true_counts_from_the_cache(app: App) -> No
     built = build_big_clinic(app, clients=30, seed=1, today=TODAY, rare=0.05)
     assert built.photos == 30 * 6 * 4
     actor = Actor.operator(built.clinic_id)
-    df = clinic_dashboard(app, actor, TODAY)
+    df = clinic_dashboard(Context(app, actor), TODAY)
     assert df.attrs["refreshed"] == 30
     truth = {
         "clients": 30,
@@ -273,7 +274,7 @@ def test_a_generated_clinic_gives_the_true_counts_from_the_cache(app: App) -> No
     assert set(df["client_id"][: len(built.act)]) == built.act  # act flags sort first
 
     stamps = _computed_at(app)
-    again = clinic_dashboard(app, actor, TODAY)
+    again = clinic_dashboard(Context(app, actor), TODAY)
     assert again.attrs["refreshed"] == 0 and _computed_at(app) == stamps
     _same(df, again)
 

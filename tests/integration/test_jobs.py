@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tracker.app import courses, jobs
+from tracker.app.context import Context
 from tracker.bootstrap import App
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store import remeasure
@@ -44,10 +45,10 @@ def test_a_waiting_job_takes_a_new_request_over(app: App, operator: Actor, clien
     _queue(app, operator, course_id, {2})
     rows = _jobs(app)
     assert len(rows) == 1 and rows[0].skip == [2]
-    progress = jobs.progress(app, operator, client_id)
+    progress = jobs.progress(Context(app, operator), client_id)
     assert progress is not None and not progress.running
     assert jobs.run_pending(app) == 1
-    assert jobs.progress(app, operator, client_id) is None
+    assert jobs.progress(Context(app, operator), client_id) is None
     assert _jobs(app)[0].finished_at is not None and _jobs(app)[0].error == ""
 
 
@@ -78,7 +79,7 @@ def test_another_clinic_cannot_see_the_progress(app: App, operator: Actor, clien
     _queue(app, operator, _course(app, operator, client_id), set())
     other = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
     with pytest.raises(PermissionDenied):
-        jobs.progress(app, other, client_id)
+        jobs.progress(Context(app, other), client_id)
 
 
 def test_the_background_runner_empties_the_queue(app: App, operator: Actor, client_id: int) -> None:
@@ -87,9 +88,9 @@ def test_the_background_runner_empties_the_queue(app: App, operator: Actor, clie
     jobs.start_background(app)  # once per App
     try:
         deadline = time.monotonic() + 60
-        while jobs.progress(app, operator, client_id) is not None and time.monotonic() < deadline:
+        while jobs.progress(Context(app, operator), client_id) is not None and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert jobs.progress(app, operator, client_id) is None
+        assert jobs.progress(Context(app, operator), client_id) is None
         assert any(t.name == "remeasure-jobs" for t in threading.enumerate())
     finally:
         jobs.stop_background(app)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from tracker.app import courses
+from tracker.app.context import Context
 from tracker.app.reports import FontMissing, client_report_pdf, find_font, report_filename
 from tracker.bootstrap import App
 from tracker.demo import DemoResult
@@ -68,7 +69,7 @@ def read_pdf(data: bytes) -> Pdf:
 
 @pytest.fixture(scope="module")
 def linh_report(demo: Demo) -> Pdf:
-    return read_pdf(client_report_pdf(demo.app, demo.operator, demo.ids["Linh Nguyễn"], today=TODAY))
+    return read_pdf(client_report_pdf(Context(demo.app, demo.operator), demo.ids["Linh Nguyễn"], today=TODAY))
 
 
 def export_events(app: App, client_id: int) -> list[AuditEvent]:
@@ -127,7 +128,7 @@ def test_clients_get_only_their_own_report(demo: Demo, linh_report: Pdf) -> None
     before = len(export_events(demo.app, linh))
     other = Actor("niamh@demo.test", Role.CLIENT, demo.operator.clinic_id, client_id=niamh)
     with pytest.raises(PermissionDenied):
-        client_report_pdf(demo.app, other, linh, today=TODAY)
+        client_report_pdf(Context(demo.app, other), linh, today=TODAY)
     assert len(export_events(demo.app, linh)) == before  # a refusal is not an export
 
     # Linh may export her own, with a pair of her choosing: right after session 1 vs day 7.
@@ -136,7 +137,9 @@ def test_clients_get_only_their_own_report(demo: Demo, linh_report: Pdf) -> None
     s1 = [p for p in photos if p.session_id == photos[0].session_id]  # 3 before, after, day 1, 3, 7
     after, day7 = s1[3], s1[-1]
     assert after.kind.value == "after"
-    text = "\n".join(read_pdf(client_report_pdf(demo.app, me, linh, pairs=[(after.id, day7.id)])).pages)
+    text = "\n".join(
+        read_pdf(client_report_pdf(Context(demo.app, me), linh, pairs=[(after.id, day7.id)])).pages
+    )
     assert f"SHA-256 {after.original_sha256[:12]}" in text and "Check-in · session 1" in text
     assert len(export_events(demo.app, linh)) == before + 1
 
@@ -146,7 +149,7 @@ def test_a_photo_of_another_client_cannot_be_put_in_a_report(demo: Demo) -> None
     before = len(export_events(demo.app, linh))
     mine, theirs = photos_of(demo.app, linh)[0].id, photos_of(demo.app, niamh)[0].id
     with pytest.raises(Rejected, match=f"Photo {theirs} is not"):
-        client_report_pdf(demo.app, demo.operator, linh, pairs=[(mine, theirs)], today=TODAY)
+        client_report_pdf(Context(demo.app, demo.operator), linh, pairs=[(mine, theirs)], today=TODAY)
     assert len(export_events(demo.app, linh)) == before
 
 
@@ -167,8 +170,10 @@ def test_a_missing_font_names_the_package_to_install(tmp_path: Path) -> None:
 
 
 def test_a_course_without_photos_still_gets_a_report(app: App, operator: Actor, client_id: int) -> None:
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 1, 5, 10), device="Dermapen 4")
-    report = read_pdf(client_report_pdf(app, operator, client_id, today=date(2026, 3, 1)))
+    courses.record_session(
+        Context(app, operator), client_id, 1, datetime(2026, 1, 5, 10), device="Dermapen 4"
+    )
+    report = read_pdf(client_report_pdf(Context(app, operator), client_id, today=date(2026, 3, 1)))
     text = "\n".join(report.pages)
     assert len(report.pages) >= 2 and "Test Client" in report.pages[0]
     assert "No before/after pair yet" in text and "No measurements yet" in text

@@ -14,6 +14,7 @@ from PIL import Image
 from tests import images
 from tests.conftest import blob_files, photo_rows
 from tracker.app import consistency, courses, photos
+from tracker.app.context import Context
 from tracker.bootstrap import App
 from tracker.config import MB, Settings
 from tracker.domain import Contraindication, PhotoKind, Role
@@ -65,10 +66,10 @@ def test_hostile_upload_is_refused_and_stores_nothing(
     _name, data, filename, expected = case
     app = small_limit_app
     actor = Actor.operator(courses.ensure_clinic(app, "C"))
-    client_id = courses.create_client(app, actor, "Someone")
-    courses.record_session(app, actor, client_id, 1, datetime(2026, 5, 4, 10))
+    client_id = courses.create_client(Context(app, actor), "Someone")
+    courses.record_session(Context(app, actor), client_id, 1, datetime(2026, 5, 4, 10))
     with pytest.raises(Rejected, match=expected):
-        photos.import_photo(app, actor, client_id, data, filename, session_number=1)
+        photos.import_photo(Context(app, actor), client_id, data, filename, session_number=1)
     assert photo_rows(app) == 0
     assert blob_files(app) == []
 
@@ -79,7 +80,9 @@ def test_import_stores_original_and_derivatives_without_location(
 ) -> None:
     # Stored sideways, as a phone held upright does.
     data = images.encode(images.stored_for_orientation(images.quadrants(), 6), fmt, orientation=6)
-    done = photos.import_photo(app, operator, client_id, data, f"p.{fmt.lower()}", create_session=True)
+    done = photos.import_photo(
+        Context(app, operator), client_id, data, f"p.{fmt.lower()}", create_session=True
+    )
     assert (done.width, done.height) == (640, 480)
     assert done.taken_at == datetime(2026, 5, 4, 9, 41, 27) and done.taken_at_source == "exif"
     with app.uow() as uow:
@@ -88,7 +91,7 @@ def test_import_stores_original_and_derivatives_without_location(
         keys = photo.blob_keys
         assert (photo.width, photo.height, photo.original_format) == (640, 480, fmt.lower())
     for variant, key in keys.items():
-        stored = photos.photo_bytes(app, operator, done.photo_id, variant)
+        stored = photos.photo_bytes(Context(app, operator), done.photo_id, variant)
         decoded = Image.open(io.BytesIO(stored))
         assert decoded.getexif().get_ifd(0x8825) == {}, variant
         if variant == "original":
@@ -102,15 +105,15 @@ def test_import_stores_original_and_derivatives_without_location(
 
 
 def test_same_photo_twice_is_refused(app: App, operator: Actor, client_id: int) -> None:
-    photos.import_photo(app, operator, client_id, GOOD_JPEG, "a.jpg", create_session=True)
+    photos.import_photo(Context(app, operator), client_id, GOOD_JPEG, "a.jpg", create_session=True)
     with pytest.raises(Rejected, match="already uploaded"):
-        photos.import_photo(app, operator, client_id, GOOD_JPEG, "again.jpg", create_session=True)
+        photos.import_photo(Context(app, operator), client_id, GOOD_JPEG, "again.jpg", create_session=True)
     assert photo_rows(app) == 1
 
 
 def test_session_and_kind_follow_the_capture_time(app: App, operator: Actor, client_id: int) -> None:
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10, 0))
-    courses.record_session(app, operator, client_id, 2, datetime(2026, 6, 8, 10, 0))
+    courses.record_session(Context(app, operator), client_id, 1, datetime(2026, 5, 4, 10, 0))
+    courses.record_session(Context(app, operator), client_id, 2, datetime(2026, 6, 8, 10, 0))
     cases = [
         ("2026:05:04 09:41:00", 1, PhotoKind.BEFORE),
         ("2026:05:04 10:40:00", 1, PhotoKind.AFTER),
@@ -119,27 +122,27 @@ def test_session_and_kind_follow_the_capture_time(app: App, operator: Actor, cli
     ]
     for i, (date, number, kind) in enumerate(cases):
         data = images.encode(images.noisy(seed=i), "JPEG", date=date)
-        done = photos.import_photo(app, operator, client_id, data, f"{i}.jpg")
+        done = photos.import_photo(Context(app, operator), client_id, data, f"{i}.jpg")
         assert (done.session_number, done.kind) == (number, kind), date
 
 
 def test_client_of_another_clinic_is_out_of_reach(app: App, client_id: int) -> None:
     other = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
     with pytest.raises(PermissionDenied):
-        photos.import_photo(app, other, client_id, GOOD_JPEG, "a.jpg", create_session=True)
+        photos.import_photo(Context(app, other), client_id, GOOD_JPEG, "a.jpg", create_session=True)
     assert photo_rows(app) == 0
 
 
 def test_a_client_user_cannot_upload_for_someone_else(app: App, operator: Actor, client_id: int) -> None:
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
-    someone_else = courses.create_client(app, operator, "Someone Else")
+    courses.record_session(Context(app, operator), client_id, 1, datetime(2026, 5, 4, 10))
+    someone_else = courses.create_client(Context(app, operator), "Someone Else")
     actor = Actor(label="x@y", role=Role.CLIENT, clinic_id=operator.clinic_id, client_id=someone_else)
     with pytest.raises(PermissionDenied):
-        photos.import_photo(app, actor, client_id, GOOD_JPEG, "a.jpg", session_number=1)
+        photos.import_photo(Context(app, actor), client_id, GOOD_JPEG, "a.jpg", session_number=1)
     with pytest.raises(PermissionDenied):
-        courses.create_client(app, actor, "Sneaky")
+        courses.create_client(Context(app, actor), "Sneaky")
     own = Actor(label="me@y", role=Role.CLIENT, clinic_id=operator.clinic_id, client_id=client_id)
-    assert photos.import_photo(app, own, client_id, GOOD_JPEG, "a.jpg", session_number=1).photo_id
+    assert photos.import_photo(Context(app, own), client_id, GOOD_JPEG, "a.jpg", session_number=1).photo_id
 
 
 def test_failed_commit_leaves_no_row(
@@ -152,7 +155,7 @@ def test_failed_commit_leaves_no_row(
 
     monkeypatch.setattr(UnitOfWork, "commit", fail)
     with pytest.raises(RuntimeError, match="disk full"):
-        photos.import_photo(app, operator, client_id, GOOD_JPEG, "a.jpg", create_session=True)
+        photos.import_photo(Context(app, operator), client_id, GOOD_JPEG, "a.jpg", create_session=True)
     monkeypatch.undo()
     assert photo_rows(app) == 0
     report = consistency.check(app)
@@ -196,22 +199,26 @@ def test_process_killed_between_blob_write_and_commit(tmp_path: Path) -> None:
     assert blob_files(app) == []
     # The upload can simply be retried.
     actor = Actor.operator(courses.ensure_clinic(app, app.settings.clinic_name))
-    client = courses.find_client(app, actor, "Crash Test")
+    client = courses.find_client(Context(app, actor), "Crash Test")
     assert client is not None
-    photos.import_photo(app, actor, client.id, GOOD_JPEG, "p.jpg", create_session=True)
+    photos.import_photo(Context(app, actor), client.id, GOOD_JPEG, "p.jpg", create_session=True)
     assert consistency.check(app).consistent
 
 
 def test_a_recorded_session_is_changed_only_when_asked(app: App, operator: Actor, client_id: int) -> None:
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10), needle_depth_mm=0.5)
+    courses.record_session(
+        Context(app, operator), client_id, 1, datetime(2026, 5, 4, 10), needle_depth_mm=0.5
+    )
     with pytest.raises(courses.SessionExists, match="Session 1 is already recorded"):
-        courses.record_session(app, operator, client_id, 1, datetime(2026, 6, 1, 10), needle_depth_mm=1.5)
-    (row,) = courses.overview(app, operator)
+        courses.record_session(
+            Context(app, operator), client_id, 1, datetime(2026, 6, 1, 10), needle_depth_mm=1.5
+        )
+    (row,) = courses.overview(Context(app, operator))
     assert [(s.at, s.needle_depth_mm) for s in row.sessions] == [(datetime(2026, 5, 4, 10), 0.5)]
     courses.record_session(
-        app, operator, client_id, 1, datetime(2026, 5, 4, 10), needle_depth_mm=1.5, replace=True
+        Context(app, operator), client_id, 1, datetime(2026, 5, 4, 10), needle_depth_mm=1.5, replace=True
     )
-    (row,) = courses.overview(app, operator)
+    (row,) = courses.overview(Context(app, operator))
     assert [s.needle_depth_mm for s in row.sessions] == [1.5]
 
 
@@ -219,31 +226,31 @@ def test_a_second_client_of_the_same_name_needs_a_confirmation(
     app: App, operator: Actor, client_id: int
 ) -> None:
     with pytest.raises(courses.SameName, match="A client called Test Client is already in the clinic"):
-        courses.create_client(app, operator, "  test   client ")
-    assert len(courses.overview(app, operator)) == 1
-    courses.create_client(app, operator, "Test Client", allow_same_name=True)
-    assert len(courses.overview(app, operator)) == 2
+        courses.create_client(Context(app, operator), "  test   client ")
+    assert len(courses.overview(Context(app, operator))) == 1
+    courses.create_client(Context(app, operator), "Test Client", allow_same_name=True)
+    assert len(courses.overview(Context(app, operator))) == 2
 
 
 def test_taking_a_contraindication_off_the_file_needs_a_confirmation(
     app: App, operator: Actor, client_id: int
 ) -> None:
     rosacea, thinners = Contraindication.ROSACEA, Contraindication.BLOOD_THINNERS
-    courses.record_intake(app, operator, client_id, [rosacea], "GP letter on file")
+    courses.record_intake(Context(app, operator), client_id, [rosacea], "GP letter on file")
     with pytest.raises(courses.IntakeRemoval, match="remove from the file: Rosacea"):
-        courses.record_intake(app, operator, client_id, [thinners], "")
-    assert courses.client_intake(app, operator, client_id)["contraindications"] == ["rosacea"]
+        courses.record_intake(Context(app, operator), client_id, [thinners], "")
+    assert courses.client_intake(Context(app, operator), client_id)["contraindications"] == ["rosacea"]
     courses.record_intake(
-        app, operator, client_id, [rosacea, thinners], "GP letter on file"
+        Context(app, operator), client_id, [rosacea, thinners], "GP letter on file"
     )  # adding is fine
-    courses.record_intake(app, operator, client_id, [], "", allow_removal=True)
-    assert courses.client_intake(app, operator, client_id)["contraindications"] == []
+    courses.record_intake(Context(app, operator), client_id, [], "", allow_removal=True)
+    assert courses.client_intake(Context(app, operator), client_id)["contraindications"] == []
 
 
 def test_the_same_photo_sent_twice_at_once_is_stored_once(app: App, operator: Actor, client_id: int) -> None:
     import threading
 
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
+    courses.record_session(Context(app, operator), client_id, 1, datetime(2026, 5, 4, 10))
     start = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -251,7 +258,7 @@ def test_the_same_photo_sent_twice_at_once_is_stored_once(app: App, operator: Ac
         start.wait()
         try:
             photos.import_photo(
-                app, operator, client_id, GOOD_JPEG, "same.jpg", session_number=1, analyse=False
+                Context(app, operator), client_id, GOOD_JPEG, "same.jpg", session_number=1, analyse=False
             )
             outcomes.append("stored")
         except Rejected as exc:

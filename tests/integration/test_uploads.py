@@ -13,6 +13,7 @@ import pytest
 from tests import images
 from tests.conftest import blob_files, photo_rows
 from tracker.app import courses, photos
+from tracker.app.context import Context
 from tracker.app.photos import discard_upload, upload_photo
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
@@ -32,20 +33,20 @@ def _limited_app(tmp_path: Path, **limits: object) -> App:
 
 def _client(app: App) -> tuple[Actor, int]:
     operator = Actor.operator(courses.ensure_clinic(app, "Clinic"))
-    client_id = courses.create_client(app, operator, "Client")
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
+    client_id = courses.create_client(Context(app, operator), "Client")
+    courses.record_session(Context(app, operator), client_id, 1, datetime(2026, 5, 4, 10))
     return operator, client_id
 
 
 def test_an_upload_is_stored_and_measured_in_the_child(tmp_path: Path) -> None:
     app = _limited_app(tmp_path)
     operator, client_id = _client(app)
-    done = upload_photo(app, operator, client_id, PHOTO, "cheek.jpg", session_number=1)
+    done = upload_photo(Context(app, operator), client_id, PHOTO, "cheek.jpg", session_number=1)
     assert done.ingested is None  # the pixels stayed in the child
     assert done.analysis is not None and done.analysis.ok and done.analysis.analysis is not None
     assert photo_rows(app) == 1 and len(blob_files(app)) == 3
     with pytest.raises(Refused, match="already uploaded"):  # a refusal crosses as itself
-        upload_photo(app, operator, client_id, PHOTO, "again.jpg", session_number=1)
+        upload_photo(Context(app, operator), client_id, PHOTO, "again.jpg", session_number=1)
 
 
 def test_a_file_that_needs_too_much_memory_is_refused_and_nothing_stored(tmp_path: Path) -> None:
@@ -54,7 +55,7 @@ def test_a_file_that_needs_too_much_memory_is_refused_and_nothing_stored(tmp_pat
     big = images.encode(images.quadrants(6000, 4000), "PNG", gps=False)  # small file, 72 MB once decoded
     assert len(big) < 1_000_000
     with pytest.raises(OverLimit, match="more than 40 MB of memory"):
-        upload_photo(app, operator, client_id, big, "big.png", session_number=1)
+        upload_photo(Context(app, operator), client_id, big, "big.png", session_number=1)
     assert photo_rows(app) == 0 and blob_files(app) == []
 
 
@@ -84,13 +85,13 @@ def test_a_task_over_its_clock_time_is_ended() -> None:
 
 
 def test_a_discarded_upload_leaves_nothing_behind(app: App, operator: Actor, client_id: int) -> None:
-    courses.record_session(app, operator, client_id, 1, datetime(2026, 5, 4, 10))
-    done = photos.import_photo(app, operator, client_id, PHOTO, "cheek.jpg", session_number=1)
+    courses.record_session(Context(app, operator), client_id, 1, datetime(2026, 5, 4, 10))
+    done = photos.import_photo(Context(app, operator), client_id, PHOTO, "cheek.jpg", session_number=1)
     with app.uow() as uow:
         assert uow.session.query(PhotoSeries).one().baseline_photo_id == done.photo_id
-    discard_upload(app, operator, done.photo_id, "over the upload limits")
+    discard_upload(Context(app, operator), done.photo_id, "over the upload limits")
     assert photo_rows(app) == 0 and blob_files(app) == []
     with app.uow() as uow:
         assert uow.session.query(PhotoSeries).one().baseline_photo_id is None
-    again = photos.import_photo(app, operator, client_id, PHOTO, "cheek.jpg", session_number=1)
+    again = photos.import_photo(Context(app, operator), client_id, PHOTO, "cheek.jpg", session_number=1)
     assert again.analysis is not None and again.analysis.ok  # the same photo can be sent again

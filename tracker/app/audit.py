@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
+from tracker.app.context import Context
 from tracker.domain import Role
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AuditEvent, User, utcnow
 from tracker.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from tracker.application import App
+    pass
 
 MAX_EVENTS_SHOWN = 1000
 
@@ -53,8 +54,7 @@ class Event:
 
 
 def clinic_events(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     *,
     since: date,
     until: date,
@@ -66,6 +66,7 @@ def clinic_events(
 
     Sign-in attempts carry no clinic when the email is unknown; those of the clinic's own
     accounts are included through the account's email."""
+    app, actor = ctx.app, ctx.actor
     if actor.role is not Role.ADMIN:
         raise PermissionDenied("Only an admin can read the audit log.")
     start = datetime.combine(since, time.min)

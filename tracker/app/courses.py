@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tracker.app import audit
+from tracker.app.context import Context
 from tracker.app.measurements import reanalyze_series
 from tracker.application import App
 from tracker.domain import (
@@ -23,7 +24,7 @@ from tracker.domain import (
     Role,
 )
 from tracker.errors import Refused
-from tracker.permissions import Actor, require_client_access, require_staff
+from tracker.permissions import require_client_access, require_staff
 from tracker.progress.plans import default_plan
 from tracker.regions import Regions, default_treated, in_order, parse, regions_for, unknown_names
 from tracker.store.models import Client, Clinic, Photo, TreatmentCourse, TreatmentSession, utcnow
@@ -87,8 +88,9 @@ def switch_off_demo_accounts(app: App) -> int:
         return count
 
 
-def find_client(app: App, actor: Actor, name: str) -> Client | None:
+def find_client(ctx: Context, name: str) -> Client | None:
     """The client with this exact name in the actor's clinic; refuses when it is ambiguous."""
+    app, actor = ctx.app, ctx.actor
     require_staff(actor)
     with app.uow() as uow:
         matches = uow.repo.clients_named(actor.clinic_id, name)
@@ -99,8 +101,7 @@ def find_client(app: App, actor: Actor, name: str) -> Client | None:
 
 
 def create_client(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     name: str,
     *,
     date_of_birth: date | None = None,
@@ -115,6 +116,7 @@ def create_client(
     """A client and their first treatment course, with the concern's default plan unless
     the practitioner gives one. A name already in the clinic is refused (`SameName`) unless
     `allow_same_name`: a double click or a second visit must not make a second record."""
+    app, actor = ctx.app, ctx.actor
     plan = default_plan(concern)
     require_staff(actor)
     name = " ".join(name.split())
@@ -152,8 +154,7 @@ def create_client(
 
 
 def record_session(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     client_id: int,
     number: int,
     at: datetime,
@@ -170,6 +171,7 @@ def record_session(
     """Create session `number` of the client's current course, or, with `replace`, change
     the settings of that recorded session (without it a recorded session is refused with
     `SessionExists`, so a stale form can never overwrite one)."""
+    app, actor = ctx.app, ctx.actor
     require_staff(actor)
     if number < 1:
         raise Refused("Session numbers start at 1.")
@@ -202,8 +204,7 @@ def record_session(
 
 
 def record_intake(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     client_id: int,
     answers: list[Contraindication],
     notes: str = "",
@@ -213,6 +214,7 @@ def record_intake(
     """Store the contraindication screening (design §1). Returns the answers that need a
     practitioner's review before treatment: every 'yes'. Taking a recorded contraindication
     off the file is refused (`IntakeRemoval`, naming it) unless `allow_removal`."""
+    app, actor = ctx.app, ctx.actor
     require_staff(actor)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
@@ -246,7 +248,8 @@ def removed_contraindications(
 _CONTRAINDICATIONS = {c.value for c in Contraindication}
 
 
-def client_intake(app: App, actor: Actor, client_id: int) -> dict[str, Any]:
+def client_intake(ctx: Context, client_id: int) -> dict[str, Any]:
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         return dict(client.intake or {})
@@ -292,8 +295,9 @@ class ClientRow:
         return sum(len(s.photos) for s in self.sessions)
 
 
-def overview(app: App, actor: Actor) -> list[ClientRow]:
+def overview(ctx: Context) -> list[ClientRow]:
     """Every client the actor may see, with their sessions and photos."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         clients = uow.repo.client_tree(actor.clinic_id)
         if actor.role is Role.CLIENT:
@@ -364,9 +368,10 @@ class CourseRegions:
     treated_is_default: bool  # nothing chosen yet: the treated regions follow the concern
 
 
-def course_regions(app: App, actor: Actor, client_id: int) -> CourseRegions | None:
+def course_regions(ctx: Context, client_id: int) -> CourseRegions | None:
     """The regions of the client's current course; None when there is no course. Staff of
     the clinic and the client themselves may read them."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = uow.repo.current_course(client.id)
@@ -377,8 +382,7 @@ def course_regions(app: App, actor: Actor, client_id: int) -> CourseRegions | No
 
 
 def set_course_regions(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     client_id: int,
     treated: Sequence[FaceRegion | str] | None,
     reference: Sequence[FaceRegion | str] | None,
@@ -390,6 +394,7 @@ def set_course_regions(
 
     Saving what is already stored changes nothing (no audit row, no re-measuring); otherwise
     every photo of the course is measured again with the new regions."""
+    app, actor = ctx.app, ctx.actor
     require_staff(actor)
     wanted_treated = None if treated is None else _checked(treated, "treated")
     wanted_reference = _checked(reference or (), "reference") or None
@@ -431,7 +436,7 @@ def set_course_regions(
         )
         uow.commit()
     if photos:
-        reanalyze_series(app, actor, course_id)
+        reanalyze_series(ctx, course_id)
 
 
 def _checked(values: Sequence[FaceRegion | str], which: str) -> Regions:

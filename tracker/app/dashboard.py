@@ -56,6 +56,7 @@ from sqlalchemy import String, Table, bindparam, cast, func, insert, select, upd
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tracker.app.context import Context
 from tracker.application import App
 from tracker.domain import Concern
 from tracker.permissions import Actor, require_client_access, require_staff
@@ -151,12 +152,13 @@ DISPLAY_COLUMNS = [
 # Views --------------------------------------------------------------------------------------
 
 
-def clinic_dashboard(app: App, actor: Actor, today: date) -> pd.DataFrame:
+def clinic_dashboard(ctx: Context, today: date) -> pd.DataFrame:
     """One row per client of the actor's clinic, most urgent first: act flags, then overdue,
     then watch flags. Stale cache rows are recomputed first (see the module docstring).
 
     `df.attrs` carries `today` (ISO date) and `refreshed` (how many clients had to be
     recomputed). DISPLAY_COLUMNS are the ones meant for people; the others help filtering."""
+    app, actor = ctx.app, ctx.actor
     require_staff(actor)
     data, refreshed = _fresh_data(app, actor, today)
     df = _frame(data, today)
@@ -183,20 +185,22 @@ def dashboard_counts(df: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def refresh_client_status(app: App, actor: Actor, client_id: int, today: date) -> dict[str, Any]:
+def refresh_client_status(ctx: Context, client_id: int, today: date) -> dict[str, Any]:
     """Recompute one client's cached dashboard fields now (one `course_progress` run) and
     return them. Anyone who may see the client may refresh it: it only rewrites the cache,
     and clients' own uploads and ratings are what change it."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
     data, _ = _fresh_data(app, actor, today, only=client_id, force=True)
     return data[client_id]
 
 
-def input_signature(app: App, actor: Actor, client_id: int) -> str:
+def input_signature(ctx: Context, client_id: int) -> str:
     """A digest of everything `course_progress` reads for the client (the cache key of the
     module docstring): equal digests mean an earlier computation is still right, so a view
     can reuse it instead of computing again on every click."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         found = _signatures(uow.session, actor.clinic_id, client_id, app.settings.noise_relative_error)
@@ -211,14 +215,14 @@ def refresh_changed_client(app: App, clinic_id: int, client_id: int, today: date
 
 
 def refresh_clinic_status(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     today: date,
     *,
     progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
 ) -> int:
     """Bring every stale row of the clinic up to date (a batch job after a metric-version
     change, so that no practitioner waits for the cold view). Returns the rows recomputed."""
+    app, actor = ctx.app, ctx.actor
     require_staff(actor)
     return _fresh_data(app, actor, today, progress=progress)[1]
 

@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tracker.app.context import Context
 from tracker.app.measurements import reanalyze_series
 from tracker.application import App
 from tracker.permissions import Actor, require_client_access
@@ -44,8 +45,9 @@ class JobProgress:
     running: bool
 
 
-def progress(app: App, actor: Actor, client_id: int) -> JobProgress | None:
+def progress(ctx: Context, client_id: int) -> JobProgress | None:
     """The client's current course's unfinished job, if any."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = uow.repo.current_course(client.id)
@@ -85,7 +87,7 @@ def _run(app: App, job_id: int, clinic_id: int, course_id: int, skip: set[int]) 
 
     error = ""
     try:
-        reanalyze_series(app, Actor.operator(clinic_id), course_id, skip=skip, on_progress=report)
+        reanalyze_series(Context(app, Actor.operator(clinic_id)), course_id, skip=skip, on_progress=report)
     except Exception as exc:  # a job must end, whatever happened; the photos keep their old results
         log.exception("measuring course %s again failed", course_id)
         error = f"{type(exc).__name__}: {exc}"[:500]

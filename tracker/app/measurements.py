@@ -22,6 +22,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from tracker.app import audit
+from tracker.app.context import Context
 from tracker.application import App
 from tracker.domain import DEFAULT_TREATED_REGIONS, Concern, PhotoStatus
 from tracker.errors import Refused
@@ -58,8 +59,7 @@ class Outcome:
 
 
 def analyze_photo(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     photo_id: int,
     *,
     image: Ingested | None = None,
@@ -71,6 +71,7 @@ def analyze_photo(
     original is decoded again. Never raises for a bad photo: the failure is recorded on the
     photo (status analysis_failed) and returned, because the upload itself must not be lost.
     """
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
         series = _series_for(uow, photo)
@@ -137,8 +138,7 @@ def analyze_photo(
 
 
 def set_series_zones(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     client_id: int,
     zones: Zones,
     *,
@@ -146,6 +146,7 @@ def set_series_zones(
 ) -> int:
     """Zones drawn (or corrected) on the baseline photo of the client's current course.
     Every photo of the series is measured again. Returns the number of photos analysed."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         series, baseline = _current_series(uow, actor, client_id, "drawing zones")
         try:
@@ -159,12 +160,11 @@ def set_series_zones(
         audit.record(uow, actor, "set_zones", "photo_series", series.id)
         course_id = series.course_id
         uow.commit()
-    return reanalyze_series(app, actor, course_id)
+    return reanalyze_series(ctx, course_id)
 
 
 def set_series_scale(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     client_id: int,
     ends: tuple[tuple[float, float], tuple[float, float]],
     length_mm: float,
@@ -172,6 +172,7 @@ def set_series_scale(
     """The series' scale from a known length measured on the baseline photo (its full-
     resolution pixels). It replaces any scale the series had, a chart's included: a person
     measured it on purpose. Every photo is measured again; returns how many."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         series, baseline = _current_series(uow, actor, client_id, "measuring its scale")
         try:
@@ -189,7 +190,7 @@ def set_series_scale(
         audit.record(uow, actor, "set_scale", "photo_series", series.id)
         course_id = series.course_id
         uow.commit()
-    return reanalyze_series(app, actor, course_id)
+    return reanalyze_series(ctx, course_id)
 
 
 def _current_series(uow: UnitOfWork, actor: Actor, client_id: int, doing: str) -> tuple[PhotoSeries, Photo]:
@@ -207,8 +208,7 @@ def _current_series(uow: UnitOfWork, actor: Actor, client_id: int, doing: str) -
 
 
 def reanalyze_series(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     course_id: int,
     *,
     skip: set[int] | None = None,
@@ -216,6 +216,7 @@ def reanalyze_series(
 ) -> int:
     """Measure every photo of a series again, baseline first (it fixes the series facts).
     `on_progress(done, total)` is called before the first photo and after each."""
+    app = ctx.app
     with app.uow() as uow:
         series = _series_by_course(uow, course_id)
         ids = list(
@@ -235,7 +236,7 @@ def reanalyze_series(
     if on_progress is not None:
         on_progress(0, len(todo))
     for done, pid in enumerate(todo, start=1):
-        analyze_photo(app, actor, pid, cascade=False)
+        analyze_photo(ctx, pid, cascade=False)
         if on_progress is not None:
             on_progress(done, len(todo))
     return len(todo)
@@ -271,13 +272,14 @@ def reanalyze(
     failures: list[str] = []
     wrap = progress or (lambda items: items)
     for clinic_id, photo_id in wrap(todo):
-        outcome = analyze_photo(app, Actor.operator(clinic_id), photo_id, cascade=False)
+        outcome = analyze_photo(Context(app, Actor.operator(clinic_id)), photo_id, cascade=False)
         if not outcome.ok:
             failures.append(f"photo {photo_id}: {outcome.message}")
     return len(todo), failures
 
 
-def latest_result(app: App, actor: Actor, photo_id: int) -> dict[str, Any] | None:
+def latest_result(ctx: Context, photo_id: int) -> dict[str, Any] | None:
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
         row = uow.session.scalar(
@@ -302,8 +304,9 @@ def result_json(row: AnalysisResult) -> dict[str, Any]:
     }
 
 
-def series_info(app: App, actor: Actor, client_id: int) -> dict[str, Any] | None:
+def series_info(ctx: Context, client_id: int) -> dict[str, Any] | None:
     """The client's current series: baseline photo, its zones (baseline pixels), scale."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = uow.repo.current_course(client.id)

@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from tracker.app import audit
-from tracker.application import App
+from tracker.app.context import Context
 from tracker.errors import Refused
-from tracker.permissions import Actor, require_client_access, require_staff
+from tracker.permissions import require_client_access, require_staff
 from tracker.store.models import ClientNote
 
 MAX_NOTE_CHARS = 5000
@@ -29,7 +29,8 @@ class Note:
     text: str
 
 
-def add_note(app: App, actor: Actor, client_id: int, text: str) -> int:
+def add_note(ctx: Context, client_id: int, text: str) -> int:
+    app, actor = ctx.app, ctx.actor
     require_staff(actor)
     body = (text or "").strip()
     if not body:
@@ -46,8 +47,9 @@ def add_note(app: App, actor: Actor, client_id: int, text: str) -> int:
         return note.id
 
 
-def client_notes(app: App, actor: Actor, client_id: int) -> list[Note]:
+def client_notes(ctx: Context, client_id: int) -> list[Note]:
     """Newest first."""
+    app, actor = ctx.app, ctx.actor
     require_staff(actor)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))

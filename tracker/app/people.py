@@ -19,6 +19,7 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 from sqlalchemy import func, select, update
 
 from tracker.app import audit
+from tracker.app.context import Context
 from tracker.application import App
 from tracker.domain import Role
 from tracker.errors import Refused
@@ -45,8 +46,7 @@ class Account:
 
 
 def create_account(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     email: str,
     role: Role,
     password: str,
@@ -55,6 +55,7 @@ def create_account(
     display_name: str = "",
 ) -> int:
     """A new account in the actor's clinic; a client account is linked to its client record."""
+    app, actor = ctx.app, ctx.actor
     _require_may_manage(actor, role)
     address = (email or "").strip().lower()
     if not _EMAIL.match(address) or len(address) > 320:
@@ -85,8 +86,9 @@ def create_account(
         return user.id
 
 
-def list_accounts(app: App, actor: Actor) -> list[Account]:
+def list_accounts(ctx: Context) -> list[Account]:
     """Admins see every account of the clinic; practitioners the client accounts."""
+    app, actor = ctx.app, ctx.actor
     require_staff(actor)
     with app.uow() as uow:
         query = (
@@ -103,7 +105,8 @@ def list_accounts(app: App, actor: Actor) -> list[Account]:
         ]
 
 
-def set_active(app: App, actor: Actor, user_id: int, active: bool) -> None:
+def set_active(ctx: Context, user_id: int, active: bool) -> None:
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         user = _managed_user(uow, actor, user_id)
         if not active and user.id == actor.user_id:
@@ -115,7 +118,8 @@ def set_active(app: App, actor: Actor, user_id: int, active: bool) -> None:
         uow.commit()
 
 
-def reset_password(app: App, actor: Actor, user_id: int, password: str) -> None:
+def reset_password(ctx: Context, user_id: int, password: str) -> None:
+    app, actor = ctx.app, ctx.actor
     check_password(password)
     with app.uow() as uow:
         user = _managed_user(uow, actor, user_id)
@@ -125,11 +129,10 @@ def reset_password(app: App, actor: Actor, user_id: int, password: str) -> None:
         uow.commit()
 
 
-def change_own_password(
-    app: App, actor: Actor, current: str, new: str, *, keep_session: str | None = None
-) -> None:
+def change_own_password(ctx: Context, current: str, new: str, *, keep_session: str | None = None) -> None:
     """Anyone signed in may change their own password; other browsers signed in as them are
     signed out (this one stays, if its session token is given)."""
+    app, actor = ctx.app, ctx.actor
     if actor.user_id is None:
         raise PermissionDenied("Only a signed-in account has a password.")
     check_password(new)
@@ -272,8 +275,9 @@ def session_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def start_session(app: App, actor: Actor) -> str:
+def start_session(ctx: Context) -> str:
     """A new session token for a signed-in actor (the only copy is returned)."""
+    app, actor = ctx.app, ctx.actor
     from tracker.store.models import LoginSession, utcnow
 
     if actor.user_id is None:

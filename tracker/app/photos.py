@@ -16,6 +16,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from tracker.app import audit, measurements
+from tracker.app.context import Context
 from tracker.app.courses import current_course
 from tracker.app.measurements import Outcome, analyze_photo
 from tracker.app.records import delete_unused_blobs
@@ -54,8 +55,7 @@ class Imported:
 
 
 def import_photo(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     client_id: int,
     data: bytes,
     filename: str,
@@ -72,6 +72,7 @@ def import_photo(
     point leaves at worst unreferenced blobs (which fsck quarantines), never a row that
     points at a missing file. The same pixels uploaded twice for a client are refused.
     """
+    app, actor = ctx.app, ctx.actor
     image = ingest(data, filename, app.limits)
     source = "given" if taken_at else ("exif" if image.taken_at else "upload")
     when = taken_at or image.taken_at or datetime.now().replace(microsecond=0)
@@ -140,12 +141,13 @@ def import_photo(
         return imported
     # Measured straight away, reusing this decode. A failed analysis is recorded on the
     # photo and never undoes the upload.
-    outcome = analyze_photo(app, actor, imported.photo_id, image=image)
+    outcome = analyze_photo(ctx, imported.photo_id, image=image)
     return replace(imported, analysis=outcome)
 
 
-def photo_bytes(app: App, actor: Actor, photo_id: int, variant: str = "display") -> bytes:
+def photo_bytes(ctx: Context, photo_id: int, variant: str = "display") -> bytes:
     """The stored bytes of one photo variant (original, display or thumbnail)."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         photo = uow.session.get(Photo, photo_id)
         client = uow.repo.client(actor.clinic_id, photo.client_id) if photo else None
@@ -158,8 +160,9 @@ def photo_bytes(app: App, actor: Actor, photo_id: int, variant: str = "display")
     return app.blobs.get(key)
 
 
-def photo_size(app: App, actor: Actor, photo_id: int) -> tuple[int, int]:
+def photo_size(ctx: Context, photo_id: int) -> tuple[int, int]:
     """(width, height) of the upright full-resolution photo."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         photo = uow.session.get(Photo, photo_id)
         require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id) if photo else None)
@@ -194,8 +197,7 @@ def _session_for(
 
 
 def upload_photo(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     client_id: int,
     data: bytes,
     filename: str,
@@ -205,6 +207,7 @@ def upload_photo(
 ) -> Imported:
     """Import one uploaded file under the configured CPU, memory and time limits, or raise
     Rejected (OverLimit when a limit was met) having stored nothing."""
+    app, actor = ctx.app, ctx.actor
     stored: list[int] = []
     try:
         imported: Imported = run_limited(
@@ -215,7 +218,7 @@ def upload_photo(
         )
     except OverLimit:
         for photo_id in stored:  # stored, then ended while being measured: take it out again
-            discard_upload(app, actor, photo_id, "over the upload limits")
+            discard_upload(ctx, photo_id, "over the upload limits")
         raise
     # The child ran no handlers (their time must not count against its limits): run them here.
     app.publish([ClientInputsChanged(actor.clinic_id, imported.client_id)])
@@ -236,18 +239,25 @@ def _import_in_child(
     app.handlers = {}  # upload_photo runs them in the parent
     try:
         imported = import_photo(
-            app, actor, client_id, data, filename, session_number=session_number, kind=kind, analyse=False
+            Context(app, actor),
+            client_id,
+            data,
+            filename,
+            session_number=session_number,
+            kind=kind,
+            analyse=False,
         )
         report(imported.photo_id)
-        outcome = analyze_photo(app, actor, imported.photo_id, image=imported.ingested)
+        outcome = analyze_photo(Context(app, actor), imported.photo_id, image=imported.ingested)
         return replace(imported, ingested=None, analysis=outcome)  # the pixels stay in the child
     finally:
         app.close()
 
 
-def discard_upload(app: App, actor: Actor, photo_id: int, reason: str) -> None:
+def discard_upload(ctx: Context, photo_id: int, reason: str) -> None:
     """Take back a photo whose upload was refused after it was stored (its measurement went
     over the upload limits): the row, its results and its files, as if never uploaded."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         photo = uow.session.get(Photo, photo_id)
         if photo is None:
@@ -271,9 +281,10 @@ def discard_upload(app: App, actor: Actor, photo_id: int, reason: str) -> None:
 U8 = NDArray[np.uint8]
 
 
-def aligned_pair(app: App, actor: Actor, first_id: int, second_id: int) -> tuple[U8, U8, bool]:
+def aligned_pair(ctx: Context, first_id: int, second_id: int) -> tuple[U8, U8, bool]:
     """Display copies of both photos, the second warped onto the first. The flag says
     whether the alignment is trustworthy (both registrations succeeded)."""
+    app, actor = ctx.app, ctx.actor
     first = _display(app, actor, first_id)
     second = _display(app, actor, second_id)
     m_first, ok_first, full_first = _to_baseline(app, actor, first_id)
@@ -299,13 +310,13 @@ def aligned_pair(app: App, actor: Actor, first_id: int, second_id: int) -> tuple
 
 
 def _display(app: App, actor: Actor, photo_id: int) -> U8:
-    with Image.open(io.BytesIO(photo_bytes(app, actor, photo_id, "display"))) as img:
+    with Image.open(io.BytesIO(photo_bytes(Context(app, actor), photo_id, "display"))) as img:
         return np.asarray(img.convert("RGB"))
 
 
 def _to_baseline(app: App, actor: Actor, photo_id: int) -> tuple[NDArray[np.float64], bool, tuple[int, int]]:
-    result = measurements.latest_result(app, actor, photo_id) or {}
-    size = photo_size(app, actor, photo_id)
+    result = measurements.latest_result(Context(app, actor), photo_id) or {}
+    size = photo_size(Context(app, actor), photo_id)
     reg = result.get("registration")
     if reg is None:  # the baseline itself (or a photo analysed without a series)
         identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])

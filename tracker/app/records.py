@@ -14,12 +14,13 @@ from typing import Any, BinaryIO
 from sqlalchemy import delete, func, or_, select
 
 from tracker.app import audit, measurements
+from tracker.app.context import Context
 from tracker.application import App
 from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.events import PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
-from tracker.permissions import Actor, PermissionDenied, require_client_access
+from tracker.permissions import PermissionDenied, require_client_access
 from tracker.store.models import (
     AnalysisResult,
     Client,
@@ -43,16 +44,17 @@ class Deletion:
     files_kept: int  # still used by another client's photo (the same file uploaded twice)
 
 
-def export_client(app: App, actor: Actor, client_id: int) -> tuple[str, bytes]:
+def export_client(ctx: Context, client_id: int) -> tuple[str, bytes]:
     """(file name, zip bytes) of everything stored about one client."""
     out = io.BytesIO()
-    filename = write_client_export(app, actor, client_id, out)
+    filename = write_client_export(ctx, client_id, out)
     return filename, out.getvalue()
 
 
-def write_client_export(app: App, actor: Actor, client_id: int, out: BinaryIO) -> str:
+def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
     """Write the zip into `out` one photo at a time (a client with hundreds of 12 MP photos
     never has to fit in memory); returns a suggested file name."""
+    app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         courses = uow.session.scalars(
@@ -153,9 +155,10 @@ def delete_unused_blobs(app: App, keys: set[str]) -> tuple[int, int]:
     return deleted, kept
 
 
-def delete_client(app: App, actor: Actor, client_id: int, typed_name: str) -> Deletion:
+def delete_client(ctx: Context, client_id: int, typed_name: str) -> Deletion:
     """Delete one client completely (rows, then files). Admins only; `typed_name` must be
     the client's name, as a guard against deleting the wrong person."""
+    app, actor = ctx.app, ctx.actor
     if actor.role is not Role.ADMIN:
         raise PermissionDenied("Only an admin can delete a client's data.")
     with app.uow() as uow:

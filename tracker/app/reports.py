@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from tracker.app import audit, photos
 from tracker.app.charts import chart_png, metric_chart, recovery_chart
+from tracker.app.context import Context
 from tracker.application import App
 from tracker.domain import Concern, PhotoKind
 from tracker.errors import Refused
@@ -169,8 +170,7 @@ def default_pairs(progress: CourseProgress) -> list[tuple[int, int]]:
 
 
 def client_report_pdf(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     client_id: int,
     *,
     pairs: list[tuple[int, int]] | None = None,
@@ -183,16 +183,17 @@ def client_report_pdf(
     first baseline photo against the latest before-photo. The export is logged only once
     the PDF exists, so a failed export leaves no misleading trace.
     """
+    app, actor = ctx.app, ctx.actor
     fonts = find_font()  # fail before any work when the font is missing
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         clinic = uow.repo.clinic(client.clinic_id)
         clinic_name = clinic.name if clinic else ""
-    progress = course_progress(app, actor, client_id, today)
+    progress = course_progress(ctx, client_id, today)
     chosen = default_pairs(progress) if pairs is None else [(int(a), int(b)) for a, b in pairs]
     photo_ids = list(dict.fromkeys(pid for pair in chosen for pid in pair))
     stamps = _photo_stamps(app, actor, client_id, photo_ids, progress.table)
-    images = {pid: _pdf_jpeg(photos.photo_bytes(app, actor, pid, "display")) for pid in photo_ids}
+    images = {pid: _pdf_jpeg(photos.photo_bytes(ctx, pid, "display")) for pid in photo_ids}
 
     generated = datetime.now().replace(microsecond=0)
     pdf = _ReportPdf(fonts, clinic_name, progress.client_name, generated)

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from tracker.app import audit
-from tracker.application import App
+from tracker.app.context import Context
 from tracker.domain import Concern, PhotoKind
 from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.ingest import Rejected
-from tracker.permissions import Actor, require_client_access, require_staff
+from tracker.permissions import require_client_access, require_staff
 from tracker.progress import flags as rules
 from tracker.progress.facts import CourseFacts
 from tracker.progress.plans import CoursePlan, NextSession, next_session, validate_plan
@@ -146,7 +146,8 @@ class CourseProgress:
         }
 
 
-def course_progress(app: App, actor: Actor, client_id: int, today: date | None = None) -> CourseProgress:
+def course_progress(ctx: Context, client_id: int, today: date | None = None) -> CourseProgress:
+    app, actor = ctx.app, ctx.actor
     today = today or date.today()
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
@@ -267,9 +268,10 @@ def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
     )
 
 
-def rate_session(app: App, actor: Actor, client_id: int, number: int, rating: int) -> None:
+def rate_session(ctx: Context, client_id: int, number: int, rating: int) -> None:
     """The client's own 1–10 rating of a session's result (clients rate their own; staff may
     record a rating given on paper)."""
+    app, actor = ctx.app, ctx.actor
     if not 1 <= rating <= 10:
         raise Rejected("A rating is a whole number from 1 to 10.")
     with app.uow() as uow:
@@ -284,7 +286,8 @@ def rate_session(app: App, actor: Actor, client_id: int, number: int, rating: in
         uow.commit()
 
 
-def set_course_plan(app: App, actor: Actor, client_id: int, plan: CoursePlan) -> None:
+def set_course_plan(ctx: Context, client_id: int, plan: CoursePlan) -> None:
+    app, actor = ctx.app, ctx.actor
     require_staff(actor)
     problems = validate_plan(plan)
     if problems:

@@ -6,6 +6,7 @@ import json
 
 import streamlit as st
 
+from tracker.app.context import Context
 from tracker.app.jobs import start_background
 from tracker.app.people import authenticate, end_session, resume_session, start_session
 from tracker.bootstrap import App, open_app
@@ -71,7 +72,7 @@ def sign_in(email: str, password: str) -> Actor | None:
     actor = authenticate(app, email, password)
     if actor is not None:
         st.session_state[ACTOR_KEY] = actor
-        st.session_state[TOKEN_KEY] = start_session(app, actor)
+        st.session_state[TOKEN_KEY] = start_session(Context(app, actor))
         st.session_state.pop(SIGNED_OUT_KEY, None)
     return actor
 

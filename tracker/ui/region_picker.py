@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from tracker.app import courses, measurements
+from tracker.app.context import Context
 from tracker.bootstrap import App
 from tracker.domain import Concern, FaceRegion
 from tracker.ingest import Rejected
@@ -46,7 +47,7 @@ def region_picker(
     photo_count: int,
 ) -> None:
     """The section for one client."""
-    stored = courses.course_regions(app, actor, client_id)
+    stored = courses.course_regions(Context(app, actor), client_id)
     if stored is None or concern is None:
         st.info("This client has no treatment course yet.")
         return
@@ -145,7 +146,7 @@ def _problem(treated: Regions, reference: Regions) -> str | None:
 
 
 def _manual_zones(app: App, actor: Actor, client_id: int) -> bool:
-    series = measurements.series_info(app, actor, client_id)
+    series = measurements.series_info(Context(app, actor), client_id)
     zones = series.get("zones") if series else None
     return isinstance(zones, dict) and zones.get("source") == "manual"
 
@@ -161,11 +162,11 @@ def _save(
 ) -> None:
     try:
         with st.spinner("Saving, and measuring the course's photos again…" if photo_count else "Saving…"):
-            courses.set_course_regions(app, actor, client_id, treated, reference)
+            courses.set_course_regions(Context(app, actor), client_id, treated, reference)
     except Rejected as exc:
         st.error(md_escape(str(exc)))
         return
-    now = courses.course_regions(app, actor, client_id)
+    now = courses.course_regions(Context(app, actor), client_id)
     assert now is not None
     said = f"reference: {_names(now.reference)}" if now.reference else "reference chosen automatically"
     message = f"Treated areas saved for {md_escape(client_name)}: {_names(now.treated)}; {said}."

@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from tracker.app.context import Context
 from tracker.bootstrap import App
 from tracker.demo import DemoResult, load_manifest
 from tracker.permissions import Actor
@@ -24,7 +25,7 @@ def progress(demo_loaded: tuple[App, DemoResult]) -> dict[str, CourseProgress]:
     actor = Actor.operator(result.clinic_id)
     with app.uow() as uow:
         clients = [(c.id, c.name) for c in uow.repo.clients(result.clinic_id)]
-    return {name: course_progress(app, actor, cid, TODAY) for cid, name in clients}
+    return {name: course_progress(Context(app, actor), cid, TODAY) for cid, name in clients}
 
 
 @pytest.fixture(scope="module")
