@@ -9,10 +9,16 @@ from __future__ import annotations
 import streamlit as st
 
 from tracker.app import courses
-from tracker.config import Settings
-from tracker.demo import iter_demo_credentials, load_manifest
+from tracker.app.demo import iter_demo_credentials, load_manifest
 from tracker.domain import Role
-from tracker.ui.context import current_actor, get_app, sign_in, sign_out, sync_browser_cookie
+from tracker.ui.context import (
+    current_actor,
+    current_settings,
+    get_app,
+    sign_in,
+    sign_out,
+    sync_browser_cookie,
+)
 from tracker.ui.errors import error_boundary
 from tracker.ui.text import md_escape
 
@@ -25,7 +31,7 @@ def _demo_accounts_block_production(environment: str) -> bool:
     return environment == "production" and bool(courses.demo_accounts_active(get_app()))
 
 
-if _demo_accounts_block_production(Settings().environment):
+if _demo_accounts_block_production(current_settings().environment):
     st.error(
         "This installation runs in production, but the demo's accounts are switched on and their "
         "passwords are published. An administrator must run `python -m tracker demo-off` first."
@@ -59,7 +65,7 @@ def sign_in_page() -> None:
             if sign_in(email, password):
                 st.rerun()
             st.error("That email and password do not match an account.")
-    if Settings().demo_mode:
+    if current_settings().demo_mode:
         _demo_accounts()
 
 

@@ -9,14 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from tracker.app import courses, people
-from tracker.app.context import Context
 from tracker.domain import Role
-from tracker.ui.context import STAFF, get_app, require_actor
+from tracker.ui.context import STAFF, require_context
 from tracker.ui.errors import error_boundary
 from tracker.ui.text import md_escape
 
-actor = require_actor(*STAFF)
-app = get_app()
+ctx = require_context(*STAFF)
+actor = ctx.actor
 is_admin = actor.role is Role.ADMIN
 st.title("Accounts")
 st.caption(
@@ -42,7 +41,7 @@ def suggested_password() -> str:
     return "-".join(secrets.token_hex(3) for _ in range(4))
 
 
-rows = people.list_accounts(Context(app, actor))
+rows = people.list_accounts(ctx)
 if rows:
     st.dataframe(
         pd.DataFrame(
@@ -60,7 +59,7 @@ else:
 
 st.subheader("Give a client a login")
 linked = {a.client_id for a in rows if a.client_id is not None}
-waiting = [c for c in courses.overview(Context(app, actor)) if c.id not in linked]
+waiting = [c for c in courses.overview(ctx) if c.id not in linked]
 if not waiting:
     st.caption("Every client has a login.")
 else:
@@ -73,7 +72,7 @@ else:
         )
         if st.form_submit_button("Create login"):
             with error_boundary():
-                people.create_account(Context(app, actor), email, Role.CLIENT, password, client_id=who)
+                people.create_account(ctx, email, Role.CLIENT, password, client_id=who)
                 st.success(
                     f"{md_escape(names[who])} can now sign in as {md_escape(email.strip().lower())} "
                     "with the password given."
@@ -94,7 +93,7 @@ if is_admin:
         password = st.text_input("First password", value=suggested_password(), key="staff_password")
         if st.form_submit_button("Create account"):
             with error_boundary():
-                people.create_account(Context(app, actor), email, role, password, display_name=name)
+                people.create_account(ctx, email, role, password, display_name=name)
                 _done(f"Created the {role.value} account {md_escape(email.strip().lower())}.")
 
 if rows:
@@ -110,16 +109,16 @@ if rows:
     off, on = st.columns(2)
     with error_boundary():
         if account.active and off.button("Switch off (signs out everywhere)", key="account_off"):
-            people.set_active(Context(app, actor), account.id, False)
+            people.set_active(ctx, account.id, False)
             st.rerun()
         if not account.active and on.button("Switch on", key="account_on"):
-            people.set_active(Context(app, actor), account.id, True)
+            people.set_active(ctx, account.id, True)
             st.rerun()
     with st.form("reset_password", clear_on_submit=True):
         new_password = st.text_input("New password", value=suggested_password(), key="reset_password_value")
         if st.form_submit_button("Reset password"):
             with error_boundary():
-                people.reset_password(Context(app, actor), account.id, new_password)
+                people.reset_password(ctx, account.id, new_password)
                 st.success(
                     f"New password set for {md_escape(account.email)}; they are signed out everywhere."
                 )

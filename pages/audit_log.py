@@ -8,12 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from tracker.app import audit
-from tracker.app.context import Context
 from tracker.domain import Role
-from tracker.ui.context import get_app, require_actor
+from tracker.ui.context import require_context
 
-actor = require_actor(Role.ADMIN)
-app = get_app()
+ctx = require_context(Role.ADMIN)
+actor = ctx.actor
 st.title("Audit log")
 
 left, middle, right = st.columns(3)
@@ -23,7 +22,7 @@ days = left.date_input(
 who = middle.text_input("Who (part of the email)", key="audit_who")
 action = right.text_input("Action (e.g. export_report, sign_in_failed)", key="audit_action")
 since, until = (days[0], days[-1]) if isinstance(days, tuple) and days else (date.today(), date.today())
-events = audit.clinic_events(Context(app, actor), since=since, until=until, who=who, action=action.strip())
+events = audit.clinic_events(ctx, since=since, until=until, who=who, action=action.strip())
 if len(events) == audit.MAX_EVENTS_SHOWN:
     st.caption(f"The newest {audit.MAX_EVENTS_SHOWN} events; narrow the days or filters to see older ones.")
 if not events:

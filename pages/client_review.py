@@ -11,38 +11,33 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from tracker.app import courses, jobs, photos
 from tracker.app.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
-from tracker.app.context import Context
+from tracker.app.courses import METRICS, SUMMARY_METRICS, CourseProgress, course_progress, ita_group
 from tracker.app.dashboard import input_signature
 from tracker.app.notes import MAX_NOTE_CHARS, add_note, client_notes
-from tracker.app.photos import aligned_pair
+from tracker.app.photos import AlignedPair, aligned_pair
 from tracker.app.records import delete_client, export_client
 from tracker.app.reports import client_report_pdf, report_filename
 from tracker.domain import Role
 from tracker.errors import Refused
-from tracker.imaging.colour import ita_group
-from tracker.imaging.maps import difference_map, redness_map
-from tracker.progress.series import METRICS
-from tracker.progress.service import SUMMARY_METRICS, CourseProgress, course_progress
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
-from tracker.ui.context import STAFF, get_app, require_actor
+from tracker.ui.context import STAFF, require_context
 from tracker.ui.errors import error_boundary, show_error
 from tracker.ui.inline import jpeg_bytes_uri
 from tracker.ui.text import md_escape
 from tracker.ui.zone_editor import apply_pending, zone_editor
 
-actor = require_actor(*STAFF)
-app = get_app()
+ctx = require_context(*STAFF)
+actor = ctx.actor
 notice = st.session_state.pop("deleted_notice", None)
 if notice:
     st.success(notice)
-clients = courses.overview(Context(app, actor))
+clients = courses.overview(ctx)
 if not clients:
     st.info("No clients yet.")
     st.stop()
@@ -53,9 +48,9 @@ client_id = st.selectbox(
     "Client", ids, index=ids.index(preset) if preset in ids else 0, format_func=names.get, key="review_client"
 )
 st.session_state["review_client_id"] = client_id
-apply_pending(app, actor, client_id)  # zones or scale saved in the Zones tab: before progress is read
+apply_pending(ctx, client_id)  # zones or scale saved in the Zones tab: before progress is read
 today = date.today()
-signature = input_signature(Context(app, actor), client_id)  # changes whenever the client's data does
+signature = input_signature(ctx, client_id)  # changes whenever the client's data does
 
 
 def _progress() -> tuple[CourseProgress, dict[str, Any]]:
@@ -64,7 +59,7 @@ def _progress() -> tuple[CourseProgress, dict[str, Any]]:
     kept = st.session_state.get("review_progress")
     if kept is not None and kept[0] == key:
         return kept[1], kept[2]
-    computed = course_progress(Context(app, actor), client_id, today)
+    computed = course_progress(ctx, client_id, today)
     st.session_state["review_progress"] = (key, computed, computed.to_json())
     return computed, st.session_state["review_progress"][2]
 
@@ -76,13 +71,12 @@ except Refused as exc:  # no course yet: said as a note, and nothing more to sho
     st.stop()
 table = progress.table
 st.title(md_escape(names[client_id]))
-course = data["course"]
 st.caption(
-    f"{course['concern_label']} · {md_escape(course['body_area'] or 'area not set')} · "
-    f"{course['sessions_done']}/{course['planned_sessions']} sessions · "
+    f"{progress.concern.label} · {md_escape(progress.body_area or 'area not set')} · "
+    f"{len(progress.sessions)}/{progress.plan.planned_sessions} sessions · "
     + (
-        f"skin tone ITA {data['client']['ita_deg']:.0f}° ({ita_group(data['client']['ita_deg'])})"
-        if data["client"]["ita_deg"] is not None
+        f"skin tone ITA {progress.ita_deg:.0f}° ({ita_group(progress.ita_deg)})"
+        if progress.ita_deg is not None
         else ""
     )
 )
@@ -96,11 +90,11 @@ def _remeasuring_note(done: int, total: int) -> str:
     )
 
 
-if jobs.progress(Context(app, actor), client_id) is not None:
+if jobs.progress(ctx, client_id) is not None:
 
     @st.fragment(run_every=2)
     def remeasuring() -> None:
-        job = jobs.progress(Context(app, actor), client_id)
+        job = jobs.progress(ctx, client_id)
         if job is None:
             st.rerun(scope="app")  # finished: show the new numbers
         else:
@@ -114,12 +108,12 @@ labels: dict[int, str] = {
 
 
 def flags_and_notes() -> None:
-    if not data["flags"]:
+    if not progress.flags:
         st.success("No flags.")
-    for flag in data["flags"]:
-        box = {"act": st.error, "watch": st.warning}.get(flag["severity"], st.info)
+    for flag in progress.flags:
+        box = {"act": st.error, "watch": st.warning}.get(flag.severity, st.info)
         # Evidence may quote the intake notes someone typed: text, never markup.
-        box(f"**{md_escape(flag['title'])}**\n\n" + "\n".join(f"- {md_escape(e)}" for e in flag["evidence"]))
+        box(f"**{md_escape(flag.title)}**\n\n" + "\n".join(f"- {md_escape(e)}" for e in flag.evidence))
     st.subheader("Notes")
     with st.form("add_note", clear_on_submit=True):
         note_text = st.text_area(
@@ -127,9 +121,9 @@ def flags_and_notes() -> None:
         )
         if st.form_submit_button("Add note"):
             with error_boundary():
-                add_note(Context(app, actor), client_id, note_text)
+                add_note(ctx, client_id, note_text)
                 st.success("Note added.")
-    for note in client_notes(Context(app, actor), client_id):
+    for note in client_notes(ctx, client_id):
         st.markdown(f"**{note.created_at:%d %b %Y %H:%M}** · {md_escape(note.author)}")
         st.text(note.text)
 
@@ -145,22 +139,20 @@ def timeline() -> None:
         with st.expander(header, expanded=s.number == progress.sessions[-1].number):
             cols = st.columns(6)
             for i, row in enumerate(rows.itertuples()):
-                thumb = jpeg_bytes_uri(
-                    photos.photo_bytes(Context(app, actor), int(row.photo_id), "thumbnail")
-                )
+                thumb = jpeg_bytes_uri(photos.photo_bytes(ctx, int(row.photo_id), "thumbnail"))
                 quality = "✓" if row.usable else "✗ not used"
                 cols[i % 6].image(
                     thumb, caption=f"{row.kind} · {row.taken_at:%d %b %H:%M} · Q {row.quality:.2f} {quality}"
                 )
 
 
-def _aligned(a: int, b: int) -> tuple[Any, Any, bool]:
+def _aligned(a: int, b: int) -> AlignedPair:
     """The aligned pair, kept while the same two photos are compared (a view switch, a
     slider move): aligning decodes and warps two display copies."""
     kept = st.session_state.get("review_pair")
     if kept is not None and kept[0] == (a, b, signature):
         return kept[1]  # type: ignore[no-any-return]
-    pair = aligned_pair(Context(app, actor), a, b)
+    pair = aligned_pair(ctx, a, b)
     st.session_state["review_pair"] = ((a, b, signature), pair)
     return pair
 
@@ -190,7 +182,7 @@ def compare_photos() -> None:
         @st.fragment
         @error_boundary()  # a fragment's own reruns do not pass through the page's boundary
         def compare() -> None:
-            first, second, ok = _aligned(a, b)
+            pair = _aligned(a, b)
             mode = st.segmented_control(
                 "View",
                 ["Slider", "Side by side", "Redness map", "Difference map"],
@@ -199,17 +191,17 @@ def compare_photos() -> None:
             )
             if mode == "Side by side":
                 left, right = st.columns(2)
-                left.image(first, caption=labels[a], width="stretch")
-                right.image(second, caption=labels[b] + " (aligned)", width="stretch")
+                left.image(pair.first, caption=labels[a], width="stretch")
+                right.image(pair.second, caption=labels[b] + " (aligned)", width="stretch")
             elif mode == "Redness map":
-                shown = redness_map(second, None)
+                shown = pair.redness_map()
                 st.image(shown.rgb, caption=shown.legend, width="stretch")
             elif mode == "Difference map":
-                shown = difference_map(first, second, np.array([[1.0, 0, 0], [0, 1.0, 0]]), None)
+                shown = pair.difference_map()
                 st.image(shown.rgb, caption=shown.legend, width="stretch")
             else:
-                comparison_slider(first, second, labels[a], labels[b] + " (aligned)")
-            if not ok:
+                comparison_slider(pair.first, pair.second, labels[a], labels[b] + " (aligned)")
+            if not pair.ok:
                 st.caption("These photos could not be lined up exactly; compare with care.")
 
         compare()
@@ -253,9 +245,10 @@ def charts() -> None:
             enough=measured_points(progress, metric) >= 2,
         )
     settings_rows = [
-        {"session": s["number"], "date": s["at"][:10], **s["settings"], "rating": s["client_rating"],
-         **{f"change in {k}": v for k, v in s["change_that_followed"].items()}}
-        for s in data["sessions"]
+        {"session": s.number, "date": f"{s.at:%Y-%m-%d}", "device": s.device,
+         "needle_depth_mm": s.needle_depth_mm, "passes": s.passes, "serum": s.serum,
+         "rating": s.client_rating, **{f"change in {k}": v for k, v in s.change_that_followed.items()}}
+        for s in progress.sessions
     ]  # fmt: skip
     st.caption("Session settings beside the change that followed (to the next session's starting point)")
     st.dataframe(pd.DataFrame(settings_rows), hide_index=True, width="stretch")
@@ -269,17 +262,17 @@ def recovery() -> None:
         enough=recovery_points(progress) > 0,
         empty="No after-session or check-in photos yet: the recovery curve needs them.",
     )
-    for s in data["sessions"]:
-        rec = s["recovery"]
-        if rec and rec["t90_hours"] is not None:
+    for s in progress.sessions:
+        rec = s.recovery
+        if rec and rec.t50_hours is not None and rec.t90_hours is not None:
             st.markdown(
-                f"- Session {s['number']}: T50 {rec['t50_hours']:.0f} h, T90 {rec['t90_hours']:.0f} h "
-                f"({rec['vs_normal']}; {s['recovery_vs_earlier']}; fit: {rec['method']})"
+                f"- Session {s.number}: T50 {rec.t50_hours:.0f} h, T90 {rec.t90_hours:.0f} h "
+                f"({rec.compare_with_normal()}; {s.recovery_vs_earlier}; fit: {rec.method})"
             )
 
 
 def zones() -> None:
-    zone_editor(app, actor, client_id)
+    zone_editor(ctx, client_id)
 
 
 def report() -> None:
@@ -290,7 +283,7 @@ def report() -> None:
         with st.spinner("Preparing the report…"):
             st.session_state["report_pdf"] = (
                 client_id,
-                client_report_pdf(Context(app, actor), client_id, today=today),
+                client_report_pdf(ctx, client_id, today=today),
             )
     report = st.session_state.get("report_pdf")
     if report and report[0] == client_id:
@@ -321,7 +314,7 @@ def report() -> None:
     )
     if st.button("Prepare data export", key="export_make"):
         with st.spinner("Collecting every photo and measurement…"):
-            st.session_state["client_export"] = (client_id, *export_client(Context(app, actor), client_id))
+            st.session_state["client_export"] = (client_id, *export_client(ctx, client_id))
     export = st.session_state.get("client_export")
     if export and export[0] == client_id:
         st.download_button(
@@ -341,7 +334,7 @@ def report() -> None:
             typed = st.text_input(f"Type **{md_escape(names[client_id])}** to confirm", key="delete_confirm")
             if st.button("Delete client and all their data", type="primary", key="delete_client"):
                 with error_boundary():
-                    done = delete_client(Context(app, actor), client_id, typed)
+                    done = delete_client(ctx, client_id, typed)
                     st.session_state.pop("review_client_id", None)
                     st.session_state["deleted_notice"] = (
                         f"Deleted {md_escape(names[client_id])}: "

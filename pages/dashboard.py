@@ -6,9 +6,8 @@ from datetime import date
 
 import streamlit as st
 
-from tracker.app.context import Context
 from tracker.app.dashboard import COUNT_LABELS, DISPLAY_COLUMNS, clinic_dashboard, dashboard_counts
-from tracker.ui.context import STAFF, get_app, require_actor
+from tracker.ui.context import STAFF, require_context
 
 # Who needs attention first: the flags and the next due date come right after the name, so
 # they are in view at 1280 px with the sidebar open; the numbers follow.
@@ -18,11 +17,11 @@ SHOWN = [
 ]  # fmt: skip
 assert set(SHOWN) == set(DISPLAY_COLUMNS)
 
-actor = require_actor(*STAFF)
-app = get_app()
+ctx = require_context(*STAFF)
+actor = ctx.actor
 st.title("Dashboard")
 with st.spinner("Loading the clinic…"):
-    table = clinic_dashboard(Context(app, actor), date.today())
+    table = clinic_dashboard(ctx, date.today())
 if table.empty:
     st.info("No clients yet. Add one under *Record session & intake*, or load the demo.")
     st.stop()

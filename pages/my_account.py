@@ -6,15 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from tracker.app import people
-from tracker.app.context import Context
 from tracker.app.records import export_client
 from tracker.domain import Role
-from tracker.ui.context import TOKEN_KEY, get_app, require_actor
+from tracker.ui.context import TOKEN_KEY, require_context
 from tracker.ui.errors import error_boundary
 from tracker.ui.text import md_escape
 
-actor = require_actor()
-app = get_app()
+ctx = require_context()
+actor = ctx.actor
 st.title("My account")
 st.caption(f"Signed in as {md_escape(actor.label)} ({actor.role.value}).")
 
@@ -29,9 +28,7 @@ with st.form("change_password", clear_on_submit=True):
             st.error("The two new passwords differ.")
         else:
             with error_boundary():
-                people.change_own_password(
-                    Context(app, actor), current, new, keep_session=st.session_state.get(TOKEN_KEY)
-                )
+                people.change_own_password(ctx, current, new, keep_session=st.session_state.get(TOKEN_KEY))
                 st.success("Password changed. Other browsers signed in as you have been signed out.")
 
 if actor.role is Role.CLIENT and actor.client_id is not None:
@@ -42,7 +39,7 @@ if actor.role is Role.CLIENT and actor.client_id is not None:
     )
     if st.button("Prepare my data", key="my_export_make"):
         with st.spinner("Collecting your photos and measurements…"):
-            st.session_state["my_export"] = export_client(Context(app, actor), actor.client_id)
+            st.session_state["my_export"] = export_client(ctx, actor.client_id)
     mine = st.session_state.get("my_export")
     if mine:
         st.download_button(

@@ -6,34 +6,32 @@ from datetime import date
 
 import streamlit as st
 
-from tracker.app.context import Context
+from tracker.app.courses import course_progress, rate_session
+from tracker.app.guidance import PREPARATION, WARNING_SIGNS, aftercare_for_day
 from tracker.domain import Role
 from tracker.errors import Refused
-from tracker.guidance import PREPARATION, WARNING_SIGNS, aftercare_for_day
-from tracker.progress.service import course_progress, rate_session
-from tracker.ui.context import get_app, require_actor
+from tracker.ui.context import require_context
 from tracker.ui.errors import show_error
 
-actor = require_actor(Role.CLIENT)
-app = get_app()
+ctx = require_context(Role.CLIENT)
+actor = ctx.actor
 assert actor.client_id is not None
 today = date.today()
 st.title("My course")
 try:
-    progress = course_progress(Context(app, actor), actor.client_id, today)
+    progress = course_progress(ctx, actor.client_id, today)
 except Refused as exc:  # no course yet: said as a note, and nothing more to show
     show_error(exc, kind="info")
     st.stop()
-data = progress.to_json()
-course, nxt = data["course"], data["course"]["next_session"]
+nxt = progress.next
 
 c1, c2, c3 = st.columns(3)
-c1.metric("Treatment", course["concern_label"])
-c2.metric("Sessions", f"{course['sessions_done']} of {course['planned_sessions']}")
-if nxt["kind"] == "complete":
+c1.metric("Treatment", progress.concern.label)
+c2.metric("Sessions", f"{len(progress.sessions)} of {progress.plan.planned_sessions}")
+if nxt.kind == "complete":
     c3.metric("Next session", "Course complete")
-elif nxt["due"]:
-    c3.metric("Next session due", date.fromisoformat(nxt["due"]).strftime("%d %b %Y"))
+elif nxt.due:
+    c3.metric("Next session due", nxt.due.strftime("%d %b %Y"))
 else:
     c3.metric("Next session", "To be booked")
 
@@ -50,8 +48,8 @@ if latest is not None:
         with st.expander("Call the clinic if you notice"):
             for sign in WARNING_SIGNS:
                 st.markdown(f"- {sign}")
-due = date.fromisoformat(nxt["due"]) if nxt["due"] else None
-if (due is not None and 0 <= (due - today).days <= 14) or (nxt["number"] == 1 and not past):
+due = nxt.due
+if (due is not None and 0 <= (due - today).days <= 14) or (nxt.number == 1 and not past):
     st.subheader("Before your next session")
     for i, item in enumerate(PREPARATION):
         st.checkbox(item, key=f"prep_{i}")
@@ -75,5 +73,5 @@ for s in sessions:
                 key=f"rating_{s.number}",
             )
             if right.button("Save rating", key=f"save_rating_{s.number}"):
-                rate_session(Context(app, actor), actor.client_id, s.number, int(rating))
+                rate_session(ctx, actor.client_id, s.number, int(rating))
                 st.success(f"Saved: {rating}/10 for session {s.number}.")

@@ -7,23 +7,22 @@ from datetime import date
 import streamlit as st
 
 from tracker.app.charts import measured_points, metric_chart, recovery_chart, recovery_points
-from tracker.app.context import Context
+from tracker.app.courses import course_progress
 from tracker.app.dashboard import input_signature
 from tracker.app.photos import aligned_pair
 from tracker.domain import Role
 from tracker.errors import Refused
-from tracker.progress.service import course_progress
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
-from tracker.ui.context import get_app, require_actor
+from tracker.ui.context import require_context
 from tracker.ui.errors import show_error
 
-actor = require_actor(Role.CLIENT)
-app = get_app()
+ctx = require_context(Role.CLIENT)
+actor = ctx.actor
 assert actor.client_id is not None
 st.title("My progress")
 try:
-    progress = course_progress(Context(app, actor), actor.client_id, date.today())
+    progress = course_progress(ctx, actor.client_id, date.today())
 except Refused as exc:  # no course yet: said as a note, and nothing more to show
     show_error(exc, kind="info")
     st.stop()
@@ -50,7 +49,7 @@ def summary_lines() -> list[str]:
         lines.append(
             "Texture changes so far are within what photos can reliably show; collagen builds over months."
         )
-    if any(f["severity"] == "act" for f in data["flags"]):
+    if any(f.severity == "act" for f in progress.flags):
         lines.append(
             "Your practitioner may want to look at your latest photos; they will contact you if needed."
         )
@@ -64,14 +63,14 @@ befores = table[(table["kind"] == "before") & table["usable"]]
 if len(befores) >= 2:
     st.subheader("Before and now")
     first_id, latest_id = int(befores["photo_id"].iloc[0]), int(befores["photo_id"].iloc[-1])
-    first, latest, ok = aligned_pair(Context(app, actor), first_id, latest_id)
-    comparison_slider(first, latest, "first photo", "latest (aligned)")
-    if not ok:
+    pair = aligned_pair(ctx, first_id, latest_id)
+    comparison_slider(pair.first, pair.second, "first photo", "latest (aligned)")
+    if not pair.ok:
         st.caption("These photos could not be lined up exactly; compare them with care.")
 
 st.subheader("Redness and texture over the course")
 st.caption("The shaded band is the noise band: changes inside it are too small to be sure of.")
-signature = input_signature(Context(app, actor), actor.client_id)
+signature = input_signature(ctx, actor.client_id)
 for metric in ("delta_ei", "texture_dog"):
     show_chart(
         lambda metric=metric: metric_chart(progress, metric),

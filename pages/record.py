@@ -16,27 +16,26 @@ from typing import Any
 import streamlit as st
 
 from tracker.app import courses
-from tracker.app.context import Context
+from tracker.app.courses import default_plan
 from tracker.domain import Concern, Contraindication
-from tracker.progress.plans import default_plan
-from tracker.ui.context import STAFF, flash, get_app, require_actor, show_flash
+from tracker.ui.context import STAFF, flash, require_context, show_flash
 from tracker.ui.errors import error_boundary, show_error
 from tracker.ui.region_picker import region_picker
 from tracker.ui.text import md_escape
 
-actor = require_actor(*STAFF)
-app = get_app()
+ctx = require_context(*STAFF)
+actor = ctx.actor
 st.title("Record session & intake")
 show_flash("record")
 
-clients = courses.overview(Context(app, actor))
+clients = courses.overview(ctx)
 
 
 @error_boundary()  # a refusal is said, and the form keeps what was typed
 def add_client(name: str, concern: Concern, dob: date | None, body_area: str, same_name_ok: bool) -> None:
     try:
         new_id = courses.create_client(
-            Context(app, actor), name, concern=concern, date_of_birth=dob, body_area=body_area,
+            ctx, name, concern=concern, date_of_birth=dob, body_area=body_area,
             allow_same_name=same_name_ok,
         )  # fmt: skip
     except courses.SameName as exc:  # the form keeps the name, and asks to confirm
@@ -159,7 +158,7 @@ pending_key = f"record_session_pending_{client_id}"
 @error_boundary()  # a refusal is said, and the form keeps its values
 def save_session(replace: bool) -> None:
     courses.record_session(
-        Context(app, actor), client_id, chosen, wanted["date"], device=wanted["device"],
+        ctx, client_id, chosen, wanted["date"], device=wanted["device"],
         needle_depth_mm=wanted["needle depth (mm)"], passes=wanted["passes"], serum=wanted["serum"],
         price=wanted["price"], notes=wanted["notes"], practitioner_id=actor.user_id, replace=replace,
     )  # fmt: skip
@@ -206,12 +205,12 @@ if pending and pending[0] == chosen and existing is not None:
 # Treated areas ---------------------------------------------------------------------------
 
 st.subheader("Treated areas")
-region_picker(app, actor, client_id, names[client_id], row.concern, row.photo_count)
+region_picker(ctx, client_id, names[client_id], row.concern, row.photo_count)
 
 # Intake ----------------------------------------------------------------------------------
 
 st.subheader("Intake screening")
-intake = courses.client_intake(Context(app, actor), client_id)
+intake = courses.client_intake(ctx, client_id)
 answered = {a for a in intake.get("contraindications", []) if a in {c.value for c in Contraindication}}
 ikey = f"{client_id}_{intake.get('answered_at', 'none')}"
 if answered:
@@ -234,7 +233,7 @@ removal_key = f"record_intake_pending_{client_id}"
 def save_intake(allow_removal: bool) -> None:
     try:
         flagged = courses.record_intake(
-            Context(app, actor), client_id, yes_answers, intake_notes, allow_removal=allow_removal
+            ctx, client_id, yes_answers, intake_notes, allow_removal=allow_removal
         )
     except courses.IntakeRemoval as exc:
         st.session_state[removal_key] = str(exc)

@@ -11,24 +11,22 @@ import streamlit as st
 from PIL import Image
 
 from tracker.app import courses, photos
-from tracker.app.context import Context
+from tracker.app.guidance import CAPTURE_TIPS
 from tracker.app.photos import upload_photo
-from tracker.config import MB
 from tracker.domain import PhotoKind, Role, infer_kind, pick_session_number
-from tracker.guidance import CAPTURE_TIPS
-from tracker.ui.context import get_app, require_actor
+from tracker.ui.context import require_context
 from tracker.ui.errors import error_boundary, notice_logged
 from tracker.ui.ghost_camera import CameraPhoto, decode_shot, ghost_camera
 from tracker.ui.text import md_escape
 
 CAMERA_KEY = "camera_photo"
 
-actor = require_actor(Role.CLIENT)
-app = get_app()
+ctx = require_context(Role.CLIENT)
+actor = ctx.actor
 assert actor.client_id is not None
 st.title("Upload photos")
 
-rows = courses.overview(Context(app, actor))
+rows = courses.overview(ctx)
 sessions = rows[0].sessions if rows else []
 if not sessions:
     st.info("Your practitioner has not recorded a session yet. You can upload once it is booked.")
@@ -66,7 +64,7 @@ with st.expander("How to take a photo that can be measured", expanded=True):
     for tip in CAPTURE_TIPS:
         st.markdown(f"- {tip}")
 
-limit_mb = max(1, app.settings.max_upload_bytes // MB)
+limit_mb = ctx.settings.max_upload_mb
 files = st.file_uploader(
     "Photos (JPEG, PNG, WebP or HEIC)",
     type=["jpg", "jpeg", "png", "webp", "heic", "heif"],
@@ -79,12 +77,12 @@ st.markdown("**Or take one now**, lined up with the faint outline of your first 
 first = next((p for s in sessions for p in s.photos), None)
 ghost = None
 if first is not None:
-    with Image.open(io.BytesIO(photos.photo_bytes(Context(app, actor), first.id, "display"))) as base:
+    with Image.open(io.BytesIO(photos.photo_bytes(ctx, first.id, "display"))) as base:
         ghost = np.asarray(base.convert("RGB"))
 shot = ghost_camera(ghost, key="ghost_camera")
 if shot is not None:
     with error_boundary():
-        data = decode_shot(shot, app.settings.max_upload_bytes)
+        data = decode_shot(shot, ctx.settings.max_upload_bytes)
         st.session_state[CAMERA_KEY] = CameraPhoto(f"camera-{datetime.now():%Y%m%d-%H%M%S}.jpg", data)
 pending = st.session_state.get(CAMERA_KEY)
 waiting = st.empty()  # emptied once the picture is sent
@@ -97,8 +95,8 @@ if isinstance(pending, CameraPhoto):
 chosen = list(files or []) + ([pending] if isinstance(pending, CameraPhoto) else [])
 
 if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
-    if len(chosen) > app.settings.max_files_per_upload:
-        st.error(f"Please upload at most {app.settings.max_files_per_upload} photos at a time.")
+    if len(chosen) > ctx.settings.max_files_per_upload:
+        st.error(f"Please upload at most {ctx.settings.max_files_per_upload} photos at a time.")
         st.stop()
     bar = st.progress(0.0, text="Uploading…")
     for i, item in enumerate(chosen):
@@ -106,9 +104,7 @@ if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
         shown = md_escape(name)
         bar.progress(i / len(chosen), text=f"Checking and measuring {shown} ({i + 1} of {len(chosen)})…")
         try:
-            done = upload_photo(
-                Context(app, actor), actor.client_id, item.getvalue(), name, session_number=number, kind=kind
-            )
+            done = upload_photo(ctx, actor.client_id, item.getvalue(), name, session_number=number, kind=kind)
         except Exception as exc:  # one file never loses the batch, and no traceback reaches the page
             said = notice_logged(exc)
             st.error(f"**{shown}** was not uploaded: {md_escape(said.text)}")

@@ -7,7 +7,7 @@ client-review page's data (`course_progress`) in < 0.5 s.
     .venv/bin/python scripts/benchmark_dashboard.py [--repeat 5] [--clients 1000] [--cold-repeat 1]
 
 Prints median times of:
-- `clinic_dashboard` on the demo clinic (built with tracker.demo.build_demo in a temporary
+- `clinic_dashboard` on the demo clinic (built with tracker.app.demo.build_demo in a temporary
   folder, ~30 s: it imports and measures the demo photos),
 - `clinic_dashboard` on the generated clinic (tracker_dev.synth.clinic), warm (every row fresh)
   and cold (first view after every client changed: each client's `input_version` is bumped,
@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tracker.app.dashboard import clinic_dashboard, dashboard_counts
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
-from tracker.demo import build_demo
+from tracker.app.demo import build_demo
 from tracker.permissions import Actor
 from tracker.progress.service import course_progress
 from tracker.store.models import Client, ClientStatus, Photo

@@ -52,7 +52,7 @@ def main() -> int:
 
     from tracker.app import courses
     from tracker.bootstrap import open_app
-    from tracker.demo import DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
+    from tracker.app.demo import DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
     from tracker.permissions import Actor
 
     try:

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from tracker.app import courses
 from tracker.app.context import Context
+from tracker.app.demo import DemoResult, build_demo
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
-from tracker.demo import DemoResult, build_demo
 from tracker.permissions import Actor
 from tracker.store.models import Photo
 

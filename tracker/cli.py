@@ -20,7 +20,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from tracker.app.context import Context
 from tracker.domain import Concern, PhotoKind, Role
 
 if TYPE_CHECKING:
@@ -168,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_users)
 
     p = sub.add_parser("demo", help="load the demo data set from sample_photos/ (refused in production)")
-    p.add_argument("--source", type=Path, default=None)  # None: tracker.demo.SAMPLE_DIR
+    p.add_argument("--source", type=Path, default=None)  # None: tracker.app.demo.SAMPLE_DIR
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("demo-off", help="switch off every account of the demo clinic")
@@ -238,6 +237,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.app import courses, photos
+    from tracker.app.context import Context
     from tracker.bootstrap import open_app
     from tracker.ingest import Rejected
     from tracker.permissions import Actor
@@ -293,6 +293,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.app import courses
+    from tracker.app.context import Context
     from tracker.bootstrap import open_app
     from tracker.permissions import Actor
 
@@ -380,6 +381,7 @@ def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.app import measurements
+    from tracker.app.context import Context
     from tracker.app.dashboard import refresh_clinic_status
     from tracker.bootstrap import open_app
     from tracker.imaging.version import METRIC_VERSION
@@ -410,6 +412,7 @@ def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_progress(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.app.context import Context
     from tracker.bootstrap import open_app
     from tracker.ingest import Rejected
     from tracker.permissions import Actor
@@ -500,8 +503,8 @@ def _num(value: float | None, signed: bool = False) -> str:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
+    from tracker.app.demo import SAMPLE_DIR, build_demo, demo_photo_count, load_manifest
     from tracker.bootstrap import open_app
-    from tracker.demo import SAMPLE_DIR, build_demo, demo_photo_count, load_manifest
 
     source = SAMPLE_DIR if args.source is None else args.source
     if settings.environment == "production":
@@ -598,6 +601,7 @@ def _quality_note(done: photos.Imported) -> str:
 
 def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.app import people
+    from tracker.app.context import Context
     from tracker.bootstrap import open_app
     from tracker.ingest import Rejected
     from tracker.permissions import Actor
@@ -627,6 +631,7 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.app import records
+    from tracker.app.context import Context
 
     if args.output.exists():
         raise UsageError(f"{args.output} exists already; choose a new file name")
@@ -644,6 +649,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_delete_client(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.app import records
+    from tracker.app.context import Context
     from tracker.ingest import Rejected
 
     app, actor, client_id = _one_client(args, settings)
@@ -670,6 +676,7 @@ def _one_client(args: argparse.Namespace, settings: Settings) -> tuple[App, Acto
 
 def _client_id(app: App, actor: Actor, name: str) -> int:
     from tracker.app import courses
+    from tracker.app.context import Context
     from tracker.ingest import Rejected
 
     try:
@@ -683,6 +690,7 @@ def _client_id(app: App, actor: Actor, name: str) -> int:
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.app import people
+    from tracker.app.context import Context
     from tracker.bootstrap import open_app
     from tracker.permissions import Actor
 

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def max_upload_mb(self) -> int:
+        """The upload limit as people read it (at least 1)."""
+        return max(1, self.max_upload_bytes // MB)
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -7,7 +7,7 @@ means "not said": the treated regions then follow the course's concern
 (DEFAULT_TREATED_REGIONS) and the reference is chosen automatically from the untreated
 regions a photo shows (REFERENCE_PREFERENCE). Reading is forgiving (a name this version
 does not know is skipped, an empty list counts as not said) because a stored row must never
-stop a photo being measured; writing is strict (tracker/treated_areas.py).
+stop a photo being measured; writing is strict (tracker/app/courses.py).
 """
 
 from __future__ import annotations

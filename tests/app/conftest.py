@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tracker.app.demo import DemoResult
 from tracker.bootstrap import App
-from tracker.demo import DemoResult
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP, signed_in
-from tracker.demo import DEMO_CLIENT_PASSWORD, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
+from tracker.app.demo import DEMO_CLIENT_PASSWORD, DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
 
 HOSTILE = "**bold** <b>x</b> [link](http://x)"
 # Markdown's backslash escapes, as CommonMark defines them: a backslash before ASCII punctuation.

@@ -15,14 +15,14 @@ from streamlit.testing.v1 import AppTest
 from tests.app.conftest import APP, signed_in
 from tracker.app import courses, jobs, people, photos
 from tracker.app.context import Context
-from tracker.bootstrap import open_app
-from tracker.demo import (
+from tracker.app.demo import (
     DEMO_ADMIN_EMAIL,
     DEMO_ADMIN_PASSWORD,
     DEMO_CLIENT_PASSWORD,
     DEMO_PRACTITIONER_EMAIL,
     DEMO_PRACTITIONER_PASSWORD,
 )
+from tracker.bootstrap import open_app
 from tracker.permissions import Actor
 from tracker.store.models import RemeasureJob
 from tracker.ui.compare_slider import SLIDER_LABEL

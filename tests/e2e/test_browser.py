@@ -27,8 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.bootstrap import App
-from tracker.demo import (
+from tracker.app.demo import (
     DEMO_ADMIN_EMAIL,
     DEMO_ADMIN_PASSWORD,
     DEMO_CLIENT_PASSWORD,
@@ -36,6 +35,7 @@ from tracker.demo import (
     DEMO_PRACTITIONER_PASSWORD,
     DemoResult,
 )
+from tracker.bootstrap import App
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

@@ -13,8 +13,8 @@ from PIL import Image
 
 from tracker.app.charts import NOT_USED, chart_png, metric_chart, recovery_chart
 from tracker.app.context import Context
+from tracker.app.demo import DemoResult
 from tracker.bootstrap import App
-from tracker.demo import DemoResult
 from tracker.permissions import Actor
 from tracker.progress.service import CourseProgress, course_progress
 

@@ -17,9 +17,9 @@ from sqlalchemy import delete, insert, select
 from tracker.app import courses
 from tracker.app.context import Context
 from tracker.app.dashboard import clinic_dashboard, dashboard_counts, refresh_client_status
+from tracker.app.demo import DemoResult
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
-from tracker.demo import DemoResult
 from tracker.domain import PhotoKind, Role
 from tracker.permissions import Actor, PermissionDenied
 from tracker.progress.service import rate_session

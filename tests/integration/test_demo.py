@@ -5,9 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from tracker.app import consistency
-from tracker.app.people import verify_password
-from tracker.bootstrap import App
-from tracker.demo import (
+from tracker.app.demo import (
     DEMO_CLIENT_PASSWORD,
     DEMO_PRACTITIONER_EMAIL,
     DEMO_PRACTITIONER_PASSWORD,
@@ -16,6 +14,8 @@ from tracker.demo import (
     demo_photo_count,
     load_manifest,
 )
+from tracker.app.people import verify_password
+from tracker.bootstrap import App
 from tracker.domain import PhotoStatus, Role
 from tracker.store.models import AnalysisResult, Client, Photo, PhotoSeries, TreatmentSession, User
 

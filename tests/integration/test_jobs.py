@@ -1,6 +1,6 @@
 """The queue of series to measure again: claimed once, taken again when its runner died,
 run by the server's background thread. (That an upload queues a job and returns first is
-tested with real photos in tests/test_analysis.py.)"""
+tested with real photos in tests/integration/test_analysis.py.)"""
 
 from __future__ import annotations
 

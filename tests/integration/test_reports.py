@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from tracker.app import courses
 from tracker.app.context import Context
+from tracker.app.demo import DemoResult
 from tracker.app.reports import FontMissing, client_report_pdf, find_font, report_filename
 from tracker.bootstrap import App
-from tracker.demo import DemoResult
 from tracker.domain import Role
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied

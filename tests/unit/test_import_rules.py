@@ -158,3 +158,39 @@ def test_the_cycle_check_finds_a_cycle() -> None:
 
 def test_no_import_cycles() -> None:
     assert _cycles(_graph()) == []
+
+
+EDGE_ALLOWED = ("tracker.app", "tracker.ui", "tracker.domain", "tracker.errors")
+# The edge's composition root: it opens the App from the settings (and nothing else does).
+COMPOSITION_ROOT = {"tracker.ui.context": ("tracker.bootstrap", "tracker.config")}
+
+
+def _edge_files() -> dict[str, Path]:
+    files = {f"pages.{p.stem}": p for p in sorted((ROOT / "pages").glob("*.py"))}
+    files["app"] = ROOT / "app.py"
+    files.update({name: path for name, path in _modules().items() if _within(name, ("tracker.ui",))})
+    return files
+
+
+def test_pages_and_ui_call_only_the_application_layer() -> None:
+    """Pages read widgets, call a use case and show its result: everything else they need
+    (types, constants) comes through tracker.app, so a page cannot reach the store, the
+    imaging code or the wiring around the use cases."""
+    broken = {}
+    for name, path in _edge_files().items():
+        allowed = EDGE_ALLOWED + COMPOSITION_ROOT.get(name, ())
+        bad = sorted(
+            m
+            for m in _imports(name, path)
+            if _within(m, ("tracker",)) and m != "tracker" and not _within(m, allowed)
+        )
+        if bad:
+            broken[name] = bad
+    assert not broken, broken
+
+
+def test_the_edge_rule_sees_a_page_that_reaches_past_the_application_layer(tmp_path: Path) -> None:
+    page = tmp_path / "page.py"
+    page.write_text("from tracker.app import courses\nfrom tracker.store.models import Photo\n")
+    imported = _imports("pages.page", page)
+    assert "tracker.store.models" in imported and not _within("tracker.store.models", EDGE_ALLOWED)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tracker.application import App
 from tracker.config import Settings
-from tracker.permissions import Actor
+from tracker.permissions import Actor as Actor
 
 
 @dataclass(frozen=True)

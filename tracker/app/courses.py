@@ -24,9 +24,25 @@ from tracker.domain import (
     Role,
 )
 from tracker.errors import Refused
+
+# Values the edges use with these use cases, named here so that pages import only tracker.app.
+from tracker.imaging.colour import ita_group as ita_group
 from tracker.permissions import require_client_access, require_staff
-from tracker.progress.plans import default_plan
-from tracker.regions import Regions, default_treated, in_order, parse, regions_for, unknown_names
+from tracker.progress.plans import default_plan as default_plan
+from tracker.progress.series import METRICS as METRICS
+from tracker.progress.service import SUMMARY_METRICS as SUMMARY_METRICS
+from tracker.progress.service import CourseProgress as CourseProgress
+from tracker.progress.service import course_progress as course_progress
+from tracker.progress.service import rate_session as rate_session
+from tracker.regions import Regions as Regions
+from tracker.regions import default_treated as default_treated
+from tracker.regions import in_order as in_order
+from tracker.regions import no_reference_reason as no_reference_reason
+from tracker.regions import (
+    parse,
+    regions_for,
+    unknown_names,
+)
 from tracker.store.models import Client, Clinic, Photo, TreatmentCourse, TreatmentSession, utcnow
 from tracker.store.uow import UnitOfWork
 

@@ -26,6 +26,7 @@ from tracker.config import Settings
 from tracker.domain import PhotoKind, infer_kind, pick_session_number
 from tracker.errors import Refused
 from tracker.events import ClientInputsChanged, PhotoFilesDropped
+from tracker.imaging.maps import MapImage, difference_map, redness_map
 from tracker.imaging.registration import compose_affine, invert_affine, register
 from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
@@ -279,11 +280,29 @@ def discard_upload(ctx: Context, photo_id: int, reason: str) -> None:
 
 
 U8 = NDArray[np.uint8]
+_SAME_PLACE = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
-def aligned_pair(ctx: Context, first_id: int, second_id: int) -> tuple[U8, U8, bool]:
-    """Display copies of both photos, the second warped onto the first. The flag says
+@dataclass(frozen=True)
+class AlignedPair:
+    """Two photos' display copies, the second warped onto the first, so that every view of
+    them (slider, side by side, maps) compares the same skin pixel by pixel. `ok` says
     whether the alignment is trustworthy (both registrations succeeded)."""
+
+    first: U8
+    second: U8
+    ok: bool
+
+    def redness_map(self) -> MapImage:
+        return redness_map(self.second, None)
+
+    def difference_map(self) -> MapImage:
+        # The second photo is aligned already, so the two share one frame.
+        return difference_map(self.first, self.second, _SAME_PLACE, None)
+
+
+def aligned_pair(ctx: Context, first_id: int, second_id: int) -> AlignedPair:
+    """Display copies of both photos, the second warped onto the first."""
     app, actor = ctx.app, ctx.actor
     first = _display(app, actor, first_id)
     second = _display(app, actor, second_id)
@@ -306,7 +325,7 @@ def aligned_pair(ctx: Context, first_id: int, second_id: int) -> tuple[U8, U8, b
         flags=cv2.INTER_LINEAR,
         borderValue=(240, 240, 240),
     )
-    return first, np.asarray(warped), ok
+    return AlignedPair(first, np.asarray(warped), ok)
 
 
 def _display(app: App, actor: Actor, photo_id: int) -> U8:

@@ -321,7 +321,7 @@ class ClientStatus(Base):
     """The practitioners' dashboard row of one client, computed by the progress code and
     cached here because computing it takes ~0.1 s per client (recovery-curve fits).
 
-    A cache, never a record: deleting every row loses nothing. tracker/dashboard.py decides
+    A cache, never a record: deleting every row loses nothing. tracker/app/dashboard.py decides
     when a row is stale (its `signature` no longer matches the client's inputs, or `today`
     falls outside [valid_from, valid_until)) and recomputes it.
     """

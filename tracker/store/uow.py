@@ -180,7 +180,7 @@ class UnitOfWork:
     event a use case added with `emit` (for what the session cannot see: bulk SQL). In the
     same transaction the commit bumps those clients' `client_status.input_version`, so the
     dashboard's cached rows are stale from the moment the change is visible, whatever
-    happens to the handlers afterwards (tracker/dashboard.py explains the cache)."""
+    happens to the handlers afterwards (tracker/app/dashboard.py explains the cache)."""
 
     def __init__(
         self,

@@ -6,18 +6,22 @@ import json
 
 import streamlit as st
 
-from tracker.app.context import Context
+from tracker.app.context import Actor, Context
 from tracker.app.jobs import start_background
 from tracker.app.people import authenticate, end_session, resume_session, start_session
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.domain import Role
-from tracker.permissions import Actor
 
 ACTOR_KEY = "actor"
 TOKEN_KEY = "session_token"
 SIGNED_OUT_KEY = "signed_out"
 COOKIE = "tracker_session"
+
+
+def current_settings() -> Settings:
+    """The settings as configured now (environment, .env, TOML)."""
+    return Settings()
 
 
 def get_app() -> App:
@@ -65,6 +69,12 @@ def require_actor(*roles: Role) -> Actor:
         st.stop()
     assert actor is not None
     return actor
+
+
+def require_context(*roles: Role) -> Context:
+    """What a page passes to the use cases: the shared App and the signed-in person (or
+    stop the page, as require_actor does)."""
+    return Context(get_app(), require_actor(*roles))
 
 
 def sign_in(email: str, password: str) -> Actor | None:

@@ -14,11 +14,9 @@ import streamlit as st
 
 from tracker.app import courses, measurements
 from tracker.app.context import Context
-from tracker.bootstrap import App
+from tracker.app.courses import Regions, default_treated, in_order, no_reference_reason
 from tracker.domain import Concern, FaceRegion
-from tracker.ingest import Rejected
-from tracker.permissions import Actor
-from tracker.regions import Regions, default_treated, in_order, no_reference_reason
+from tracker.errors import Refused
 from tracker.ui.face_diagram import describe, draw_face_diagram
 from tracker.ui.inline import png_data_uri
 from tracker.ui.text import md_escape
@@ -39,15 +37,14 @@ def _reference_text(reference: Regions) -> str:
 
 
 def region_picker(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     client_id: int,
     client_name: str,
     concern: Concern | None,
     photo_count: int,
 ) -> None:
     """The section for one client."""
-    stored = courses.course_regions(Context(app, actor), client_id)
+    stored = courses.course_regions(ctx, client_id)
     if stored is None or concern is None:
         st.info("This client has no treatment course yet.")
         return
@@ -92,7 +89,7 @@ def region_picker(
             st.caption("Not saved yet.")
         if not problem and (reason := no_reference_reason(chosen, reference or None)):
             st.warning(reason)
-        if _manual_zones(app, actor, client_id):
+        if _manual_zones(ctx, client_id):
             st.info(
                 "Zones drawn on the photo (Client review → Zones) are in use for this client and "
                 "win over these regions in the measurements; the regions stay on record."
@@ -126,9 +123,9 @@ def region_picker(
         st.image(png_data_uri(picture), caption=describe(chosen, shown_reference), width=SHOWN_PX)
 
     if clicked:
-        _save(app, actor, client_id, client_name, chosen, reference, photo_count)
+        _save(ctx, client_id, client_name, chosen, reference, photo_count)
     elif back:
-        _save(app, actor, client_id, client_name, None, (), photo_count)
+        _save(ctx, client_id, client_name, None, (), photo_count)
 
 
 def _problem(treated: Regions, reference: Regions) -> str | None:
@@ -145,15 +142,14 @@ def _problem(treated: Regions, reference: Regions) -> str | None:
     return None
 
 
-def _manual_zones(app: App, actor: Actor, client_id: int) -> bool:
-    series = measurements.series_info(Context(app, actor), client_id)
+def _manual_zones(ctx: Context, client_id: int) -> bool:
+    series = measurements.series_info(ctx, client_id)
     zones = series.get("zones") if series else None
     return isinstance(zones, dict) and zones.get("source") == "manual"
 
 
 def _save(
-    app: App,
-    actor: Actor,
+    ctx: Context,
     client_id: int,
     client_name: str,
     treated: Regions | None,
@@ -162,11 +158,11 @@ def _save(
 ) -> None:
     try:
         with st.spinner("Saving, and measuring the course's photos again…" if photo_count else "Saving…"):
-            courses.set_course_regions(Context(app, actor), client_id, treated, reference)
-    except Rejected as exc:
+            courses.set_course_regions(ctx, client_id, treated, reference)
+    except Refused as exc:
         st.error(md_escape(str(exc)))
         return
-    now = courses.course_regions(Context(app, actor), client_id)
+    now = courses.course_regions(ctx, client_id)
     assert now is not None
     said = f"reference: {_names(now.reference)}" if now.reference else "reference chosen automatically"
     message = f"Treated areas saved for {md_escape(client_name)}: {_names(now.treated)}; {said}."

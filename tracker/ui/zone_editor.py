@@ -20,11 +20,9 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from tracker.app import measurements, photos
 from tracker.app.context import Context
-from tracker.bootstrap import App
 from tracker.domain import FaceRegion
 from tracker.errors import Refused
 from tracker.imaging.zones import LANDMARKS, Zones, from_points
-from tracker.permissions import Actor
 from tracker.ui.text import md_escape
 from tracker.ui.zone_drawing import describe, draw_zones
 
@@ -65,7 +63,7 @@ def _draft(client_id: int) -> dict[str, Any]:
     return draft
 
 
-def apply_pending(app: App, actor: Actor, client_id: int) -> None:
+def apply_pending(ctx: Context, client_id: int) -> None:
     """Carry out a save asked for in the last run (zones or scale), with a spinner."""
     keys = _keys(client_id)
     request = st.session_state.pop(keys["request"], None)
@@ -76,7 +74,7 @@ def apply_pending(app: App, actor: Actor, client_id: int) -> None:
         with st.spinner("Measuring every photo of the course again…"):
             if request == "zones":
                 zones = Zones(from_points(draft["treated"]), from_points(draft["reference"]), "manual")
-                count = measurements.set_series_zones(Context(app, actor), client_id, zones)
+                count = measurements.set_series_zones(ctx, client_id, zones)
                 draft["treated"], draft["reference"] = [], []
                 done = f"Zones saved; {count} photos measured again."
             elif len(draft["scale"]) != 2:
@@ -84,7 +82,7 @@ def apply_pending(app: App, actor: Actor, client_id: int) -> None:
             else:
                 length = float(st.session_state.get(keys["length"], 0.0))
                 ends = (draft["scale"][0], draft["scale"][1])
-                count = measurements.set_series_scale(Context(app, actor), client_id, ends, length)
+                count = measurements.set_series_scale(ctx, client_id, ends, length)
                 draft["scale"] = []
                 done = f"Scale set; {count} photos measured again."
         st.session_state[keys["notice"]] = ("success", done)
@@ -92,15 +90,15 @@ def apply_pending(app: App, actor: Actor, client_id: int) -> None:
         st.session_state[keys["notice"]] = ("error", str(exc))
 
 
-def zone_editor(app: App, actor: Actor, client_id: int) -> None:
+def zone_editor(ctx: Context, client_id: int) -> None:
     keys = _keys(client_id)
-    series = measurements.series_info(Context(app, actor), client_id)
+    series = measurements.series_info(ctx, client_id)
     if not series or not series["baseline_photo_id"]:
         st.info("Zones are drawn on the first photo of the course; none uploaded yet.")
         return
     base_id = int(series["baseline_photo_id"])
-    width, _height = photos.photo_size(Context(app, actor), base_id)
-    shown = Image.open(io.BytesIO(photos.photo_bytes(Context(app, actor), base_id, "display"))).convert("RGB")
+    width, _height = photos.photo_size(ctx, base_id)
+    shown = Image.open(io.BytesIO(photos.photo_bytes(ctx, base_id, "display"))).convert("RGB")
     shown.thumbnail((SHOWN_SIDE, SHOWN_SIDE))
     saved = Zones.from_json(series["zones"]) if series["zones"] else None
     draft = _draft(client_id)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from tracker.app.context import Context
+from tracker.app.demo import DemoResult, load_manifest
 from tracker.bootstrap import App
-from tracker.demo import DemoResult, load_manifest
 from tracker.permissions import Actor
 from tracker.progress import flags as rules
 from tracker.progress.series import summarise

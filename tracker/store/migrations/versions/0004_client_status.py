@@ -1,6 +1,6 @@
 """client status cache
 
-The dashboard's per-client cache (tracker/dashboard.py). Created empty: rows are filled on
+The dashboard's per-client cache (tracker/app/dashboard.py). Created empty: rows are filled on
 the first dashboard view, so there is nothing to backfill.
 
 Revision ID: 0004_client_status

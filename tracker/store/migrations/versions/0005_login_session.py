@@ -1,6 +1,6 @@
 """login sessions
 
-Signed-in browsers survive a page reload (tracker/auth.py: start_session/resume_session).
+Signed-in browsers survive a page reload (tracker/app/people.py: start_session/resume_session).
 
 Revision ID: 0005_login_session
 Revises: 0004_client_status

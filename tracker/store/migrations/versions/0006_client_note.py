@@ -1,6 +1,6 @@
 """client notes
 
-Practitioners' notes on a client (tracker/notes.py), shown in the client review.
+Practitioners' notes on a client (tracker/app/notes.py), shown in the client review.
 
 Revision ID: 0006_client_note
 Revises: 0005_login_session

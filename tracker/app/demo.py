@@ -19,7 +19,7 @@ from tracker.app.context import Context
 from tracker.app.jobs import run_pending
 from tracker.app.measurements import set_series_zones
 from tracker.app.people import hash_password
-from tracker.bootstrap import App
+from tracker.application import App
 from tracker.domain import Concern, PhotoKind, Role
 from tracker.errors import Refused
 from tracker.imaging.zones import Zones
@@ -27,7 +27,7 @@ from tracker.permissions import Actor
 from tracker.progress.service import rate_session
 from tracker.store.models import User
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_photos"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_photos"
 DEMO_PRACTITIONER_EMAIL = "practitioner@demo.test"
 DEMO_PRACTITIONER_PASSWORD = "demo-practitioner"
 DEMO_CLIENT_PASSWORD = "demo-client"
