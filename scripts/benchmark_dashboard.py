@@ -87,7 +87,7 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
-        "--cold-repeat", type=int, default=1, help="cold views of the big clinic (~35 ms/client)"
+        "--cold-repeat", type=int, default=1, help="cold views of the big clinic (~5 ms/client)"
     )
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--skip-demo", action="store_true", help="skip the demo clinic (saves ~30 s)")

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
+from numpy.typing import NDArray
 
 from tracker.domain import Contraindication, PhotoKind
 from tracker.progress.plans import NextSession
 from tracker.progress.recovery import SLOW_T90_HOURS, RecoveryFit
-from tracker.progress.series import MetricSummary, NoiseBand, pre_session_level
+from tracker.progress.series import MetricSummary, NoiseBand, Photos, PhotoTable, pre_session_level
 
 # A day-3 check-in is "about 72 h": taken from 60 h on it counts as after 72 h.
 SLOW_RECOVERY_FROM_HOURS = 60.0
@@ -53,7 +53,7 @@ class Flag:
 
 
 def slow_recovery(
-    df: pd.DataFrame,
+    df: Photos,
     session: int,
     session_at: datetime,
     next_at: datetime | None,
@@ -61,26 +61,27 @@ def slow_recovery(
     fit: RecoveryFit | None,
 ) -> Flag | None:
     """Redness still above the pre-session level plus the noise band from ~72 h on."""
-    pre = pre_session_level(df, session, "delta_ei")
+    t = PhotoTable.of(df)
+    pre = pre_session_level(t, session, "delta_ei")
     if pre is None:
         return None
-    rows = _after(df, session, session_at, next_at)
-    ei = rows["delta_ei"].to_numpy(float)
-    red = rows[
-        (rows["hours_since_session"].to_numpy(float) >= SLOW_RECOVERY_FROM_HOURS)
-        & rows["usable"].to_numpy(bool)
+    ei = t.metric("delta_ei")
+    red = (
+        _after(t, session, session_at, next_at)
+        & (t.hours_since_session >= SLOW_RECOVERY_FROM_HOURS)
+        & t.usable
         & (ei > pre + band.sdc)  # NaN compares False
-    ]
-    if red.empty:
+    )
+    if not red.any():
         return None
     if fit is not None and fit.t90_hours is not None and fit.t90_hours <= SLOW_T90_HOURS:
         # The redness decayed at a normal pace and then sat at a new level: not slow
         # recovery (on the renderer, post-inflammatory darkening raises EI like this).
         return None
     evidence = [
-        f"photo {int(r.photo_id)} at {r.hours_since_session:.0f} h: redness {r.delta_ei:.1f} EI, "
+        f"photo {int(photo_id)} at {hours:.0f} h: redness {value:.1f} EI, "
         f"pre-session level {pre:.1f} + noise band {band.sdc:.1f}"
-        for r in red.itertuples()
+        for photo_id, hours, value in zip(t.photo_id[red], t.hours_since_session[red], ei[red], strict=True)
     ]
     if fit is not None and fit.t90_hours is not None:
         evidence.append(f"fitted 90 % recovery time {fit.t90_hours:.0f} h (normal ≤ 48 h)")
@@ -95,7 +96,7 @@ def slow_recovery(
 
 
 def pih_watch(
-    df: pd.DataFrame,
+    df: Photos,
     session: int,
     session_at: datetime,
     next_at: datetime | None,
@@ -112,52 +113,57 @@ def pih_watch(
     The looser light-skin threshold needs a skin tone measured under a colour chart: an ITA
     from home photos can be 20–40° off (issue 9), and a dark-skinned client read as light
     would be watched least where PIH is most likely. Without one, the tighter threshold."""
-    pre = pre_session_level(df, session, "delta_l_star")
+    t = PhotoTable.of(df)
+    pre = pre_session_level(t, session, "delta_l_star")
     if pre is None:
         return None
     light = ita_deg is not None and ita_calibrated and ita_deg >= PIH_DARK_ITA
     dark = not light
     threshold = max(PIH_THRESHOLD_L["dark" if dark else "light"], band.sdc)
-    days = ((df["taken_at"] - session_at).dt.total_seconds() / 86400.0).to_numpy(float)
+    seconds = t.seconds_after(session_at)
+    days = seconds / 86400.0
     mask = (
         (days >= PIH_WINDOW_DAYS[0])
         & (days <= PIH_WINDOW_DAYS[1])
-        & df["usable"].to_numpy(bool)
-        & np.isfinite(df["delta_l_star"].to_numpy(float))
-        & (df["kind"].to_numpy(dtype=object) != PhotoKind.AFTER.value)
+        & t.usable
+        & np.isfinite(t.metric("delta_l_star"))
+        & (t.kind != PhotoKind.AFTER.value)
     )
     if next_at is not None:
-        mask &= (df["taken_at"] < next_at).to_numpy(bool)  # the next session starts its own watch
-    window = df[mask]
+        mask &= t.taken_at < next_at  # the next session starts its own watch
     # Red skin is darker too: only photos taken once the session's redness had resolved can
     # show pigment. The recovery curve says when that was (a slow recoverer is still red on
     # day 7); without a curve, a* is the check. EI is not: extra melanin raises EI as well,
     # so it would hide the very darkening we look for.
     if fit is not None and fit.tau_hours is not None and not fit.tau_is_upper_bound:
-        hours = (window["taken_at"] - session_at).dt.total_seconds() / 3600.0
-        residual = hours.map(lambda h: fit.excess_at(float(h)) or 0.0)
-        window = window[residual <= ei_band.sdc]
+        hours = seconds / 3600.0
+        for i in np.flatnonzero(mask):
+            residual = fit.excess_at(float(hours[i])) or 0.0
+            mask[i] = residual <= ei_band.sdc
     else:
-        pre_a = pre_session_level(df, session, "delta_a_star")
+        pre_a = pre_session_level(t, session, "delta_a_star")
         if pre_a is not None:
-            window = window[
-                window["delta_a_star"].isna() | (window["delta_a_star"] <= pre_a + a_star_band.sdc)
-            ]
-    if window.empty:
+            a_star = t.metric("delta_a_star")
+            mask &= np.isnan(a_star) | (a_star <= pre_a + a_star_band.sdc)
+    if not mask.any():
         return None
-    darkening = pre - float(window["delta_l_star"].mean())
+    darkening = pre - float(t.metric("delta_l_star")[mask].mean())
     if darkening <= threshold:
         return None
     evidence = [
         f"treated skin is {darkening:.1f} L* darker against reference skin than before session {session} "
-        f"(mean of {len(window)} photo(s) in weeks 1–6; threshold {threshold:.1f} for "
+        f"(mean of {int(mask.sum())} photo(s) in weeks 1–6; threshold {threshold:.1f} for "
         f"{_tone_words(ita_deg, ita_calibrated)}, noise band {band.sdc:.1f})"
     ]
-    for r in window.itertuples():
-        mel = f", melanin index {r.mel_index:.2f}" if pd.notna(r.mel_index) else ""
-        evidence.append(
-            f"photo {int(r.photo_id)} on day {(r.taken_at - session_at).days}: ΔL* {r.delta_l_star:.2f}{mel}"
-        )
+    for photo_id, taken_at, l_star, mel_index in zip(
+        t.photo_id[mask],
+        t.taken_at[mask],
+        t.metric("delta_l_star")[mask],
+        t.metric("mel_index")[mask],
+        strict=True,
+    ):
+        mel = f", melanin index {mel_index:.2f}" if not np.isnan(mel_index) else ""
+        evidence.append(f"photo {int(photo_id)} on day {(taken_at - session_at).days}: ΔL* {l_star:.2f}{mel}")
     return Flag(
         code="pih_watch",
         title=f"Possible post-inflammatory darkening after session {session}",
@@ -197,18 +203,20 @@ def worsening(summary: MetricSummary, title: str) -> Flag | None:
     )
 
 
-def no_usable_photo(df: pd.DataFrame, sessions: Sequence[tuple[int, datetime]], now: datetime) -> list[Flag]:
+def no_usable_photo(df: Photos, sessions: Sequence[tuple[int, datetime]], now: datetime) -> list[Flag]:
+    t = PhotoTable.of(df)
     flags = []
     for number, at in sessions:
         if at > now:
             continue
-        rows = df[df["session"] == number]
-        if rows["usable"].any():
+        rows = t.session == number
+        if t.usable[rows].any():
             continue
         why = (
             "no photos uploaded"
-            if rows.empty
-            else f"{len(rows)} photo(s), best quality {rows['quality'].max():.2f} (below the trend threshold)"
+            if not rows.any()
+            else f"{int(rows.sum())} photo(s), best quality {t.quality[rows].max():.2f} "
+            "(below the trend threshold)"
         )
         flags.append(
             Flag("no_usable_photo", f"No usable photo for session {number}", "watch", [why], session=number)
@@ -216,12 +224,12 @@ def no_usable_photo(df: pd.DataFrame, sessions: Sequence[tuple[int, datetime]], 
     return flags
 
 
-def missed_checkins(df: pd.DataFrame, sessions: Sequence[tuple[int, datetime]], now: datetime) -> list[Flag]:
+def missed_checkins(df: Photos, sessions: Sequence[tuple[int, datetime]], now: datetime) -> list[Flag]:
+    t = PhotoTable.of(df)
     flags = []
     for i, (number, at) in enumerate(sessions):
         next_at = sessions[i + 1][1] if i + 1 < len(sessions) else None
-        rows = _after(df, number, at, next_at)
-        hours = rows["hours_since_session"].to_numpy(float)
+        hours = t.hours_since_session[_after(t, number, at, next_at)]
         missing = [
             name
             for name, (lo, hi) in CHECKINS.items()
@@ -272,13 +280,9 @@ def contraindications(intake: dict[str, Any]) -> Flag | None:
     )
 
 
-def _after(df: pd.DataFrame, session: int, at: datetime, next_at: datetime | None) -> pd.DataFrame:
-    taken = df["taken_at"]
-    mask = (
-        (df["session"].to_numpy() == session)
-        & (df["kind"].to_numpy(dtype=object) != PhotoKind.BEFORE.value)
-        & (taken >= at).to_numpy(bool)
-    )
+def _after(t: PhotoTable, session: int, at: datetime, next_at: datetime | None) -> NDArray[np.bool_]:
+    """The session's photos after it started (after-photos and check-ins), as a mask."""
+    mask: NDArray[np.bool_] = (t.session == session) & (t.kind != PhotoKind.BEFORE.value) & (t.taken_at >= at)
     if next_at is not None:
-        mask &= (taken < next_at).to_numpy(bool)
-    return df[mask]  # one filtered copy, however many conditions
+        mask &= t.taken_at < next_at
+    return mask

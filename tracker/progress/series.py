@@ -6,7 +6,11 @@ repeat baseline photos, with a floor so that three lucky repeats cannot make noi
 like progress. Only points whose capture quality passes the gate enter baselines, changes
 and trends; the others stay in the table, marked, so nothing is hidden.
 
-Pure functions over plain data and pandas; no database.
+Pure functions over plain data; no database. The rules read a `PhotoTable` (NumPy
+columns): a course has a few dozen photos and the rules look at them a few hundred times
+per client, so per-call pandas overhead (~50–200 µs a column access) made a pandas
+DataFrame most of the dashboard's cold cost. The DataFrame (`frame`) is still what charts,
+reports and pages read, and every rule also takes one, converting it first.
 """
 
 from __future__ import annotations
@@ -15,12 +19,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.stats import theilslopes
 
 from tracker.domain import PhotoKind
 
@@ -71,27 +74,138 @@ class PhotoPoint:
     metrics: dict[str, float | None] = field(default_factory=dict)
 
 
+FIXED_COLUMNS = (
+    "photo_id",
+    "session",
+    "kind",
+    "taken_at",
+    "hours_since_session",
+    "days_since_start",
+    "quality",
+    "usable",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoTable:
+    """The photos of a course as NumPy columns, one entry per photo, in `frame`'s order
+    (capture time, then photo id). `metrics` holds one float column per metric (NaN where
+    missing); `taken_at` holds the datetimes themselves, so comparisons with session times
+    stay exact.
+
+    The columns are read-only and never change, so the rules' repeated questions (which
+    photos are usable before-photos of a metric, the level before a session: ~100 a client)
+    are answered once per table and remembered in `_memo`."""
+
+    photo_id: NDArray[np.int64]
+    session: NDArray[np.int64]
+    kind: NDArray[np.object_]  # PhotoKind values (str)
+    taken_at: NDArray[np.object_]  # datetime
+    hours_since_session: NDArray[np.float64]
+    days_since_start: NDArray[np.float64]
+    quality: NDArray[np.float64]
+    usable: NDArray[np.bool_]
+    metrics: dict[str, NDArray[np.float64]]
+    _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for column in (*self._fixed_columns(), *self.metrics.values()):
+            column.flags.writeable = False
+
+    def _fixed_columns(self) -> tuple[NDArray[Any], ...]:
+        return (
+            self.photo_id,
+            self.session,
+            self.kind,
+            self.taken_at,
+            self.hours_since_session,
+            self.days_since_start,
+            self.quality,
+            self.usable,
+        )
+
+    def __len__(self) -> int:
+        return len(self.photo_id)
+
+    def metric(self, name: str) -> NDArray[np.float64]:
+        """A metric's column; all NaN for a metric no photo has."""
+        found = self.metrics.get(name)
+        return found if found is not None else np.full(len(self), np.nan)
+
+    def seconds_after(self, moment: datetime) -> NDArray[np.float64]:
+        """Seconds from `moment` to each photo (timedelta.total_seconds, which is what a
+        pandas Timedelta column gives too, so thresholds cut exactly where they did)."""
+        return np.array([(t - moment).total_seconds() for t in self.taken_at], dtype=float)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as `frame` returns it."""
+        names = sorted(self.metrics)
+        if not len(self):
+            return pd.DataFrame([], columns=[*FIXED_COLUMNS, *names])
+        return pd.DataFrame(
+            {
+                "photo_id": self.photo_id,
+                "session": self.session,
+                "kind": self.kind,
+                "taken_at": self.taken_at,
+                "hours_since_session": self.hours_since_session,
+                "days_since_start": self.days_since_start,
+                "quality": self.quality,
+                "usable": self.usable,
+                **{k: self.metrics[k] for k in names},
+            }
+        )
+
+    @classmethod
+    def of(cls, data: pd.DataFrame | PhotoTable) -> PhotoTable:
+        """The table itself, or the columns of a DataFrame shaped like `frame`'s (any index;
+        rows are taken in their order)."""
+        if isinstance(data, PhotoTable):
+            return data
+        return cls(
+            photo_id=data["photo_id"].to_numpy(np.int64),
+            session=data["session"].to_numpy(np.int64),
+            kind=data["kind"].to_numpy(dtype=object),
+            taken_at=_objects(list(data["taken_at"])),
+            hours_since_session=data["hours_since_session"].to_numpy(float),
+            days_since_start=data["days_since_start"].to_numpy(float),
+            quality=data["quality"].to_numpy(float),
+            usable=data["usable"].to_numpy(bool),
+            metrics={str(k): data[k].to_numpy(float) for k in data.columns if k not in FIXED_COLUMNS},
+        )
+
+
+def table(points: Sequence[PhotoPoint]) -> PhotoTable:
+    """One entry per photo, sorted by capture time, with hours since its session and days
+    since the course started. Every metric any photo has, and every one of METRICS, has a
+    column; missing values are NaN."""
+    names = sorted({k for p in points for k in p.metrics} | set(METRICS))
+    ordered = sorted(points, key=lambda p: (p.taken_at, p.photo_id))
+    return PhotoTable(
+        photo_id=np.array([p.photo_id for p in ordered], dtype=np.int64),
+        session=np.array([p.session for p in ordered], dtype=np.int64),
+        kind=np.array([p.kind.value for p in ordered], dtype=object),
+        taken_at=_objects([p.taken_at for p in ordered]),
+        hours_since_session=np.array(
+            [(p.taken_at - p.session_at).total_seconds() / 3600.0 for p in ordered], dtype=float
+        ),
+        days_since_start=np.array(
+            [(p.taken_at - p.course_start).total_seconds() / 86400.0 for p in ordered], dtype=float
+        ),
+        quality=np.array([p.quality for p in ordered], dtype=float),
+        usable=np.array([bool(p.usable) for p in ordered], dtype=bool),
+        metrics={k: _floats([p.metrics.get(k) for p in ordered]) for k in names},
+    )
+
+
 def frame(points: Sequence[PhotoPoint]) -> pd.DataFrame:
     """One row per photo, sorted by capture time, with hours since its session and days
     since the course started. Missing metrics are NaN."""
-    names = sorted({k for p in points for k in p.metrics} | set(METRICS))
-    rows = [
-        {
-            "photo_id": p.photo_id,
-            "session": p.session,
-            "kind": p.kind.value,
-            "taken_at": p.taken_at,
-            "hours_since_session": (p.taken_at - p.session_at).total_seconds() / 3600.0,
-            "days_since_start": (p.taken_at - p.course_start).total_seconds() / 86400.0,
-            "quality": p.quality,
-            "usable": bool(p.usable),
-            **{k: _finite(p.metrics.get(k)) for k in names},
-        }
-        for p in points
-    ]
-    columns = ["photo_id", "session", "kind", "taken_at", "hours_since_session", "days_since_start"]
-    df = pd.DataFrame(rows, columns=[*columns, "quality", "usable", *names])
-    return df.sort_values(["taken_at", "photo_id"], kind="stable").reset_index(drop=True)
+    return table(points).to_frame()
+
+
+# What the rules accept: the table, or a DataFrame shaped like `frame`'s (pages and tests).
+Photos: TypeAlias = pd.DataFrame | PhotoTable
 
 
 @dataclass(frozen=True)
@@ -111,31 +225,33 @@ class Baseline:
     photo_ids: tuple[int, ...]
 
 
-def baseline(df: pd.DataFrame, metric: str) -> Baseline:
+def baseline(df: Photos, metric: str) -> Baseline:
     """Mean of the usable before-photos of the first session that has any (normally the
     repeat photos of session 1); the first usable before-photo otherwise."""
-    ok = usable_before(df, metric)
+    t = PhotoTable.of(df)
+    ok = _usable_before(t, metric)
     if not ok.any():
         return Baseline(None, (), ())
-    sessions = df["session"].to_numpy()
-    first = ok & (sessions == sessions[ok].min())
-    values = tuple(float(v) for v in df[metric].to_numpy(float)[first])
-    ids = tuple(int(i) for i in df["photo_id"].to_numpy()[first])
+    first = ok & (t.session == t.session[ok].min())
+    values = tuple(t.metric(metric)[first].tolist())
+    ids = tuple(t.photo_id[first].tolist())
     return Baseline(float(np.mean(values)), values, ids)
 
 
-def usable_before(df: pd.DataFrame, metric: str) -> NDArray[np.bool_]:
-    """Rows that are usable before-photos with a value of `metric`, as a plain mask.
+def usable_before(df: Photos, metric: str) -> NDArray[np.bool_]:
+    """Rows that are usable before-photos with a value of `metric`, as a plain mask."""
+    return _usable_before(PhotoTable.of(df), metric).copy()
 
-    Why numpy and not a filtered DataFrame: a course has a few dozen rows, and these masks
-    are built ~100 times per client; taking a filtered copy of every column each time made
-    pandas overhead most of the dashboard's cold cost."""
-    kinds = df["kind"].to_numpy(dtype=object)
-    values = df[metric].to_numpy(float) if metric in df else np.full(len(df), np.nan)
-    mask: NDArray[np.bool_] = (
-        (kinds == PhotoKind.BEFORE.value) & df["usable"].to_numpy(bool) & np.isfinite(values)
-    )
-    return mask
+
+def _usable_before(t: PhotoTable, metric: str) -> NDArray[np.bool_]:
+    """`usable_before`, remembered by the table (read-only)."""
+    key = ("usable_before", metric)
+    if key not in t._memo:
+        mask = (t.kind == PhotoKind.BEFORE.value) & t.usable & np.isfinite(t.metric(metric))
+        mask.flags.writeable = False
+        t._memo[key] = mask
+    found: NDArray[np.bool_] = t._memo[key]
+    return found
 
 
 def noise_band(base: Baseline, metric: str, relative_error: float = DEFAULT_RELATIVE_ERROR) -> NoiseBand:
@@ -200,15 +316,16 @@ class MetricSummary:
         }
 
 
-def summarise(df: pd.DataFrame, metric: str, relative_error: float = DEFAULT_RELATIVE_ERROR) -> MetricSummary:
+def summarise(df: Photos, metric: str, relative_error: float = DEFAULT_RELATIVE_ERROR) -> MetricSummary:
     """Change from baseline to the latest usable before-photo, labelled against the noise
     band, and the trend of all usable before-photos across the course."""
-    base = baseline(df, metric)
+    t = PhotoTable.of(df)
+    base = baseline(t, metric)
     band = noise_band(base, metric, relative_error)
     info = METRICS.get(metric, MetricInfo(metric, "", None, 0.0, True))
-    ok = usable_before(df, metric)
-    values = df[metric].to_numpy(float)[ok] if ok.any() else np.array([], float)
-    days = df["days_since_start"].to_numpy(float)[ok]
+    ok = _usable_before(t, metric)
+    values = t.metric(metric)[ok]
+    days = t.days_since_start[ok]
     last = int(np.flatnonzero(ok)[-1]) if ok.any() else None
     latest = float(values[-1]) if last is not None else None
     change = change_pct = None
@@ -219,16 +336,16 @@ def summarise(df: pd.DataFrame, metric: str, relative_error: float = DEFAULT_REL
             change_pct = 100.0 * change / abs(base.value)
         status = label(change, band, info.better)
     slope = None
-    if len(np.unique(days)) >= 3:
-        slope = float(theilslopes(values, days)[0])
+    if len(set(days.tolist())) >= 3:
+        slope = theil_sen_slope(values, days)
         slope = slope * 30.0 if math.isfinite(slope) else None
     return MetricSummary(
         metric=metric,
         baseline=base,
         noise=band,
         latest=latest,
-        latest_photo_id=int(df["photo_id"].iloc[last]) if last is not None else None,
-        latest_session=int(df["session"].iloc[last]) if last is not None else None,
+        latest_photo_id=int(t.photo_id[last]) if last is not None else None,
+        latest_session=int(t.session[last]) if last is not None else None,
         change=change,
         change_pct=change_pct,
         label=status,
@@ -237,17 +354,54 @@ def summarise(df: pd.DataFrame, metric: str, relative_error: float = DEFAULT_REL
     )
 
 
-def pre_session_level(df: pd.DataFrame, session: int, metric: str) -> float | None:
+def theil_sen_slope(y: NDArray[np.float64], x: NDArray[np.float64]) -> float:
+    """The median of the slopes between all pairs of points with different x: the slope of
+    `scipy.stats.theilslopes`, computed the same way, without its confidence interval and
+    argument checks (~0.5 ms a call, ten calls per client). Needs two distinct x."""
+    dx = x[:, np.newaxis] - x
+    dy = y[:, np.newaxis] - y
+    pairs = dx > 0
+    slopes = dy[pairs] / dx[pairs]
+    slopes.sort()
+    return float(np.median(slopes))
+
+
+def pre_session_level(df: Photos, session: int, metric: str) -> float | None:
     """The metric just before a session: its usable before-photos, else the latest usable
     before-photo of an earlier session."""
-    ok = usable_before(df, metric)
-    sessions = df["session"].to_numpy()
-    values = df[metric].to_numpy(float)
-    own = ok & (sessions == session)
+    t = PhotoTable.of(df)
+    key = ("pre_session_level", session, metric)
+    if key not in t._memo:
+        t._memo[key] = _pre_session_level(t, session, metric)
+    found: float | None = t._memo[key]
+    return found
+
+
+def _pre_session_level(t: PhotoTable, session: int, metric: str) -> float | None:
+    ok = _usable_before(t, metric)
+    values = t.metric(metric)
+    own = ok & (t.session == session)
     if own.any():
         return float(values[own].mean())
-    earlier = ok & (sessions < session)
+    earlier = ok & (t.session < session)
     return float(values[earlier][-1]) if earlier.any() else None
+
+
+def _objects(values: Sequence[Any]) -> NDArray[np.object_]:
+    """A 1-D object array of `values` (np.array would look inside sequence-like values)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _floats(values: Sequence[object]) -> NDArray[np.float64]:
+    """`_finite` of each value: in one NumPy conversion when all are plain numbers or None
+    (what analysis stores), value by value otherwise."""
+    if not all(v is None or type(v) is float or type(v) is int for v in values):
+        return np.array([_finite(v) for v in values], dtype=float)
+    column = np.array(values, dtype=float)  # None becomes NaN
+    column[~np.isfinite(column)] = np.nan
+    return column
 
 
 def _finite(value: object) -> float:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from tracker.app import audit
 from tracker.app.context import Context
@@ -23,7 +24,7 @@ from tracker.progress import flags as rules
 from tracker.progress.facts import CourseFacts
 from tracker.progress.plans import CoursePlan, NextSession, next_session, validate_plan
 from tracker.progress.recovery import RecoveryFit, fit_recovery
-from tracker.progress.series import METRICS, PhotoPoint, frame, pre_session_level, summarise
+from tracker.progress.series import METRICS, PhotoPoint, PhotoTable, pre_session_level, summarise, table
 from tracker.store.models import utcnow
 from tracker.store.queries import course_facts
 
@@ -185,14 +186,14 @@ def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
         )
         for photo in facts.photos
     ]
-    df = frame(points)
+    df = table(points)  # the rules read NumPy columns; the DataFrame is for charts and pages
     relative = relative_error
     summaries = {m: summarise(df, m, relative) for m in SUMMARY_METRICS}
     redness_band = summaries["delta_ei"].noise
     a_star_band = summarise(df, "delta_a_star", relative).noise
     # The client's agreed ITA (analysis keeps it, chart photos first); the plain median of
     # this course's usable photos only when none is stored yet.
-    ita = stored_ita if stored_ita is not None else _median(df.loc[df["usable"], "ita_deg"])
+    ita = stored_ita if stored_ita is not None else _median(df.metric("ita_deg")[df.usable])
 
     ordered = sorted(session_rows, key=lambda r: r[1])
     views: list[SessionView] = []
@@ -211,8 +212,8 @@ def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
                 serum=serum,
                 price=float(price) if price is not None else None,
                 client_rating=rating,
-                photos=int((df["session"] == number).sum()),
-                usable_photos=int(((df["session"] == number) & df["usable"]).sum()),
+                photos=int((df.session == number).sum()),
+                usable_photos=int(((df.session == number) & df.usable).sum()),
                 change_that_followed=_following_change(df, number, ordered[i + 1][0] if next_at else None),
                 recovery=fit,
                 recovery_vs_earlier=_vs_earlier(fit, earlier_t90),
@@ -264,7 +265,7 @@ def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
         sessions=views,
         summaries={m: s.to_json() for m, s in summaries.items()},
         flags=found,
-        table=df,
+        table=df.to_frame(),
     )
 
 
@@ -305,22 +306,22 @@ def set_course_plan(ctx: Context, client_id: int, plan: CoursePlan) -> None:
 
 
 def _recovery(
-    df: pd.DataFrame, number: int, at: datetime, next_at: datetime | None, noise: float
+    df: PhotoTable, number: int, at: datetime, next_at: datetime | None, noise: float
 ) -> RecoveryFit | None:
-    taken = df["taken_at"]
     mask = (
-        (df["session"].to_numpy() == number)
-        & np.isin(df["kind"].to_numpy(dtype=object), [PhotoKind.AFTER.value, PhotoKind.CHECKIN.value])
-        & df["usable"].to_numpy(bool)
-        & (taken >= at).to_numpy(bool)
+        (df.session == number)
+        & ((df.kind == PhotoKind.AFTER.value) | (df.kind == PhotoKind.CHECKIN.value))
+        & df.usable
+        & (df.taken_at >= at)
     )
     if next_at is not None:
-        mask &= (taken < next_at).to_numpy(bool)
-    rows = df[mask]
-    if rows.empty:
+        mask &= df.taken_at < next_at
+    if not mask.any():
         return None
     pre = pre_session_level(df, number, "delta_ei")
-    return fit_recovery(rows["hours_since_session"].tolist(), rows["delta_ei"].tolist(), pre, noise)
+    return fit_recovery(
+        df.hours_since_session[mask].tolist(), df.metric("delta_ei")[mask].tolist(), pre, noise
+    )
 
 
 def _vs_earlier(fit: RecoveryFit | None, earlier_t90: list[float]) -> str:
@@ -335,7 +336,7 @@ def _vs_earlier(fit: RecoveryFit | None, earlier_t90: list[float]) -> str:
     return f"similar to earlier sessions ({usual:.0f} h)"
 
 
-def _following_change(df: pd.DataFrame, number: int, next_number: int | None) -> dict[str, float | None]:
+def _following_change(df: PhotoTable, number: int, next_number: int | None) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for metric in FOLLOWING_CHANGE_METRICS:
         start = pre_session_level(df, number, metric)
@@ -344,9 +345,9 @@ def _following_change(df: pd.DataFrame, number: int, next_number: int | None) ->
     return out
 
 
-def _median(values: pd.Series) -> float | None:
-    clean = values.dropna()
-    return float(clean.median()) if len(clean) else None
+def _median(values: NDArray[np.float64]) -> float | None:
+    clean = values[~np.isnan(values)]
+    return float(np.median(clean)) if len(clean) else None
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
