@@ -91,10 +91,14 @@ def test_metric_chart_has_the_noise_band_session_rules_and_unit(linh: CourseProg
 def test_points_under_the_quality_gate_are_hollow_grey_and_left_out_of_the_line(
     linh: CourseProgress,
 ) -> None:
-    table = linh.table.copy()
-    blurry = int(table.loc[table["kind"] == "before", "photo_id"].iloc[-1])
-    table.loc[table["photo_id"] == blurry, ["usable", "quality"]] = (False, 0.3)
-    named = layers(metric_chart(replace(linh, table=table), "texture_dog"))
+    photos = linh.photos
+    blurry = int(photos.photo_id[photos.kind == "before"][-1])
+    hit = photos.photo_id == blurry
+    usable, quality = photos.usable.copy(), photos.quality.copy()
+    usable[hit], quality[hit] = False, 0.3
+    named = layers(
+        metric_chart(replace(linh, photos=replace(photos, usable=usable, quality=quality)), "texture_dog")
+    )
 
     hollow, rows = named["not_used"]
     assert mark(hollow)["type"] == "point" and mark(hollow)["filled"] is False

@@ -469,7 +469,7 @@ def _status_data(p: CourseProgress) -> dict[str, Any]:
     """The compact dashboard fields of one course_progress result (JSON-ready)."""
     now = datetime.combine(p.today, DAY_END)
     redness, texture = p.summaries["delta_ei"], p.summaries["texture_dog"]
-    table = p.table
+    photos = p.photos
     return {
         "name": p.client_name,
         "concern": p.concern.value,
@@ -483,9 +483,9 @@ def _status_data(p: CourseProgress) -> dict[str, Any]:
             "due": p.next.due.isoformat() if p.next.due else None,
             "kind": p.next.kind,
         },
-        "last_photo": table["taken_at"].max().isoformat() if len(table) else None,
-        "photos": len(table),
-        "photos_usable": int(table["usable"].sum()) if len(table) else 0,
+        "last_photo": max(photos.taken_at).isoformat() if len(photos) else None,
+        "photos": len(photos),
+        "photos_usable": int(photos.usable.sum()),
         "ita_deg": round(p.ita_deg, 1) if p.ita_deg is not None and math.isfinite(p.ita_deg) else None,
     }
 

@@ -8,6 +8,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,13 @@ class CourseProgress:
     sessions: list[SessionView]
     summaries: dict[str, Any]
     flags: list[rules.Flag]
-    table: pd.DataFrame = field(repr=False)
+    photos: PhotoTable = field(repr=False)
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The photos as a DataFrame, for charts, pages and reports; built when first read
+        (the dashboard reads the NumPy columns and never needs it)."""
+        return self.photos.to_frame()
 
     @property
     def typical_tau_hours(self) -> float | None:
@@ -142,8 +149,8 @@ class CourseProgress:
             "metrics": self.summaries,
             "sessions": [s.to_json() for s in self.sessions],
             "flags": [f.to_json() for f in self.flags],
-            "photos": len(self.table),
-            "photos_usable": int(self.table["usable"].sum()) if len(self.table) else 0,
+            "photos": len(self.photos),
+            "photos_usable": int(self.photos.usable.sum()),
         }
 
 
@@ -265,7 +272,7 @@ def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
         sessions=views,
         summaries={m: s.to_json() for m, s in summaries.items()},
         flags=found,
-        table=df.to_frame(),
+        photos=df,
     )
 
 
