@@ -42,7 +42,7 @@ app = get_app()
 notice = st.session_state.pop("deleted_notice", None)
 if notice:
     st.success(notice)
-clients = courses.overview(Context(app, actor))
+clients = courses.client_names(Context(app, actor))
 if not clients:
     st.info("No clients yet.")
     st.stop()

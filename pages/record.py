@@ -29,7 +29,7 @@ app = get_app()
 st.title("Record session & intake")
 show_flash("record")
 
-clients = courses.overview(Context(app, actor))
+clients = courses.client_names(Context(app, actor))
 
 
 @error_boundary()  # a refusal is said, and the form keeps what was typed
@@ -84,7 +84,7 @@ def _picked() -> None:
 
 
 client_id = st.selectbox("Client", ids, format_func=names.get, key="record_client", on_change=_picked)
-row = next(c for c in clients if c.id == client_id)
+row = courses.client_overview(Context(app, actor), client_id)
 
 # Session ---------------------------------------------------------------------------------
 
