@@ -147,9 +147,9 @@ def _sql_outside_the_store(name: str, source: str) -> list[str]:
     session used directly (`x.session.y`, as in `uow.session.execute(...)`)."""
     bad = sorted(m for m in _imports_in(name, source, False, True) if _within(m, ("sqlalchemy",)))
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
-            if node.value.attr == "session":
-                bad.append(f"line {node.lineno}: .session.{node.attr}")
+        inner = node.value if isinstance(node, ast.Attribute) else None
+        if isinstance(node, ast.Attribute) and isinstance(inner, ast.Attribute) and inner.attr == "session":
+            bad.append(f"line {node.lineno}: .session.{node.attr}")
     return bad
 
 
