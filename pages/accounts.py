@@ -59,7 +59,7 @@ else:
 
 st.subheader("Give a client a login")
 linked = {a.client_id for a in rows if a.client_id is not None}
-waiting = [c for c in courses.overview(ctx) if c.id not in linked]
+waiting = [c for c in courses.client_names(ctx) if c.id not in linked]
 if not waiting:
     st.caption("Every client has a login.")
 else:

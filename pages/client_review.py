@@ -37,7 +37,7 @@ actor = ctx.actor
 notice = st.session_state.pop("deleted_notice", None)
 if notice:
     st.success(notice)
-clients = courses.overview(ctx)
+clients = courses.client_names(ctx)
 if not clients:
     st.info("No clients yet.")
     st.stop()

@@ -28,7 +28,7 @@ actor = ctx.actor
 st.title("Record session & intake")
 show_flash("record")
 
-clients = courses.overview(ctx)
+clients = courses.client_names(ctx)
 
 
 @error_boundary()  # a refusal is said, and the form keeps what was typed
@@ -83,7 +83,7 @@ def _picked() -> None:
 
 
 client_id = st.selectbox("Client", ids, format_func=names.get, key="record_client", on_change=_picked)
-row = next(c for c in clients if c.id == client_id)
+row = courses.client_overview(ctx, client_id)
 
 # Session ---------------------------------------------------------------------------------
 

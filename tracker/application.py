@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any
 
 from tracker.config import Settings
 from tracker.events import Event
 from tracker.ingest import Limits
 from tracker.store.blobs import BlobStore
 from tracker.store.uow import UnitOfWork
+
+if TYPE_CHECKING:  # only the store uses SQLAlchemy; the App merely holds its engine
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
-
 from tracker.app.context import Context
 from tracker.domain import Role
 from tracker.permissions import Actor, PermissionDenied
-from tracker.store.models import AuditEvent, User, utcnow
+from tracker.store.models import utcnow
 from tracker.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -72,22 +70,12 @@ def clinic_events(
     start = datetime.combine(since, time.min)
     end = datetime.combine(until, time.min) + timedelta(days=1)
     with app.uow() as uow:
-        emails = select(User.email).where(User.clinic_id == actor.clinic_id)
-        query = (
-            select(AuditEvent)
-            .where(
-                AuditEvent.at >= start,
-                AuditEvent.at < end,
-                or_(AuditEvent.clinic_id == actor.clinic_id, AuditEvent.actor.in_(emails)),
-            )
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-            .limit(max(1, min(limit, MAX_EVENTS_SHOWN)))
+        rows = uow.repo.audit_events(
+            actor.clinic_id,
+            start,
+            end,
+            who=who.strip().lower(),
+            action=action,
+            limit=max(1, min(limit, MAX_EVENTS_SHOWN)),
         )
-        if who.strip():
-            query = query.where(AuditEvent.actor.contains(who.strip().lower()))
-        if action:
-            query = query.where(AuditEvent.action == action)
-        return [
-            Event(e.at, e.actor, e.action, e.entity, e.entity_id, dict(e.detail or {}))
-            for e in uow.session.scalars(query)
-        ]
+        return [Event(e.at, e.actor, e.action, e.entity, e.entity_id, dict(e.detail or {})) for e in rows]

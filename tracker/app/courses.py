@@ -1,5 +1,8 @@
 """Clients, their treatment courses, sessions, intake and treated regions: the
 records a course of micro-needling is followed on.
+
+The `import x as x` lines name the values the edges use with these use cases (regions,
+plans, the progress result), so that pages import only tracker.app.
 """
 
 from __future__ import annotations
@@ -9,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-
-from sqlalchemy import func, select
 
 from tracker.app import audit
 from tracker.app.context import Context
@@ -24,8 +25,6 @@ from tracker.domain import (
     Role,
 )
 from tracker.errors import Refused
-
-# Values the edges use with these use cases, named here so that pages import only tracker.app.
 from tracker.imaging.colour import ita_group as ita_group
 from tracker.permissions import require_client_access, require_staff
 from tracker.progress.plans import default_plan as default_plan
@@ -38,12 +37,9 @@ from tracker.regions import Regions as Regions
 from tracker.regions import default_treated as default_treated
 from tracker.regions import in_order as in_order
 from tracker.regions import no_reference_reason as no_reference_reason
-from tracker.regions import (
-    parse,
-    regions_for,
-    unknown_names,
-)
-from tracker.store.models import Client, Clinic, Photo, TreatmentCourse, TreatmentSession, utcnow
+from tracker.regions import parse, regions_for, unknown_names
+from tracker.store import queries
+from tracker.store.models import Client, Clinic, TreatmentCourse, TreatmentSession, utcnow
 from tracker.store.uow import UnitOfWork
 
 
@@ -312,13 +308,44 @@ class ClientRow:
 
 
 def overview(ctx: Context) -> list[ClientRow]:
-    """Every client the actor may see, with their sessions and photos."""
+    """Every client the actor may see, with their sessions and photos (a client sees only
+    themselves, and only their own record is loaded)."""
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
-        clients = uow.repo.client_tree(actor.clinic_id)
         if actor.role is Role.CLIENT:
-            clients = [c for c in clients if c.id == actor.client_id]
+            if actor.client_id is None:
+                return []
+            clients = uow.repo.client_tree(actor.clinic_id, actor.client_id)
+        else:
+            clients = uow.repo.client_tree(actor.clinic_id)
         return [_client_row(c) for c in clients]
+
+
+def client_overview(ctx: Context, client_id: int) -> ClientRow:
+    """One client's row of `overview`, for a page that shows one client at a time."""
+    app, actor = ctx.app, ctx.actor
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        (tree,) = uow.repo.client_tree(actor.clinic_id, client.id)
+        return _client_row(tree)
+
+
+@dataclass(frozen=True)
+class ClientName:
+    id: int
+    name: str
+
+
+def client_names(ctx: Context) -> list[ClientName]:
+    """The clients the actor may see, by name: for a pick list, which needs neither their
+    sessions nor their photos (one small query whatever the clinic's size)."""
+    app, actor = ctx.app, ctx.actor
+    if actor.role is Role.CLIENT and actor.client_id is None:
+        return []
+    only = actor.client_id if actor.role is Role.CLIENT else None
+    with app.uow() as uow:
+        rows = queries.client_names(uow.session, actor.clinic_id, only)
+    return [ClientName(cid, name) for cid, name in rows]
 
 
 def _client_row(client: Client) -> ClientRow:
@@ -445,11 +472,7 @@ def set_course_regions(
             detail={"client_id": client.id, "treated": new_treated, "reference": new_reference},
         )
         course_id = course.id
-        photos = uow.session.scalar(
-            select(func.count(Photo.id))
-            .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
-            .where(TreatmentSession.course_id == course_id)
-        )
+        photos = uow.repo.course_photo_count(actor.clinic_id, course_id)
         uow.commit()
     if photos:
         reanalyze_series(ctx, course_id)

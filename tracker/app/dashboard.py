@@ -45,16 +45,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import typing
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import String, Table, bindparam, cast, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from tracker.app.context import Context
 from tracker.application import App
@@ -63,21 +59,12 @@ from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.progress import flags as rules
 from tracker.progress.plans import OVERDUE_GRACE
 from tracker.progress.service import CourseProgress, assess
-from tracker.store.models import (
-    AnalysisResult,
-    Client,
-    ClientStatus,
-    Photo,
-    PhotoSeries,
-    TreatmentCourse,
-    TreatmentSession,
-    utcnow,
-)
+from tracker.store import client_status
+from tracker.store.models import utcnow
 from tracker.store.queries import course_facts
+from tracker.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-# The table, for Core statements (executemany, no ORM bookkeeping).
-STATUS = typing.cast(Table, ClientStatus.__table__)
 
 CACHE_VERSION = 1
 # course_progress evaluates the day at this time (its `now`).
@@ -203,7 +190,7 @@ def input_signature(ctx: Context, client_id: int) -> str:
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        found = _signatures(uow.session, actor.clinic_id, client_id, app.settings.noise_relative_error)
+        found = _signatures(uow, actor.clinic_id, client_id, app.settings.noise_relative_error)
     return found.get(client_id, "")
 
 
@@ -243,22 +230,8 @@ def _fresh_data(
     _ensure_rows(app, actor.clinic_id, only)
     with app.uow() as uow:
         # One snapshot: the signatures are read before any input course_progress reads.
-        signatures = _signatures(uow.session, actor.clinic_id, only, app.settings.noise_relative_error)
-        scope = ClientStatus.clinic_id == actor.clinic_id
-        if only is not None:
-            scope = scope & (ClientStatus.client_id == only)
-        cached = {
-            cid: (sig, start, end, data)
-            for cid, sig, start, end, data in uow.session.execute(
-                select(
-                    ClientStatus.client_id,
-                    ClientStatus.signature,
-                    ClientStatus.valid_from,
-                    ClientStatus.valid_until,
-                    ClientStatus.data,
-                ).where(scope)
-            )
-        }
+        signatures = _signatures(uow, actor.clinic_id, only, app.settings.noise_relative_error)
+        cached = client_status.cached_rows(uow.session, actor.clinic_id, only)
     out: dict[int, dict[str, Any]] = {}
     stale: list[int] = []
     for cid, signature in signatures.items():
@@ -311,135 +284,25 @@ def _ensure_rows(app: App, clinic_id: int, only: int | None) -> None:
     """Give every client a cache row before signatures are read, so a writer's commit
     always has a row to bump (a bump that finds no row would be lost). On SQLite the insert waits
     for any writer holding the lock, whose change the following read then sees."""
-    query = (
-        select(Client.id)
-        .outerjoin(ClientStatus, ClientStatus.client_id == Client.id)
-        .where(Client.clinic_id == clinic_id, ClientStatus.client_id.is_(None))
-    )
-    if only is not None:
-        query = query.where(Client.id == only)
     with app.uow() as uow:
-        missing = list(uow.session.scalars(query))
-        if not missing:
-            return
-        rows = [{"client_id": cid, "clinic_id": clinic_id, "input_version": 0} for cid in missing]
-        try:
-            uow.session.execute(insert(STATUS), rows)
+        if client_status.add_missing_rows(uow.session, clinic_id, only):  # False also: another view made them
             uow.commit()
-        except IntegrityError:  # another view created them first
-            uow.session.rollback()
 
 
 def _store(app: App, rows: Sequence[dict[str, Any]]) -> None:
     """Write computed rows; `input_version` is the writers' column and is left alone."""
-    table = STATUS
-    statement = (
-        update(table)
-        .where(table.c.client_id == bindparam("cid"))
-        .values(
-            signature=bindparam("sig"),
-            valid_from=bindparam("start"),
-            valid_until=bindparam("end"),
-            data=bindparam("data", type_=table.c.data.type),
-            computed_at=bindparam("at"),
-        )
-    )
-    now = utcnow()
     with app.uow() as uow:
-        uow.session.connection().execute(statement, [{**row, "at": now} for row in rows])
+        client_status.store_rows(uow.session, rows, utcnow())
         uow.commit()
 
 
-def _signatures(session: Session, clinic_id: int, only: int | None, relative_error: float) -> dict[int, str]:
-    """Digest of each client's inputs (see the module docstring), in six queries for the
-    whole clinic whatever its size. Text casts skip JSON and date parsing: only equality
-    matters here."""
-
-    def scoped(query: Any) -> Any:
-        query = query.where(Client.clinic_id == clinic_id)
-        return query.where(Client.id == only) if only is not None else query
-
-    parts: dict[int, list[Any]] = {}
-    for cid, name, intake, version in session.execute(
-        scoped(
-            select(Client.id, Client.name, cast(Client.intake, String), ClientStatus.input_version)
-            .outerjoin(ClientStatus, ClientStatus.client_id == Client.id)
-            .order_by(Client.id)
-        )
-    ):
-        parts[cid] = [CACHE_VERSION, relative_error, name, intake, version]
-    course_of: dict[int, int] = {}
-    for row in session.execute(
-        scoped(
-            select(
-                TreatmentCourse.client_id,
-                TreatmentCourse.id,
-                TreatmentCourse.concern,
-                TreatmentCourse.planned_sessions,
-                TreatmentCourse.interval_weeks,
-                TreatmentCourse.upkeep_interval_weeks,
-                TreatmentCourse.body_area,
-            )
-            .join(Client, Client.id == TreatmentCourse.client_id)
-            .order_by(TreatmentCourse.id)
-        )
-    ):
-        parts[row[0]].append(("course", *row[1:]))
-        course_of[row[1]] = row[0]
-    for course_id, *session_row in session.execute(
-        scoped(
-            select(
-                TreatmentSession.course_id,
-                TreatmentSession.id,
-                TreatmentSession.number,
-                cast(TreatmentSession.at, String),
-                TreatmentSession.client_rating,
-            )
-            .join(TreatmentCourse, TreatmentCourse.id == TreatmentSession.course_id)
-            .join(Client, Client.id == TreatmentCourse.client_id)
-            .order_by(TreatmentSession.id)
-        )
-    ):
-        parts[course_of[course_id]].append(("session", *session_row))
-    for row in session.execute(
-        scoped(
-            select(Photo.client_id, func.count(Photo.id), func.sum(Photo.id), func.max(Photo.id))
-            .join(Client, Client.id == Photo.client_id)
-            .group_by(Photo.client_id)
-        )
-    ):
-        parts[row[0]].append(("photos", *row[1:]))
-    for row in session.execute(
-        scoped(
-            select(
-                Photo.client_id,
-                func.count(AnalysisResult.id),
-                func.sum(AnalysisResult.id),
-                func.max(AnalysisResult.id),
-            )
-            .join(Photo, Photo.id == AnalysisResult.photo_id)
-            .join(Client, Client.id == Photo.client_id)
-            .group_by(Photo.client_id)
-        )
-    ):
-        parts[row[0]].append(("results", *row[1:]))
-    for row in session.execute(
-        scoped(
-            select(
-                TreatmentCourse.client_id,
-                PhotoSeries.id,
-                PhotoSeries.baseline_photo_id,
-                cast(PhotoSeries.updated_at, String),
-            )
-            .join(TreatmentCourse, TreatmentCourse.id == PhotoSeries.course_id)
-            .join(Client, Client.id == TreatmentCourse.client_id)
-            .order_by(PhotoSeries.id)
-        )
-    ):
-        parts[row[0]].append(("series", *row[1:]))
+def _signatures(uow: UnitOfWork, clinic_id: int, only: int | None, relative_error: float) -> dict[int, str]:
+    """Digest of each client's inputs (see the module docstring), read in six queries for
+    the whole clinic whatever its size (tracker/store/client_status.py)."""
+    head = [CACHE_VERSION, relative_error]
     return {
-        cid: hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
-        for cid, values in parts.items()
+        cid: hashlib.blake2b(repr([*head, *values]).encode(), digest_size=16).hexdigest()
+        for cid, values in client_status.input_traces(uow.session, clinic_id, only).items()
     }
 
 

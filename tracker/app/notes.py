@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from tracker.app import audit
 from tracker.app.context import Context
 from tracker.errors import Refused
@@ -53,9 +51,5 @@ def client_notes(ctx: Context, client_id: int) -> list[Note]:
     require_staff(actor)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        rows = uow.session.scalars(
-            select(ClientNote)
-            .where(ClientNote.client_id == client.id)
-            .order_by(ClientNote.created_at.desc(), ClientNote.id.desc())
-        )
+        rows = uow.repo.notes(actor.clinic_id, client.id, newest_first=True)
         return [Note(n.id, n.author, n.created_at, n.text) for n in rows]

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
-from sqlalchemy import func, select, update
 
 from tracker.app import audit
 from tracker.app.context import Context
@@ -24,7 +23,7 @@ from tracker.application import App
 from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.permissions import Actor, PermissionDenied, require_client_access, require_staff
-from tracker.store.models import Client, LoginSession, User, utcnow
+from tracker.store.models import LoginSession, User, utcnow
 from tracker.store.uow import UnitOfWork
 
 MIN_PASSWORD_CHARS = 10
@@ -67,7 +66,7 @@ def create_account(
         client = None
         if client_id is not None:
             client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-            if uow.session.scalar(select(User.id).where(User.client_id == client.id)) is not None:
+            if uow.repo.client_has_login(actor.clinic_id, client.id):
                 raise Refused(f"{client.name} already has a login; reset its password instead.")
         if uow.repo.user_by_email(address) is not None:
             raise Refused(f"There is already an account for {address}.")
@@ -91,17 +90,9 @@ def list_accounts(ctx: Context) -> list[Account]:
     app, actor = ctx.app, ctx.actor
     require_staff(actor)
     with app.uow() as uow:
-        query = (
-            select(User, Client.name)
-            .outerjoin(Client, Client.id == User.client_id)
-            .where(User.clinic_id == actor.clinic_id)
-            .order_by(User.role, User.email)
-        )
-        if actor.role is not Role.ADMIN:
-            query = query.where(User.role == Role.CLIENT)
         return [
             Account(u.id, u.email, u.display_name, u.role, u.client_id, name, u.active, u.created_at)
-            for u, name in uow.session.execute(query)
+            for u, name in uow.repo.accounts(actor.clinic_id, clients_only=actor.role is not Role.ADMIN)
         ]
 
 
@@ -137,7 +128,7 @@ def change_own_password(ctx: Context, current: str, new: str, *, keep_session: s
         raise PermissionDenied("Only a signed-in account has a password.")
     check_password(new)
     with app.uow() as uow:
-        user = uow.session.get(User, actor.user_id)
+        user = uow.repo.user(actor.user_id)
         if user is None or not user.active or not verify_password(current, user.password_hash):
             raise Refused("The current password is not right.")
         if verify_password(new, user.password_hash):
@@ -162,7 +153,7 @@ def _require_may_manage(actor: Actor, role: Role) -> None:
 
 
 def _managed_user(uow: UnitOfWork, actor: Actor, user_id: int) -> User:
-    user = uow.session.get(User, user_id)
+    user = uow.repo.user(user_id)
     if user is None or user.clinic_id != actor.clinic_id:
         raise PermissionDenied("No such account in your clinic.")
     _require_may_manage(actor, user.role)
@@ -170,10 +161,7 @@ def _managed_user(uow: UnitOfWork, actor: Actor, user_id: int) -> User:
 
 
 def _end_sessions(uow: UnitOfWork, user_id: int, keep: str | None = None) -> None:
-    query = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
-    if keep is not None:
-        query = query.where(LoginSession.token_sha256 != keep)
-    uow.session.execute(query.values(ended_at=utcnow()))
+    uow.repo.end_login_sessions(user_id, utcnow(), keep=keep)
 
 
 @cache
@@ -219,25 +207,18 @@ def authenticate(app: App, email: str, password: str) -> Actor | None:
     until the window has passed, so a password cannot be guessed at speed. The same
     applies to unknown emails, so the refusal reveals nothing about which accounts exist.
     """
-    from tracker.store.models import AuditEvent, utcnow
+    from tracker.store.models import utcnow
 
     email = (email or "").strip().lower()
     label = email[:320] or "(empty)"
     settings = app.settings
     with app.uow() as uow:
         since = utcnow() - timedelta(minutes=settings.sign_in_lockout_minutes)
-        attempts = select(func.max(AuditEvent.at)).where(
-            AuditEvent.actor == label, AuditEvent.action == "sign_in", AuditEvent.at >= since
+        last_ok = uow.repo.last_audit_at(label, "sign_in", since)
+        failures = uow.repo.audit_count(
+            label, "sign_in_failed", last_ok if last_ok and last_ok > since else since
         )
-        last_ok = uow.session.scalar(attempts)
-        failures = uow.session.scalar(
-            select(func.count(AuditEvent.id)).where(
-                AuditEvent.actor == label,
-                AuditEvent.action == "sign_in_failed",
-                AuditEvent.at >= (last_ok if last_ok and last_ok > since else since),
-            )
-        )
-        if (failures or 0) >= settings.sign_in_max_failures:
+        if failures >= settings.sign_in_max_failures:
             uow.repo.audit(
                 actor=label, action="sign_in_locked", entity="user", entity_id=None, clinic_id=None
             )
@@ -278,14 +259,14 @@ def session_digest(token: str) -> str:
 def start_session(ctx: Context) -> str:
     """A new session token for a signed-in actor (the only copy is returned)."""
     app, actor = ctx.app, ctx.actor
-    from tracker.store.models import LoginSession, utcnow
+    from tracker.store.models import utcnow
 
     if actor.user_id is None:
         raise ValueError("only a user account can have a login session")
     token = secrets.token_urlsafe(32)
     with app.uow() as uow:
         now = utcnow()
-        uow.session.add(
+        uow.repo.add(
             LoginSession(
                 token_sha256=session_digest(token),
                 user_id=actor.user_id,
@@ -300,15 +281,15 @@ def start_session(ctx: Context) -> str:
 def resume_session(app: App, token: str | None) -> Actor | None:
     """The actor of a live session token; None when unknown, ended, expired or when the
     account has been deactivated since."""
-    from tracker.store.models import LoginSession, User, utcnow
+    from tracker.store.models import utcnow
 
     if not isinstance(token, str) or not token or len(token) > 200:
         return None
     with app.uow() as uow:
-        row = uow.session.get(LoginSession, session_digest(token))
+        row = uow.repo.login_session(session_digest(token))
         if row is None or row.ended_at is not None or row.expires_at <= utcnow():
             return None
-        user = uow.session.get(User, row.user_id)
+        user = uow.repo.user(row.user_id)
         if user is None or not user.active:
             return None
         return _actor_for(user)
@@ -316,12 +297,12 @@ def resume_session(app: App, token: str | None) -> Actor | None:
 
 def end_session(app: App, token: str | None) -> None:
     """Sign-out: the token stops working everywhere at once."""
-    from tracker.store.models import LoginSession, utcnow
+    from tracker.store.models import utcnow
 
     if not token:
         return
     with app.uow() as uow:
-        row = uow.session.get(LoginSession, session_digest(token))
+        row = uow.repo.login_session(session_digest(token))
         if row is not None and row.ended_at is None:
             row.ended_at = utcnow()
             uow.commit()

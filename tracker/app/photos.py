@@ -12,8 +12,6 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
-from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
 
 from tracker.app import audit, measurements
 from tracker.app.context import Context
@@ -31,13 +29,8 @@ from tracker.imaging.registration import compose_affine, invert_affine, register
 from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.store.blobs import sha256_hex
-from tracker.store.models import (
-    Photo,
-    PhotoSeries,
-    TreatmentCourse,
-    TreatmentSession,
-)
-from tracker.store.uow import UnitOfWork
+from tracker.store.models import Photo, TreatmentCourse, TreatmentSession
+from tracker.store.uow import DuplicatePhoto, UnitOfWork
 from tracker.worker import OverLimit, Report, WorkLimits, run_limited
 
 
@@ -113,10 +106,9 @@ def import_photo(
             height=image.height,
             icc_profile=image.icc_profile[:200],
         )
-        uow.repo.add(photo)
         try:
-            uow.repo.flush()
-        except IntegrityError:  # the same photo sent twice at the same moment: one wins
+            uow.repo.add_photo(photo)
+        except DuplicatePhoto:  # the same photo sent twice at the same moment: one wins
             raise Refused("This photo was already uploaded (a moment ago, from another upload).") from None
         audit.record(
             uow,
@@ -150,7 +142,7 @@ def photo_bytes(ctx: Context, photo_id: int, variant: str = "display") -> bytes:
     """The stored bytes of one photo variant (original, display or thumbnail)."""
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
-        photo = uow.session.get(Photo, photo_id)
+        photo = uow.repo.photo(actor.clinic_id, photo_id)
         client = uow.repo.client(actor.clinic_id, photo.client_id) if photo else None
         require_client_access(actor, client)
         assert photo is not None
@@ -165,7 +157,7 @@ def photo_size(ctx: Context, photo_id: int) -> tuple[int, int]:
     """(width, height) of the upright full-resolution photo."""
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
-        photo = uow.session.get(Photo, photo_id)
+        photo = uow.repo.photo(actor.clinic_id, photo_id)
         require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id) if photo else None)
         assert photo is not None
         return photo.width, photo.height
@@ -260,17 +252,12 @@ def discard_upload(ctx: Context, photo_id: int, reason: str) -> None:
     over the upload limits): the row, its results and its files, as if never uploaded."""
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
-        photo = uow.session.get(Photo, photo_id)
+        photo = uow.repo.photo(actor.clinic_id, photo_id)
         if photo is None:
             return
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id))
         keys = set(photo.blob_keys.values())
-        uow.session.execute(
-            update(PhotoSeries)
-            .where(PhotoSeries.baseline_photo_id == photo_id)
-            .values(baseline_photo_id=None)
-        )
-        uow.session.execute(delete(Photo).where(Photo.id == photo_id))  # results cascade
+        uow.repo.delete_photo(client.clinic_id, photo_id)  # results cascade
         audit.record(uow, actor, "discard_upload", "photo", photo_id, detail={"reason": reason})
         # Bulk SQL, which the unit of work does not see: say what changed.
         uow.emit(ClientInputsChanged(client.clinic_id, client.id))

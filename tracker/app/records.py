@@ -11,8 +11,6 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, func, or_, select
-
 from tracker.app import audit, measurements
 from tracker.app.context import Context
 from tracker.application import App
@@ -21,15 +19,7 @@ from tracker.errors import Refused
 from tracker.events import PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
 from tracker.permissions import PermissionDenied, require_client_access
-from tracker.store.models import (
-    AnalysisResult,
-    Client,
-    ClientNote,
-    Photo,
-    TreatmentCourse,
-    TreatmentSession,
-    utcnow,
-)
+from tracker.store.models import Photo, TreatmentCourse, TreatmentSession, utcnow
 
 EXPORT_FORMAT = "tracker-client-export/1"
 
@@ -57,25 +47,10 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        courses = uow.session.scalars(
-            select(TreatmentCourse).where(TreatmentCourse.client_id == client.id).order_by(TreatmentCourse.id)
-        ).all()
-        photos = uow.session.scalars(
-            select(Photo).where(Photo.client_id == client.id).order_by(Photo.taken_at, Photo.id)
-        ).all()
-        results = uow.session.scalars(
-            select(AnalysisResult)
-            .join(Photo, Photo.id == AnalysisResult.photo_id)
-            .where(Photo.client_id == client.id)
-            .order_by(AnalysisResult.photo_id, AnalysisResult.id)
-        ).all()
-        notes = (
-            uow.session.scalars(
-                select(ClientNote).where(ClientNote.client_id == client.id).order_by(ClientNote.id)
-            ).all()
-            if actor.role is not Role.CLIENT
-            else []
-        )
+        courses = uow.repo.courses_of(actor.clinic_id, client.id)
+        photos = uow.repo.photos_of(actor.clinic_id, client.id)
+        results = uow.repo.results_of(actor.clinic_id, client.id)
+        notes = uow.repo.notes(actor.clinic_id, client.id) if actor.role is not Role.CLIENT else []
         record: dict[str, Any] = {
             "format": EXPORT_FORMAT,
             "exported_at": utcnow().isoformat(timespec="seconds") + "Z",
@@ -138,16 +113,7 @@ def delete_unused_blobs(app: App, keys: set[str]) -> tuple[int, int]:
     deleted = kept = 0
     with app.uow() as uow:
         for key in sorted(keys):
-            in_use = uow.session.scalar(
-                select(func.count(Photo.id)).where(
-                    or_(
-                        Photo.original_sha256 == key,
-                        Photo.display_sha256 == key,
-                        Photo.thumbnail_sha256 == key,
-                    )
-                )
-            )
-            if in_use:
+            if uow.repo.blob_in_use(key):
                 kept += 1
                 continue
             app.blobs.delete(key)
@@ -165,13 +131,9 @@ def delete_client(ctx: Context, client_id: int, typed_name: str) -> Deletion:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         if (typed_name or "").strip() != client.name.strip():
             raise Refused(f"Type the client's name exactly ({client.name}) to confirm the deletion.")
-        photos = uow.session.execute(
-            select(Photo.original_sha256, Photo.display_sha256, Photo.thumbnail_sha256).where(
-                Photo.client_id == client.id
-            )
-        ).all()
+        photos = uow.repo.photo_blob_keys(actor.clinic_id, client.id)
         keys = {key for row in photos for key in row}
-        uow.session.execute(delete(Client).where(Client.id == client.id))  # the database cascades
+        uow.repo.delete_client_rows(actor.clinic_id, client.id)  # the database cascades
         audit.record(uow, actor, "delete_client", "client", client_id, detail={"photos": len(photos)})
         uow.emit(PhotoFilesDropped(frozenset(keys)))  # no copy of the pixels stays in memory
         uow.commit()

@@ -29,7 +29,6 @@ from fpdf import FPDF
 from fpdf.enums import TableCellFillMode, XPos, YPos
 from fpdf.fonts import FontFace
 from PIL import Image
-from sqlalchemy import select
 
 from tracker.app import audit, photos
 from tracker.app.charts import chart_png, metric_chart, recovery_chart
@@ -42,7 +41,7 @@ from tracker.permissions import Actor, require_client_access
 from tracker.progress.recovery import NORMAL_T90_HOURS
 from tracker.progress.series import METRICS
 from tracker.progress.service import CourseProgress, course_progress
-from tracker.store.models import Client, Photo
+from tracker.store import queries
 
 FONT_PACKAGE = "fonts-dejavu-core"
 FONT_FAMILY = "DejaVu"
@@ -629,12 +628,7 @@ def _photo_stamps(
         return {}
     with app.uow() as uow:
         require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        rows = uow.session.execute(
-            select(Photo.id, Photo.original_sha256, Photo.taken_at_source)
-            .join(Client, Client.id == Photo.client_id)
-            .where(Client.clinic_id == actor.clinic_id, Photo.client_id == client_id, Photo.id.in_(photo_ids))
-        ).all()
-    found = {int(r[0]): (str(r[1]), str(r[2])) for r in rows}
+        found = queries.photo_provenance(uow.session, actor.clinic_id, client_id, photo_ids)
     by_id = table.set_index("photo_id") if not table.empty else table
     stamps: dict[int, PhotoStamp] = {}
     for pid in photo_ids:

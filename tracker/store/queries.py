@@ -16,6 +16,28 @@ from tracker.progress.plans import CoursePlan
 from tracker.store.models import AnalysisResult, Client, Photo, TreatmentCourse, TreatmentSession
 
 
+def client_names(session: Session, clinic_id: int, client_id: int | None = None) -> list[tuple[int, str]]:
+    """(id, name) of the clinic's clients (or of the one client), by name: what a pick
+    list needs, without their courses and photos."""
+    query = select(Client.id, Client.name).where(Client.clinic_id == clinic_id)
+    if client_id is not None:
+        query = query.where(Client.id == client_id)
+    return [(int(cid), str(name)) for cid, name in session.execute(query.order_by(Client.name, Client.id))]
+
+
+def photo_provenance(
+    session: Session, clinic_id: int, client_id: int, photo_ids: Sequence[int]
+) -> dict[int, tuple[str, str]]:
+    """{photo id: (original's SHA-256, where its capture time came from)} of those of the
+    photos that are the client's; any other id is left out."""
+    rows = session.execute(
+        select(Photo.id, Photo.original_sha256, Photo.taken_at_source)
+        .join(Client, Client.id == Photo.client_id)
+        .where(Client.clinic_id == clinic_id, Photo.client_id == client_id, Photo.id.in_(photo_ids))
+    )
+    return {int(pid): (str(sha), str(source)) for pid, sha, source in rows}
+
+
 def course_facts(
     session: Session, clinic_id: int, client_ids: Sequence[int], today: date
 ) -> tuple[dict[int, CourseFacts], dict[int, str]]:

@@ -11,15 +11,18 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, event, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, UOWTransaction, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import instance_state
 
+from tracker.domain import Role
 from tracker.events import ClientInputsChanged, Event
 from tracker.store.models import (
     AnalysisResult,
     AuditEvent,
     Client,
+    ClientNote,
     ClientStatus,
     Clinic,
     LoginSession,
@@ -32,6 +35,11 @@ from tracker.store.models import (
 
 # The rows a client's progress is computed from (tracker.progress.service reads them all).
 INPUT_ROWS = (Client, TreatmentCourse, TreatmentSession, Photo, AnalysisResult, PhotoSeries)
+
+
+class DuplicatePhoto(Exception):
+    """The client has a photo with these pixels already (a concurrent upload won the race).
+    The unit of work cannot go on: leave it, and it rolls back."""
 
 
 class Repository:
@@ -93,9 +101,10 @@ class Repository:
             select(Client).where(Client.clinic_id == clinic_id, Client.id == client_id)
         )
 
-    def client_tree(self, clinic_id: int) -> Sequence[Client]:
-        """Clients with courses, sessions and photos loaded in a handful of queries."""
-        return self.session.scalars(
+    def client_tree(self, clinic_id: int, client_id: int | None = None) -> Sequence[Client]:
+        """Clients (or the one client) with courses, sessions and photos loaded in a
+        handful of queries."""
+        query = (
             select(Client)
             .where(Client.clinic_id == clinic_id)
             .order_by(Client.name, Client.id)
@@ -104,6 +113,43 @@ class Repository:
                 .selectinload(TreatmentCourse.sessions)
                 .selectinload(TreatmentSession.photos)
             )
+        )
+        if client_id is not None:
+            query = query.where(Client.id == client_id)
+        return self.session.scalars(query).all()
+
+    def courses_of(self, clinic_id: int, client_id: int) -> Sequence[TreatmentCourse]:
+        return self.session.scalars(
+            select(TreatmentCourse)
+            .join(Client, Client.id == TreatmentCourse.client_id)
+            .where(Client.clinic_id == clinic_id, TreatmentCourse.client_id == client_id)
+            .order_by(TreatmentCourse.id)
+        ).all()
+
+    def course_photo_count(self, clinic_id: int, course_id: int) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count(Photo.id))
+                .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
+                .join(Client, Client.id == Photo.client_id)
+                .where(Client.clinic_id == clinic_id, TreatmentSession.course_id == course_id)
+            )
+            or 0
+        )
+
+    def delete_client_rows(self, clinic_id: int, client_id: int) -> None:
+        """The client and, by the database's cascades, everything that hangs off it. Bulk
+        SQL: the unit of work does not see it, so the caller says what changed."""
+        self.session.execute(delete(Client).where(Client.clinic_id == clinic_id, Client.id == client_id))
+
+    def notes(self, clinic_id: int, client_id: int, *, newest_first: bool = False) -> Sequence[ClientNote]:
+        """The client's notes in the order written, or newest first."""
+        order = (ClientNote.created_at.desc(), ClientNote.id.desc()) if newest_first else (ClientNote.id,)
+        return self.session.scalars(
+            select(ClientNote)
+            .join(Client, Client.id == ClientNote.client_id)
+            .where(Client.clinic_id == clinic_id, ClientNote.client_id == client_id)
+            .order_by(*order)
         ).all()
 
     def current_course(self, client_id: int) -> TreatmentCourse | None:
@@ -127,6 +173,72 @@ class Repository:
             select(Photo).where(Photo.client_id == client_id, Photo.original_sha256 == sha256)
         )
 
+    def photo(self, clinic_id: int, photo_id: int) -> Photo | None:
+        return self.session.scalar(
+            select(Photo)
+            .join(Client, Client.id == Photo.client_id)
+            .where(Client.clinic_id == clinic_id, Photo.id == photo_id)
+        )
+
+    def photos_of(self, clinic_id: int, client_id: int) -> Sequence[Photo]:
+        """In the order taken."""
+        return self.session.scalars(
+            select(Photo)
+            .join(Client, Client.id == Photo.client_id)
+            .where(Client.clinic_id == clinic_id, Photo.client_id == client_id)
+            .order_by(Photo.taken_at, Photo.id)
+        ).all()
+
+    def results_of(self, clinic_id: int, client_id: int) -> Sequence[AnalysisResult]:
+        """Every analysis result of the client's photos, by photo."""
+        return self.session.scalars(
+            select(AnalysisResult)
+            .join(Photo, Photo.id == AnalysisResult.photo_id)
+            .join(Client, Client.id == Photo.client_id)
+            .where(Client.clinic_id == clinic_id, Photo.client_id == client_id)
+            .order_by(AnalysisResult.photo_id, AnalysisResult.id)
+        ).all()
+
+    def photo_blob_keys(self, clinic_id: int, client_id: int) -> list[tuple[str, str, str]]:
+        """(original, display, thumbnail) key of each of the client's photos."""
+        rows = self.session.execute(
+            select(Photo.original_sha256, Photo.display_sha256, Photo.thumbnail_sha256)
+            .join(Client, Client.id == Photo.client_id)
+            .where(Client.clinic_id == clinic_id, Photo.client_id == client_id)
+        )
+        return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    def add_photo(self, photo: Photo) -> None:
+        """Add and flush; raises DuplicatePhoto when the client has these pixels already
+        (the check before it can lose a race against a concurrent upload)."""
+        self.session.add(photo)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise DuplicatePhoto(photo.original_sha256) from None
+
+    def delete_photo(self, clinic_id: int, photo_id: int) -> None:
+        """The photo row and its results (the database cascades); a series that counted
+        from it loses its baseline. Bulk SQL: the caller says what changed."""
+        in_clinic = select(Photo.id).join(Client, Client.id == Photo.client_id)
+        in_clinic = in_clinic.where(Client.clinic_id == clinic_id, Photo.id == photo_id)
+        self.session.execute(
+            update(PhotoSeries)
+            .where(PhotoSeries.baseline_photo_id.in_(in_clinic))
+            .values(baseline_photo_id=None)
+        )
+        self.session.execute(delete(Photo).where(Photo.id.in_(in_clinic)))
+
+    def blob_in_use(self, key: str) -> bool:
+        """Whether any photo row refers to the file. Across clinics on purpose: files are
+        stored by content, so two clinics' uploads of the same bytes share one file."""
+        used = self.session.scalar(
+            select(func.count(Photo.id)).where(
+                or_(Photo.original_sha256 == key, Photo.display_sha256 == key, Photo.thumbnail_sha256 == key)
+            )
+        )
+        return bool(used)
+
     def all_photos(self) -> Sequence[Photo]:
         """Across clinics: for the store's own consistency check only, never for a view."""
         return self.session.scalars(select(Photo).order_by(Photo.id)).all()
@@ -141,11 +253,83 @@ class Repository:
             or 0
         )
 
-    # users -----------------------------------------------------------------------------
+    # users and sign-in -----------------------------------------------------------------
     def user_by_email(self, email: str) -> User | None:
         return self.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
+    def user(self, user_id: int) -> User | None:
+        """By id, in any clinic: the caller compares `clinic_id` (or holds a sign-in)."""
+        return self.session.get(User, user_id)
+
+    def client_has_login(self, clinic_id: int, client_id: int) -> bool:
+        found = self.session.scalar(
+            select(User.id).where(User.clinic_id == clinic_id, User.client_id == client_id)
+        )
+        return found is not None
+
+    def accounts(self, clinic_id: int, *, clients_only: bool) -> list[tuple[User, str | None]]:
+        """The clinic's accounts with the name of the client each belongs to (staff: None)."""
+        query = (
+            select(User, Client.name)
+            .outerjoin(Client, Client.id == User.client_id)
+            .where(User.clinic_id == clinic_id)
+            .order_by(User.role, User.email)
+        )
+        if clients_only:
+            query = query.where(User.role == Role.CLIENT)
+        return [(user, name) for user, name in self.session.execute(query)]
+
+    def login_session(self, token_sha256: str) -> LoginSession | None:
+        return self.session.get(LoginSession, token_sha256)
+
+    def end_login_sessions(self, user_id: int, now: datetime, keep: str | None = None) -> None:
+        """End the user's open sign-in sessions, all but `keep` (a token digest) if given."""
+        query = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        if keep is not None:
+            query = query.where(LoginSession.token_sha256 != keep)
+        self.session.execute(query.values(ended_at=now))
+
     # audit -----------------------------------------------------------------------------
+    def last_audit_at(self, actor: str, action: str, since: datetime) -> datetime | None:
+        """When `actor` last did `action`, if at or after `since`."""
+        return self.session.scalar(
+            select(func.max(AuditEvent.at)).where(
+                AuditEvent.actor == actor, AuditEvent.action == action, AuditEvent.at >= since
+            )
+        )
+
+    def audit_count(self, actor: str, action: str, since: datetime) -> int:
+        """How often `actor` did `action` at or after `since`."""
+        found = self.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.actor == actor, AuditEvent.action == action, AuditEvent.at >= since
+            )
+        )
+        return int(found or 0)
+
+    def audit_events(
+        self, clinic_id: int, start: datetime, end: datetime, *, who: str, action: str, limit: int
+    ) -> Sequence[AuditEvent]:
+        """The clinic's events in [start, end), newest first: its own and those of its
+        accounts' emails (a sign-in attempt has no clinic when the email is unknown).
+        `who`: part of the actor's label; `action`: exactly that action; empty: any."""
+        emails = select(User.email).where(User.clinic_id == clinic_id)
+        query = (
+            select(AuditEvent)
+            .where(
+                AuditEvent.at >= start,
+                AuditEvent.at < end,
+                or_(AuditEvent.clinic_id == clinic_id, AuditEvent.actor.in_(emails)),
+            )
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+        if who:
+            query = query.where(AuditEvent.actor.contains(who))
+        if action:
+            query = query.where(AuditEvent.action == action)
+        return self.session.scalars(query).all()
+
     def audit(
         self,
         *,
