@@ -211,8 +211,8 @@ region_picker(ctx, client_id, names[client_id], row.concern, row.photo_count)
 
 st.subheader("Intake screening")
 intake = courses.client_intake(ctx, client_id)
-answered = {a for a in intake.get("contraindications", []) if a in {c.value for c in Contraindication}}
-ikey = f"{client_id}_{intake.get('answered_at', 'none')}"
+answered = {c.value for c in intake.contraindications}
+ikey = f"{client_id}_{intake.answered_at or 'none'}"
 if answered:
     st.warning(
         "Contraindications on file: " + "; ".join(Contraindication(a).question for a in sorted(answered))
@@ -223,7 +223,7 @@ with st.form(f"intake_{ikey}"):
         c: st.checkbox(c.question, value=c.value in answered, key=f"ci_{c.value}_{ikey}")
         for c in Contraindication
     }
-    intake_notes = st.text_area("Notes", value=intake.get("notes", ""), key=f"ci_notes_{ikey}")
+    intake_notes = st.text_area("Notes", value=intake.notes, key=f"ci_notes_{ikey}")
     intake_saved = st.form_submit_button("Save intake")
 yes_answers = [c for c, v in ticks.items() if v]
 removal_key = f"record_intake_pending_{client_id}"

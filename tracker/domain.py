@@ -7,6 +7,8 @@ never rename them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -135,6 +137,44 @@ class Contraindication(StrEnum):
     @property
     def question(self) -> str:
         return _CONTRAINDICATION_QUESTIONS[self]
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A client's contraindication screening as recorded: the 'yes' answers, the notes and
+    who answered when. Stored as JSON on the client; unknown answers in stored JSON are
+    dropped on reading (a retired question must not stop the record from opening)."""
+
+    contraindications: tuple[Contraindication, ...] = ()
+    notes: str = ""
+    answered_at: str | None = None  # ISO time, as stored
+    recorded_by: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object] | None) -> Intake:
+        data = data or {}
+        known = {c.value for c in Contraindication}
+        answers = data.get("contraindications") or []
+        answered_at = data.get("answered_at")
+        return cls(
+            contraindications=tuple(Contraindication(a) for a in answers if isinstance(a, str) and a in known)
+            if isinstance(answers, list)
+            else (),
+            notes=str(data.get("notes") or ""),
+            answered_at=str(answered_at) if answered_at else None,
+            recorded_by=str(data.get("recorded_by") or ""),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "contraindications": [c.value for c in self.contraindications],
+            "notes": self.notes,
+        }
+        if self.answered_at is not None:
+            out["answered_at"] = self.answered_at
+        if self.recorded_by:
+            out["recorded_by"] = self.recorded_by
+        return out
 
 
 _CONTRAINDICATION_QUESTIONS = {

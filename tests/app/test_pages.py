@@ -23,6 +23,7 @@ from tracker.app.demo import (
     DEMO_PRACTITIONER_PASSWORD,
 )
 from tracker.bootstrap import open_app
+from tracker.domain import Contraindication
 from tracker.permissions import Actor
 from tracker.store.models import RemeasureJob
 from tracker.ui.compare_slider import SLIDER_LABEL
@@ -142,7 +143,7 @@ def test_record_page_shows_each_clients_own_intake_and_asks_before_removing(demo
     assert not at.exception, at.exception
     niamh, ava = _client_id("Niamh"), _client_id("Ava")
     intake = courses.client_intake(Context(open_app(), Actor.operator(1)), niamh)
-    assert "rosacea" in intake["contraindications"]
+    assert Contraindication.ROSACEA in intake.contraindications
     at.selectbox(key="record_client").set_value(ava).run()
     _by_label(at.checkbox, "Taking blood thinners").check()  # ticked for Ava, not saved
     at.selectbox(key="record_client").set_value(niamh).run()
@@ -162,7 +163,7 @@ def test_record_page_shows_each_clients_own_intake_and_asks_before_removing(demo
     next(b for b in at.button if b.label == "Yes, remove it and save").click().run()
     assert not at.exception, at.exception
     after = courses.client_intake(Context(open_app(), Actor.operator(1)), niamh)
-    assert "rosacea" not in after["contraindications"] and after["notes"] == intake["notes"]
+    assert Contraindication.ROSACEA not in after.contraindications and after.notes == intake.notes
     assert any("Intake saved" in m.value for m in [*at.success, *at.warning])
 
 

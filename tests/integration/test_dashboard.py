@@ -5,6 +5,7 @@ and the change tests edit inputs), never on the shared fixture itself."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -16,7 +17,7 @@ from sqlalchemy import delete, insert, select
 
 from tracker.app import courses
 from tracker.app.context import Context
-from tracker.app.dashboard import clinic_dashboard, dashboard_counts, refresh_client_status
+from tracker.app.dashboard import StatusFields, clinic_dashboard, dashboard_counts, refresh_client_status
 from tracker.app.demo import DemoResult
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
@@ -192,7 +193,8 @@ def test_the_cache_follows_every_kind_of_change(own_demo: tuple[App, Actor]) -> 
 
 def test_refresh_client_status_makes_the_next_view_warm(app: App, operator: Actor, client_id: int) -> None:
     data = refresh_client_status(Context(app, operator), client_id, TODAY)
-    assert data["name"] == "Test Client" and data["sessions_done"] == 0 and data["flags"] == []
+    assert data.name == "Test Client" and data.sessions_done == 0 and data.flags == ()
+    assert StatusFields.from_json(data.to_json()) == data  # the cached JSON reads back the same
     df = clinic_dashboard(Context(app, operator), TODAY)
     assert df.attrs["refreshed"] == 0 and df.iloc[0]["sessions"] == "0/4"
 
@@ -286,3 +288,31 @@ def test_the_generator_refuses_a_clinic_with_clients(app: App) -> None:
     with app.uow() as uow:
         courses = uow.session.scalars(select(TreatmentCourse)).all()
         assert len(courses) == 2
+
+
+def test_cached_fields_read_back_from_their_json_exactly() -> None:
+    from tracker.domain import Concern
+
+    fields = StatusFields(
+        name="Zoë",
+        concern=Concern.ACNE_SCARS,
+        sessions_done=2,
+        planned_sessions=4,
+        redness_change=-1.25,
+        redness_status="improved",
+        texture_change_pct=-3.5,
+        texture_status="within noise",
+        flags=(("slow_recovery", "watch", 2), ("contraindication", "act", None)),
+        next_number=3,
+        next_due=date(2026, 12, 10),
+        next_kind="course",
+        last_photo=datetime(2026, 11, 30, 9, 15, 2),
+        photos=9,
+        photos_usable=8,
+        ita_deg=-12.5,
+    )
+    stored = json.loads(json.dumps(fields.to_json()))  # as the JSON column keeps it
+    assert StatusFields.from_json(stored) == fields
+    assert stored["next"] == {"number": 3, "due": "2026-12-10", "kind": "course"}
+    empty = StatusFields("Ana")  # a client without a course
+    assert StatusFields.from_json(json.loads(json.dumps(empty.to_json()))) == empty

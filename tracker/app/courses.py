@@ -7,11 +7,10 @@ plans, the progress result), so that pages import only tracker.app.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from tracker.app import audit
 from tracker.app.context import Context
@@ -21,6 +20,7 @@ from tracker.domain import (
     Concern,
     Contraindication,
     FaceRegion,
+    Intake,
     PhotoKind,
     Role,
 )
@@ -117,8 +117,8 @@ def create_client(
     name: str,
     *,
     date_of_birth: date | None = None,
-    intake: dict[str, Any] | None = None,
-    consent: dict[str, Any] | None = None,
+    intake: Intake | None = None,
+    consent: Mapping[str, str | None] | None = None,
     concern: Concern = Concern.OTHER,
     planned_sessions: int | None = None,
     interval_weeks: int | None = None,
@@ -146,8 +146,8 @@ def create_client(
             clinic_id=actor.clinic_id,
             name=name,
             date_of_birth=date_of_birth,
-            intake=intake or {},
-            consent=consent or {},
+            intake=(intake or Intake()).to_json(),
+            consent=dict(consent or {}),
         )
         client.courses.append(
             TreatmentCourse(
@@ -230,18 +230,18 @@ def record_intake(
     require_staff(actor)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        removed = removed_contraindications(client.intake or {}, answers)
+        removed = removed_contraindications(Intake.from_json(client.intake), answers)
         if removed and not allow_removal:
             raise IntakeRemoval(
                 "This would remove from the file: " + "; ".join(c.question for c in removed) + ". "
                 "Confirm only if it no longer applies."
             )
-        client.intake = {
-            "contraindications": [a.value for a in answers],
-            "notes": notes.strip(),
-            "answered_at": utcnow().isoformat(timespec="seconds"),
-            "recorded_by": actor.label,
-        }
+        client.intake = Intake(
+            contraindications=tuple(answers),
+            notes=notes.strip(),
+            answered_at=utcnow().isoformat(timespec="seconds"),
+            recorded_by=actor.label,
+        ).to_json()
         audit.record(
             uow, actor, "record_intake", "client", client.id, detail={"yes": [a.value for a in answers]}
         )
@@ -249,22 +249,16 @@ def record_intake(
     return list(answers)
 
 
-def removed_contraindications(
-    intake: dict[str, Any], answers: list[Contraindication]
-) -> list[Contraindication]:
+def removed_contraindications(intake: Intake, answers: list[Contraindication]) -> list[Contraindication]:
     """The recorded contraindications that `answers` would take off the file."""
-    recorded = [Contraindication(v) for v in intake.get("contraindications", []) if v in _CONTRAINDICATIONS]
-    return [c for c in recorded if c not in answers]
+    return [c for c in intake.contraindications if c not in answers]
 
 
-_CONTRAINDICATIONS = {c.value for c in Contraindication}
-
-
-def client_intake(ctx: Context, client_id: int) -> dict[str, Any]:
+def client_intake(ctx: Context, client_id: int) -> Intake:
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        return dict(client.intake or {})
+        return Intake.from_json(client.intake)
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,10 @@ import hashlib
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -136,6 +137,72 @@ DISPLAY_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class StatusFields:
+    """One client's cached dashboard fields: what the dashboard shows that does not depend
+    on the day (overdue days and the date-driven flags are derived at view time). Stored
+    as JSON in client_status.data (`to_json`, the shape CACHE_VERSION names)."""
+
+    name: str
+    concern: Concern | None = None
+    sessions_done: int = 0
+    planned_sessions: int = 0
+    redness_change: float | None = None
+    redness_status: str | None = None
+    texture_change_pct: float | None = None
+    texture_status: str | None = None
+    flags: tuple[tuple[str, str, int | None], ...] = ()  # (code, severity, session)
+    next_number: int | None = None
+    next_due: date | None = None
+    next_kind: str = "complete"
+    last_photo: datetime | None = None
+    photos: int = 0
+    photos_usable: int = 0
+    ita_deg: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "concern": self.concern.value if self.concern else None,
+            "sessions_done": self.sessions_done,
+            "planned_sessions": self.planned_sessions,
+            "redness": {"change": self.redness_change, "status": self.redness_status},
+            "texture": {"change_pct": self.texture_change_pct, "status": self.texture_status},
+            "flags": [list(f) for f in self.flags],
+            "next": {
+                "number": self.next_number,
+                "due": self.next_due.isoformat() if self.next_due else None,
+                "kind": self.next_kind,
+            },
+            "last_photo": self.last_photo.isoformat() if self.last_photo else None,
+            "photos": self.photos,
+            "photos_usable": self.photos_usable,
+            "ita_deg": self.ita_deg,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StatusFields:
+        redness, texture, upcoming = data["redness"], data["texture"], data["next"]
+        return cls(
+            name=data["name"],
+            concern=Concern(data["concern"]) if data["concern"] else None,
+            sessions_done=int(data["sessions_done"]),
+            planned_sessions=int(data["planned_sessions"]),
+            redness_change=redness["change"],
+            redness_status=redness["status"],
+            texture_change_pct=texture["change_pct"],
+            texture_status=texture["status"],
+            flags=tuple((str(code), str(severity), session) for code, severity, session in data["flags"]),
+            next_number=upcoming["number"],
+            next_due=date.fromisoformat(upcoming["due"]) if upcoming["due"] else None,
+            next_kind=upcoming["kind"],
+            last_photo=datetime.fromisoformat(data["last_photo"]) if data["last_photo"] else None,
+            photos=int(data["photos"]),
+            photos_usable=int(data["photos_usable"]),
+            ita_deg=data["ita_deg"],
+        )
+
+
 # Views --------------------------------------------------------------------------------------
 
 
@@ -172,7 +239,7 @@ def dashboard_counts(df: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def refresh_client_status(ctx: Context, client_id: int, today: date) -> dict[str, Any]:
+def refresh_client_status(ctx: Context, client_id: int, today: date) -> StatusFields:
     """Recompute one client's cached dashboard fields now (one `course_progress` run) and
     return them. Anyone who may see the client may refresh it: it only rewrites the cache,
     and clients' own uploads and ratings are what change it."""
@@ -225,24 +292,24 @@ def _fresh_data(
     only: int | None = None,
     force: bool = False,
     progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
-) -> tuple[dict[int, dict[str, Any]], int]:
+) -> tuple[dict[int, StatusFields], int]:
     """The cached fields of every client (or of `only`), recomputing stale ones."""
     _ensure_rows(app, actor.clinic_id, only)
     with app.uow() as uow:
         # One snapshot: the signatures are read before any input course_progress reads.
         signatures = _signatures(uow, actor.clinic_id, only, app.settings.noise_relative_error)
         cached = client_status.cached_rows(uow.session, actor.clinic_id, only)
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, StatusFields] = {}
     stale: list[int] = []
     for cid, signature in signatures.items():
         row = cached.get(cid)
         if not force and row is not None and _serves(row[0], row[1], row[2], row[3], signature, today):
             assert row[3] is not None
-            out[cid] = row[3]
+            out[cid] = StatusFields.from_json(row[3])
         else:
             stale.append(cid)
-    pending: list[dict[str, Any]] = []
-    batch: dict[int, tuple[dict[str, Any], date | None] | None] = {}
+    pending: list[dict[str, object]] = []  # rows as the store writes them
+    batch: dict[int, tuple[StatusFields, date | None] | None] = {}
     at = {cid: i for i, cid in enumerate(stale)}
     for cid in progress(stale) if progress else stale:
         if cid not in batch:  # the facts of the next FACTS_BATCH clients, in a few queries
@@ -252,7 +319,14 @@ def _fresh_data(
             continue
         data, valid_until = computed
         out[cid] = data
-        pending.append({"cid": cid, "sig": signatures[cid], "start": today, "end": valid_until, "data": data})
+        row_json = {
+            "cid": cid,
+            "sig": signatures[cid],
+            "start": today,
+            "end": valid_until,
+            "data": data.to_json(),
+        }
+        pending.append(row_json)
         if len(pending) >= WRITE_BATCH:
             _store(app, pending)
             pending = []
@@ -267,7 +341,7 @@ def _serves(
     stored: str | None,
     valid_from: date | None,
     valid_until: date | None,
-    data: dict[str, Any] | None,
+    data: Mapping[str, object] | None,
     signature: str,
     today: date,
 ) -> bool:
@@ -289,7 +363,7 @@ def _ensure_rows(app: App, clinic_id: int, only: int | None) -> None:
             uow.commit()
 
 
-def _store(app: App, rows: Sequence[dict[str, Any]]) -> None:
+def _store(app: App, rows: Sequence[dict[str, object]]) -> None:
     """Write computed rows; `input_version` is the writers' column and is left alone."""
     with app.uow() as uow:
         client_status.store_rows(uow.session, rows, utcnow())
@@ -308,7 +382,7 @@ def _signatures(uow: UnitOfWork, clinic_id: int, only: int | None, relative_erro
 
 def _compute(
     app: App, actor: Actor, client_ids: list[int], today: date
-) -> dict[int, tuple[dict[str, Any], date | None] | None]:
+) -> dict[int, tuple[StatusFields, date | None] | None]:
     """The cached fields of each client and the first day they no longer hold (None: a
     client deleted meanwhile). The facts come in one load scoped to
     the actor's clinic (its permission was checked by the caller); each client is then
@@ -316,58 +390,41 @@ def _compute(
     with app.uow() as uow:
         facts, names = course_facts(uow.session, actor.clinic_id, client_ids, today)
     relative = app.settings.noise_relative_error
-    out: dict[int, tuple[dict[str, Any], date | None] | None] = {}
+    out: dict[int, tuple[StatusFields, date | None] | None] = {}
     for cid in client_ids:
         if cid in facts:
             progress = assess(facts[cid], relative)
             out[cid] = _status_data(progress), _valid_until(progress)
         elif cid in names:  # no course yet: nothing to measure, nothing due
-            out[cid] = _empty(names[cid]), None
+            out[cid] = StatusFields(name=names[cid]), None
         else:
             out[cid] = None
     return out
 
 
-def _status_data(p: CourseProgress) -> dict[str, Any]:
-    """The compact dashboard fields of one course_progress result (JSON-ready)."""
+def _status_data(p: CourseProgress) -> StatusFields:
+    """The compact dashboard fields of one course_progress result."""
     now = datetime.combine(p.today, DAY_END)
     redness, texture = p.summaries["delta_ei"], p.summaries["texture_dog"]
     photos = p.photos
-    return {
-        "name": p.client_name,
-        "concern": p.concern.value,
-        "sessions_done": sum(1 for s in p.sessions if s.at <= now),
-        "planned_sessions": p.plan.planned_sessions,
-        "redness": {"change": redness["change"], "status": redness["status"]},
-        "texture": {"change_pct": texture["change_pct"], "status": texture["status"]},
-        "flags": [[f.code, f.severity, f.session] for f in p.flags if f.code not in DATE_DRIVEN_FLAGS],
-        "next": {
-            "number": p.next.number,
-            "due": p.next.due.isoformat() if p.next.due else None,
-            "kind": p.next.kind,
-        },
-        "last_photo": max(photos.taken_at).isoformat() if len(photos) else None,
-        "photos": len(photos),
-        "photos_usable": int(photos.usable.sum()),
-        "ita_deg": round(p.ita_deg, 1) if p.ita_deg is not None and math.isfinite(p.ita_deg) else None,
-    }
-
-
-def _empty(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "concern": None,
-        "sessions_done": 0,
-        "planned_sessions": 0,
-        "redness": {"change": None, "status": None},
-        "texture": {"change_pct": None, "status": None},
-        "flags": [],
-        "next": {"number": None, "due": None, "kind": "complete"},
-        "last_photo": None,
-        "photos": 0,
-        "photos_usable": 0,
-        "ita_deg": None,
-    }
+    return StatusFields(
+        name=p.client_name,
+        concern=p.concern,
+        sessions_done=sum(1 for s in p.sessions if s.at <= now),
+        planned_sessions=p.plan.planned_sessions,
+        redness_change=redness["change"],
+        redness_status=redness["status"],
+        texture_change_pct=texture["change_pct"],
+        texture_status=texture["status"],
+        flags=tuple((f.code, f.severity, f.session) for f in p.flags if f.code not in DATE_DRIVEN_FLAGS),
+        next_number=p.next.number,
+        next_due=p.next.due,
+        next_kind=p.next.kind,
+        last_photo=cast(datetime, max(photos.taken_at)) if len(photos) else None,
+        photos=len(photos),
+        photos_usable=int(photos.usable.sum()),
+        ita_deg=round(p.ita_deg, 1) if p.ita_deg is not None and math.isfinite(p.ita_deg) else None,
+    )
 
 
 def _valid_until(p: CourseProgress) -> date | None:
@@ -385,20 +442,9 @@ def _valid_until(p: CourseProgress) -> date | None:
 # The frame ----------------------------------------------------------------------------------
 
 
-def _frame(data: dict[int, dict[str, Any]], today: date) -> pd.DataFrame:
-    records = [_record(cid, d, today) for cid, d in data.items()]
-    records.sort(
-        key=lambda r: (
-            r["act"] == 0,
-            -r["act"],
-            -r["overdue_days"],
-            -r["watch"],
-            r["due_in_days"] if r["due_in_days"] is not None else math.inf,
-            r["name"].casefold(),
-            r["client_id"],
-        )
-    )
-    df = pd.DataFrame.from_records(records, columns=COLUMNS)
+def _frame(data: dict[int, StatusFields], today: date) -> pd.DataFrame:
+    ranked = sorted((_record(cid, d, today) for cid, d in data.items()), key=lambda pair: pair[0])
+    df = pd.DataFrame.from_records([row for _, row in ranked], columns=COLUMNS)
     df["due_in_days"] = df["due_in_days"].astype("Int64")
     for column in ("redness_change", "texture_change_pct", "ita_deg"):
         df[column] = df[column].astype(float)
@@ -406,35 +452,47 @@ def _frame(data: dict[int, dict[str, Any]], today: date) -> pd.DataFrame:
     return df
 
 
-def _record(client_id: int, d: dict[str, Any], today: date) -> dict[str, Any]:
-    due = date.fromisoformat(d["next"]["due"]) if d["next"]["due"] else None
+def _record(
+    client_id: int, d: StatusFields, today: date
+) -> tuple[tuple[bool, int, int, int, float, str, int], dict[str, object]]:
+    """One row of the frame (COLUMNS) for `today`, and its rank: act flags first (most
+    first), then the most overdue, the most watch flags, the soonest due, by name."""
+    due = d.next_due
     overdue_days = max(0, (today - (due + OVERDUE_GRACE)).days) if due else 0
-    flags = [(str(code), str(severity), session) for code, severity, session in d["flags"]]
+    flags = list(d.flags)
     if overdue_days:
         flags.append(("overdue_session", "watch", None))
     counts = {s: sum(1 for f in flags if f[1] == s) for s in SEVERITIES}
-    last = datetime.fromisoformat(d["last_photo"]).date() if d["last_photo"] else None
-    concern = Concern(d["concern"]).label if d["concern"] else ""
-    return {
+    due_in_days = (due - today).days if due else None
+    rank = (
+        counts["act"] == 0,
+        -counts["act"],
+        -overdue_days,
+        -counts["watch"],
+        due_in_days if due_in_days is not None else math.inf,
+        d.name.casefold(),
+        client_id,
+    )
+    return rank, {
         "client_id": client_id,
-        "name": d["name"],
-        "concern": concern,
-        "sessions": f"{d['sessions_done']}/{d['planned_sessions']}",
-        "sessions_done": d["sessions_done"],
-        "planned_sessions": d["planned_sessions"],
-        "redness_change": _num(d["redness"]["change"], 2),
-        "redness_status": d["redness"]["status"] or "",
-        "texture_change_pct": _num(d["texture"]["change_pct"], 1),
-        "texture_status": d["texture"]["status"] or "",
+        "name": d.name,
+        "concern": d.concern.label if d.concern else "",
+        "sessions": f"{d.sessions_done}/{d.planned_sessions}",
+        "sessions_done": d.sessions_done,
+        "planned_sessions": d.planned_sessions,
+        "redness_change": _num(d.redness_change, 2),
+        "redness_status": d.redness_status or "",
+        "texture_change_pct": _num(d.texture_change_pct, 1),
+        "texture_status": d.texture_status or "",
         "flags": _flag_text(flags),
         **counts,
         "next_due": due,
-        "due_in_days": (due - today).days if due else None,
+        "due_in_days": due_in_days,
         "overdue_days": overdue_days,
-        "last_photo": last,
-        "photos": d["photos"],
-        "usable_photos": d["photos_usable"],
-        "ita_deg": _num(d["ita_deg"], 1),
+        "last_photo": d.last_photo.date() if d.last_photo else None,
+        "photos": d.photos,
+        "usable_photos": d.photos_usable,
+        "ita_deg": _num(d.ita_deg, 1),
         "flag_codes": tuple(dict.fromkeys(f[0] for f in flags)),
     }
 
@@ -456,7 +514,7 @@ def _flag_text(flags: Sequence[tuple[str, str, int | None]]) -> str:
     return "; ".join(parts)
 
 
-def _num(value: Any, digits: int) -> float:
+def _num(value: float | None, digits: int) -> float:
     return round(float(value), digits) if value is not None else math.nan
 
 

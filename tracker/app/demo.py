@@ -20,7 +20,7 @@ from tracker.app.jobs import run_pending
 from tracker.app.measurements import set_series_zones
 from tracker.app.people import hash_password
 from tracker.application import App
-from tracker.domain import Concern, PhotoKind, Role
+from tracker.domain import Concern, Intake, PhotoKind, Role
 from tracker.errors import Refused
 from tracker.imaging.zones import Zones
 from tracker.permissions import Actor
@@ -155,8 +155,12 @@ def _ensure_client(app: App, actor: Actor, entry: dict[str, Any]) -> int:
     if existing is not None:
         return existing.id
     course = entry["course"]
-    intake = dict(entry.get("intake") or {})
-    intake.setdefault("answered_at", entry["sessions"][0]["at"] if entry["sessions"] else None)
+    intake = Intake.from_json(
+        {
+            "answered_at": entry["sessions"][0]["at"] if entry["sessions"] else None,
+            **(entry.get("intake") or {}),
+        }
+    )
     first_session = entry["sessions"][0]["at"] if entry["sessions"] else None
     consent = {flag: first_session for flag in ("treatment", "photos_for_care", "photos_in_reports")}
     return courses.create_client(
