@@ -9,7 +9,6 @@ signature), so a click costs a signature check, not a recomputation."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -53,19 +52,19 @@ today = date.today()
 signature = input_signature(ctx, client_id)  # changes whenever the client's data does
 
 
-def _progress() -> tuple[CourseProgress, dict[str, Any]]:
-    """This client's progress and its JSON, reused while the client's data is unchanged."""
+def _progress() -> CourseProgress:
+    """This client's progress, reused while the client's data is unchanged."""
     key = (client_id, today, signature)
     kept = st.session_state.get("review_progress")
     if kept is not None and kept[0] == key:
-        return kept[1], kept[2]
+        return kept[1]  # type: ignore[no-any-return]
     computed = course_progress(ctx, client_id, today)
-    st.session_state["review_progress"] = (key, computed, computed.to_json())
-    return computed, st.session_state["review_progress"][2]
+    st.session_state["review_progress"] = (key, computed)
+    return computed
 
 
 try:
-    progress, data = _progress()
+    progress = _progress()
 except Refused as exc:  # no course yet: said as a note, and nothing more to show
     show_error(exc, kind="info")
     st.stop()
@@ -219,16 +218,16 @@ def charts() -> None:
     summary = pd.DataFrame(
         [
             {
-                "metric": m["label"],
-                "baseline": m["baseline"],
-                "latest": m["latest"],
-                "change": m["change"],
-                "change %": m["change_pct"],
-                "noise band ±": m["noise_band"]["sdc"],
-                "status": m["status"],
-                "trend / 30 days": m["trend_per_30_days"],
+                "metric": m.label,
+                "baseline": m.baseline,
+                "latest": m.latest,
+                "change": m.change,
+                "change %": m.change_pct,
+                "noise band ±": m.sdc,
+                "status": m.status,
+                "trend / 30 days": m.trend_per_30_days,
             }
-            for m in data["metrics"].values()
+            for m in progress.summaries.values()
         ]
     )
     st.dataframe(summary, hide_index=True, width="stretch")

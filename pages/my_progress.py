@@ -26,7 +26,6 @@ try:
 except Refused as exc:  # no course yet: said as a note, and nothing more to show
     show_error(exc, kind="info")
     st.stop()
-data = progress.to_json()
 table = progress.table
 
 
@@ -42,10 +41,10 @@ def summary_lines() -> list[str]:
             f"After session {latest.number} your redness was back to your usual level in about "
             f"{hours:.0f} hours ({pace})."
         )
-    texture = data["metrics"]["texture_dog"]
-    if texture["status"] == "improved" and texture["change_pct"] is not None:
-        lines.append(f"Your skin texture is {abs(texture['change_pct']):.0f} % smoother than at the start.")
-    elif texture["status"] == "within noise":
+    texture = progress.summaries["texture_dog"]
+    if texture.status == "improved" and texture.change_pct is not None:
+        lines.append(f"Your skin texture is {abs(texture.change_pct):.0f} % smoother than at the start.")
+    elif texture.status == "within noise":
         lines.append(
             "Texture changes so far are within what photos can reliably show; collagen builds over months."
         )

@@ -150,8 +150,8 @@ def test_record_page_shows_each_clients_own_intake_and_asks_before_removing(demo
     assert not at.exception, at.exception
     assert _by_label(at.checkbox, "Rosacea").value is True  # Niamh's own answers, not Ava's ticks
     assert _by_label(at.checkbox, "Taking blood thinners").value is False
-    assert intake["notes"] and _by_label(at.text_area, "Notes").value in ("", intake["notes"])
-    notes = [t for t in at.text_area if t.value == intake["notes"]]
+    assert intake.notes and _by_label(at.text_area, "Notes").value in ("", intake.notes)
+    notes = [t for t in at.text_area if t.value == intake.notes]
     assert notes, "Niamh's intake notes are not in the form"
 
     _by_label(at.checkbox, "Rosacea").uncheck()

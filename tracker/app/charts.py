@@ -70,9 +70,9 @@ def metric_chart(progress: CourseProgress, metric: str, *, other_kinds: bool = T
     used_other = points[(points["kind"] != PhotoKind.BEFORE.value) & points["usable"]]
     not_used = points[~points["usable"]]
 
-    summary: dict[str, Any] = progress.summaries.get(metric) or {}
-    base = summary.get("baseline")
-    sdc = (summary.get("noise_band") or {}).get("sdc")
+    summary = progress.summaries.get(metric)
+    base = summary.baseline if summary else None
+    sdc = summary.sdc if summary else None
     x = alt.X("days:Q", title=DAYS_TITLE, scale=alt.Scale(nice=False, padding=12))
     y = alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False, padding=10))
     shown = (
@@ -123,7 +123,7 @@ def metric_chart(progress: CourseProgress, metric: str, *, other_kinds: bool = T
         .mark_point(filled=False, size=55, strokeWidth=1.5)
         .encode(x=x, y=y, color=colour, tooltip=tooltip),
     ]
-    status = summary.get("status")
+    status = summary.status if summary else None
     subtitle = "No noise band yet: no usable baseline photo"
     if base is not None and sdc is not None:
         band_text = f"±{sdc:.3g} {unit}".rstrip()

@@ -39,7 +39,7 @@ from tracker.errors import Refused
 from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.permissions import Actor, require_client_access
 from tracker.progress.recovery import NORMAL_T90_HOURS
-from tracker.progress.series import METRICS
+from tracker.progress.series import METRICS, Summary
 from tracker.progress.service import CourseProgress, course_progress
 from tracker.store import queries
 
@@ -443,7 +443,7 @@ def _metrics_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
     rows = {
         metric: summary
         for metric, summary in progress.summaries.items()
-        if summary.get("baseline") is not None or summary.get("latest") is not None
+        if summary.baseline is not None or summary.latest is not None
     }
     if not rows:
         pdf.paragraph("No measurements yet.")
@@ -463,17 +463,17 @@ def _metrics_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
             info = METRICS.get(metric)
             label = info.label if info else metric
             unit = f" ({info.unit})" if info and info.unit else ""
-            change = _num(summary.get("change"), signed=True)
-            if summary.get("change_pct") is not None:
-                change += f" ({_pct(summary['change_pct'])})"
+            change = _num(summary.change, signed=True)
+            if summary.change_pct is not None:
+                change += f" ({_pct(summary.change_pct)})"
             table.row(
                 [
                     _t(label + unit),
-                    _num(summary.get("baseline")),
-                    _num(summary.get("latest")),
+                    _num(summary.baseline),
+                    _num(summary.latest),
                     change,
-                    "±" + _num((summary.get("noise_band") or {}).get("sdc")),
-                    summary.get("status") or "—",
+                    "±" + _num(summary.sdc),
+                    summary.status or "—",
                 ]
             )
 
@@ -579,17 +579,16 @@ def _summary_lines(progress: CourseProgress) -> list[str]:
     return lines
 
 
-def _metric_sentence(metric: str, summary: dict[str, Any]) -> str:
+def _metric_sentence(metric: str, summary: Summary) -> str:
     info = METRICS.get(metric)
     label = info.label if info else metric
     unit = f" {info.unit}" if info and info.unit else ""
-    change, status = summary.get("change"), summary.get("status")
-    sdc = (summary.get("noise_band") or {}).get("sdc")
+    change, status, sdc = summary.change, summary.status, summary.sdc
     if change is None:
         return f"{label}: not enough usable photos to measure a change yet."
     amount = f"{_num(change, signed=True)}{unit}"
-    if summary.get("change_pct") is not None:
-        amount += f", {_pct(summary['change_pct'])}"
+    if summary.change_pct is not None:
+        amount += f", {_pct(summary.change_pct)}"
     band = f"noise band ±{_num(sdc)}{unit}"
     if status == "within noise":
         return f"{label}: no change beyond photo-to-photo variation ({amount}; {band})."

@@ -296,22 +296,71 @@ class MetricSummary:
     trend_points: int
 
     def to_json(self) -> dict[str, Any]:
+        return self.shown().to_json()
+
+    def shown(self) -> Summary:
+        """The summary as people and reports see it: rounded to 4 decimals once, here."""
         info = METRICS.get(self.metric)
+        return Summary(
+            metric=self.metric,
+            label=info.label if info else self.metric,
+            unit=info.unit if info else "",
+            better=info.better if info else None,
+            baseline=_r(self.baseline.value),
+            baseline_photos=self.baseline.photo_ids,
+            sdc=_r(self.noise.sdc),
+            sem=_r(self.noise.sem),
+            noise_source=self.noise.source,
+            latest=_r(self.latest),
+            latest_photo_id=self.latest_photo_id,
+            latest_session=self.latest_session,
+            change=_r(self.change),
+            change_pct=_r(self.change_pct),
+            status=self.label,
+            trend_per_30_days=_r(self.trend_per_30_days),
+            trend_points=self.trend_points,
+        )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One metric's change over the course, as shown: baseline, latest, change against the
+    noise band (`sdc`, the smallest detectable change) and its verdict (`status`)."""
+
+    metric: str
+    label: str
+    unit: str
+    better: Better
+    baseline: float | None
+    baseline_photos: tuple[int, ...]
+    sdc: float | None
+    sem: float | None
+    noise_source: str
+    latest: float | None
+    latest_photo_id: int | None
+    latest_session: int | None
+    change: float | None
+    change_pct: float | None
+    status: Label | None
+    trend_per_30_days: float | None
+    trend_points: int
+
+    def to_json(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
-            "label": info.label if info else self.metric,
-            "unit": info.unit if info else "",
-            "better": info.better if info else None,
-            "baseline": _r(self.baseline.value),
-            "baseline_photos": list(self.baseline.photo_ids),
-            "noise_band": self.noise.to_json(),
-            "latest": _r(self.latest),
+            "label": self.label,
+            "unit": self.unit,
+            "better": self.better,
+            "baseline": self.baseline,
+            "baseline_photos": list(self.baseline_photos),
+            "noise_band": {"sdc": self.sdc, "sem": self.sem, "source": self.noise_source},
+            "latest": self.latest,
             "latest_photo_id": self.latest_photo_id,
             "latest_session": self.latest_session,
-            "change": _r(self.change),
-            "change_pct": _r(self.change_pct),
-            "status": self.label,
-            "trend_per_30_days": _r(self.trend_per_30_days),
+            "change": self.change,
+            "change_pct": self.change_pct,
+            "status": self.status,
+            "trend_per_30_days": self.trend_per_30_days,
             "trend_points": self.trend_points,
         }
 

@@ -25,7 +25,15 @@ from tracker.progress import flags as rules
 from tracker.progress.facts import CourseFacts
 from tracker.progress.plans import CoursePlan, NextSession, next_session, validate_plan
 from tracker.progress.recovery import RecoveryFit, fit_recovery
-from tracker.progress.series import METRICS, PhotoPoint, PhotoTable, pre_session_level, summarise, table
+from tracker.progress.series import (
+    METRICS,
+    PhotoPoint,
+    PhotoTable,
+    Summary,
+    pre_session_level,
+    summarise,
+    table,
+)
 from tracker.store.models import utcnow
 from tracker.store.queries import course_facts
 
@@ -92,7 +100,7 @@ class CourseProgress:
     ita_calibrated: bool
     next: NextSession
     sessions: list[SessionView]
-    summaries: dict[str, Any]
+    summaries: dict[str, Summary]  # by metric, as shown (rounded once)
     flags: list[rules.Flag]
     photos: PhotoTable = field(repr=False)
 
@@ -146,7 +154,7 @@ class CourseProgress:
                 if self.typical_tau_hours
                 else None,
             },
-            "metrics": self.summaries,
+            "metrics": {m: s.to_json() for m, s in self.summaries.items()},
             "sessions": [s.to_json() for s in self.sessions],
             "flags": [f.to_json() for f in self.flags],
             "photos": len(self.photos),
@@ -270,7 +278,7 @@ def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
         ita_calibrated=ita_calibrated,
         next=upcoming,
         sessions=views,
-        summaries={m: s.to_json() for m, s in summaries.items()},
+        summaries={m: s.shown() for m, s in summaries.items()},
         flags=found,
         photos=df,
     )

@@ -82,7 +82,7 @@ def test_unmeasured_and_poor_photos_are_kept_but_not_used() -> None:
     p = assess(_facts(photos=photos), RELATIVE_ERROR)
     assert list(p.table["photo_id"]) == [1, 2] and not p.table["usable"].any()
     assert p.sessions[0].photos == 2 and p.sessions[0].usable_photos == 0
-    assert p.summaries["delta_ei"]["baseline"] is None
+    assert p.summaries["delta_ei"].baseline is None
     assert [f.code for f in p.flags] == ["no_usable_photo", "missed_checkins"]
 
 
