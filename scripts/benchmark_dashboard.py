@@ -39,12 +39,12 @@ from tracker.app.context import Context
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tracker.app.courses import course_progress
 from tracker.app.dashboard import clinic_dashboard, dashboard_counts
+from tracker.app.demo import build_demo
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
-from tracker.app.demo import build_demo
 from tracker.permissions import Actor
-from tracker.progress.service import course_progress
 from tracker.store.models import Client, ClientStatus, Photo
 from tracker_dev.synth.clinic import build_big_clinic
 

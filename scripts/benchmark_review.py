@@ -51,8 +51,8 @@ def main() -> int:
     from streamlit.testing.v1 import AppTest
 
     from tracker.app import courses
-    from tracker.bootstrap import open_app
     from tracker.app.demo import DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
+    from tracker.bootstrap import open_app
     from tracker.permissions import Actor
 
     try:

@@ -413,10 +413,10 @@ def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_progress(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.app.context import Context
+    from tracker.app.courses import course_progress
     from tracker.bootstrap import open_app
     from tracker.ingest import Rejected
     from tracker.permissions import Actor
-    from tracker.progress.service import course_progress
 
     app = open_app(settings)
     with app.uow() as uow:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from tests import images
 from tracker.app import courses, measurements, photos
 from tracker.app.context import Context
-from tracker.app.courses import set_course_regions
+from tracker.app.courses import rate_session, set_course_plan, set_course_regions
 from tracker.app.dashboard import clinic_dashboard, input_signature
 from tracker.app.notes import add_note
 from tracker.app.photos import discard_upload, upload_photo
@@ -27,7 +27,6 @@ from tracker.events import ClientInputsChanged, Event, PhotoFilesDropped
 from tracker.imaging.zones import Zones
 from tracker.permissions import Actor
 from tracker.progress.plans import CoursePlan
-from tracker.progress.service import rate_session, set_course_plan
 from tracker.store.models import ClientStatus, TreatmentSession
 
 # The handler refreshes for the real today, as in production, so the views use it too.

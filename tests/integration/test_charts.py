@@ -13,10 +13,11 @@ from PIL import Image
 
 from tracker.app.charts import NOT_USED, chart_png, metric_chart, recovery_chart
 from tracker.app.context import Context
+from tracker.app.courses import course_progress
 from tracker.app.demo import DemoResult
 from tracker.bootstrap import App
 from tracker.permissions import Actor
-from tracker.progress.service import CourseProgress, course_progress
+from tracker.progress.assessment import CourseProgress
 
 TODAY = date(2026, 11, 21)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

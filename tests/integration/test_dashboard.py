@@ -17,13 +17,13 @@ from sqlalchemy import delete, insert, select
 
 from tracker.app import courses
 from tracker.app.context import Context
+from tracker.app.courses import rate_session
 from tracker.app.dashboard import StatusFields, clinic_dashboard, dashboard_counts, refresh_client_status
 from tracker.app.demo import DemoResult
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.domain import PhotoKind, Role
 from tracker.permissions import Actor, PermissionDenied
-from tracker.progress.service import rate_session
 from tracker.store.models import AnalysisResult, ClientStatus, Photo, TreatmentCourse, TreatmentSession
 from tracker_dev.synth.clinic import build_big_clinic
 

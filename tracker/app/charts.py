@@ -23,9 +23,9 @@ import vl_convert as vlc
 
 from tracker.domain import PhotoKind
 from tracker.imaging.quality import TREND_THRESHOLD
+from tracker.progress.assessment import CourseProgress
 from tracker.progress.recovery import NORMAL_T90_HOURS, SLOW_T90_HOURS
 from tracker.progress.series import METRICS
-from tracker.progress.service import CourseProgress
 
 WIDTH = 640  # plot area, px: with axis titles and the legend the chart stays within 800 px
 HEIGHT = 240

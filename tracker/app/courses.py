@@ -27,12 +27,12 @@ from tracker.domain import (
 from tracker.errors import Refused
 from tracker.imaging.colour import ita_group as ita_group
 from tracker.permissions import require_client_access, require_staff
+from tracker.progress.assessment import SUMMARY_METRICS as SUMMARY_METRICS
+from tracker.progress.assessment import CourseProgress as CourseProgress
+from tracker.progress.assessment import assess
+from tracker.progress.plans import CoursePlan, validate_plan
 from tracker.progress.plans import default_plan as default_plan
 from tracker.progress.series import METRICS as METRICS
-from tracker.progress.service import SUMMARY_METRICS as SUMMARY_METRICS
-from tracker.progress.service import CourseProgress as CourseProgress
-from tracker.progress.service import course_progress as course_progress
-from tracker.progress.service import rate_session as rate_session
 from tracker.regions import Regions as Regions
 from tracker.regions import default_treated as default_treated
 from tracker.regions import in_order as in_order
@@ -40,6 +40,7 @@ from tracker.regions import no_reference_reason as no_reference_reason
 from tracker.regions import parse, regions_for, unknown_names
 from tracker.store import queries
 from tracker.store.models import Client, Clinic, TreatmentCourse, TreatmentSession, utcnow
+from tracker.store.queries import course_facts
 from tracker.store.uow import UnitOfWork
 
 
@@ -480,3 +481,53 @@ def _checked(values: Sequence[FaceRegion | str], which: str) -> Regions:
             f"Not a face region: {', '.join(repr(u) for u in unknown)} ({which}). Known regions: {known}."
         )
     return in_order(FaceRegion(v) for v in values)
+
+
+# Progress -----------------------------------------------------------------------------------
+
+
+def course_progress(ctx: Context, client_id: int, today: date | None = None) -> CourseProgress:
+    app, actor = ctx.app, ctx.actor
+    today = today or date.today()
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        found, _ = course_facts(uow.session, client.clinic_id, [client.id], today)
+    if client_id not in found:
+        raise Refused("This client has no treatment course yet.")
+    return assess(found[client_id], app.settings.noise_relative_error)
+
+
+def rate_session(ctx: Context, client_id: int, number: int, rating: int) -> None:
+    """The client's own 1–10 rating of a session's result (clients rate their own; staff may
+    record a rating given on paper)."""
+    app, actor = ctx.app, ctx.actor
+    if not 1 <= rating <= 10:
+        raise Refused("A rating is a whole number from 1 to 10.")
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        course = uow.repo.current_course(client.id)
+        session = uow.repo.session_by_number(course.id, number) if course else None
+        if session is None:
+            raise Refused(f"There is no session {number} to rate.")
+        session.client_rating = rating
+        session.client_rating_at = utcnow()
+        audit.record(uow, actor, "rate", "treatment_session", session.id, detail={"rating": rating})
+        uow.commit()
+
+
+def set_course_plan(ctx: Context, client_id: int, plan: CoursePlan) -> None:
+    app, actor = ctx.app, ctx.actor
+    require_staff(actor)
+    problems = validate_plan(plan)
+    if problems:
+        raise Refused("; ".join(problems).capitalize() + ".")
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        course = uow.repo.current_course(client.id)
+        if course is None:
+            raise Refused("This client has no treatment course yet.")
+        course.planned_sessions = plan.planned_sessions
+        course.interval_weeks = plan.interval_weeks
+        course.upkeep_interval_weeks = plan.upkeep_interval_weeks
+        audit.record(uow, actor, "set_plan", "treatment_course", course.id)
+        uow.commit()

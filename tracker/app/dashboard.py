@@ -58,8 +58,8 @@ from tracker.application import App
 from tracker.domain import Concern
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.progress import flags as rules
+from tracker.progress.assessment import CourseProgress, assess
 from tracker.progress.plans import OVERDUE_GRACE
-from tracker.progress.service import CourseProgress, assess
 from tracker.store import client_status
 from tracker.store.models import utcnow
 from tracker.store.queries import course_facts

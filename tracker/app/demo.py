@@ -16,6 +16,7 @@ from typing import Any
 
 from tracker.app import courses, photos
 from tracker.app.context import Context
+from tracker.app.courses import rate_session
 from tracker.app.jobs import run_pending
 from tracker.app.measurements import set_series_zones
 from tracker.app.people import hash_password
@@ -24,7 +25,6 @@ from tracker.domain import Concern, Intake, PhotoKind, Role
 from tracker.errors import Refused
 from tracker.imaging.zones import Zones
 from tracker.permissions import Actor
-from tracker.progress.service import rate_session
 from tracker.store.models import User
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_photos"

@@ -33,14 +33,15 @@ from PIL import Image
 from tracker.app import audit, photos
 from tracker.app.charts import chart_png, metric_chart, recovery_chart
 from tracker.app.context import Context
+from tracker.app.courses import course_progress
 from tracker.application import App
 from tracker.domain import Concern, PhotoKind
 from tracker.errors import Refused
 from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.permissions import Actor, require_client_access
+from tracker.progress.assessment import CourseProgress
 from tracker.progress.recovery import NORMAL_T90_HOURS
 from tracker.progress.series import METRICS, Summary
-from tracker.progress.service import CourseProgress, course_progress
 from tracker.store import queries
 
 FONT_PACKAGE = "fonts-dejavu-core"

@@ -1,6 +1,6 @@
 """What the progress rules need to know about one client's current course, as plain values:
 loaded in one go (tracker/store/queries.py, for one client or a whole clinic), then
-assessed by pure code (`tracker.progress.service.assess`), testable without a database."""
+assessed by pure code (`tracker.progress.assessment.assess`), testable without a database."""
 
 from __future__ import annotations
 

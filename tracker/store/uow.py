@@ -33,7 +33,7 @@ from tracker.store.models import (
     User,
 )
 
-# The rows a client's progress is computed from (tracker.progress.service reads them all).
+# The rows a client's progress is computed from (tracker.progress.assessment reads them all).
 INPUT_ROWS = (Client, TreatmentCourse, TreatmentSession, Photo, AnalysisResult, PhotoSeries)
 
 

@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 
 from tracker.app.context import Context
+from tracker.app.courses import course_progress
 from tracker.app.demo import DemoResult, load_manifest
 from tracker.bootstrap import App
 from tracker.permissions import Actor
 from tracker.progress import flags as rules
+from tracker.progress.assessment import CourseProgress
 from tracker.progress.series import summarise
-from tracker.progress.service import CourseProgress, course_progress
 
 TODAY = date(2026, 11, 21)
 

@@ -6,12 +6,12 @@ import pytest
 
 from tracker.app import courses
 from tracker.app.context import Context
+from tracker.app.courses import course_progress, rate_session, set_course_plan
 from tracker.bootstrap import App
 from tracker.domain import Concern, Role
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied
 from tracker.progress.plans import CoursePlan
-from tracker.progress.service import course_progress, rate_session, set_course_plan
 
 
 def test_new_clients_get_the_plan_of_their_concern(app: App, operator: Actor) -> None:

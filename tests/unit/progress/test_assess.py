@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from tracker.domain import Concern, PhotoKind
+from tracker.progress.assessment import assess
 from tracker.progress.facts import CourseFacts, PhotoFacts, SessionFacts
 from tracker.progress.plans import CoursePlan
 from tracker.progress.recovery import delinearise, linearise
-from tracker.progress.service import assess
 
 START = datetime(2026, 1, 5, 10, 0)
 RELATIVE_ERROR = 0.08

@@ -15,15 +15,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from tracker.app import audit
-from tracker.app.context import Context
 from tracker.domain import Concern, PhotoKind
 from tracker.imaging.quality import TREND_THRESHOLD
-from tracker.ingest import Rejected
-from tracker.permissions import require_client_access, require_staff
 from tracker.progress import flags as rules
 from tracker.progress.facts import CourseFacts
-from tracker.progress.plans import CoursePlan, NextSession, next_session, validate_plan
+from tracker.progress.plans import CoursePlan, NextSession, next_session
 from tracker.progress.recovery import RecoveryFit, fit_recovery
 from tracker.progress.series import (
     METRICS,
@@ -34,8 +30,6 @@ from tracker.progress.series import (
     summarise,
     table,
 )
-from tracker.store.models import utcnow
-from tracker.store.queries import course_facts
 
 SUMMARY_METRICS = (
     "delta_ei",
@@ -162,17 +156,6 @@ class CourseProgress:
         }
 
 
-def course_progress(ctx: Context, client_id: int, today: date | None = None) -> CourseProgress:
-    app, actor = ctx.app, ctx.actor
-    today = today or date.today()
-    with app.uow() as uow:
-        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        found, _ = course_facts(uow.session, client.clinic_id, [client.id], today)
-    if client_id not in found:
-        raise Rejected("This client has no treatment course yet.")
-    return assess(found[client_id], app.settings.noise_relative_error)
-
-
 def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
     """The whole progress of one course from its facts: series, noise bands (with
     `relative_error` for a single baseline photo), recovery fits, flags and the next
@@ -284,42 +267,6 @@ def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
     )
 
 
-def rate_session(ctx: Context, client_id: int, number: int, rating: int) -> None:
-    """The client's own 1–10 rating of a session's result (clients rate their own; staff may
-    record a rating given on paper)."""
-    app, actor = ctx.app, ctx.actor
-    if not 1 <= rating <= 10:
-        raise Rejected("A rating is a whole number from 1 to 10.")
-    with app.uow() as uow:
-        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        course = uow.repo.current_course(client.id)
-        session = uow.repo.session_by_number(course.id, number) if course else None
-        if session is None:
-            raise Rejected(f"There is no session {number} to rate.")
-        session.client_rating = rating
-        session.client_rating_at = utcnow()
-        audit.record(uow, actor, "rate", "treatment_session", session.id, detail={"rating": rating})
-        uow.commit()
-
-
-def set_course_plan(ctx: Context, client_id: int, plan: CoursePlan) -> None:
-    app, actor = ctx.app, ctx.actor
-    require_staff(actor)
-    problems = validate_plan(plan)
-    if problems:
-        raise Rejected("; ".join(problems).capitalize() + ".")
-    with app.uow() as uow:
-        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        course = uow.repo.current_course(client.id)
-        if course is None:
-            raise Rejected("This client has no treatment course yet.")
-        course.planned_sessions = plan.planned_sessions
-        course.interval_weeks = plan.interval_weeks
-        course.upkeep_interval_weeks = plan.upkeep_interval_weeks
-        audit.record(uow, actor, "set_plan", "treatment_course", course.id)
-        uow.commit()
-
-
 def _recovery(
     df: PhotoTable, number: int, at: datetime, next_at: datetime | None, noise: float
 ) -> RecoveryFit | None:
@@ -369,4 +316,4 @@ def _r(value: float | None, digits: int = 4) -> float | None:
     return None if value is None or not math.isfinite(value) else round(float(value), digits)
 
 
-__all__ = ["METRICS", "CourseProgress", "assess", "course_progress", "rate_session", "set_course_plan"]
+__all__ = ["METRICS", "CourseProgress", "assess"]
