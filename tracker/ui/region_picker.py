@@ -147,8 +147,7 @@ def _problem(treated: Regions, reference: Regions) -> str | None:
 
 def _manual_zones(app: App, actor: Actor, client_id: int) -> bool:
     series = measurements.series_info(Context(app, actor), client_id)
-    zones = series.get("zones") if series else None
-    return isinstance(zones, dict) and zones.get("source") == "manual"
+    return series is not None and series.zones is not None and series.zones.source == "manual"
 
 
 def _save(

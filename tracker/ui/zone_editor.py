@@ -95,14 +95,14 @@ def apply_pending(app: App, actor: Actor, client_id: int) -> None:
 def zone_editor(app: App, actor: Actor, client_id: int) -> None:
     keys = _keys(client_id)
     series = measurements.series_info(Context(app, actor), client_id)
-    if not series or not series["baseline_photo_id"]:
+    if not series or not series.baseline_photo_id:
         st.info("Zones are drawn on the first photo of the course; none uploaded yet.")
         return
-    base_id = int(series["baseline_photo_id"])
+    base_id = series.baseline_photo_id
     width, _height = photos.photo_size(Context(app, actor), base_id)
     shown = Image.open(io.BytesIO(photos.photo_bytes(Context(app, actor), base_id, "display"))).convert("RGB")
     shown.thumbnail((SHOWN_SIDE, SHOWN_SIDE))
-    saved = Zones.from_json(series["zones"]) if series["zones"] else None
+    saved = series.zones
     draft = _draft(client_id)
 
     kind, message = st.session_state.pop(keys["notice"], (None, ""))
@@ -116,8 +116,8 @@ def zone_editor(app: App, actor: Actor, client_id: int) -> None:
         "outline. The thin lines are the zones in use, treated in magenta and reference in blue: "
         f"{zone_source_words(saved)}."
     )
-    if series["px_per_mm"]:
-        st.caption(f"Scale: {series['px_per_mm']:.1f} px/mm ({series['px_per_mm_source']}).")
+    if series.px_per_mm:
+        st.caption(f"Scale: {series.px_per_mm:.1f} px/mm ({series.px_per_mm_source}).")
     else:
         st.warning(
             "No colour chart or measured length gives this series a scale. On a face photo the "
