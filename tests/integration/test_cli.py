@@ -310,10 +310,10 @@ def test_one_file_that_fails_unexpectedly_does_not_lose_the_batch(
 
     real = photos.import_photo
 
-    def flaky(app: object, actor: object, client_id: int, data: bytes, name: str, **kw: object) -> object:
+    def flaky(ctx: object, client_id: int, data: bytes, name: str, **kw: object) -> object:
         if name == "a.jpg":
             raise struct.error("unpack requires a buffer of 4 bytes")  # as a broken EXIF once did
-        return real(app, actor, client_id, data, name, **kw)  # type: ignore[arg-type]
+        return real(ctx, client_id, data, name, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(photos, "import_photo", flaky)
     code, out = run(
