@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -246,8 +247,12 @@ def stale_photos(app: App, *, everything: bool = False) -> list[tuple[int, int]]
         rows = uow.repo.photos_for_measuring()
         current = uow.repo.photo_ids_measured(METRIC_VERSION)
     chosen = [r for r in rows if everything or r[1] not in current]
-    chosen.sort(key=lambda r: (r[2], r[1] != r[3], r[4], r[1]))  # baseline first per client
-    return [(r[0], r[1]) for r in chosen]
+
+    def series_order(row: tuple[int, int, int, int | None, datetime]) -> tuple[int, bool, datetime, int]:
+        _clinic_id, photo_id, client_id, baseline_id, taken_at = row
+        return client_id, photo_id != baseline_id, taken_at, photo_id  # baseline first per client
+
+    return [(clinic_id, photo_id) for clinic_id, photo_id, *_ in sorted(chosen, key=series_order)]
 
 
 def reanalyze(
