@@ -77,17 +77,17 @@ def analyze_photo(
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
-        series = _series_for(uow, photo)
+        series = _series_for(uow, actor, photo)
         is_baseline = series.baseline_photo_id in (None, photo.id)
         if series.baseline_photo_id is None:
             series.baseline_photo_id = photo.id
-        baseline = None if is_baseline else _baseline_context(app, uow, series)
+        baseline = None if is_baseline else _baseline_context(app, uow, actor.clinic_id, series)
         # Only zones a person drew are kept as they are; automatic ones are found again (from
         # the face's landmarks and the course's regions, which may have changed since).
         drawn = _manual_zones(series)
         zones = drawn if is_baseline else None
         px_per_mm = series.px_per_mm if is_baseline else None
-        regions = _region_choice(uow, series.course_id)
+        regions = _region_choice(uow, actor.clinic_id, series.course_id)
         original = photo.original_sha256
         uow.commit()
 
@@ -103,15 +103,15 @@ def analyze_photo(
             camera=decoded.camera or None,
         )
     except (NoZones, Refused) as exc:
-        return _record_failure(app, photo_id, str(exc))
+        return _record_failure(ctx, photo_id, str(exc))
     except Exception as exc:  # an analysis bug must not lose the upload; log it loudly
         log.exception("analysis of photo %s failed", photo_id)
-        return _record_failure(app, photo_id, f"analysis failed ({type(exc).__name__}); the photo is kept")
+        return _record_failure(ctx, photo_id, f"analysis failed ({type(exc).__name__}); the photo is kept")
 
     series_changed = False
     with app.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
-        series = _series_for(uow, photo)
+        series = _series_for(uow, actor, photo)
         if is_baseline:
             if _manual_zones(series) is None:
                 # Proposed zones become the series' zones; landmark zones are found again on
@@ -127,7 +127,7 @@ def analyze_photo(
             series.px_per_mm = result.baseline_px_per_mm
             series.px_per_mm_source = f"chart in photo {photo.id}, via registration"
             series_changed = True
-        uow.repo.save_result(photo.id, result.to_json())
+        uow.repo.save_result(actor.clinic_id, photo.id, result.to_json())
         photo.status = PhotoStatus.ANALYSED
         photo.status_detail = ""
         _update_skin_tone(uow, actor, photo.client_id)
@@ -205,8 +205,8 @@ def _current_series(uow: UnitOfWork, actor: Actor, client_id: int, doing: str) -
     course = uow.repo.current_course(client.id)
     if course is None:
         raise Refused("This client has no treatment course yet.")
-    series = _series_by_course(uow, course.id)
-    baseline = uow.repo.photo_by_id(series.baseline_photo_id) if series.baseline_photo_id else None
+    series = _series_by_course(uow, actor.clinic_id, course.id)
+    baseline = uow.repo.photo(actor.clinic_id, series.baseline_photo_id) if series.baseline_photo_id else None
     if baseline is None:
         raise Refused(f"Upload a baseline photo before {doing}.")
     return series, baseline
@@ -221,10 +221,10 @@ def reanalyze_series(
 ) -> int:
     """Measure every photo of a series again, baseline first (it fixes the series facts).
     `on_progress(done, total)` is called before the first photo and after each."""
-    app = ctx.app
+    app, clinic_id = ctx.app, ctx.actor.clinic_id
     with app.uow() as uow:
-        series = _series_by_course(uow, course_id)
-        ids = uow.repo.course_photo_ids(course_id)
+        series = _series_by_course(uow, clinic_id, course_id)
+        ids = uow.repo.course_photo_ids(clinic_id, course_id)
         baseline_id = series.baseline_photo_id
         uow.commit()
     if baseline_id in ids:
@@ -275,7 +275,7 @@ def latest_result(ctx: Context, photo_id: int) -> Measurement | None:
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
-        row = uow.repo.latest_result(photo.id)
+        row = uow.repo.latest_result(actor.clinic_id, photo.id)
         return Measurement.from_json(row.to_json()) if row is not None else None
 
 
@@ -287,7 +287,7 @@ def series_info(ctx: Context, client_id: int) -> SeriesInfo | None:
         course = uow.repo.current_course(client.id)
         if course is None:
             return None
-        series = uow.repo.series_of_course(course.id)
+        series = uow.repo.series_of_course(actor.clinic_id, course.id)
         if series is None:
             return None
         return SeriesInfo(
@@ -305,10 +305,10 @@ def _options(app: App) -> Options:
     return Options(patch_pitch_mm=app.settings.chart_patch_pitch_mm)
 
 
-def _region_choice(uow: UnitOfWork, course_id: int) -> RegionChoice:
+def _region_choice(uow: UnitOfWork, clinic_id: int, course_id: int) -> RegionChoice:
     """The face regions the course treats (the default for its concern until a practitioner
     records others) and the reference the practitioner chose, if any."""
-    course = uow.repo.course_by_id(course_id)
+    course = uow.repo.course(clinic_id, course_id)
     if course is None:
         return RegionChoice(treated=DEFAULT_TREATED_REGIONS[Concern.OTHER])
     treated, reference = regions_for(course)
@@ -316,21 +316,21 @@ def _region_choice(uow: UnitOfWork, course_id: int) -> RegionChoice:
 
 
 def _photo_for(uow: UnitOfWork, actor: Actor, photo_id: int) -> Photo:
-    photo = uow.repo.photo_by_id(photo_id)
+    photo = uow.repo.photo(actor.clinic_id, photo_id)
     client = uow.repo.client(actor.clinic_id, photo.client_id) if photo else None
     require_client_access(actor, client)
     assert photo is not None
     return photo
 
 
-def _series_for(uow: UnitOfWork, photo: Photo) -> PhotoSeries:
+def _series_for(uow: UnitOfWork, actor: Actor, photo: Photo) -> PhotoSeries:
     course_id = uow.repo.course_id_of_session(photo.session_id)
     assert course_id is not None
-    return _series_by_course(uow, course_id)
+    return _series_by_course(uow, actor.clinic_id, course_id)
 
 
-def _series_by_course(uow: UnitOfWork, course_id: int) -> PhotoSeries:
-    series = uow.repo.series_of_course(course_id)
+def _series_by_course(uow: UnitOfWork, clinic_id: int, course_id: int) -> PhotoSeries:
+    series = uow.repo.series_of_course(clinic_id, course_id)
     if series is None:
         series = PhotoSeries(course_id=course_id)
         uow.repo.add(series)
@@ -344,7 +344,7 @@ def _manual_zones(series: PhotoSeries) -> Zones | None:
     return zones if zones is not None and zones.source == "manual" else None
 
 
-def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baseline | None:
+def _baseline_context(app: App, uow: UnitOfWork, clinic_id: int, series: PhotoSeries) -> Baseline | None:
     """The baseline's display copy (≤ 2048 px) is enough to register against and is far
     cheaper to decode than the original. Prepared Baselines are kept (a few, per process):
     a client uploads a day's photos together and a re-analysis walks a whole series, so
@@ -353,11 +353,11 @@ def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baselin
     redrawn zone or a new scale gives a new entry, never a stale one."""
     if series.baseline_photo_id is None or not series.zones:
         return None
-    base = uow.repo.photo_by_id(series.baseline_photo_id)
+    base = uow.repo.photo(clinic_id, series.baseline_photo_id)
     if base is None:
         return None
     glcm = (float(series.glcm_limits[0]), float(series.glcm_limits[1])) if series.glcm_limits else None
-    facts = _baseline_facts(uow, base.id)
+    facts = _baseline_facts(uow, clinic_id, base.id)
     key = (
         str(app.settings.data_dir),
         base.display_sha256,
@@ -392,10 +392,12 @@ def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baselin
     return prepared
 
 
-def _baseline_facts(uow: UnitOfWork, photo_id: int) -> tuple[float | None, float | None, str | None]:
+def _baseline_facts(
+    uow: UnitOfWork, clinic_id: int, photo_id: int
+) -> tuple[float | None, float | None, str | None]:
     """(head yaw, lighting asymmetry, camera) of the baseline's current analysis: what the
     quality of a later photo is compared with."""
-    row = uow.repo.result(photo_id, METRIC_VERSION)
+    row = uow.repo.result(clinic_id, photo_id, METRIC_VERSION)
     if row is None or not row.quality:
         return None, None, None
     quality = Quality.from_json(row.quality)
@@ -421,7 +423,9 @@ def _update_skin_tone(uow: UnitOfWork, actor: Actor, client_id: int) -> None:
     and exports read one agreed value."""
     samples = [
         (metrics["ita_deg"], Calibration.from_json(calibration or {}).method == "chart")
-        for metrics, quality, calibration in uow.repo.client_results(client_id, METRIC_VERSION)
+        for metrics, quality, calibration in uow.repo.client_results(
+            actor.clinic_id, client_id, METRIC_VERSION
+        )
         if metrics.get("ita_deg") is not None and Quality.from_json(quality).usable_for_trends
     ]
     ita = representative_ita(samples)
@@ -434,9 +438,9 @@ def _update_skin_tone(uow: UnitOfWork, actor: Actor, client_id: int) -> None:
         client.ita_deg, client.skin_tone, client.ita_calibrated = ita, ita_group(ita), calibrated
 
 
-def _record_failure(app: App, photo_id: int, message: str) -> Outcome:
-    with app.uow() as uow:
-        photo = uow.repo.photo_by_id(photo_id)
+def _record_failure(ctx: Context, photo_id: int, message: str) -> Outcome:
+    with ctx.app.uow() as uow:
+        photo = uow.repo.photo(ctx.actor.clinic_id, photo_id)
         if photo is not None:
             photo.status = PhotoStatus.ANALYSIS_FAILED
             photo.status_detail = message[:500]
