@@ -102,19 +102,21 @@ def test_skin_is_verified_and_a_covered_cheek_is_named(portrait: np.ndarray, fac
 def test_analysis_measures_the_course_regions_on_verified_skin(portrait: np.ndarray) -> None:
     result = analyze(portrait, regions=RegionChoice(treated=(FaceRegion.LEFT_CHEEK, FaceRegion.RIGHT_CHEEK)))
     zones = result.zones
-    assert zones["source"] == LANDMARKS
-    assert zones["treated_regions"] == ["left_cheek", "right_cheek"]
-    assert zones["reference_regions"] == ["chin"]  # the forehead is half under her fringe
-    assert len(zones["treated_more"]) >= 1  # two cheeks: two polygons
+    assert zones.source == LANDMARKS
+    assert zones.treated_regions == ("left_cheek", "right_cheek")
+    assert zones.reference_regions == ("chin",)  # the forehead is half under her fringe
+    assert len(zones.treated_more) >= 1  # two cheeks: two polygons
     q = result.quality
-    assert q["skin_share"]["left_cheek"] > 0.85 and q["skin_share"]["right_cheek"] > 0.85
-    assert q["zone_problems"] == []
+    assert q.skin_share is not None
+    assert q.skin_share["left_cheek"] > 0.85 and q.skin_share["right_cheek"] > 0.85
+    assert q.zone_problems == ()
     assert result.metrics["delta_ei"] is not None
     # the treated zone touches no lip pixel
     face = landmarks.find_face(portrait)
     assert face is not None
     lips = _hull(face.points[list(LIPS)], portrait.shape[:2])
-    for polygon in [zones["treated"], *zones["treated_more"], zones["reference"]]:
+    assert zones.reference is not None
+    for polygon in [zones.treated, *zones.treated_more, zones.reference]:
         assert not (polygon_mask(polygon, portrait.shape[:2]) & lips).any()
 
 
