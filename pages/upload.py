@@ -117,13 +117,12 @@ if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
             )
             continue
         quality = outcome.analysis.quality
-        score = float(quality["score"])
-        if quality["usable_for_trends"]:
-            st.success(f"**{shown}** saved and measured — photo quality {score:.0%}.")
+        if quality.usable_for_trends:
+            st.success(f"**{shown}** saved and measured — photo quality {quality.score:.0%}.")
         else:
-            tips = "; ".join(quality["reasons"]) or "the photo is hard to measure"
+            tips = "; ".join(quality.reasons) or "the photo is hard to measure"
             st.warning(
-                f"**{shown}** saved, but its quality is low ({score:.0%}): {md_escape(tips)}. "
+                f"**{shown}** saved, but its quality is low ({quality.score:.0%}): {md_escape(tips)}. "
                 "A retake would help."
             )
     st.session_state.pop(CAMERA_KEY, None)  # sent (or refused with its reason shown)

@@ -186,15 +186,15 @@ def main() -> None:
         f"\nface photo {face_rgb.shape[1]} × {face_rgb.shape[0]} ({len(face_jpeg) / 1e6:.1f} MB): "
         f"decode {ms['face_decode']:.1f} ms, analysis with landmarks {ms['face']:.1f} ms = "
         f"{ms['face'] / ms['face_decode']:.2f}x its decode (goal <= 2.00x); zones from "
-        f"{face_check.zones['source']}, scale from {face_check.quality['px_per_mm_source']}"
+        f"{face_check.zones.source}, scale from {face_check.quality.px_per_mm_source}"
     )
     print(
         f"  zone areas: given {_area_mm2(zones.treated):.0f} mm², automatic "
-        f"{_area_mm2(analyze(base_rgb, px_per_mm=PX_PER_MM).zones['treated']):.0f} mm²"
+        f"{_area_mm2(analyze(base_rgb, px_per_mm=PX_PER_MM).zones.treated):.0f} mm²"
     )
     print(
-        f"  follow-up registration ok={check.registration['ok'] if check.registration else None}, "
-        f"quality {check.quality['score']:.2f}"
+        f"  follow-up registration ok={check.registration.ok if check.registration else None}, "
+        f"quality {check.quality.score:.2f}"
     )
 
 

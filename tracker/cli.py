@@ -595,7 +595,7 @@ def _quality_note(done: photos.Imported) -> str:
     if not outcome.ok:
         return f"[not analysed: {outcome.message}] "
     assert outcome.analysis is not None
-    score = outcome.analysis.quality["score"]
+    score = outcome.analysis.quality.score
     return f"[quality {score:.2f}] "
 
 

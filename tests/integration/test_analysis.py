@@ -89,6 +89,15 @@ def test_import_measures_the_photo_and_starts_a_series(
         series = uow.session.scalars(select(PhotoSeries)).one()
         assert series.baseline_photo_id == done.photo_id and series.zones["source"] == "auto-skin"
         assert uow.session.get(Photo, done.photo_id).status is PhotoStatus.ANALYSED  # type: ignore[union-attr]
+    # Read back typed: the same JSON as the row, and the verdict the analysis decided.
+    ctx = Context(app, operator)
+    typed = measurements.latest_result(ctx, done.photo_id)
+    assert typed is not None and typed.to_json() == result.to_json()
+    assert done.analysis.analysis is not None
+    assert typed.quality.usable_for_trends == done.analysis.analysis.quality.usable_for_trends
+    info = measurements.series_info(ctx, client_id)
+    assert info is not None and info.baseline_photo_id == done.photo_id
+    assert info.zones is not None and info.zones.to_json() == result.zones
 
 
 def test_zones_drawn_on_the_baseline_are_carried_and_the_chart_sets_the_scale(

@@ -102,7 +102,8 @@ def test_an_imported_photo_and_new_zones_show_at_once(app: App, operator: Actor,
     )
     assert _computed_at(app, viewed) != before
     assert _view(app, operator, viewed)["photos"] == 1
-    assert measurements.series_info(Context(app, operator), viewed)["baseline_photo_id"] == done.photo_id  # type: ignore[index]
+    series = measurements.series_info(Context(app, operator), viewed)
+    assert series is not None and series.baseline_photo_id == done.photo_id
 
 
 def test_new_course_regions_show_at_once(app: App, operator: Actor, viewed: int) -> None:

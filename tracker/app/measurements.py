@@ -4,6 +4,9 @@ A series (one per treatment course) holds what makes weeks comparable: the basel
 the zones drawn on it, the scale (px/mm) and the texture quantisation limits. When one of
 those facts changes — zones redrawn, or the scale learnt from a chart in a later photo —
 every photo of the series is measured again, so a trend never mixes two definitions.
+
+The zone geometry the editor draws (Zones, Polygon, from_points, LANDMARKS) is named here
+with `import x as x`, so that the ui imports only tracker.app.
 """
 
 from __future__ import annotations
@@ -15,36 +18,33 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import select
 
 from tracker.app import audit
 from tracker.app.context import Context
 from tracker.application import App
 from tracker.domain import DEFAULT_TREATED_REGIONS, Concern, PhotoStatus
 from tracker.errors import Refused
-from tracker.imaging.analyze import Analysis, Baseline, NoZones, Options, analyze
+from tracker.imaging.analyze import Analysis, Baseline, Measurement, NoZones, Options, analyze
+from tracker.imaging.calibration import Calibration
 from tracker.imaging.colour import ita_group, representative_ita
 from tracker.imaging.face_regions import RegionChoice
-from tracker.imaging.quality import TREND_THRESHOLD
+from tracker.imaging.quality import Quality
 from tracker.imaging.scale import scale_from_length
 from tracker.imaging.version import METRIC_VERSION
-from tracker.imaging.zones import Zones, check_zones
+from tracker.imaging.zones import LANDMARKS as LANDMARKS
+from tracker.imaging.zones import Polygon as Polygon
+from tracker.imaging.zones import Zones as Zones
+from tracker.imaging.zones import check_zones
+from tracker.imaging.zones import from_points as from_points
 from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.regions import regions_for
-from tracker.store import remeasure
-from tracker.store.models import (
-    AnalysisResult,
-    Client,
-    Photo,
-    PhotoSeries,
-    TreatmentCourse,
-    TreatmentSession,
-)
+from tracker.store.models import Photo, PhotoSeries
 from tracker.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,16 @@ class Outcome:
     ok: bool
     message: str  # the failure, in words for the uploader; "" when ok
     analysis: Analysis | None = None
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """A client's current series as the zone and region editors show it."""
+
+    baseline_photo_id: int | None
+    zones: Zones | None  # in baseline pixels
+    px_per_mm: float | None
+    px_per_mm_source: str
 
 
 def analyze_photo(
@@ -74,17 +84,17 @@ def analyze_photo(
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
-        series = _series_for(uow, photo)
+        series = _series_for(uow, actor, photo)
         is_baseline = series.baseline_photo_id in (None, photo.id)
         if series.baseline_photo_id is None:
             series.baseline_photo_id = photo.id
-        baseline = None if is_baseline else _baseline_context(app, uow, series)
+        baseline = None if is_baseline else _baseline_context(app, uow, actor.clinic_id, series)
         # Only zones a person drew are kept as they are; automatic ones are found again (from
         # the face's landmarks and the course's regions, which may have changed since).
-        drawn = series.zones if series.zones and series.zones.get("source") == "manual" else None
-        zones = Zones.from_json(drawn) if is_baseline and drawn else None
+        drawn = _manual_zones(series)
+        zones = drawn if is_baseline else None
         px_per_mm = series.px_per_mm if is_baseline else None
-        regions = _region_choice(uow, series.course_id)
+        regions = _region_choice(uow, actor.clinic_id, series.course_id)
         original = photo.original_sha256
         uow.commit()
 
@@ -100,20 +110,20 @@ def analyze_photo(
             camera=decoded.camera or None,
         )
     except (NoZones, Refused) as exc:
-        return _record_failure(app, photo_id, str(exc))
+        return _record_failure(ctx, photo_id, str(exc))
     except Exception as exc:  # an analysis bug must not lose the upload; log it loudly
         log.exception("analysis of photo %s failed", photo_id)
-        return _record_failure(app, photo_id, f"analysis failed ({type(exc).__name__}); the photo is kept")
+        return _record_failure(ctx, photo_id, f"analysis failed ({type(exc).__name__}); the photo is kept")
 
     series_changed = False
     with app.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
-        series = _series_for(uow, photo)
+        series = _series_for(uow, actor, photo)
         if is_baseline:
-            if not series.zones or series.zones.get("source") != "manual":
+            if _manual_zones(series) is None:
                 # Proposed zones become the series' zones; landmark zones are found again on
                 # every photo, and the baseline's are what a practitioner sees and can redraw.
-                series.zones = result.zones
+                series.zones = result.zones.to_json()
             if result.glcm_limits and series.glcm_limits != list(result.glcm_limits):
                 series.glcm_limits = list(result.glcm_limits)
                 series_changed = True
@@ -124,13 +134,15 @@ def analyze_photo(
             series.px_per_mm = result.baseline_px_per_mm
             series.px_per_mm_source = f"chart in photo {photo.id}, via registration"
             series_changed = True
-        _store_result(uow, photo, result)
-        _update_skin_tone(uow, photo.client_id)
+        uow.repo.save_result(actor.clinic_id, photo.id, result.to_json())
+        photo.status = PhotoStatus.ANALYSED
+        photo.status_detail = ""
+        _update_skin_tone(uow, actor, photo.client_id)
         series_id = series.id
         if cascade and series_changed:
             # This photo was measured with the new facts already; the others were not. They
             # are measured again off the request path (tracker.app.jobs), queued with the change.
-            remeasure.queue(uow.session, actor.clinic_id, series.course_id, skip={photo_id})
+            uow.repo.queue_remeasure(actor.clinic_id, series.course_id, skip={photo_id})
         uow.commit()
 
     log.debug("analysed photo %s in series %s", photo_id, series_id)
@@ -200,8 +212,8 @@ def _current_series(uow: UnitOfWork, actor: Actor, client_id: int, doing: str) -
     course = uow.repo.current_course(client.id)
     if course is None:
         raise Refused("This client has no treatment course yet.")
-    series = _series_by_course(uow, course.id)
-    baseline = uow.session.get(Photo, series.baseline_photo_id) if series.baseline_photo_id else None
+    series = _series_by_course(uow, actor.clinic_id, course.id)
+    baseline = uow.repo.photo(actor.clinic_id, series.baseline_photo_id) if series.baseline_photo_id else None
     if baseline is None:
         raise Refused(f"Upload a baseline photo before {doing}.")
     return series, baseline
@@ -216,17 +228,10 @@ def reanalyze_series(
 ) -> int:
     """Measure every photo of a series again, baseline first (it fixes the series facts).
     `on_progress(done, total)` is called before the first photo and after each."""
-    app = ctx.app
+    app, clinic_id = ctx.app, ctx.actor.clinic_id
     with app.uow() as uow:
-        series = _series_by_course(uow, course_id)
-        ids = list(
-            uow.session.scalars(
-                select(Photo.id)
-                .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
-                .where(TreatmentSession.course_id == course_id)
-                .order_by(Photo.taken_at, Photo.id)
-            )
-        )
+        series = _series_by_course(uow, clinic_id, course_id)
+        ids = uow.repo.course_photo_ids(clinic_id, course_id)
         baseline_id = series.baseline_photo_id
         uow.commit()
     if baseline_id in ids:
@@ -246,21 +251,15 @@ def stale_photos(app: App, *, everything: bool = False) -> list[tuple[int, int]]
     """(clinic id, photo id) of photos without a result of the current metric version, in
     series order (baseline first). With `everything`, all photos."""
     with app.uow() as uow:
-        rows = uow.session.execute(
-            select(Photo.id, Photo.client_id, PhotoSeries.baseline_photo_id, Photo.taken_at)
-            .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
-            .outerjoin(PhotoSeries, PhotoSeries.course_id == TreatmentSession.course_id)
-            .order_by(Photo.client_id, Photo.taken_at, Photo.id)
-        ).all()
-        current = set(
-            uow.session.scalars(
-                select(AnalysisResult.photo_id).where(AnalysisResult.metric_version == METRIC_VERSION)
-            )
-        )
-        clinic_of = {c.id: c.clinic_id for clinic in uow.repo.clinics() for c in uow.repo.clients(clinic.id)}
-    chosen = [r for r in rows if everything or r[0] not in current]
-    chosen.sort(key=lambda r: (r[1], r[0] != r[2], r[3], r[0]))  # baseline first per client
-    return [(clinic_of[r[1]], r[0]) for r in chosen]
+        rows = uow.repo.photos_for_measuring()
+        current = uow.repo.photo_ids_measured(METRIC_VERSION)
+    chosen = [r for r in rows if everything or r[1] not in current]
+
+    def series_order(row: tuple[int, int, int, int | None, datetime]) -> tuple[int, bool, datetime, int]:
+        _clinic_id, photo_id, client_id, baseline_id, taken_at = row
+        return client_id, photo_id != baseline_id, taken_at, photo_id  # baseline first per client
+
+    return [(clinic_id, photo_id) for clinic_id, photo_id, *_ in sorted(chosen, key=series_order)]
 
 
 def reanalyze(
@@ -278,33 +277,16 @@ def reanalyze(
     return len(todo), failures
 
 
-def latest_result(ctx: Context, photo_id: int) -> dict[str, Any] | None:
+def latest_result(ctx: Context, photo_id: int) -> Measurement | None:
+    """The photo's most recent result, whatever its metric version."""
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
-        row = uow.session.scalar(
-            select(AnalysisResult)
-            .where(AnalysisResult.photo_id == photo.id)
-            .order_by(AnalysisResult.created_at.desc(), AnalysisResult.id.desc())
-            .limit(1)
-        )
-        return result_json(row) if row is not None else None
+        row = uow.repo.latest_result(actor.clinic_id, photo.id)
+        return Measurement.from_json(row.to_json()) if row is not None else None
 
 
-def result_json(row: AnalysisResult) -> dict[str, Any]:
-    """A stored result as plain JSON: everything needed to recompute or audit its numbers."""
-    return {
-        "metric_version": row.metric_version,
-        "metrics": row.metrics,
-        "quality": row.quality,
-        "zones": row.zones,
-        "calibration": row.calibration,
-        "registration": row.registration,
-        "white_point": row.white_point,
-    }
-
-
-def series_info(ctx: Context, client_id: int) -> dict[str, Any] | None:
+def series_info(ctx: Context, client_id: int) -> SeriesInfo | None:
     """The client's current series: baseline photo, its zones (baseline pixels), scale."""
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
@@ -312,15 +294,15 @@ def series_info(ctx: Context, client_id: int) -> dict[str, Any] | None:
         course = uow.repo.current_course(client.id)
         if course is None:
             return None
-        series = uow.session.scalar(select(PhotoSeries).where(PhotoSeries.course_id == course.id))
+        series = uow.repo.series_of_course(actor.clinic_id, course.id)
         if series is None:
             return None
-        return {
-            "baseline_photo_id": series.baseline_photo_id,
-            "zones": series.zones,
-            "px_per_mm": series.px_per_mm,
-            "px_per_mm_source": series.px_per_mm_source,
-        }
+        return SeriesInfo(
+            baseline_photo_id=series.baseline_photo_id,
+            zones=Zones.from_json(series.zones) if series.zones else None,
+            px_per_mm=series.px_per_mm,
+            px_per_mm_source=series.px_per_mm_source,
+        )
 
 
 # Helpers ------------------------------------------------------------------------------------
@@ -330,10 +312,10 @@ def _options(app: App) -> Options:
     return Options(patch_pitch_mm=app.settings.chart_patch_pitch_mm)
 
 
-def _region_choice(uow: UnitOfWork, course_id: int) -> RegionChoice:
+def _region_choice(uow: UnitOfWork, clinic_id: int, course_id: int) -> RegionChoice:
     """The face regions the course treats (the default for its concern until a practitioner
     records others) and the reference the practitioner chose, if any."""
-    course = uow.session.get(TreatmentCourse, course_id)
+    course = uow.repo.course(clinic_id, course_id)
     if course is None:
         return RegionChoice(treated=DEFAULT_TREATED_REGIONS[Concern.OTHER])
     treated, reference = regions_for(course)
@@ -341,21 +323,21 @@ def _region_choice(uow: UnitOfWork, course_id: int) -> RegionChoice:
 
 
 def _photo_for(uow: UnitOfWork, actor: Actor, photo_id: int) -> Photo:
-    photo = uow.session.get(Photo, photo_id)
+    photo = uow.repo.photo(actor.clinic_id, photo_id)
     client = uow.repo.client(actor.clinic_id, photo.client_id) if photo else None
     require_client_access(actor, client)
     assert photo is not None
     return photo
 
 
-def _series_for(uow: UnitOfWork, photo: Photo) -> PhotoSeries:
-    session = uow.session.get(TreatmentSession, photo.session_id)
-    assert session is not None
-    return _series_by_course(uow, session.course_id)
+def _series_for(uow: UnitOfWork, actor: Actor, photo: Photo) -> PhotoSeries:
+    course_id = uow.repo.course_id_of_session(photo.session_id)
+    assert course_id is not None
+    return _series_by_course(uow, actor.clinic_id, course_id)
 
 
-def _series_by_course(uow: UnitOfWork, course_id: int) -> PhotoSeries:
-    series = uow.session.scalar(select(PhotoSeries).where(PhotoSeries.course_id == course_id))
+def _series_by_course(uow: UnitOfWork, clinic_id: int, course_id: int) -> PhotoSeries:
+    series = uow.repo.series_of_course(clinic_id, course_id)
     if series is None:
         series = PhotoSeries(course_id=course_id)
         uow.repo.add(series)
@@ -363,7 +345,13 @@ def _series_by_course(uow: UnitOfWork, course_id: int) -> PhotoSeries:
     return series
 
 
-def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baseline | None:
+def _manual_zones(series: PhotoSeries) -> Zones | None:
+    """The series' zones when a person drew them (kept as they are, never found again)."""
+    zones = Zones.from_json(series.zones) if series.zones else None
+    return zones if zones is not None and zones.source == "manual" else None
+
+
+def _baseline_context(app: App, uow: UnitOfWork, clinic_id: int, series: PhotoSeries) -> Baseline | None:
     """The baseline's display copy (≤ 2048 px) is enough to register against and is far
     cheaper to decode than the original. Prepared Baselines are kept (a few, per process):
     a client uploads a day's photos together and a re-analysis walks a whole series, so
@@ -372,11 +360,11 @@ def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baselin
     redrawn zone or a new scale gives a new entry, never a stale one."""
     if series.baseline_photo_id is None or not series.zones:
         return None
-    base = uow.session.get(Photo, series.baseline_photo_id)
+    base = uow.repo.photo(clinic_id, series.baseline_photo_id)
     if base is None:
         return None
     glcm = (float(series.glcm_limits[0]), float(series.glcm_limits[1])) if series.glcm_limits else None
-    facts = _baseline_facts(uow, base.id)
+    facts = _baseline_facts(uow, clinic_id, base.id)
     key = (
         str(app.settings.data_dir),
         base.display_sha256,
@@ -411,22 +399,16 @@ def _baseline_context(app: App, uow: UnitOfWork, series: PhotoSeries) -> Baselin
     return prepared
 
 
-def _baseline_facts(uow: UnitOfWork, photo_id: int) -> tuple[float | None, float | None, str | None]:
+def _baseline_facts(
+    uow: UnitOfWork, clinic_id: int, photo_id: int
+) -> tuple[float | None, float | None, str | None]:
     """(head yaw, lighting asymmetry, camera) of the baseline's current analysis: what the
     quality of a later photo is compared with."""
-    quality = uow.session.scalar(
-        select(AnalysisResult.quality).where(
-            AnalysisResult.photo_id == photo_id, AnalysisResult.metric_version == METRIC_VERSION
-        )
-    )
-    if not quality:
+    row = uow.repo.result(clinic_id, photo_id, METRIC_VERSION)
+    if row is None or not row.quality:
         return None, None, None
-    yaw, light, camera = quality.get("face_yaw_deg"), quality.get("lighting_asymmetry"), quality.get("camera")
-    return (
-        float(yaw) if yaw is not None else None,
-        float(light) if light is not None else None,
-        str(camera) if camera else None,
-    )
+    quality = Quality.from_json(row.quality)
+    return quality.face_yaw_deg, quality.lighting_asymmetry, quality.camera or None
 
 
 KEPT_BASELINES = 4  # ~20 MB each (display copy and pyramid)
@@ -441,42 +423,20 @@ def forget_baselines(blob_keys: set[str]) -> None:
             del _BASELINES[key]
 
 
-def _store_result(uow: UnitOfWork, photo: Photo, result: Analysis) -> None:
-    row = uow.session.scalar(
-        select(AnalysisResult).where(
-            AnalysisResult.photo_id == photo.id, AnalysisResult.metric_version == result.metric_version
-        )
-    )
-    if row is None:
-        row = AnalysisResult(photo_id=photo.id, metric_version=result.metric_version)
-        uow.repo.add(row)
-    row.metrics = result.metrics
-    row.quality = result.quality
-    row.zones = result.zones
-    row.calibration = result.calibration
-    row.registration = result.registration
-    row.white_point = result.white_point
-    photo.status = PhotoStatus.ANALYSED
-    photo.status_detail = ""
-
-
-def _update_skin_tone(uow: UnitOfWork, client_id: int) -> None:
+def _update_skin_tone(uow: UnitOfWork, actor: Actor, client_id: int) -> None:
     """The client's ITA (and its group) from their usable photos, chart-calibrated ones
     first (see `representative_ita`). It picks the stricter PIH threshold for darker skin,
     so one odd home photo must not move it. Stored on the client, so that progress, lists
     and exports read one agreed value."""
-    rows = uow.session.execute(
-        select(AnalysisResult.metrics, AnalysisResult.quality, AnalysisResult.calibration)
-        .join(Photo, Photo.id == AnalysisResult.photo_id)
-        .where(Photo.client_id == client_id, AnalysisResult.metric_version == METRIC_VERSION)
-    ).all()
     samples = [
-        (metrics["ita_deg"], (calibration or {}).get("method") == "chart")
-        for metrics, quality, calibration in rows
-        if metrics.get("ita_deg") is not None and float(quality.get("score", 0.0)) >= TREND_THRESHOLD
+        (metrics["ita_deg"], Calibration.from_json(calibration or {}).method == "chart")
+        for metrics, quality, calibration in uow.repo.client_results(
+            actor.clinic_id, client_id, METRIC_VERSION
+        )
+        if metrics.get("ita_deg") is not None and Quality.from_json(quality).usable_for_trends
     ]
     ita = representative_ita(samples)
-    client = uow.session.get(Client, client_id)
+    client = uow.repo.client(actor.clinic_id, client_id)
     if client is None or ita is None:
         return
     ita = round(ita, 1)
@@ -485,9 +445,9 @@ def _update_skin_tone(uow: UnitOfWork, client_id: int) -> None:
         client.ita_deg, client.skin_tone, client.ita_calibrated = ita, ita_group(ita), calibrated
 
 
-def _record_failure(app: App, photo_id: int, message: str) -> Outcome:
-    with app.uow() as uow:
-        photo = uow.session.get(Photo, photo_id)
+def _record_failure(ctx: Context, photo_id: int, message: str) -> Outcome:
+    with ctx.app.uow() as uow:
+        photo = uow.repo.photo(ctx.actor.clinic_id, photo_id)
         if photo is not None:
             photo.status = PhotoStatus.ANALYSIS_FAILED
             photo.status_detail = message[:500]

@@ -321,10 +321,10 @@ def _display(app: App, actor: Actor, photo_id: int) -> U8:
 
 
 def _to_baseline(app: App, actor: Actor, photo_id: int) -> tuple[NDArray[np.float64], bool, tuple[int, int]]:
-    result = measurements.latest_result(Context(app, actor), photo_id) or {}
+    result = measurements.latest_result(Context(app, actor), photo_id)
     size = photo_size(Context(app, actor), photo_id)
-    reg = result.get("registration")
+    reg = result.registration if result is not None else None
     if reg is None:  # the baseline itself (or a photo analysed without a series)
         identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-        return identity, result.get("zones", {}).get("source") != "series", size
-    return np.asarray(reg["matrix"], dtype=np.float64), bool(reg["ok"]), size
+        return identity, result is None or result.zones.source != "series", size
+    return np.asarray(reg.matrix, dtype=np.float64), reg.ok, size

@@ -11,7 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from tracker.app import audit, measurements
+from tracker.app import audit
 from tracker.app.context import Context
 from tracker.application import App
 from tracker.domain import Role
@@ -75,7 +75,7 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
         }
         by_photo: dict[int, list[dict[str, Any]]] = {}
         for r in results:
-            by_photo.setdefault(r.photo_id, []).append(measurements.result_json(r))
+            by_photo.setdefault(r.photo_id, []).append(r.to_json())
         files: list[tuple[str, str]] = []
         for p in photos:
             name = f"photos/{p.id:06d}_{p.taken_at:%Y-%m-%d_%H%M}_{p.kind.value}.{_extension(p)}"

@@ -11,6 +11,7 @@ Everything here is a pure function of arrays and plain data; it knows no databas
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,7 +42,7 @@ from tracker.imaging.masks import (
     shadow_mask,
     skin_mask,
 )
-from tracker.imaging.quality import Quality, assess, sharpness
+from tracker.imaging.quality import Quality, QualityCheck, assess, sharpness
 from tracker.imaging.redness import colour_metrics
 from tracker.imaging.registration import (
     Registration,
@@ -104,30 +105,53 @@ class Options:
     use_landmarks: bool = True
 
 
-@dataclass
-class Analysis:
+@dataclass(frozen=True, eq=False)  # arrays inside (matrices): compare to_json() instead
+class Measurement:
+    """What is stored of one photo's analysis: everything needed to recompute or audit its
+    numbers. `to_json` gives the row's JSON (its keys are part of the export and the CLI's
+    output); `from_json` reads a row back."""
+
     metric_version: str
-    metrics: dict[str, float | None]
-    quality: dict[str, Any]
-    zones: dict[str, Any]
-    calibration: dict[str, Any]
-    registration: dict[str, Any] | None
+    metrics: Mapping[str, float | None]
+    quality: Quality
+    zones: Zones
+    calibration: calib.Calibration
+    registration: Registration | None
     white_point: str = WHITE_POINT
-    # Facts the series may adopt (from the baseline, or a chart seen in a follow-up).
-    glcm_limits: tuple[float, float] | None = None
-    baseline_px_per_mm: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "metric_version": self.metric_version,
-            "metrics": self.metrics,
-            "quality": self.quality,
-            "zones": self.zones,
-            "calibration": self.calibration,
-            "registration": self.registration,
+            "metrics": dict(self.metrics),
+            "quality": self.quality.to_json(),
+            "zones": self.zones.to_json(),
+            "calibration": self.calibration.to_json(),
+            "registration": self.registration.to_json() if self.registration is not None else None,
             "white_point": self.white_point,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Measurement:
+        registration = data.get("registration")
+        return cls(
+            metric_version=str(data["metric_version"]),
+            metrics={str(k): None if v is None else float(v) for k, v in (data.get("metrics") or {}).items()},
+            quality=Quality.from_json(data.get("quality") or {}),
+            zones=Zones.from_json(data["zones"]),
+            calibration=calib.Calibration.from_json(data.get("calibration") or {}),
+            registration=Registration.from_json(registration) if registration else None,
+            white_point=str(data.get("white_point") or WHITE_POINT),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis(Measurement):
+    """A fresh measurement, with the facts its series may adopt (from the baseline, or a
+    chart seen in a follow-up) and diagnostics that are not stored."""
+
+    glcm_limits: tuple[float, float] | None = None
+    baseline_px_per_mm: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class NoZones(Exception):
@@ -250,7 +274,7 @@ def analyze(
         if zones is None:
             raise NoZones("no skin was found in the photo and no zone was given")
 
-    quality = Quality(calibration_method=cal.method, calibration_residual_de00=cal.residual_de00)
+    quality = QualityCheck(calibration_method=cal.method, calibration_residual_de00=cal.residual_de00)
     scale_from_baseline: float | None = None
     if reg is not None:
         scale, rotation, _shear = similarity_params(reg.matrix)
@@ -364,19 +388,19 @@ def analyze(
         baseline_px_per_mm = chart_px_per_mm
 
     # The calibration ran on the small copy: express its geometry in full-resolution pixels.
-    calibration_json = cal.to_json()
-    calibration_json["px_per_mm"] = chart_px_per_mm
-    if calibration_json.get("chart_corners"):
-        calibration_json["chart_corners"] = [
-            [x / factor, y / factor] for x, y in calibration_json["chart_corners"]
-        ]
+    corners = cal.chart_corners
+    full_calibration = replace(
+        cal,
+        px_per_mm=chart_px_per_mm,
+        chart_corners=[[x / factor, y / factor] for x, y in corners] if corners else corners,
+    )
     return Analysis(
         metric_version=METRIC_VERSION,
         metrics={k: _round(metrics.get(k)) for k in METRIC_KEYS},
-        quality=quality.to_json(),
-        zones=zones.to_json(),
-        calibration=calibration_json,
-        registration=reg.to_json() if reg else None,
+        quality=quality.result(),
+        zones=zones,
+        calibration=full_calibration,
+        registration=reg,
         glcm_limits=glcm_limits,
         baseline_px_per_mm=baseline_px_per_mm,
         extra={
@@ -481,7 +505,7 @@ def _face_skin(face: landmarks.Face | None, small_linear: NDArray[np.float32]) -
 
 
 def _face_quality(
-    quality: Quality,
+    quality: QualityCheck,
     face: landmarks.Face,
     found: _FaceSkin,
     small_linear: NDArray[np.float32],

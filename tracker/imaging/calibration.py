@@ -17,6 +17,7 @@ linear sRGB float32 (see :mod:`tracker.imaging.colour`); all corrections act in 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -648,6 +649,27 @@ class Calibration:
             "white_point": WHITE_POINT,
             "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Calibration:
+        """Read a stored calibration (its white point is always WHITE_POINT)."""
+        corners = data.get("chart_corners")
+        method = str(data.get("method", "none"))
+        return cls(
+            method=method,
+            matrix=np.asarray(data.get("matrix", np.eye(3)), dtype=np.float64),
+            residual_de00=_float_or_none(data.get("residual_de00")),
+            px_per_mm=_float_or_none(data.get("px_per_mm")),
+            px_per_mm_source=data.get("px_per_mm_source"),
+            chart_corners=None if corners is None else [[float(x), float(y)] for x, y in corners],
+            uncalibrated=bool(data.get("uncalibrated", method in ("shades_of_grey", "none"))),
+            fit_de00=_float_or_none(data.get("fit_de00")),
+            notes=tuple(str(n) for n in data.get("notes") or ()),
+        )
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 #: Shades-of-grey gains spread above this (max/min) suggest a coloured background, not a cast.

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +117,15 @@ class Registration:
             "method": self.method,
             "ok": bool(self.ok),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Registration:
+        return cls(
+            matrix=np.asarray(data["matrix"], dtype=np.float64),
+            score=float(data["score"]),
+            method=str(data["method"]),
+            ok=bool(data["ok"]),
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ skin as week 0. Coordinates are pixels of the upright image, as [[x, y], ...] po
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -73,7 +74,7 @@ class Zones:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Zones:
+    def from_json(cls, data: Mapping[str, Any]) -> Zones:
         return cls(
             treated=_floats(data["treated"]),
             reference=_floats(data["reference"]) if data.get("reference") else None,

@@ -179,7 +179,8 @@ def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
             session_at=session_at[photo.session],
             course_start=start,
             quality=photo.score or 0.0,
-            usable=photo.score is not None and photo.score >= TREND_THRESHOLD,
+            usable=photo.score is not None
+            and (photo.usable if photo.usable is not None else photo.score >= TREND_THRESHOLD),
             metrics=dict(photo.metrics),
         )
         for photo in facts.photos

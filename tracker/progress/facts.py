@@ -27,7 +27,9 @@ class SessionFacts:
 
 @dataclass(frozen=True)
 class PhotoFacts:
-    """One photo of the course and its latest analysis result (score None: not measured)."""
+    """One photo of the course and its latest analysis result (score None: not measured).
+    `usable` is the result's stored verdict on entering trends (imaging.quality decides it
+    once); None for a result stored without one, which is then judged by its score."""
 
     photo_id: int
     session: int  # the session's number
@@ -35,6 +37,7 @@ class PhotoFacts:
     taken_at: datetime
     score: float | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    usable: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -300,6 +300,19 @@ class AnalysisResult(Base):
 
     photo: Mapped[Photo] = relationship(back_populates="results")
 
+    def to_json(self) -> dict[str, Any]:
+        """The result as stored, key for key: what the export holds and what
+        tracker.imaging.analyze.Measurement.from_json reads."""
+        return {
+            "metric_version": self.metric_version,
+            "metrics": self.metrics,
+            "quality": self.quality,
+            "zones": self.zones,
+            "calibration": self.calibration,
+            "registration": self.registration,
+            "white_point": self.white_point,
+        }
+
 
 class AuditEvent(Base):
     """Append-only: the services add rows, nothing updates or deletes them."""

@@ -6,18 +6,19 @@ service cannot forget the clinic boundary by calling the wrong query.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import delete, event, func, or_, select, update
+from sqlalchemy import Select, delete, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, UOWTransaction, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import instance_state
 
 from tracker.domain import Role
 from tracker.events import ClientInputsChanged, Event
+from tracker.store import remeasure
 from tracker.store.models import (
     AnalysisResult,
     AuditEvent,
@@ -354,6 +355,117 @@ class Repository:
         if at is not None:
             event.at = at
         self.session.add(event)
+
+    # measurements (tracker.app.measurements) -------------------------------------------
+    def course(self, clinic_id: int, course_id: int) -> TreatmentCourse | None:
+        return self.session.scalar(
+            select(TreatmentCourse)
+            .join(Client, Client.id == TreatmentCourse.client_id)
+            .where(Client.clinic_id == clinic_id, TreatmentCourse.id == course_id)
+        )
+
+    def course_id_of_session(self, session_id: int) -> int | None:
+        """Only an id: the caller reads the course through its clinic."""
+        return self.session.scalar(
+            select(TreatmentSession.course_id).where(TreatmentSession.id == session_id)
+        )
+
+    def series_of_course(self, clinic_id: int, course_id: int) -> PhotoSeries | None:
+        return self.session.scalar(
+            select(PhotoSeries)
+            .join(TreatmentCourse, TreatmentCourse.id == PhotoSeries.course_id)
+            .join(Client, Client.id == TreatmentCourse.client_id)
+            .where(Client.clinic_id == clinic_id, PhotoSeries.course_id == course_id)
+        )
+
+    def course_photo_ids(self, clinic_id: int, course_id: int) -> list[int]:
+        """The course's photos in the order they were taken."""
+        return list(
+            self.session.scalars(
+                select(Photo.id)
+                .join(Client, Client.id == Photo.client_id)
+                .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
+                .where(Client.clinic_id == clinic_id, TreatmentSession.course_id == course_id)
+                .order_by(Photo.taken_at, Photo.id)
+            )
+        )
+
+    def photos_for_measuring(self) -> list[tuple[int, int, int, int | None, datetime]]:
+        """Across clinics, for re-measuring only (never for a view): (clinic id, photo id,
+        client id, the series' baseline photo id, taken at) of every photo."""
+        rows = self.session.execute(
+            select(Client.clinic_id, Photo.id, Photo.client_id, PhotoSeries.baseline_photo_id, Photo.taken_at)
+            .join(Client, Client.id == Photo.client_id)
+            .join(TreatmentSession, TreatmentSession.id == Photo.session_id)
+            .outerjoin(PhotoSeries, PhotoSeries.course_id == TreatmentSession.course_id)
+            .order_by(Photo.client_id, Photo.taken_at, Photo.id)
+        )
+        return [(int(c), int(p), int(cl), b, t) for c, p, cl, b, t in rows]
+
+    def photo_ids_measured(self, metric_version: str) -> set[int]:
+        """Across clinics, with photos_for_measuring: photos with a result of this version."""
+        query = select(AnalysisResult.photo_id).where(AnalysisResult.metric_version == metric_version)
+        return set(self.session.scalars(query))
+
+    def latest_result(self, clinic_id: int, photo_id: int) -> AnalysisResult | None:
+        """The photo's most recent result, whatever its metric version."""
+        return self.session.scalar(
+            self._results(clinic_id)
+            .where(AnalysisResult.photo_id == photo_id)
+            .order_by(AnalysisResult.created_at.desc(), AnalysisResult.id.desc())
+            .limit(1)
+        )
+
+    def result(self, clinic_id: int, photo_id: int, metric_version: str) -> AnalysisResult | None:
+        return self.session.scalar(
+            self._results(clinic_id).where(
+                AnalysisResult.photo_id == photo_id, AnalysisResult.metric_version == metric_version
+            )
+        )
+
+    def _results(self, clinic_id: int) -> Select[AnalysisResult]:
+        return (
+            select(AnalysisResult)
+            .join(Photo, Photo.id == AnalysisResult.photo_id)
+            .join(Client, Client.id == Photo.client_id)
+            .where(Client.clinic_id == clinic_id)
+        )
+
+    def save_result(self, clinic_id: int, photo_id: int, data: Mapping[str, Any]) -> None:
+        """Store a measurement's JSON (tracker.imaging.analyze.Measurement.to_json) as the
+        photo's result of its metric version, replacing one stored before."""
+        row = self.result(clinic_id, photo_id, data["metric_version"])
+        if row is None:
+            if self.photo(clinic_id, photo_id) is None:
+                raise LookupError(f"no photo {photo_id} in clinic {clinic_id}")
+            row = AnalysisResult(photo_id=photo_id, metric_version=data["metric_version"])
+            self.session.add(row)
+        row.metrics = data["metrics"]
+        row.quality = data["quality"]
+        row.zones = data["zones"]
+        row.calibration = data["calibration"]
+        row.registration = data["registration"]
+        row.white_point = data["white_point"]
+
+    def client_results(
+        self, clinic_id: int, client_id: int, metric_version: str
+    ) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+        """(metrics, quality, calibration) of this metric version's results of all the
+        client's photos: the rest of a result (its zones) is not read."""
+        rows = self.session.execute(
+            select(AnalysisResult.metrics, AnalysisResult.quality, AnalysisResult.calibration)
+            .join(Photo, Photo.id == AnalysisResult.photo_id)
+            .join(Client, Client.id == Photo.client_id)
+            .where(
+                Client.clinic_id == clinic_id,
+                Photo.client_id == client_id,
+                AnalysisResult.metric_version == metric_version,
+            )
+        )
+        return [(metrics, quality, calibration) for metrics, quality, calibration in rows]
+
+    def queue_remeasure(self, clinic_id: int, course_id: int, skip: set[int]) -> None:
+        remeasure.queue(self.session, clinic_id, course_id, skip)
 
 
 class UnitOfWork:

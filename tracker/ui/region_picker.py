@@ -144,8 +144,7 @@ def _problem(treated: Regions, reference: Regions) -> str | None:
 
 def _manual_zones(ctx: Context, client_id: int) -> bool:
     series = measurements.series_info(ctx, client_id)
-    zones = series.get("zones") if series else None
-    return isinstance(zones, dict) and zones.get("source") == "manual"
+    return series is not None and series.zones is not None and series.zones.source == "manual"
 
 
 def _save(

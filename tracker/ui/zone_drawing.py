@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw, ImageFont
 
-from tracker.imaging.zones import Polygon, Zones, from_points
+from tracker.app.measurements import Polygon, Zones, from_points
 
 TREATED_COLOUR = (214, 51, 108)  # the treated zone: magenta
 REFERENCE_COLOUR = (28, 126, 214)  # the reference zone: blue

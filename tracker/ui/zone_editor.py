@@ -20,9 +20,9 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from tracker.app import measurements, photos
 from tracker.app.context import Context
+from tracker.app.measurements import LANDMARKS, Zones, from_points
 from tracker.domain import FaceRegion
 from tracker.errors import Refused
-from tracker.imaging.zones import LANDMARKS, Zones, from_points
 from tracker.ui.text import md_escape
 from tracker.ui.zone_drawing import describe, draw_zones
 
@@ -93,14 +93,14 @@ def apply_pending(ctx: Context, client_id: int) -> None:
 def zone_editor(ctx: Context, client_id: int) -> None:
     keys = _keys(client_id)
     series = measurements.series_info(ctx, client_id)
-    if not series or not series["baseline_photo_id"]:
+    if not series or not series.baseline_photo_id:
         st.info("Zones are drawn on the first photo of the course; none uploaded yet.")
         return
-    base_id = int(series["baseline_photo_id"])
+    base_id = series.baseline_photo_id
     width, _height = photos.photo_size(ctx, base_id)
     shown = Image.open(io.BytesIO(photos.photo_bytes(ctx, base_id, "display"))).convert("RGB")
     shown.thumbnail((SHOWN_SIDE, SHOWN_SIDE))
-    saved = Zones.from_json(series["zones"]) if series["zones"] else None
+    saved = series.zones
     draft = _draft(client_id)
 
     kind, message = st.session_state.pop(keys["notice"], (None, ""))
@@ -114,8 +114,8 @@ def zone_editor(ctx: Context, client_id: int) -> None:
         "outline. The thin lines are the zones in use, treated in magenta and reference in blue: "
         f"{zone_source_words(saved)}."
     )
-    if series["px_per_mm"]:
-        st.caption(f"Scale: {series['px_per_mm']:.1f} px/mm ({series['px_per_mm_source']}).")
+    if series.px_per_mm:
+        st.caption(f"Scale: {series.px_per_mm:.1f} px/mm ({series.px_per_mm_source}).")
     else:
         st.warning(
             "No colour chart or measured length gives this series a scale. On a face photo the "

@@ -115,29 +115,29 @@ def _measure_one(group: Group, name: str, rgb: NDArray[np.uint8], camera: str, o
         return
     group.zoned += 1
     q = result.quality
-    shares = q.get("skin_share") or {}
-    treated_regions = result.zones.get("treated_regions") or []
+    shares = q.skin_share or {}
+    treated_regions = result.zones.treated_regions
     treated_share = min((shares.get(r, 0.0) for r in treated_regions), default=None)
     if treated_share is not None:
         group.skin_shares.append(treated_share)
     clear = (
         treated_share is not None
         and treated_share >= MIN_SKIN_SHARE
-        and bool(result.zones.get("reference"))
-        and not q.get("zone_problems")
+        and bool(result.zones.reference)
+        and not q.zone_problems
     )
     group.clear += clear
-    group.usable += bool(q["usable_for_trends"])
-    for reason in q["reasons"]:
+    group.usable += q.usable_for_trends
+    for reason in q.reasons:
         group.reasons[reason.split(" (")[0].split(":")[0]] += 1
-    if not clear and q["usable_for_trends"]:
-        group.problems.append(f"{name}: zone not on clear skin but scored usable ({q['reasons']})")
+    if not clear and q.usable_for_trends:
+        group.problems.append(f"{name}: zone not on clear skin but scored usable ({list(q.reasons)})")
     ita = result.metrics.get("ita_deg")
     if ita is not None:
         group.itas.append(float(ita))
-    if q.get("px_per_mm_source") == "iris" and face is not None:
+    if q.px_per_mm_source == "iris" and q.px_per_mm is not None and face is not None:
         group.scaled += 1
-        ipd = _ipd_mm(face, rgb, float(q["px_per_mm"]))
+        ipd = _ipd_mm(face, rgb, q.px_per_mm)
         group.ipds.append(ipd)
         if IPD_RANGE_MM[0] <= ipd <= IPD_RANGE_MM[1]:
             group.ipd_ok += 1
@@ -147,8 +147,8 @@ def _measure_one(group: Group, name: str, rgb: NDArray[np.uint8], camera: str, o
                 f"(yaw {face.yaw_deg:.0f}°)"
             )
     if overlays:
-        verdict = "usable" if q["usable_for_trends"] else "unusable"
-        group.tiles.append(_tile(rgb, Zones.from_json(result.zones), name, verdict))
+        verdict = "usable" if q.usable_for_trends else "unusable"
+        group.tiles.append(_tile(rgb, result.zones, name, verdict))
 
 
 def _small(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:

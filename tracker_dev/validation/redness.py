@@ -166,9 +166,9 @@ def _cast_point(tone: str, cast: str, result: Analysis, base: float, step: float
         cast=cast,
         delta_ei=value,
         shift_over_step=abs(value - base) / step if value is not None else float("inf"),
-        glare_pct=float(result.quality["glare_pct"]),
-        clipped_pct=float(result.quality["clipped_pct"]),
-        calibration=str(result.calibration["method"]),
+        glare_pct=result.quality.glare_pct,
+        clipped_pct=result.quality.clipped_pct,
+        calibration=result.calibration.method,
     )
 
 

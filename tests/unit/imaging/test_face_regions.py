@@ -102,28 +102,30 @@ def test_skin_is_verified_and_a_covered_cheek_is_named(portrait: np.ndarray, fac
 def test_analysis_measures_the_course_regions_on_verified_skin(portrait: np.ndarray) -> None:
     result = analyze(portrait, regions=RegionChoice(treated=(FaceRegion.LEFT_CHEEK, FaceRegion.RIGHT_CHEEK)))
     zones = result.zones
-    assert zones["source"] == LANDMARKS
-    assert zones["treated_regions"] == ["left_cheek", "right_cheek"]
-    assert zones["reference_regions"] == ["chin"]  # the forehead is half under her fringe
-    assert len(zones["treated_more"]) >= 1  # two cheeks: two polygons
+    assert zones.source == LANDMARKS
+    assert zones.treated_regions == ("left_cheek", "right_cheek")
+    assert zones.reference_regions == ("chin",)  # the forehead is half under her fringe
+    assert len(zones.treated_more) >= 1  # two cheeks: two polygons
     q = result.quality
-    assert q["skin_share"]["left_cheek"] > 0.85 and q["skin_share"]["right_cheek"] > 0.85
-    assert q["zone_problems"] == []
+    assert q.skin_share is not None
+    assert q.skin_share["left_cheek"] > 0.85 and q.skin_share["right_cheek"] > 0.85
+    assert q.zone_problems == ()
     assert result.metrics["delta_ei"] is not None
     # the treated zone touches no lip pixel
     face = landmarks.find_face(portrait)
     assert face is not None
     lips = _hull(face.points[list(LIPS)], portrait.shape[:2])
-    for polygon in [zones["treated"], *zones["treated_more"], zones["reference"]]:
+    assert zones.reference is not None
+    for polygon in [zones.treated, *zones.treated_more, zones.reference]:
         assert not (polygon_mask(polygon, portrait.shape[:2]) & lips).any()
 
 
 def test_every_region_treated_leaves_no_reference_and_says_why(portrait: np.ndarray) -> None:
     result = analyze(portrait, regions=RegionChoice(treated=tuple(FaceRegion)))
-    assert result.zones["reference"] is None
+    assert result.zones.reference is None
     assert result.metrics["delta_ei"] is None
-    assert any("no untreated skin" in note for note in result.quality["zone_notes"])
-    assert any("every region of the face is treated" in r for r in result.quality["reasons"])
+    assert any("no untreated skin" in note for note in result.quality.zone_notes)
+    assert any("every region of the face is treated" in r for r in result.quality.reasons)
 
 
 def test_the_iris_gives_the_scale_and_texture_is_measured(portrait: np.ndarray) -> None:
@@ -131,11 +133,11 @@ def test_the_iris_gives_the_scale_and_texture_is_measured(portrait: np.ndarray) 
     # length gives about 10).
     large = np.asarray(cv2.resize(portrait, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC))
     result = analyze(large)
-    assert result.quality["px_per_mm_source"] == "iris"
+    assert result.quality.px_per_mm_source == "iris"
     face = landmarks.find_face(large)
     assert face is not None and face.px_per_mm is not None
-    assert result.quality["px_per_mm"] == pytest.approx(face.px_per_mm, rel=0.05)
-    assert result.quality["px_per_mm"] > 5.0
+    assert result.quality.px_per_mm == pytest.approx(face.px_per_mm, rel=0.05)
+    assert result.quality.px_per_mm > 5.0
     assert result.metrics["texture_dog"] is not None
 
 
@@ -164,37 +166,36 @@ def _side_lit(rgb: np.ndarray, darkest: float) -> np.ndarray:
 
 def test_uneven_light_across_the_face_is_a_reason(portrait: np.ndarray) -> None:
     even = analyze(portrait)
-    assert abs(even.quality["lighting_asymmetry"]) < 0.35
-    assert not any("uneven light" in r for r in even.quality["reasons"])
+    assert abs(even.quality.lighting_asymmetry) < 0.35
+    assert not any("uneven light" in r for r in even.quality.reasons)
     lit = analyze(_side_lit(portrait, 0.5))
     # the client's left cheek (photo's right) is in shade: ln(left / right) well below zero
-    assert lit.quality["lighting_asymmetry"] < -0.35
-    assert any("uneven light: the left side" in r for r in lit.quality["reasons"])
+    assert lit.quality.lighting_asymmetry < -0.35
+    assert any("uneven light: the left side" in r for r in lit.quality.reasons)
 
 
 def test_light_camera_and_turn_are_compared_with_the_first_photo(portrait: np.ndarray) -> None:
     from tracker.imaging.analyze import Baseline
-    from tracker.imaging.zones import Zones
 
     first = analyze(portrait, camera="Apple iPhone 13 16.1")
     baseline = Baseline(
         rgb=portrait,
-        zones=Zones.from_json(first.zones),
+        zones=first.zones,
         full_size=(portrait.shape[1], portrait.shape[0]),
-        face_yaw_deg=first.quality["face_yaw_deg"],
-        lighting_asymmetry=first.quality["lighting_asymmetry"],
+        face_yaw_deg=first.quality.face_yaw_deg,
+        lighting_asymmetry=first.quality.lighting_asymmetry,
         camera="Apple iPhone 13 16.1",
     )
     same = analyze(portrait, baseline=baseline, camera="Apple iPhone 13 16.1")
-    assert same.zones["source"] == LANDMARKS  # found again from this photo's own landmarks
+    assert same.zones.source == LANDMARKS  # found again from this photo's own landmarks
     # no image search: the two faces' landmarks give the pose the comparison views need
-    assert same.registration is not None and same.registration["method"] == "landmarks"
-    assert np.allclose(same.registration["matrix"], [[1, 0, 0], [0, 1, 0]], atol=1e-3)
-    assert same.quality["camera_changed_from"] is None and same.quality["lighting_change"] == 0.0
+    assert same.registration is not None and same.registration.method == "landmarks"
+    assert np.allclose(same.registration.matrix, [[1, 0, 0], [0, 1, 0]], atol=1e-3)
+    assert same.quality.camera_changed_from is None and same.quality.lighting_change == 0.0
     other = analyze(_side_lit(portrait, 0.5), baseline=baseline, camera="Google Pixel 8")
-    assert other.quality["camera_changed_from"] == "Apple iPhone 13 16.1"
-    assert other.quality["lighting_change"] < -0.2
-    reasons = " ".join(other.quality["reasons"])
+    assert other.quality.camera_changed_from == "Apple iPhone 13 16.1"
+    assert other.quality.lighting_change < -0.2
+    reasons = " ".join(other.quality.reasons)
     assert "different camera" in reasons and "another side than on the first photo" in reasons
 
 
@@ -206,17 +207,16 @@ def test_a_region_measured_first_but_out_of_view_now_keeps_the_point_out_of_tren
     import dataclasses
 
     from tracker.imaging.analyze import Baseline
-    from tracker.imaging.zones import Zones
 
     cheeks = RegionChoice(treated=(FaceRegion.LEFT_CHEEK, FaceRegion.RIGHT_CHEEK))
-    first = Zones.from_json(analyze(portrait, regions=cheeks).zones)
+    first = analyze(portrait, regions=cheeks).zones
     wider = dataclasses.replace(first, treated_regions=(*first.treated_regions, "forehead"))
     baseline = Baseline(rgb=portrait, zones=wider, full_size=(portrait.shape[1], portrait.shape[0]))
     result = analyze(portrait, baseline=baseline, regions=cheeks)
     assert any(
-        "forehead measured on the first photo is not visible" in p for p in result.quality["zone_problems"]
+        "forehead measured on the first photo is not visible" in p for p in result.quality.zone_problems
     )
-    assert not result.quality["usable_for_trends"]
+    assert not result.quality.usable_for_trends
 
 
 def test_a_face_too_small_to_measure_says_so(portrait: np.ndarray, face: landmarks.Face) -> None:
@@ -237,19 +237,17 @@ def test_drawn_zones_follow_a_face_photographed_by_another_camera(portrait: np.n
     h, w = portrait.shape[:2]
     zones = Zones(rect_polygon(820, 700, 140, 120), rect_polygon(640, 380, 200, 80), "manual")
     first = analyze(portrait, zones=zones)
-    baseline = Baseline(
-        rgb=portrait, zones=zones, full_size=(w, h), face_yaw_deg=first.quality["face_yaw_deg"]
-    )
+    baseline = Baseline(rgb=portrait, zones=zones, full_size=(w, h), face_yaw_deg=first.quality.face_yaw_deg)
     turn = cv2.getRotationMatrix2D((w / 2, h / 2), 6.0, 1.0)
     turned = cv2.warpAffine(portrait, turn, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     half = np.asarray(cv2.resize(turned, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
     result = analyze(half, baseline=baseline)
-    assert result.registration is not None and result.registration["ok"]
-    assert result.registration["method"] == "initial+ecc"  # started from the landmarks
+    assert result.registration is not None and result.registration.ok
+    assert result.registration.method == "initial+ecc"  # started from the landmarks
     # follow-up px → baseline px: (x·2 + 0.5) through the inverse turn
-    matrix = np.asarray(result.registration["matrix"])
+    matrix = np.asarray(result.registration.matrix)
     probe = np.array([[300.0, 250.0], [450.0, 400.0], [600.0, 320.0]])
     full = (probe + 0.5) * 2 - 0.5
     expected = transform_points(cv2.invertAffineTransform(turn), full)
     assert np.abs(transform_points(matrix, probe) - expected).max() < 1.0
-    assert result.zones["source"] == "series"
+    assert result.zones.source == "series"

@@ -295,10 +295,10 @@ def test_analysis_carries_zones_to_a_half_resolution_follow_up() -> None:
         rgb=base, zones=Zones(treated=zone, reference=None, source="manual"), full_size=(1536, 1536)
     )
     result = analyze(follow, baseline=baseline, px_per_mm=10.0)
-    assert result.registration is not None and result.registration["ok"]
+    assert result.registration is not None and result.registration.ok
     expected = transform_points(compose_affine(to_follow, warp.to_warped), zone)
-    assert np.abs(np.array(result.zones["treated"]) - expected).max() <= 0.5  # follow-up px
-    assert result.quality["pose_scale"] == pytest.approx(1.0 / warp.scale, rel=0.01)
+    assert np.abs(np.array(result.zones.treated) - expected).max() <= 0.5  # follow-up px
+    assert result.quality.pose_scale == pytest.approx(1.0 / warp.scale, rel=0.01)
 
 
 def test_a_failed_follow_up_of_another_size_is_assumed_framed_alike() -> None:

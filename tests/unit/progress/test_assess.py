@@ -86,6 +86,24 @@ def test_unmeasured_and_poor_photos_are_kept_but_not_used() -> None:
     assert [f.code for f in p.flags] == ["no_usable_photo", "missed_checkins"]
 
 
+def test_the_stored_verdict_decides_usable_not_the_rounded_score() -> None:
+    before = START - timedelta(minutes=30)
+    photos = (
+        # scored 0.4996, stored as 0.5 (rounded) with the verdict made on 0.4996
+        PhotoFacts(1, 1, PhotoKind.BEFORE, before, 0.5, {"delta_ei": 3.0}, usable=False),
+        PhotoFacts(2, 1, PhotoKind.BEFORE, before, 0.45, {"delta_ei": 3.0}, usable=True),
+        PhotoFacts(3, 1, PhotoKind.BEFORE, before, 0.5, {"delta_ei": 3.0}),  # no stored verdict
+        PhotoFacts(4, 1, PhotoKind.BEFORE, before, 0.49, {"delta_ei": 3.0}),
+    )
+    p = assess(_facts(photos=photos), RELATIVE_ERROR)
+    assert dict(zip(p.table["photo_id"], p.table["usable"], strict=True)) == {
+        1: False,
+        2: True,
+        3: True,
+        4: False,
+    }
+
+
 def test_the_stored_skin_tone_wins_over_the_photos_median() -> None:
     photos = (PhotoFacts(1, 1, PhotoKind.BEFORE, START, 0.9, {"ita_deg": 40.0}),)
     assert assess(_facts(photos=photos), RELATIVE_ERROR).ita_deg == 40.0
