@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, TypeAlias
 
 
 class Role(StrEnum):
@@ -175,6 +176,12 @@ class Intake:
         if self.recorded_by:
             out["recorded_by"] = self.recorded_by
         return out
+
+
+# A JSON document where it is read or written whole: a row's JSON column (an audit event's
+# detail), an export file, the demo's manifest, a chart's data records. Values crossing the
+# application layer are typed; these are the documents at its edges.
+JsonObject: TypeAlias = dict[str, Any]
 
 
 _CONTRAINDICATION_QUESTIONS = {

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tracker.app.context import Context
-from tracker.domain import Role
+from tracker.domain import JsonObject, Role
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import utcnow
 from tracker.store.uow import UnitOfWork
@@ -26,7 +26,7 @@ def record(
     action: str,
     entity: str,
     entity_id: int | None,
-    detail: dict[str, Any] | None = None,
+    detail: JsonObject | None = None,
 ) -> None:
     """Add an audit row to the unit of work; it is committed (or rolled back) with it."""
     uow.repo.audit(
@@ -48,7 +48,7 @@ class Event:
     action: str
     entity: str
     entity_id: int | None
-    detail: dict[str, Any]
+    detail: JsonObject
 
 
 def clinic_events(

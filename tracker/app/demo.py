@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from tracker.app import courses, photos
 from tracker.app.context import Context
@@ -21,7 +20,7 @@ from tracker.app.jobs import run_pending
 from tracker.app.measurements import set_series_zones
 from tracker.app.people import hash_password
 from tracker.application import App
-from tracker.domain import Concern, Intake, PhotoKind, Role
+from tracker.domain import Concern, Intake, JsonObject, PhotoKind, Role
 from tracker.errors import Refused
 from tracker.imaging.zones import Zones
 from tracker.permissions import Actor
@@ -44,14 +43,14 @@ class DemoResult:
     rejected: list[str] | None = None
 
 
-def load_manifest(source: Path = SAMPLE_DIR) -> dict[str, Any]:
+def load_manifest(source: Path = SAMPLE_DIR) -> JsonObject:
     path = source / "manifest.json"
     if not path.is_file():
         raise FileNotFoundError(f"No demo manifest at {path}; regenerate with `python -m tracker_dev.synth`.")
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def demo_photo_count(manifest: dict[str, Any]) -> int:
+def demo_photo_count(manifest: JsonObject) -> int:
     return sum(len(c["photos"]) for c in manifest["clients"])
 
 
@@ -108,7 +107,7 @@ def build_demo(
     return result
 
 
-def iter_demo_credentials(manifest: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+def iter_demo_credentials(manifest: JsonObject) -> Iterator[tuple[str, str, str]]:
     """(role, email, password) of each demo account, for the sign-in page in demo mode."""
     yield "practitioner", DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
     yield "admin", DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
@@ -117,7 +116,7 @@ def iter_demo_credentials(manifest: dict[str, Any]) -> Iterator[tuple[str, str, 
 
 
 def _import(
-    app: App, actor: Actor, client_id: int, source: Path, photo: dict[str, Any], result: DemoResult
+    app: App, actor: Actor, client_id: int, source: Path, photo: JsonObject, result: DemoResult
 ) -> str:
     path = source / photo["file"]
     try:
@@ -141,7 +140,7 @@ def _import(
     return "imported"
 
 
-def _rate_sessions(app: App, actor: Actor, client_id: int, entry: dict[str, Any]) -> None:
+def _rate_sessions(app: App, actor: Actor, client_id: int, entry: JsonObject) -> None:
     """Demo clients' own ratings, so the rating column has something to show: made up, like
     the clients themselves (a little better each session; the slow recoverer is less happy)."""
     slow = bool(entry.get("recovery", {}).get("slow"))
@@ -150,7 +149,7 @@ def _rate_sessions(app: App, actor: Actor, client_id: int, entry: dict[str, Any]
         rate_session(Context(app, actor), client_id, number, min(9, (4 if slow else 5) + number))
 
 
-def _ensure_client(app: App, actor: Actor, entry: dict[str, Any]) -> int:
+def _ensure_client(app: App, actor: Actor, entry: JsonObject) -> int:
     existing = courses.find_client(Context(app, actor), entry["name"])
     if existing is not None:
         return existing.id

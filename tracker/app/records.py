@@ -9,12 +9,12 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from tracker.app import audit
 from tracker.app.context import Context
 from tracker.application import App
-from tracker.domain import Role
+from tracker.domain import JsonObject, Role
 from tracker.errors import Refused
 from tracker.events import PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
@@ -51,7 +51,7 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
         photos = uow.repo.photos_of(actor.clinic_id, client.id)
         results = uow.repo.results_of(actor.clinic_id, client.id)
         notes = uow.repo.notes(actor.clinic_id, client.id) if actor.role is not Role.CLIENT else []
-        record: dict[str, Any] = {
+        record: JsonObject = {
             "format": EXPORT_FORMAT,
             "exported_at": utcnow().isoformat(timespec="seconds") + "Z",
             "exported_by": actor.label,
@@ -73,7 +73,7 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
                 for n in notes
             ],
         }
-        by_photo: dict[int, list[dict[str, Any]]] = {}
+        by_photo: dict[int, list[JsonObject]] = {}
         for r in results:
             by_photo.setdefault(r.photo_id, []).append(r.to_json())
         files: list[tuple[str, str]] = []
@@ -142,7 +142,7 @@ def delete_client(ctx: Context, client_id: int, typed_name: str) -> Deletion:
     return Deletion(photos=len(photos), files_deleted=deleted, files_kept=kept)
 
 
-def _course(course: TreatmentCourse) -> dict[str, Any]:
+def _course(course: TreatmentCourse) -> JsonObject:
     return {
         "concern": course.concern.value,
         "planned_sessions": course.planned_sessions,
@@ -156,7 +156,7 @@ def _course(course: TreatmentCourse) -> dict[str, Any]:
     }
 
 
-def _session(s: TreatmentSession) -> dict[str, Any]:
+def _session(s: TreatmentSession) -> JsonObject:
     return {
         "number": s.number,
         "at": s.at.isoformat(timespec="minutes"),
