@@ -35,10 +35,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import func, select, update
 
-from tracker.app.context import Context
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tracker.app.context import Context
 from tracker.app.courses import course_progress
 from tracker.app.dashboard import clinic_dashboard, dashboard_counts
 from tracker.app.demo import build_demo

@@ -25,8 +25,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tracker.app.context import Context
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -51,6 +49,7 @@ def main() -> int:
     from streamlit.testing.v1 import AppTest
 
     from tracker.app import courses
+    from tracker.app.context import Context
     from tracker.app.demo import DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
     from tracker.bootstrap import open_app
     from tracker.permissions import Actor

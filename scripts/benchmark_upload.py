@@ -24,11 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tracker.app.context import Context
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.app import courses, jobs, measurements, photos
+from tracker.app.context import Context
 from tracker.bootstrap import open_app
 from tracker.config import Settings
 from tracker.imaging.zones import Zones
