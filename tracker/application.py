@@ -8,7 +8,9 @@ importing bootstrap back."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,10 @@ if TYPE_CHECKING:  # only the store uses SQLAlchemy; the App merely holds its en
 log = logging.getLogger(__name__)
 
 Handler = Callable[["App", Any], None]
+
+# The App whose events `grouped_events` holds back in this thread (or task), and those
+# events; None: publish at once.
+_held: ContextVar[tuple[App, list[Event]] | None] = ContextVar("held_events", default=None)
 
 
 @dataclass
@@ -43,11 +49,34 @@ class App:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.publish)
 
+    @contextmanager
+    def grouped_events(self) -> Iterator[None]:
+        """Hold back the events of every commit inside the block and publish them once, without
+        repeats, when it ends (also when it fails: what was committed stays committed). A use
+        case that commits several times (a photo, then its measurement; a series measured
+        again photo by photo) then refreshes the client's dashboard row once, not per commit.
+        Per thread: other sessions' commits meanwhile are published as usual."""
+        if _held.get() is not None:  # nested: the outer block publishes
+            yield
+            return
+        held: list[Event] = []
+        token = _held.set((self, held))
+        try:
+            yield
+        finally:
+            _held.reset(token)
+            if held:
+                self.publish(list(dict.fromkeys(held)))
+
     def publish(self, events: list[Event]) -> None:
         """Run the handlers of each event. The change is committed already: a handler only
         keeps derived state in step, so its failure is logged and must not make the write
         look failed (nor stop the other handlers). What it leaves stale heals by itself:
         the dashboard recomputes a row whose inputs changed."""
+        holding = _held.get()
+        if holding is not None and holding[0] is self:
+            holding[1].extend(events)
+            return
         for message in events:
             for handler in self.handlers.get(type(message), []):
                 try:

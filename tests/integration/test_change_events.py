@@ -181,6 +181,34 @@ def test_each_commit_publishes_the_clients_it_changed_once(app: App, operator: A
     assert seen == []
 
 
+def test_a_use_case_that_commits_several_times_publishes_once(
+    app: App, operator: Actor, client_id: int
+) -> None:
+    seen: list[Event] = []
+    app.handlers = {ClientInputsChanged: [lambda _app, e: seen.append(e)]}
+    courses.record_session(Context(app, operator), client_id, 1, AT)
+    seen.clear()
+    # The photo's row, then its measurement: two commits that change the client's inputs.
+    photos.import_photo(Context(app, operator), client_id, PHOTO, "a.jpg", session_number=1)
+    assert seen == [ClientInputsChanged(operator.clinic_id, client_id)]
+
+    seen.clear()
+    with app.grouped_events():  # held back to the end of the block, repeats dropped
+        courses.record_session(Context(app, operator), client_id, 2, AT + timedelta(weeks=5))
+        rate_session(Context(app, operator), client_id, 1, 8)
+        assert seen == []
+        other = App(app.settings, app.engine, app.session_factory, app.blobs, app.handlers)
+        courses.record_session(Context(other, operator), client_id, 3, AT + timedelta(weeks=10))
+        assert len(seen) == 1  # another App's commit is not held by this block
+    assert seen == [ClientInputsChanged(operator.clinic_id, client_id)] * 2
+
+    seen.clear()
+    with pytest.raises(RuntimeError), app.grouped_events():
+        rate_session(Context(app, operator), client_id, 1, 9)
+        raise RuntimeError("after a commit")
+    assert seen == [ClientInputsChanged(operator.clinic_id, client_id)]  # what was committed is said
+
+
 def test_nothing_is_published_when_the_transaction_is_rolled_back(
     app: App, operator: Actor, client_id: int
 ) -> None:

@@ -6,7 +6,10 @@ by mistake. Use cases check the actor's permission themselves; the context grant
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
 
 from tracker.application import App
 from tracker.config import Settings
@@ -21,3 +24,20 @@ class Context:
     @property
     def settings(self) -> Settings:
         return self.app.settings
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_publication(use_case: Callable[Concatenate[Context, P], R]) -> Callable[Concatenate[Context, P], R]:
+    """For a use case that commits more than once: its change events are published once,
+    when it returns (App.grouped_events), so handlers such as the dashboard refresh run
+    once per use case instead of once per commit."""
+
+    @functools.wraps(use_case)
+    def run(ctx: Context, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with ctx.app.grouped_events():
+            return use_case(ctx, *args, **kwargs)
+
+    return run

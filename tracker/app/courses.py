@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from tracker.app import audit
-from tracker.app.context import Context
+from tracker.app.context import Context, one_publication
 from tracker.app.measurements import reanalyze_series
 from tracker.application import App
 from tracker.domain import (
@@ -419,6 +419,7 @@ def course_regions(ctx: Context, client_id: int) -> CourseRegions | None:
         return CourseRegions(treated, reference, treated_is_default=not parse(course.treated_regions))
 
 
+@one_publication
 def set_course_regions(
     ctx: Context,
     client_id: int,

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from tracker.app import audit
-from tracker.app.context import Context
+from tracker.app.context import Context, one_publication
 from tracker.application import App
 from tracker.domain import DEFAULT_TREATED_REGIONS, Concern, PhotoStatus
 from tracker.errors import Refused
@@ -149,6 +149,7 @@ def analyze_photo(
     return Outcome(photo_id=photo_id, ok=True, message="", analysis=result)
 
 
+@one_publication
 def set_series_zones(
     ctx: Context,
     client_id: int,
@@ -175,6 +176,7 @@ def set_series_zones(
     return reanalyze_series(ctx, course_id)
 
 
+@one_publication
 def set_series_scale(
     ctx: Context,
     client_id: int,
@@ -219,6 +221,7 @@ def _current_series(uow: UnitOfWork, actor: Actor, client_id: int, doing: str) -
     return series, baseline
 
 
+@one_publication
 def reanalyze_series(
     ctx: Context,
     course_id: int,

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from tracker.app import audit, measurements
-from tracker.app.context import Context
+from tracker.app.context import Context, one_publication
 from tracker.app.courses import current_course
 from tracker.app.measurements import Outcome, analyze_photo
 from tracker.app.records import delete_unused_blobs
@@ -48,6 +48,7 @@ class Imported:
     analysis: Outcome | None = None
 
 
+@one_publication
 def import_photo(
     ctx: Context,
     client_id: int,
