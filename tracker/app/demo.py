@@ -101,9 +101,12 @@ def build_demo(
                 set_series_zones(
                     Context(app, actor), client_id, Zones(zones["treated"], zones["reference"], "manual")
                 )
+            # A follow-up's chart that taught the series its scale queued the photos before
+            # it: measure them again now, before more photos join the series (they are
+            # measured with the scale already), as the server's background runner would.
+            run_pending(app)
             if on_photo:
                 on_photo(photo["file"], outcome)
-        run_pending(app)  # a follow-up's chart taught the series its scale: the rest again
     return result
 
 
