@@ -19,6 +19,7 @@ the import-time cost, not from the design. Rules:
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +37,7 @@ FORBIDDEN_IN_PURE = (
 SQL_HOME = ("tracker.store",)
 
 
+@cache
 def _modules() -> dict[str, Path]:
     out = {}
     for path in (ROOT / "tracker").rglob("*.py"):
@@ -70,9 +72,12 @@ def _nodes(tree: ast.AST, *, runtime_only: bool) -> list[ast.AST]:
     return found
 
 
-def _imports(name: str, path: Path, *, runtime_only: bool = False) -> set[str]:
+@cache  # the rules read the same files again; the source does not change during a run
+def _imports(name: str, path: Path, *, runtime_only: bool = False) -> frozenset[str]:
     """Every module name imported by the file (also `from a import b` as a.b)."""
-    return _imports_in(name, path.read_text(encoding="utf-8"), path.name == "__init__.py", runtime_only)
+    return frozenset(
+        _imports_in(name, path.read_text(encoding="utf-8"), path.name == "__init__.py", runtime_only)
+    )
 
 
 def _imports_in(name: str, source: str, is_package: bool, runtime_only: bool) -> set[str]:

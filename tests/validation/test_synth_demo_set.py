@@ -20,7 +20,7 @@ from tracker_dev.synth.camera import srgb_decode
 from tracker_dev.synth.demo_set import clients, photo_plans, render_plan
 from tracker_dev.synth.scene import polygon_mask
 
-SAMPLE = Path(__file__).resolve().parents[3] / "sample_photos"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_photos"
 TODAY = datetime(2026, 11, 21)
 
 
