@@ -199,11 +199,71 @@ _CONTRAINDICATION_QUESTIONS = {
 
 
 class ConsentFlag(StrEnum):
-    """Separate consents a client gives; photos are health data (design §8)."""
+    """Separate consents a client gives, one per purpose; photos are health data (design §8)."""
 
     TREATMENT = "treatment"
     PHOTOS_FOR_CARE = "photos_for_care"
     PHOTOS_IN_REPORTS = "photos_in_reports"
+    PHOTOS_FOR_MARKETING = "photos_for_marketing"
+    # Reminders by email (check-ins, next session): nothing is sent without it.
+    CONTACT = "contact"
+
+    @property
+    def label(self) -> str:
+        return _CONSENT_LABELS[self]
+
+
+_CONSENT_LABELS = {
+    ConsentFlag.TREATMENT: "Micro-needling treatment",
+    ConsentFlag.PHOTOS_FOR_CARE: "Photos for my clinical care",
+    ConsentFlag.PHOTOS_IN_REPORTS: "Photos in progress reports shared with me",
+    ConsentFlag.PHOTOS_FOR_MARKETING: "Photos for the clinic's marketing",
+    ConsentFlag.CONTACT: "Reminders by email",
+}
+
+
+@dataclass(frozen=True)
+class ConsentEntry:
+    """One purpose's current answer: given or withdrawn, when, and who recorded it."""
+
+    given: bool
+    at: str | None = None  # ISO time, as stored
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class Consents:
+    """A client's consents as stored (JSON on the client). Older records stored only
+    `{purpose: iso time given}`; those read as given at that time. Unknown purposes are
+    dropped on reading; a purpose never answered is not given."""
+
+    entries: Mapping[ConsentFlag, ConsentEntry]
+
+    def given(self, flag: ConsentFlag) -> bool:
+        entry = self.entries.get(flag)
+        return entry is not None and entry.given
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object] | None) -> Consents:
+        known = {c.value for c in ConsentFlag}
+        entries: dict[ConsentFlag, ConsentEntry] = {}
+        for key, value in (data or {}).items():
+            if key not in known:
+                continue
+            if isinstance(value, Mapping):
+                at = value.get("at")
+                entries[ConsentFlag(key)] = ConsentEntry(
+                    given=bool(value.get("given")), at=str(at) if at else None, by=str(value.get("by") or "")
+                )
+            elif value:
+                entries[ConsentFlag(key)] = ConsentEntry(given=True, at=str(value))
+        return cls(entries=entries)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            flag.value: {"given": e.given, "at": e.at, "by": e.by}
+            for flag, e in sorted(self.entries.items(), key=lambda kv: kv[0].value)
+        }
 
 
 # Photo placement ------------------------------------------------------------------------

@@ -33,3 +33,20 @@ def test_chosen_session_never_starts_much_after_the_photo(taken: datetime) -> No
     started_before = [n for n, at in STARTS.items() if at <= taken + timedelta(hours=12)]
     if started_before:
         assert number == max(started_before)
+
+
+def test_consents_read_old_and_new_records_and_drop_unknown_purposes() -> None:
+    from tracker.domain import ConsentFlag, Consents
+
+    old = Consents.from_json({"treatment": "2026-01-05T10:00:00", "photos_for_care": None, "retired": "x"})
+    assert old.given(ConsentFlag.TREATMENT)
+    assert not old.given(ConsentFlag.PHOTOS_FOR_CARE)
+    assert set(old.entries) == {ConsentFlag.TREATMENT}
+    new = Consents.from_json(
+        {
+            "contact": {"given": False, "at": "2026-02-01T09:00:00", "by": "p@clinic.test"},
+            "treatment": {"given": True},
+        }
+    )
+    assert not new.given(ConsentFlag.CONTACT) and new.given(ConsentFlag.TREATMENT)
+    assert Consents.from_json(new.to_json()) == new

@@ -86,7 +86,7 @@ class Client(Base):
     ita_calibrated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # {"contraindications": [...Contraindication values answered yes], "answered_at": iso, "notes": str}
     intake: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # {ConsentFlag value: iso timestamp when given}
+    # {ConsentFlag value: {"given": bool, "at": iso, "by": who}} (tracker.domain.Consents)
     consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
