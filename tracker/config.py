@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import (
@@ -61,6 +62,37 @@ class Settings(BaseSettings):
     orphan_min_age_seconds: int = Field(default=600, ge=0)
 
     clinic_name: str = "My Clinic"
+
+    # The clinic as its clients see it (issue 11): on the pages, in the PDF, in reminders.
+    # Contact details are quoted wherever the app says "contact the clinic".
+    clinic_phone: str = ""
+    clinic_email: str = ""
+    clinic_address: str = ""
+    # A PNG or JPEG shown in the sidebar and the PDF's header; empty for none.
+    clinic_logo: Path | None = None
+    accent_colour: str = Field(default="#b5476b", pattern=r"^#[0-9a-fA-F]{6}$")
+    currency: str = Field(default="GBP", pattern=r"^[A-Z]{3}$")
+    # The clinic's time zone (IANA name): clinical times are its wall-clock time.
+    time_zone: str = "Europe/London"
+
+    # The address clients reach the app at (https://photos.clinic.example), for links in
+    # invites, password resets and reminders; empty gives links relative to the app.
+    public_url: str = ""
+    # How long a one-time invite or password-reset link works.
+    invite_link_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    reset_link_hours: float = Field(default=24.0, gt=0, le=24 * 7)
+    # A client may delete a photo they uploaded themselves for this long after uploading it
+    # (0: never; staff can always delete, with a reason).
+    client_photo_delete_hours: float = Field(default=48.0, ge=0)
+
+    # Email reminders (python -m tracker send-reminders); empty smtp_host sends nothing.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    # "starttls" (port 587), "tls" (port 465) or "none" (a relay on the same machine).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    mail_from: str = ""
     # Repeat error assumed for a metric when a client has a single baseline photo (used for
     # the noise band until repeat photos exist).
     noise_relative_error: float = Field(default=0.08, gt=0, lt=1)
@@ -89,6 +121,10 @@ class Settings(BaseSettings):
             raise ValueError("demo_mode shows passwords on the sign-in page: not allowed in production")
         if self.thumbnail_long_edge > self.display_long_edge:
             raise ValueError("thumbnail_long_edge must not exceed display_long_edge")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"time_zone {self.time_zone!r} is not a known IANA time zone") from exc
         return self
 
     @property
