@@ -30,7 +30,7 @@ from tracker.app.courses import course_progress
 from tracker.domain import JsonObject
 from tracker.errors import Refused
 from tracker.permissions import require_client_access, require_staff
-from tracker.progress.flags import Flag
+from tracker.progress.flags import Flag as Flag
 from tracker.store import flag_reviews
 from tracker.store.models import FlagReview, utcnow
 
@@ -234,6 +234,7 @@ def _review(row: FlagReview) -> Review:
 
 __all__ = [
     "ClientFlags",
+    "Flag",
     "FlagState",
     "FlagView",
     "Review",
