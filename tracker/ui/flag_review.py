@@ -71,8 +71,10 @@ def _open_flag(
     # Evidence may quote the intake notes someone typed: text, never markup.
     box(f"**{md_escape(flag.title)}**\n\n" + "\n".join(f"- {md_escape(e)}" for e in flag.evidence))
     shown = [p for p in flag.data.get("photo_ids", []) if p in photo_labels][:MAX_PHOTO_BUTTONS]
+    links = st.container(horizontal=True) if shown else None
     for photo_id in shown:
-        st.button(
+        assert links is not None
+        links.button(
             f"Compare {photo_labels[photo_id]}",
             key=f"flag_photo_{key}_{photo_id}",
             icon=":material/compare:",
@@ -96,10 +98,11 @@ def _open_flag(
             format="DD/MM/YYYY",
             key=f"flag_until_{key}",
         )
-        ack_col, resolve_col, snooze_col = st.columns(3)
-        ack = ack_col.form_submit_button("Acknowledge", key=f"flag_ack_{key}")
-        res = resolve_col.form_submit_button("Resolve", key=f"flag_resolve_{key}")
-        snz = snooze_col.form_submit_button("Snooze", key=f"flag_snooze_{key}")
+        row = st.container(horizontal=True)
+        with row:
+            ack = st.form_submit_button("Acknowledge", key=f"flag_ack_{key}")
+            res = st.form_submit_button("Resolve", key=f"flag_resolve_{key}")
+            snz = st.form_submit_button("Snooze", key=f"flag_snooze_{key}")
         if ack or res or snz:
             with error_boundary():
                 if ack:
@@ -121,12 +124,12 @@ def _handled_flag(ctx: Context, client_id: int, view: FlagView, today: date) -> 
             st.caption(md_escape(_latest_words(view.latest)))
             if view.latest.note:
                 st.text(view.latest.note)
-        cols = st.columns(2)
-        if view.state is not FlagState.RESOLVED and cols[0].button("Resolve", key=f"flag_resolve2_{key}"):
+        buttons = st.container(horizontal=True)
+        if view.state is not FlagState.RESOLVED and buttons.button("Resolve", key=f"flag_resolve2_{key}"):
             with error_boundary():
                 lifecycle.resolve(ctx, client_id, key, "", today)
                 _done(f"Resolved: {flag.title}.")
-        if cols[1].button("Reopen", key=f"flag_reopen_{key}"):
+        if buttons.button("Reopen", key=f"flag_reopen_{key}"):
             with error_boundary():
                 lifecycle.reopen(ctx, client_id, key, "", today)
                 _done(f"Reopened: {flag.title}.")
