@@ -27,6 +27,7 @@ from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, require_context
 from tracker.ui.errors import error_boundary, show_error
+from tracker.ui.flag_review import flag_section
 from tracker.ui.inline import jpeg_bytes_uri
 from tracker.ui.text import md_escape
 from tracker.ui.zone_editor import apply_pending, zone_editor
@@ -106,13 +107,15 @@ labels: dict[int, str] = {
 }
 
 
+def _show_in_compare(photo_id: int) -> None:
+    """A flag's photo link (a button callback, so it may set the tab before it is drawn):
+    open the Compare tab with the photo second and its session's before-photo first."""
+    st.session_state["review_tab"] = "Compare"
+    st.session_state["cmp_focus"] = (client_id, photo_id)
+
+
 def flags_and_notes() -> None:
-    if not progress.flags:
-        st.success("No flags.")
-    for flag in progress.flags:
-        box = {"act": st.error, "watch": st.warning}.get(flag.severity, st.info)
-        # Evidence may quote the intake notes someone typed: text, never markup.
-        box(f"**{md_escape(flag.title)}**\n\n" + "\n".join(f"- {md_escape(e)}" for e in flag.evidence))
+    flag_section(ctx, client_id, progress.flags, today, labels, _show_in_compare)
     st.subheader("Notes")
     with st.form("add_note", clear_on_submit=True):
         note_text = st.text_area(
@@ -162,18 +165,27 @@ def compare_photos() -> None:
         st.info("Two photos are needed for a comparison.")
     else:
         befores = [p for p in photo_ids if "before" in labels[p]] or photo_ids
+        first, second = befores[0], photo_ids[-1]
+        focus = st.session_state.pop("cmp_focus", None)  # a flag's photo link
+        if focus and focus[0] == client_id and focus[1] in photo_ids:
+            second = focus[1]
+            session = table.loc[table["photo_id"] == second, "session"].iloc[0]
+            own = table[(table["session"] == session) & (table["kind"] == "before")]["photo_id"]
+            first = next((int(p) for p in own if int(p) != second), first)
+            for name in (f"cmp_a_{client_id}", f"cmp_b_{client_id}"):
+                st.session_state.pop(name, None)  # the widgets start from the link's photos
         c1, c2 = st.columns(2)
         a = c1.selectbox(
             "First photo",
             photo_ids,
-            index=photo_ids.index(befores[0]),
+            index=photo_ids.index(first),
             format_func=labels.get,
             key=f"cmp_a_{client_id}",
         )
         b = c2.selectbox(
             "Second photo",
             photo_ids,
-            index=len(photo_ids) - 1,
+            index=photo_ids.index(second),
             format_func=labels.get,
             key=f"cmp_b_{client_id}",
         )

@@ -6,7 +6,13 @@ from datetime import date
 
 import streamlit as st
 
-from tracker.app.dashboard import COUNT_LABELS, DISPLAY_COLUMNS, clinic_dashboard, dashboard_counts
+from tracker.app.dashboard import (
+    COUNT_LABELS,
+    DISPLAY_COLUMNS,
+    clinic_dashboard,
+    dashboard_counts,
+    dashboard_filter,
+)
 from tracker.ui.context import STAFF, require_context
 
 # Who needs attention first: the flags and the next due date come right after the name, so
@@ -26,17 +32,23 @@ if table.empty:
     st.info("No clients yet. Add one under *Record session & intake*, or load the demo.")
     st.stop()
 
+# The counts are the filters: a click shows the clients a number counts (open flags only;
+# acknowledged, resolved and snoozed flags are not counted). "Clients" shows everyone.
 counts = dashboard_counts(table)
-cols = st.columns(len(counts))
-for col, (key, value) in zip(cols, counts.items(), strict=True):
-    col.metric(COUNT_LABELS.get(key, key), value)
+tile = st.pills(
+    "Show",
+    list(counts),
+    format_func=lambda key: f"{COUNT_LABELS.get(key, key)} · {counts[key]}",
+    key="dash_tile",
+    width="stretch",
+)
 
 left, mid, right = st.columns([2, 2, 1])
 concerns = sorted(table["concern"].dropna().unique())
 picked = left.multiselect("Concern", concerns, key="dash_concern")
 search = mid.text_input("Search by name", key="dash_search")
 flagged_only = right.toggle("Flagged only", key="dash_flagged")
-view = table
+view = dashboard_filter(table, tile)
 if picked:
     view = view[view["concern"].isin(picked)]
 if search:

@@ -302,7 +302,10 @@ def test_cached_fields_read_back_from_their_json_exactly() -> None:
         redness_status="improved",
         texture_change_pct=-3.5,
         texture_status="within noise",
-        flags=(("slow_recovery", "watch", 2), ("contraindication", "act", None)),
+        flags=(
+            ("slow_recovery", "watch", 2, "slow_recovery:s2"),
+            ("contraindication", "act", None, "contraindication:rosacea"),
+        ),
         next_number=3,
         next_due=date(2026, 12, 10),
         next_kind="course",

@@ -38,6 +38,14 @@ sessions, intakes, ratings and zone changes. `clinic_dashboard` recomputes whate
 still stale by itself (a handler that failed, bulk SQL), so a missed refresh costs time,
 never correctness. Bump `CACHE_VERSION` when the stored fields or the progress rules
 change.
+
+Reviewed flags
+--------------
+The cache holds the computed flags with their keys; the practitioners' reviews
+(acknowledged, resolved, snoozed: tracker/app/flags.py) are applied when the frame is built,
+from one query per view. A review changes nothing `course_progress` reads, so it is not
+part of the signature, and it shows on the next view without any recomputation. The
+frame's flags, counts and ranking are those of OPEN flags only.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ from typing import Any, cast
 import pandas as pd
 
 from tracker.app.context import Context
+from tracker.app.flags import Review, latest_reviews, open_keys
 from tracker.application import App
 from tracker.domain import Concern
 from tracker.permissions import Actor, require_client_access, require_staff
@@ -67,7 +76,7 @@ from tracker.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: flags carry their keys
 # course_progress evaluates the day at this time (its `now`).
 DAY_END = time(23, 59)
 # Cold refreshes are written in batches, so an interrupted first view keeps its progress.
@@ -151,7 +160,7 @@ class StatusFields:
     redness_status: str | None = None
     texture_change_pct: float | None = None
     texture_status: str | None = None
-    flags: tuple[tuple[str, str, int | None], ...] = ()  # (code, severity, session)
+    flags: tuple[tuple[str, str, int | None, str], ...] = ()  # (code, severity, session, key)
     next_number: int | None = None
     next_due: date | None = None
     next_kind: str = "complete"
@@ -192,7 +201,7 @@ class StatusFields:
             redness_status=redness["status"],
             texture_change_pct=texture["change_pct"],
             texture_status=texture["status"],
-            flags=tuple((str(code), str(severity), session) for code, severity, session in data["flags"]),
+            flags=tuple((str(c), str(sev), session, str(key)) for c, sev, session, key in data["flags"]),
             next_number=upcoming["number"],
             next_due=date.fromisoformat(upcoming["due"]) if upcoming["due"] else None,
             next_kind=upcoming["kind"],
@@ -215,27 +224,39 @@ def clinic_dashboard(ctx: Context, today: date) -> pd.DataFrame:
     app, actor = ctx.app, ctx.actor
     require_staff(actor)
     data, refreshed = _fresh_data(app, actor, today)
-    df = _frame(data, today)
+    df = _frame(data, today, latest_reviews(ctx))
     df.attrs["refreshed"] = refreshed
     return df
 
 
 def dashboard_counts(df: pd.DataFrame) -> dict[str, int]:
-    """The numbers at the top of the dashboard (keys as in COUNT_LABELS). "Due this week":
-    the next session is due within 7 days, or was due and is still in its week of grace."""
+    """The numbers at the top of the dashboard (keys as in COUNT_LABELS), of open flags
+    only. "Due this week": the next session is due within 7 days, or was due and is still
+    in its week of grace. Each number is the row count of `dashboard_filter` for its key."""
+    return {key: int(mask.sum()) for key, mask in _count_masks(df).items()}
 
-    def has(code: str) -> int:
-        return int(df["flag_codes"].map(lambda codes: code in codes).sum()) if len(df) else 0
 
-    due_soon = df["due_in_days"].le(7).fillna(False) & df["overdue_days"].eq(0)
+def dashboard_filter(df: pd.DataFrame, key: str | None) -> pd.DataFrame:
+    """The rows a count tile stands for (None or "clients": all), so a click on a tile
+    shows exactly the clients it counted."""
+    if not key or key == "clients":
+        return df
+    return df[_count_masks(df)[key]]
+
+
+def _count_masks(df: pd.DataFrame) -> dict[str, pd.Series]:
+    def has(code: str) -> pd.Series:
+        return df["flag_codes"].map(lambda codes: code in codes).astype(bool)
+
+    due_soon = df["due_in_days"].le(7).fillna(False).astype(bool) & df["overdue_days"].eq(0)
     return {
-        "clients": len(df),
-        "act": int(df["act"].gt(0).sum()),
-        "overdue": int(df["overdue_days"].gt(0).sum()),
+        "clients": pd.Series(True, index=df.index),
+        "act": df["act"].gt(0),
+        "overdue": has("overdue_session"),
         "slow_recovery": has("slow_recovery"),
         "pih_watch": has("pih_watch"),
         "no_usable_photo": has("no_usable_photo"),
-        "due_this_week": int(due_soon.sum()),
+        "due_this_week": due_soon,
     }
 
 
@@ -416,7 +437,9 @@ def _status_data(p: CourseProgress) -> StatusFields:
         redness_status=redness.status,
         texture_change_pct=texture.change_pct,
         texture_status=texture.status,
-        flags=tuple((f.code, f.severity, f.session) for f in p.flags if f.code not in DATE_DRIVEN_FLAGS),
+        flags=tuple(
+            (f.code, f.severity, f.session, f.key) for f in p.flags if f.code not in DATE_DRIVEN_FLAGS
+        ),
         next_number=p.next.number,
         next_due=p.next.due,
         next_kind=p.next.kind,
@@ -442,8 +465,15 @@ def _valid_until(p: CourseProgress) -> date | None:
 # The frame ----------------------------------------------------------------------------------
 
 
-def _frame(data: dict[int, StatusFields], today: date) -> pd.DataFrame:
-    ranked = sorted((_record(cid, d, today) for cid, d in data.items()), key=lambda pair: pair[0])
+def _frame(
+    data: dict[int, StatusFields], today: date, reviews: Mapping[int, Mapping[str, Review]] | None = None
+) -> pd.DataFrame:
+    """The frame of open flags: `reviews` ({client id: {flag key: latest review}}) hide the
+    acknowledged, resolved and snoozed ones."""
+    reviews = reviews or {}
+    ranked = sorted(
+        (_record(cid, d, today, reviews.get(cid, {})) for cid, d in data.items()), key=lambda pair: pair[0]
+    )
     df = pd.DataFrame.from_records([row for _, row in ranked], columns=COLUMNS)
     df["due_in_days"] = df["due_in_days"].astype("Int64")
     for column in ("redness_change", "texture_change_pct", "ita_deg"):
@@ -453,21 +483,25 @@ def _frame(data: dict[int, StatusFields], today: date) -> pd.DataFrame:
 
 
 def _record(
-    client_id: int, d: StatusFields, today: date
+    client_id: int, d: StatusFields, today: date, reviews: Mapping[str, Review]
 ) -> tuple[tuple[bool, int, int, int, float, str, int], dict[str, object]]:
-    """One row of the frame (COLUMNS) for `today`, and its rank: act flags first (most
-    first), then the most overdue, the most watch flags, the soonest due, by name."""
+    """One row of the frame (COLUMNS) for `today`, and its rank: open act flags first (most
+    first), then the most overdue (unless that flag is handled), the most watch flags, the
+    soonest due, by name."""
     due = d.next_due
     overdue_days = max(0, (today - (due + OVERDUE_GRACE)).days) if due else 0
     flags = list(d.flags)
-    if overdue_days:
-        flags.append(("overdue_session", "watch", None))
+    if overdue_days and due:
+        flags.append(("overdue_session", "watch", None, rules.overdue_key(due.isoformat())))
+    still_open = open_keys(reviews, (f[3] for f in flags), today)
+    flags = [f for f in flags if f[3] in still_open]
+    overdue_open = overdue_days if any(f[0] == "overdue_session" for f in flags) else 0
     counts = {s: sum(1 for f in flags if f[1] == s) for s in SEVERITIES}
     due_in_days = (due - today).days if due else None
     rank = (
         counts["act"] == 0,
         -counts["act"],
-        -overdue_days,
+        -overdue_open,
         -counts["watch"],
         due_in_days if due_in_days is not None else math.inf,
         d.name.casefold(),
@@ -497,12 +531,12 @@ def _record(
     }
 
 
-def _flag_text(flags: Sequence[tuple[str, str, int | None]]) -> str:
+def _flag_text(flags: Sequence[tuple[str, str, int | None, str]]) -> str:
     """Short labels, most severe first, one per kind of flag with its sessions:
     "contraindication; slow recovery (s1, s2, s3)"."""
     sessions: dict[str, list[int]] = defaultdict(list)
     rank: dict[str, int] = {}
-    for code, severity, session in flags:
+    for code, severity, session, _ in flags:
         rank[code] = min(rank.get(code, 9), SEVERITIES.index(severity) if severity in SEVERITIES else 3)
         if session is not None:
             sessions[code].append(session)
@@ -525,6 +559,7 @@ __all__ = [
     "FLAG_LABELS",
     "clinic_dashboard",
     "dashboard_counts",
+    "dashboard_filter",
     "input_signature",
     "refresh_changed_client",
     "refresh_client_status",

@@ -240,7 +240,7 @@ def assess(facts: CourseFacts, relative_error: float) -> CourseProgress:
 
     upcoming = next_session(plan, [r[1] for r in session_rows if r[1] <= now], today)
     for flag in (
-        rules.worsening(summaries["texture_dog"], "Texture is getting worse"),
+        rules.worsening(summaries["texture_dog"], "Texture is getting worse", df),
         rules.overdue(upcoming),
         rules.contraindications(intake),
     ):

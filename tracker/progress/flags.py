@@ -2,7 +2,9 @@
 
 Each flag carries its evidence in words a practitioner can check against the photos
 (which photo, what value, against which level and noise band), because a flag without a
-reason is either ignored or over-trusted.
+reason is either ignored or over-trusted. Photos are named as the practitioner knows them
+("session 2, day-3 check-in, 12 Mar"), never by internal id; the ids go in `data["photo_ids"]`
+so a page can open the photo.
 """
 
 from __future__ import annotations
@@ -41,8 +43,25 @@ class Flag:
     session: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def key(self) -> str:
+        """The flag's identity across recomputation: the same concern about the same thing
+        gives the same key, so a practitioner's acknowledgement or resolution stays attached
+        to it (tracker/app/flags.py). A new session, a new due date, a different intake answer
+        or a later worse photo is a new thing to look at, so it gets a new key."""
+        if self.session is not None:
+            return f"{self.code}:s{self.session}"
+        if self.code == "overdue_session":
+            return overdue_key(str(self.data.get("due", "")))
+        if self.code == "contraindication":
+            return "contraindication:" + ",".join(sorted(str(a) for a in self.data.get("answers", [])))
+        if "latest_session" in self.data:
+            return f"{self.code}:latest s{self.data['latest_session']}"
+        return self.code
+
     def to_json(self) -> dict[str, Any]:
         return {
+            "key": self.key,
             "code": self.code,
             "title": self.title,
             "severity": self.severity,
@@ -50,6 +69,28 @@ class Flag:
             "evidence": self.evidence,
             "data": self.data,
         }
+
+
+def overdue_key(due_iso: str) -> str:
+    """The key of the overdue-session flag for a due date (the dashboard derives this flag
+    at view time from the stored due date, and must name it as the assessment does)."""
+    return f"overdue_session:{due_iso}"
+
+
+def photo_words(t: PhotoTable, i: int) -> str:
+    """A photo as the practitioner knows it: "session 2, day-3 check-in, 12 Mar"."""
+    kind = str(t.kind[i])
+    if kind == PhotoKind.CHECKIN.value:
+        day = max(1, round(float(t.hours_since_session[i]) / 24.0))
+        what = f"day-{day} check-in"
+    else:
+        what = f"{kind}-photo"
+    taken: datetime = t.taken_at[i]
+    return f"session {int(t.session[i])}, {what}, {taken.day} {taken:%b}"
+
+
+def _photo_ids(t: PhotoTable, mask: NDArray[np.bool_]) -> list[int]:
+    return [int(p) for p in t.photo_id[mask]]
 
 
 def slow_recovery(
@@ -79,9 +120,9 @@ def slow_recovery(
         # recovery (on the renderer, post-inflammatory darkening raises EI like this).
         return None
     evidence = [
-        f"photo {int(photo_id)} at {hours:.0f} h: redness {value:.1f} EI, "
+        f"{photo_words(t, i)} ({t.hours_since_session[i]:.0f} h after): redness {ei[i]:.1f} EI, "
         f"pre-session level {pre:.1f} + noise band {band.sdc:.1f}"
-        for photo_id, hours, value in zip(t.photo_id[red], t.hours_since_session[red], ei[red], strict=True)
+        for i in np.flatnonzero(red).tolist()
     ]
     if fit is not None and fit.t90_hours is not None:
         evidence.append(f"fitted 90 % recovery time {fit.t90_hours:.0f} h (normal ≤ 48 h)")
@@ -91,7 +132,7 @@ def slow_recovery(
         severity="act" if (fit and fit.t90_hours and fit.t90_hours > 2 * SLOW_T90_HOURS) else "watch",
         evidence=evidence,
         session=session,
-        data={"pre_level": round(pre, 2), "noise_band": round(band.sdc, 2)},
+        data={"pre_level": round(pre, 2), "noise_band": round(band.sdc, 2), "photo_ids": _photo_ids(t, red)},
     )
 
 
@@ -137,7 +178,7 @@ def pih_watch(
     # so it would hide the very darkening we look for.
     if fit is not None and fit.tau_hours is not None and not fit.tau_is_upper_bound:
         hours = seconds / 3600.0
-        for i in np.flatnonzero(mask):
+        for i in np.flatnonzero(mask).tolist():
             residual = fit.excess_at(float(hours[i])) or 0.0
             mask[i] = residual <= ei_band.sdc
     else:
@@ -155,15 +196,10 @@ def pih_watch(
         f"(mean of {int(mask.sum())} photo(s) in weeks 1–6; threshold {threshold:.1f} for "
         f"{_tone_words(ita_deg, ita_calibrated)}, noise band {band.sdc:.1f})"
     ]
-    for photo_id, taken_at, l_star, mel_index in zip(
-        t.photo_id[mask],
-        t.taken_at[mask],
-        t.metric("delta_l_star")[mask],
-        t.metric("mel_index")[mask],
-        strict=True,
-    ):
-        mel = f", melanin index {mel_index:.2f}" if not np.isnan(mel_index) else ""
-        evidence.append(f"photo {int(photo_id)} on day {(taken_at - session_at).days}: ΔL* {l_star:.2f}{mel}")
+    l_stars, mel_indices = t.metric("delta_l_star"), t.metric("mel_index")
+    for i in np.flatnonzero(mask).tolist():
+        mel = f", melanin index {mel_indices[i]:.2f}" if not np.isnan(mel_indices[i]) else ""
+        evidence.append(f"{photo_words(t, i)}: ΔL* {l_stars[i]:.1f}{mel}")
     return Flag(
         code="pih_watch",
         title=f"Possible post-inflammatory darkening after session {session}",
@@ -175,6 +211,7 @@ def pih_watch(
             "threshold": threshold,
             "ita_deg": ita_deg,
             "ita_calibrated": ita_calibrated,
+            "photo_ids": _photo_ids(t, mask),
         },
     )
 
@@ -187,19 +224,28 @@ def _tone_words(ita_deg: float | None, calibrated: bool) -> str:
     return "ITA < 28°" if ita_deg < PIH_DARK_ITA else "ITA ≥ 28°"
 
 
-def worsening(summary: MetricSummary, title: str) -> Flag | None:
+def worsening(summary: MetricSummary, title: str, df: Photos | None = None) -> Flag | None:
+    """The metric's latest value is worse than its baseline beyond the noise band. With the
+    photos (`df`), the latest photo is named by session, kind and date."""
     if summary.label != "worsened" or summary.change is None or summary.baseline.value is None:
         return None
+    latest = f"session {summary.latest_session}"
+    photo_ids = [int(summary.latest_photo_id)] if summary.latest_photo_id is not None else []
+    if df is not None and photo_ids:
+        t = PhotoTable.of(df)
+        found = np.flatnonzero(t.photo_id == photo_ids[0])
+        if len(found):
+            latest = photo_words(t, int(found[0]))
     return Flag(
         code=f"worsening_{summary.metric}",
         title=title,
         severity="watch",
         evidence=[
-            f"{summary.metric}: baseline {summary.baseline.value:.4g} → latest {summary.latest:.4g} "
-            f"(photo {summary.latest_photo_id}, session {summary.latest_session}); "
-            f"change {summary.change:+.4g} "
-            f"beyond the noise band {summary.noise.sdc:.4g} ({summary.noise.source})"
+            f"{summary.metric}: baseline {summary.baseline.value:.3g} → latest {summary.latest:.3g} "
+            f"({latest}); change {summary.change:+.2g} "
+            f"beyond the noise band {summary.noise.sdc:.2g} ({summary.noise.source})"
         ],
+        data={"latest_session": summary.latest_session, "photo_ids": photo_ids},
     )
 
 
@@ -219,7 +265,14 @@ def no_usable_photo(df: Photos, sessions: Sequence[tuple[int, datetime]], now: d
             "(below the trend threshold)"
         )
         flags.append(
-            Flag("no_usable_photo", f"No usable photo for session {number}", "watch", [why], session=number)
+            Flag(
+                "no_usable_photo",
+                f"No usable photo for session {number}",
+                "watch",
+                [why],
+                session=number,
+                data={"photo_ids": _photo_ids(t, rows)},
+            )
         )
     return flags
 

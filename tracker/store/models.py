@@ -140,6 +140,29 @@ class ClientNote(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class FlagReview(Base):
+    """A practitioner's action on one of a client's flags (tracker/app/flags.py): rows are
+    added, never changed, so the latest row of a flag is its state and the rows are its
+    history. The flag is named by its key (tracker.progress.flags.Flag.key); its title is
+    kept so the history reads well after the flag itself is no longer computed."""
+
+    __tablename__ = "flag_review"
+    __table_args__ = (
+        CheckConstraint("state IN ('acknowledged', 'resolved', 'snoozed', 'reopened')", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    flag_key: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    snoozed_until: Mapped[date | None]
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    by: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class TreatmentCourse(Base):
     __tablename__ = "treatment_course"
     __table_args__ = (

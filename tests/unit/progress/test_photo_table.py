@@ -134,10 +134,16 @@ def test_slow_recovery_and_pih_watch_read_the_table() -> None:
     band = NoiseBand(0.8, None, "floor")
     slow = rules.slow_recovery(t, 1, START, START + timedelta(weeks=5), band, None)
     assert slow is not None
-    assert slow.evidence == ["photo 7 at 200 h: redness 5.0 EI, pre-session level 2.1 + noise band 0.8"]
+    # Photos named as the practitioner knows them; the id is kept for the link.
+    assert slow.evidence == [
+        "session 1, day-8 check-in, 9 Jun (200 h after): redness 5.0 EI, "
+        "pre-session level 2.1 + noise band 0.8"
+    ]
+    assert slow.data["photo_ids"] == [7] and slow.key == "slow_recovery:s1"
     pih = rules.pih_watch(t, 1, START, START + timedelta(weeks=5), band, band, band, None, 20.0)
     assert pih is not None and pih.data["darkening_l"] == 2.1  # 1.1 before, −1.0 on day 8
-    assert pih.evidence[1:] == ["photo 7 on day 8: ΔL* -1.00, melanin index 1.10"]
+    assert pih.evidence[1:] == ["session 1, day-8 check-in, 9 Jun: ΔL* -1.0, melanin index 1.10"]
+    assert pih.data["photo_ids"] == [7]
 
 
 def test_remembered_answers_cannot_be_changed_by_callers() -> None:
