@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from tracker.app import audit, measurements
+from tracker.app.consent import refuse_photos_without_care_consent
 from tracker.app.context import Context, one_publication
 from tracker.app.courses import current_course
 from tracker.app.measurements import Outcome, analyze_photo
@@ -65,7 +66,8 @@ def import_photo(
 
     Blobs are written before the row and the row is committed last, so a crash at any
     point leaves at worst unreferenced blobs (which fsck quarantines), never a row that
-    points at a missing file. The same pixels uploaded twice for a client are refused.
+    points at a missing file. The same pixels uploaded twice for a client are refused, and
+    so is any photo of a client who withdrew consent to photos for their care.
     """
     app, actor = ctx.app, ctx.actor
     image = ingest(data, filename, app.limits)
@@ -73,6 +75,7 @@ def import_photo(
     when = taken_at or image.taken_at or datetime.now().replace(microsecond=0)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        refuse_photos_without_care_consent(client)
         original_key = sha256_hex(image.original)
         duplicate = uow.repo.photo_with_hash(client.id, original_key)
         if duplicate is not None:
@@ -202,6 +205,10 @@ def upload_photo(
     """Import one uploaded file under the configured CPU, memory and time limits, or raise
     Rejected (OverLimit when a limit was met) having stored nothing."""
     app, actor = ctx.app, ctx.actor
+    with app.uow() as uow:  # said at once, before a child process decodes the file
+        refuse_photos_without_care_consent(
+            require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        )
     stored: list[int] = []
     try:
         imported: Imported = run_limited(
