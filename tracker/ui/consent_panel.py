@@ -66,8 +66,11 @@ def consent_panel(
 
 def consent_summary(stored: Consents, flags: Sequence[ConsentFlag], you: str = "") -> None:
     """The purposes shown but not changeable here, one line each."""
+    lines = []
     for flag in flags:
-        st.markdown(f"{flag.label}: {consent_state(stored.entries.get(flag), you).lower()}")
+        state = consent_state(stored.entries.get(flag), you)
+        lines.append(f"- {flag.label}: {state[:1].lower()}{state[1:]}")
+    st.markdown("\n".join(lines))
 
 
 def _save(ctx: Context, client_id: int, stored: Consents, ticks: dict[ConsentFlag, bool], page: str) -> None:
