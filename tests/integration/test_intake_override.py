@@ -5,11 +5,13 @@ clears it by updating the intake."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from tracker.app import courses
+from tests.conftest import blob_files, photo_rows
+from tracker.app import courses, photos
 from tracker.app.context import Context
 from tracker.app.courses import ContraindicationOnFile
 from tracker.bootstrap import App
@@ -19,6 +21,7 @@ from tracker.progress.flags import contraindications
 from tracker.store.models import AuditEvent, TreatmentSession
 
 AT = datetime(2026, 5, 4, 10)
+PHOTO = (Path(__file__).resolve().parents[2] / "sample_photos" / "linh" / "s1_before_a.jpg").read_bytes()
 NEW = (
     Contraindication.PREGNANCY_OR_BREASTFEEDING,
     Contraindication.ISOTRETINOIN,
@@ -89,3 +92,18 @@ def test_the_new_questions_are_stored_read_back_and_flagged(
     assert flag is not None and flag.severity == "act"
     assert "answered yes at intake: Pregnant or breastfeeding" in flag.evidence
     assert Intake.from_json({"contraindications": [c.value for c in NEW]}).contraindications == NEW
+
+
+def test_an_import_does_not_open_a_session_past_the_override(
+    app: App, operator: Actor, client_id: int
+) -> None:
+    ctx = Context(app, operator)
+    courses.record_intake(ctx, client_id, [Contraindication.DIABETES])
+    with pytest.raises(ContraindicationOnFile, match="record the session first"):
+        photos.import_photo(
+            ctx, client_id, PHOTO, "s1.jpg", session_number=1, create_session=True, analyse=False
+        )
+    assert sessions(app) == 0 and photo_rows(app) == 0 and blob_files(app) == []
+    courses.record_session(ctx, client_id, 1, AT, override_reason="Well controlled; GP agrees.")
+    done = photos.import_photo(ctx, client_id, PHOTO, "s1.jpg", session_number=1, analyse=False)
+    assert done.session_number == 1 and photo_rows(app) == 1
