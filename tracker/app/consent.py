@@ -92,8 +92,8 @@ def refuse_photos_without_care_consent(client: Client) -> None:
     entry = Consents.from_json(client.consent).entries.get(ConsentFlag.PHOTOS_FOR_CARE)
     if entry is not None and not entry.given:
         raise PhotosNotAllowed(
-            "No new photos can be kept: consent to photos for clinical care has been withdrawn. "
-            "The clinic can record it again if it is given."
+            "No new photos can be kept: consent to photos for clinical care is not given "
+            "(declined or withdrawn). The clinic can record it if the client agrees."
         )
 
 
