@@ -6,9 +6,11 @@ from __future__ import annotations
 import streamlit as st
 
 from tracker.app import people
+from tracker.app.consent import CLIENT_MAY_CHANGE, client_consents
 from tracker.app.records import export_client
-from tracker.domain import Role
-from tracker.ui.context import TOKEN_KEY, require_context
+from tracker.domain import ConsentFlag, Role
+from tracker.ui.consent_panel import consent_panel, consent_summary
+from tracker.ui.context import TOKEN_KEY, require_context, show_flash
 from tracker.ui.errors import error_boundary
 from tracker.ui.text import md_escape
 
@@ -16,6 +18,7 @@ ctx = require_context()
 actor = ctx.actor
 st.title("My account")
 st.caption(f"Signed in as {md_escape(actor.label)} ({actor.role.value}).")
+show_flash("my_account")
 
 with st.form("change_password", clear_on_submit=True):
     current = st.text_input("Current password", type="password", key="pw_current")
@@ -49,3 +52,14 @@ if actor.role is Role.CLIENT and actor.client_id is not None:
             mime="application/zip",
             key="my_export_download",
         )
+
+if actor.role is Role.CLIENT and actor.client_id is not None:
+    st.subheader("My consent")
+    st.caption("You can change these at any time; a change takes effect at once.")
+    consent_panel(ctx, actor.client_id, page="my_account", flags=CLIENT_MAY_CHANGE)
+    st.caption("Agreed with your practitioner (ask them to change these):")
+    consent_summary(
+        client_consents(ctx, actor.client_id),
+        [f for f in ConsentFlag if f not in CLIENT_MAY_CHANGE],
+        you=actor.label,
+    )

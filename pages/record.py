@@ -17,7 +17,8 @@ import streamlit as st
 
 from tracker.app import courses
 from tracker.app.courses import default_plan
-from tracker.domain import Concern, Contraindication
+from tracker.domain import Concern, ConsentFlag, Contraindication
+from tracker.ui.consent_panel import consent_panel
 from tracker.ui.context import STAFF, flash, require_context, show_flash
 from tracker.ui.errors import error_boundary, show_error
 from tracker.ui.region_picker import region_picker
@@ -32,11 +33,14 @@ clients = courses.client_names(ctx)
 
 
 @error_boundary()  # a refusal is said, and the form keeps what was typed
-def add_client(name: str, concern: Concern, dob: date | None, body_area: str, same_name_ok: bool) -> None:
+def add_client(
+    name: str, concern: Concern, dob: date | None, body_area: str, same_name_ok: bool,
+    consents: dict[ConsentFlag, bool],
+) -> None:  # fmt: skip
     try:
         new_id = courses.create_client(
             ctx, name, concern=concern, date_of_birth=dob, body_area=body_area,
-            allow_same_name=same_name_ok,
+            allow_same_name=same_name_ok, consents=consents,
         )  # fmt: skip
     except courses.SameName as exc:  # the form keeps the name, and asks to confirm
         st.session_state["record_same_name"] = name
@@ -60,6 +64,11 @@ with st.expander("New client", expanded=not clients), st.form("new_client", clea
         "Date of birth (optional)", value=None, min_value=date(1920, 1, 1), key="new_client_dob"
     )
     body_area = st.text_input("Treated area", value="face", key="new_client_area", max_chars=200)
+    st.markdown("**Consent** · tick what the client agrees to; each can be changed later")
+    new_consents = {
+        flag: st.checkbox(flag.label, value=False, key=f"new_client_consent_{flag.value}")
+        for flag in ConsentFlag
+    }
     pending_same = st.session_state.get("record_same_name")
     same_ok = False
     if pending_same and pending_same == name:
@@ -67,7 +76,7 @@ with st.expander("New client", expanded=not clients), st.form("new_client", clea
             f"{md_escape(pending_same)} is a different person: add a second record", key="new_client_same"
         )
     if st.form_submit_button("Add client"):
-        add_client(name, concern, dob, body_area, same_ok)
+        add_client(name, concern, dob, body_area, same_ok, new_consents)
 if not clients:
     st.stop()
 
@@ -102,6 +111,7 @@ chosen = st.selectbox(
 existing = sessions.get(chosen)
 last = sessions[max(sessions)] if sessions else None
 template = existing or last  # a new session starts from the last one's settings
+on_file = courses.client_intake(ctx, client_id).contraindications if existing is None else ()
 
 
 def _revision(s: courses.SessionRow | None) -> str:
@@ -138,6 +148,15 @@ with st.form(f"session_{key}"):
         value=float(template.price) if template and template.price is not None else 250.0,
     )  # fmt: skip
     notes = st.text_area("Notes", value=existing.notes if existing else "", key=f"s_notes_{key}")
+    treat_anyway, override_reason = False, ""
+    if on_file:  # a new session needs the practitioner's decision, with a reason (audited)
+        st.warning("Contraindications on the intake: " + "; ".join(c.question for c in on_file) + ".")
+        treat_anyway = st.checkbox("Treat anyway", key=f"s_override_{key}")
+        override_reason = st.text_area(
+            "Reason for treating anyway (kept in the audit log)",
+            key=f"s_override_reason_{key}",
+            max_chars=1000,
+        )
     submitted = st.form_submit_button(
         "Save session" if existing is None else f"Save changes to session {chosen}", type="primary"
     )
@@ -161,6 +180,7 @@ def save_session(replace: bool) -> None:
         ctx, client_id, chosen, wanted["date"], device=wanted["device"],
         needle_depth_mm=wanted["needle depth (mm)"], passes=wanted["passes"], serum=wanted["serum"],
         price=wanted["price"], notes=wanted["notes"], practitioner_id=actor.user_id, replace=replace,
+        override_reason=override_reason if treat_anyway else "",
     )  # fmt: skip
     st.session_state.pop(pending_key, None)
     verb = "changed" if replace else "saved"
@@ -262,3 +282,9 @@ if removal:
     if no.button("Keep it on file", key=f"ci_cancel_{ikey}"):
         st.session_state.pop(removal_key, None)
         st.rerun()
+
+# Consent -----------------------------------------------------------------------------------
+
+st.subheader("Consent")
+st.caption("What the client has agreed to, per purpose. A withdrawal takes effect at once and is audited.")
+consent_panel(ctx, client_id, page="record")

@@ -134,6 +134,13 @@ class Contraindication(StrEnum):
     BLOOD_THINNERS = "blood_thinners"
     IMMUNOCOMPROMISED = "immunocompromised"
     NUMBING_OR_SERUM_ALLERGY = "numbing_or_serum_allergy"
+    # Issue 11: the rest of the standard micro-needling screening.
+    PREGNANCY_OR_BREASTFEEDING = "pregnancy_or_breastfeeding"
+    ISOTRETINOIN = "isotretinoin"
+    KELOID_TENDENCY = "keloid_tendency"
+    COLD_SORES = "cold_sores"
+    RECENT_TAN_OR_SUNBURN = "recent_tan_or_sunburn"
+    DIABETES = "diabetes"
 
     @property
     def question(self) -> str:
@@ -195,6 +202,12 @@ _CONTRAINDICATION_QUESTIONS = {
     Contraindication.BLOOD_THINNERS: "Taking blood thinners",
     Contraindication.IMMUNOCOMPROMISED: "A weakened immune system",
     Contraindication.NUMBING_OR_SERUM_ALLERGY: "Allergy to numbing cream or serums",
+    Contraindication.PREGNANCY_OR_BREASTFEEDING: "Pregnant or breastfeeding",
+    Contraindication.ISOTRETINOIN: "Isotretinoin (Accutane, Roaccutane) taken in the last 6 months",
+    Contraindication.KELOID_TENDENCY: "Scars that heal raised or thick (keloids)",
+    Contraindication.COLD_SORES: "Cold sores (herpes simplex), now or in the past",
+    Contraindication.RECENT_TAN_OR_SUNBURN: "Sunburn or a fresh tan (sun, sunbed, spray) in the last 2 weeks",
+    Contraindication.DIABETES: "Diabetes",
 }
 
 

@@ -152,7 +152,9 @@ def test_the_cache_follows_every_kind_of_change(own_demo: tuple[App, Actor]) -> 
     }
 
     # A new session through the services: sessions done and the next due date move.
-    courses.record_session(Context(app, actor), niamh, 5, datetime(2026, 11, 20, 10, 0))
+    courses.record_session(
+        Context(app, actor), niamh, 5, datetime(2026, 11, 20, 10, 0), override_reason="rosacea calm"
+    )  # Niamh's intake has a contraindication: a new session needs a reason
     row = _row(clinic_dashboard(Context(app, actor), TODAY), "Niamh")
     assert row["sessions"] == "5/4" and row["next_due"] == date(2027, 5, 21)
 

@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy import select
 
 from tracker.app import courses
+from tracker.app.consent import set_consent
 from tracker.app.context import Context
 from tracker.app.demo import DemoResult
 from tracker.app.reports import FontMissing, client_report_pdf, find_font, report_filename
 from tracker.bootstrap import App
-from tracker.domain import Role
+from tracker.domain import ConsentFlag, Role
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AuditEvent, Photo
@@ -170,6 +171,8 @@ def test_a_missing_font_names_the_package_to_install(tmp_path: Path) -> None:
 
 
 def test_a_course_without_photos_still_gets_a_report(app: App, operator: Actor, client_id: int) -> None:
+    # With consent to photos in reports, so the page says why there are none: no pair yet.
+    set_consent(Context(app, operator), client_id, ConsentFlag.PHOTOS_IN_REPORTS, True)
     courses.record_session(
         Context(app, operator), client_id, 1, datetime(2026, 1, 5, 10), device="Dermapen 4"
     )

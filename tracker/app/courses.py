@@ -13,11 +13,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from tracker.app import audit
+from tracker.app.consent import store_consents
 from tracker.app.context import Context, one_publication
 from tracker.app.measurements import reanalyze_series
 from tracker.application import App
 from tracker.domain import (
     Concern,
+    ConsentFlag,
     Contraindication,
     FaceRegion,
     Intake,
@@ -55,6 +57,15 @@ class SessionExists(Refused):
 
 class IntakeRemoval(Refused):
     """Saving would take a recorded contraindication off the file; it must be asked for."""
+
+
+class ContraindicationOnFile(Refused):
+    """A new session for a client whose intake has a contraindication: treating anyway is
+    the practitioner's decision, given with a reason (audited)."""
+
+    def __init__(self, message: str, contraindications: Sequence[Contraindication]) -> None:
+        super().__init__(message)
+        self.contraindications = tuple(contraindications)
 
 
 def ensure_clinic(app: App, name: str, *, demo: bool = False) -> int:
@@ -119,7 +130,8 @@ def create_client(
     *,
     date_of_birth: date | None = None,
     intake: Intake | None = None,
-    consent: Mapping[str, str | None] | None = None,
+    consent: Mapping[str, object] | None = None,
+    consents: Mapping[ConsentFlag, bool] | None = None,
     concern: Concern = Concern.OTHER,
     planned_sessions: int | None = None,
     interval_weeks: int | None = None,
@@ -128,7 +140,10 @@ def create_client(
 ) -> int:
     """A client and their first treatment course, with the concern's default plan unless
     the practitioner gives one. A name already in the clinic is refused (`SameName`) unless
-    `allow_same_name`: a double click or a second visit must not make a second record."""
+    `allow_same_name`: a double click or a second visit must not make a second record.
+
+    `consents` are the answers given at intake, recorded as given now by the actor and
+    audited one by one; `consent` is a stored consent record taken as it is (the demo's)."""
     app, actor = ctx.app, ctx.actor
     plan = default_plan(concern)
     require_staff(actor)
@@ -162,6 +177,8 @@ def create_client(
         uow.repo.add(client)
         uow.repo.flush()
         audit.record(uow, actor, "create", "client", client.id)
+        if consents:
+            store_consents(uow, actor, client, consents)
         uow.commit()
         return client.id
 
@@ -180,10 +197,17 @@ def record_session(
     notes: str = "",
     practitioner_id: int | None = None,
     replace: bool = False,
+    override_reason: str = "",
 ) -> int:
     """Create session `number` of the client's current course, or, with `replace`, change
     the settings of that recorded session (without it a recorded session is refused with
-    `SessionExists`, so a stale form can never overwrite one)."""
+    `SessionExists`, so a stale form can never overwrite one).
+
+    A new session for a client with a contraindication on the intake is refused
+    (`ContraindicationOnFile`) unless `override_reason` says why treating anyway; the
+    override is audited with the reason and the contraindications. Changing a session
+    already recorded needs none: the decision to treat was taken when it was recorded. The
+    practitioner clears a contraindication by updating the intake."""
     app, actor = ctx.app, ctx.actor
     require_staff(actor)
     if number < 1:
@@ -198,7 +222,9 @@ def record_session(
                 f"Session {number} is already recorded for {client.name} ({session.at:%d %b %Y}); "
                 "confirm to change it, or pick the next session number."
             )
+        override: list[Contraindication] = []
         if session is None:
+            override = _needs_override(client, override_reason)
             session = TreatmentSession(course_id=course.id, number=number, at=at)
             uow.repo.add(session)
             action = "create"
@@ -212,8 +238,37 @@ def record_session(
         session.practitioner_id = practitioner_id
         uow.repo.flush()
         audit.record(uow, actor, action, "treatment_session", session.id)
+        if override:
+            audit.record(
+                uow,
+                actor,
+                "contraindication_override",
+                "treatment_session",
+                session.id,
+                detail={
+                    "client_id": client.id,
+                    "session": number,
+                    "reason": override_reason.strip(),
+                    "contraindications": [c.value for c in override],
+                },
+            )
         uow.commit()
         return session.id
+
+
+def _needs_override(client: Client, reason: str) -> list[Contraindication]:
+    """The contraindications on the client's intake that this new session overrides;
+    refuses when there are some and no reason is given."""
+    on_file = list(Intake.from_json(client.intake).contraindications)
+    if on_file and not reason.strip():
+        raise ContraindicationOnFile(
+            f"{client.name} has a contraindication on the intake: "
+            + "; ".join(c.question for c in on_file)
+            + ". To treat anyway, give the reason for overriding it; "
+            "or update the intake if it no longer applies.",
+            on_file,
+        )
+    return on_file
 
 
 def record_intake(

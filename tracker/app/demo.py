@@ -90,6 +90,7 @@ def build_demo(
                 price=session.get("price"),
                 notes=session.get("notes", ""),
                 replace=True,  # safe to repeat
+                override_reason=_override_reason(entry),
             )
         _rate_sessions(app, actor, client_id, entry)
         for index, photo in enumerate(entry["photos"]):
@@ -150,6 +151,14 @@ def _rate_sessions(app: App, actor: Actor, client_id: int, entry: JsonObject) ->
     for session in entry["sessions"]:
         number = int(session["number"])
         rate_session(Context(app, actor), client_id, number, min(9, (4 if slow else 5) + number))
+
+
+def _override_reason(entry: JsonObject) -> str:
+    """What the demo's practitioner wrote when treating a client with a contraindication on
+    the intake (a session for such a client needs a reason; none is needed otherwise)."""
+    if not (entry.get("intake") or {}).get("contraindications"):
+        return ""
+    return "Demo: reviewed at consultation (see the intake notes); treated with adapted settings."
 
 
 def _ensure_client(app: App, actor: Actor, entry: JsonObject) -> int:

@@ -14,14 +14,15 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from tracker.app import audit, measurements
+from tracker.app.consent import refuse_photos_without_care_consent
 from tracker.app.context import Context, one_publication
-from tracker.app.courses import current_course
+from tracker.app.courses import ContraindicationOnFile, current_course
 from tracker.app.measurements import Outcome, analyze_photo
 from tracker.app.records import delete_unused_blobs
 from tracker.application import App
 from tracker.bootstrap import open_app
 from tracker.config import Settings
-from tracker.domain import PhotoKind, infer_kind, pick_session_number
+from tracker.domain import Intake, PhotoKind, infer_kind, pick_session_number
 from tracker.errors import Refused
 from tracker.events import ClientInputsChanged, PhotoFilesDropped
 from tracker.imaging.maps import MapImage, difference_map, redness_map
@@ -29,7 +30,7 @@ from tracker.imaging.registration import compose_affine, invert_affine, register
 from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.store.blobs import sha256_hex
-from tracker.store.models import Photo, TreatmentCourse, TreatmentSession
+from tracker.store.models import Client, Photo, TreatmentCourse, TreatmentSession
 from tracker.store.uow import DuplicatePhoto, UnitOfWork
 from tracker.worker import OverLimit, Report, WorkLimits, run_limited
 
@@ -65,7 +66,8 @@ def import_photo(
 
     Blobs are written before the row and the row is committed last, so a crash at any
     point leaves at worst unreferenced blobs (which fsck quarantines), never a row that
-    points at a missing file. The same pixels uploaded twice for a client are refused.
+    points at a missing file. The same pixels uploaded twice for a client are refused, and
+    so is any photo of a client who withdrew consent to photos for their care.
     """
     app, actor = ctx.app, ctx.actor
     image = ingest(data, filename, app.limits)
@@ -73,6 +75,7 @@ def import_photo(
     when = taken_at or image.taken_at or datetime.now().replace(microsecond=0)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        refuse_photos_without_care_consent(client)
         original_key = sha256_hex(image.original)
         duplicate = uow.repo.photo_with_hash(client.id, original_key)
         if duplicate is not None:
@@ -81,7 +84,7 @@ def import_photo(
                 f"taken {duplicate.taken_at:%Y-%m-%d %H:%M})."
             )
         course = current_course(uow, client)
-        session, created = _session_for(uow, actor, course, session_number, when, create_session)
+        session, created = _session_for(uow, actor, client, course, session_number, when, create_session)
         # A photo that opens a new session is its starting point: a before-photo.
         photo_kind = kind or (PhotoKind.BEFORE if created else infer_kind(session.at, when))
 
@@ -167,12 +170,15 @@ def photo_size(ctx: Context, photo_id: int) -> tuple[int, int]:
 def _session_for(
     uow: UnitOfWork,
     actor: Actor,
+    client: Client,
     course: TreatmentCourse,
     number: int | None,
     taken_at: datetime,
     create: bool,
 ) -> tuple[TreatmentSession, bool]:
-    """The session a photo goes to, and whether it was created for it."""
+    """The session a photo goes to, and whether it was created for it. A session is not
+    created for a client with a contraindication on the intake: treating them is decided,
+    with a reason, when the session is recorded (courses.record_session)."""
     if number is None:
         number = pick_session_number({s.number: s.at for s in course.sessions}, taken_at) or 1
     session = uow.repo.session_by_number(course.id, number)
@@ -183,6 +189,14 @@ def _session_for(
     require_staff(actor)
     if number < 1:
         raise Refused("Session numbers start at 1.")
+    on_file = Intake.from_json(client.intake).contraindications
+    if on_file:
+        raise ContraindicationOnFile(
+            f"Session {number} is not recorded yet, and {client.name} has a contraindication on the "
+            f"intake ({'; '.join(c.question for c in on_file)}): record the session first, with the "
+            "reason for treating anyway.",
+            on_file,
+        )
     session = TreatmentSession(course_id=course.id, number=number, at=taken_at)
     uow.repo.add(session)
     uow.repo.flush()
@@ -202,6 +216,10 @@ def upload_photo(
     """Import one uploaded file under the configured CPU, memory and time limits, or raise
     Rejected (OverLimit when a limit was met) having stored nothing."""
     app, actor = ctx.app, ctx.actor
+    with app.uow() as uow:  # said at once, before a child process decodes the file
+        refuse_photos_without_care_consent(
+            require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        )
     stored: list[int] = []
     try:
         imported: Imported = run_limited(

@@ -43,7 +43,10 @@ def export_client(ctx: Context, client_id: int) -> tuple[str, bytes]:
 
 def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
     """Write the zip into `out` one photo at a time (a client with hundreds of 12 MP photos
-    never has to fit in memory); returns a suggested file name."""
+    never has to fit in memory); returns a suggested file name.
+
+    Every photo is included whatever the consents say: this is the client's right of
+    access to their own data, not a use of the photos for a purpose (the README says so)."""
     app, actor = ctx.app, ctx.actor
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
@@ -180,6 +183,9 @@ client.json   the client record, intake and consent, course and sessions, every 
               details and measurements (with the metric version that produced them), and,
               in exports made by the clinic, the practitioners' notes
 photos/       every photo as stored: the uploaded file, with location data removed at upload
+
+The photos are in this archive whatever was agreed about photos in reports or marketing:
+it is the client's own copy of their data (the right of access), not a use of the photos.
 
 Times are the clinic's local times as recorded, except exported_at (UTC).
 """

@@ -32,10 +32,11 @@ from PIL import Image
 
 from tracker.app import audit, photos
 from tracker.app.charts import chart_png, metric_chart, recovery_chart
+from tracker.app.consent import NO_PHOTOS_IN_REPORTS
 from tracker.app.context import Context
 from tracker.app.courses import course_progress
 from tracker.application import App
-from tracker.domain import Concern, PhotoKind
+from tracker.domain import Concern, ConsentFlag, Consents, PhotoKind
 from tracker.errors import Refused
 from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.permissions import Actor, require_client_access
@@ -182,6 +183,9 @@ def client_report_pdf(
     (before_photo_id, after_photo_id) of this client's current course; by default the
     first baseline photo against the latest before-photo. The export is logged only once
     the PDF exists, so a failed export leaves no misleading trace.
+
+    Without the client's consent to photos in reports the PDF has no photos, whatever
+    `pairs` asks for, and says so where they would be.
     """
     app, actor = ctx.app, ctx.actor
     fonts = find_font()  # fail before any work when the font is missing
@@ -189,8 +193,11 @@ def client_report_pdf(
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         clinic = uow.repo.clinic(client.clinic_id)
         clinic_name = clinic.name if clinic else ""
+        photos_allowed = Consents.from_json(client.consent).given(ConsentFlag.PHOTOS_IN_REPORTS)
     progress = course_progress(ctx, client_id, today)
     chosen = default_pairs(progress) if pairs is None else [(int(a), int(b)) for a, b in pairs]
+    if not photos_allowed:
+        chosen = []
     photo_ids = list(dict.fromkeys(pid for pair in chosen for pid in pair))
     stamps = _photo_stamps(app, actor, client_id, photo_ids, progress.table)
     images = {pid: _pdf_jpeg(photos.photo_bytes(ctx, pid, "display")) for pid in photo_ids}
@@ -198,7 +205,7 @@ def client_report_pdf(
     generated = datetime.now().replace(microsecond=0)
     pdf = _ReportPdf(fonts, clinic_name, progress.client_name, generated)
     _summary_page(pdf, progress, clinic_name, generated)
-    _pairs_section(pdf, chosen, stamps, images)
+    _pairs_section(pdf, chosen, stamps, images, left_out="" if photos_allowed else NO_PHOTOS_IN_REPORTS)
     _charts_section(pdf, progress)
     _metrics_section(pdf, progress)
     _flags_section(pdf, progress)
@@ -214,6 +221,7 @@ def client_report_pdf(
             client_id,
             detail={
                 "photos": photo_ids,
+                "photos_in_reports": photos_allowed,
                 "pages": pdf.pages_count,
                 "bytes": len(data),
                 "sha256": hashlib.sha256(data).hexdigest(),
@@ -357,9 +365,14 @@ def _pairs_section(
     pairs: Sequence[tuple[int, int]],
     stamps: dict[int, PhotoStamp],
     images: dict[int, tuple[bytes, tuple[int, int]]],
+    *,
+    left_out: str = "",
 ) -> None:
     pdf.add_page()
     pdf.heading("Before and after")
+    if left_out:  # no consent: the reader learns why there are no photos
+        pdf.paragraph(left_out)
+        return
     if not pairs:
         pdf.paragraph(
             "No before/after pair yet: it needs a usable before-photo from a session after the first one."

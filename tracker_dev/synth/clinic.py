@@ -75,6 +75,9 @@ SLOTS = (
     (PhotoKind.AFTER, 0.5, 0.2),
     (PhotoKind.BEFORE, -0.25, 0.05),
 )
+# The questions the generated clinic draws from: the first ten, as when it was written, so
+# the same seed still makes the same clinic after new questions were added (issue 11).
+_DRAWN_CONTRAINDICATIONS = list(Contraindication)[:10]
 NOISE_EI = 0.1  # repeat-capture noise of delta_ei on these fake photos, EI
 NOISE_L = 0.15  # of delta_l_star, L*
 NOISE_TEXTURE = 0.015  # relative, of the texture metrics
@@ -380,7 +383,7 @@ def _draw_plan(
         plan.late_day1_session = rng.randint(1, sessions)
         truth.missed_checkin.add(client_id)
     elif roll < 7:
-        plan.contraindications = [rng.choice(list(Contraindication)).value]
+        plan.contraindications = [rng.choice(_DRAWN_CONTRAINDICATIONS).value]
         truth.contraindication.add(client_id)
     elif roll < 10 and sessions >= 3:
         plan.texture_step = 0.05
