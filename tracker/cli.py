@@ -686,6 +686,11 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.bootstrap import open_app
     from tracker.errors import Refused
 
+    try:
+        backup.sqlite_database(settings)
+    except Refused as exc:
+        _say(f"refused: {exc}")
+        return EXIT_REFUSED
     app = open_app(settings)
     try:
         done = backup.backup(app, args.dest, keep=args.keep)

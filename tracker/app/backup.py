@@ -62,13 +62,20 @@ class RestoreDone:
     fsck: consistency.Report
 
 
+def sqlite_database(settings: Settings) -> Path:
+    """The database file a backup copies; refused for any database but SQLite. Checked
+    before the app is opened, which for another database needs its driver and server."""
+    database = archive_format.sqlite_file(settings.resolved_database_url)
+    if database is None:
+        raise Refused(NOT_SQLITE)
+    return database
+
+
 def backup(app: App, dest: Path, *, keep: int | None = None) -> BackupDone:
     """Write one archive. `dest` is a folder (a new time-stamped file goes in it; with
     `keep`, only the newest `keep` backups there are kept) or a new file's name."""
     settings = app.settings
-    database = archive_format.sqlite_file(settings.resolved_database_url)
-    if database is None:
-        raise Refused(NOT_SQLITE)
+    database = sqlite_database(settings)
     if keep is not None and keep < 1:
         raise Refused("--keep must be at least 1")
     target = _target(dest, keep)
