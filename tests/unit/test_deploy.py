@@ -166,6 +166,9 @@ def test_replicas_share_one_upstream_with_cookie_affinity(nginx: Directive) -> N
     assert upstream.args == ["tracker_app"]
     assert upstream.values("hash") == ["$tracker_route consistent"]
     assert all(re.fullmatch(r"127\.0\.0\.1:\d+", s) for s in upstream.values("server"))
+    # Reused idle connections the app has closed would count as failures and move
+    # browsers to a process without their session (seen behind a real nginx).
+    assert not upstream.all("keepalive")
     (route,) = [m for m in nginx.all("map") if m.args == ["$cookie_tracker_route", "$tracker_route"]]
     assert route.values("") == ["$request_id"] and route.values("default") == ["$cookie_tracker_route"]
     _plain, tls = servers(nginx)
