@@ -179,17 +179,25 @@ def test_a_manifest_that_disagrees_or_is_missing_is_refused(
     code, out = run(capsys, tmp_path / "a", "restore", str(no_file))
     assert code == 1 and dropped in out and "not in the archive" in out
 
+    original_sha = manifest["database"]["sha256"]
     manifest["database"]["sha256"] = "0" * 64
     other_db = tmp_path / "other-db.tar.gz"
     rewrite(archive, other_db, {"manifest.json": json.dumps(manifest).encode()})
     code, out = run(capsys, tmp_path / "b", "restore", str(other_db))
     assert code == 1 and "tracker.db" in out and "manifest" in out
 
+    manifest["database"]["sha256"] = original_sha
+    manifest["schema_revision"] = "9999_from_the_future"
+    newer = tmp_path / "newer.tar.gz"
+    rewrite(archive, newer, {"manifest.json": json.dumps(manifest).encode()})
+    code, out = run(capsys, tmp_path / "d", "restore", str(newer))
+    assert code == 1 and "9999_from_the_future" in out and "newer version" in out
+
     no_manifest = tmp_path / "no-manifest.tar.gz"
     rewrite(archive, no_manifest, {"manifest.json": None})
     code, out = run(capsys, tmp_path / "c", "restore", str(no_manifest))
     assert code == 1 and "no manifest.json" in out
-    for name in "abc":
+    for name in "abcd":
         assert not (tmp_path / name / "tracker.db").exists()
 
 

@@ -172,7 +172,10 @@ def restore(settings: Settings, archive: Path, *, force: bool = False) -> Restor
 
 def _target(dest: Path, keep: int | None) -> Path:
     if dest.is_dir():
-        return dest / f"{PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%SZ}{SUFFIX}"
+        target = dest / f"{PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%SZ}{SUFFIX}"
+        if target.exists():  # another backup in the same second
+            raise Refused(f"{target} exists already; try again in a second")
+        return target
     if keep is not None:
         raise Refused(f"--keep needs a folder to keep backups in; {dest} is not one")
     if dest.exists():
