@@ -161,6 +161,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--confirm", required=True, help="the client's name again, as a guard")
     p.set_defaults(handler=cmd_delete_client)
 
+    p = sub.add_parser(
+        "backup", help="write the database and every photo file to one archive (safe while serving)"
+    )
+    p.add_argument(
+        "dest", type=Path, metavar="DEST", help="a folder (a time-stamped file goes in it) or a new file"
+    )
+    p.add_argument(
+        "--keep", type=int, metavar="N", help="with a folder: keep only the newest N backups there"
+    )
+    p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore an archive into an empty data folder, check it, run fsck")
+    p.add_argument("archive", type=Path, metavar="ARCHIVE")
+    p.add_argument("--force", action="store_true", help="move a non-empty data folder's contents aside first")
+    p.set_defaults(handler=cmd_restore)
+
     p = sub.add_parser("users", help="list the sign-in accounts of a clinic")
     p.add_argument("--clinic", help="clinic name (default: the only clinic)")
     p.add_argument("--json", action="store_true")
@@ -663,6 +679,68 @@ def cmd_delete_client(args: argparse.Namespace, settings: Settings) -> int:
         f"({done.files_kept} kept: still used by another client's photo)"
     )
     return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.app import backup
+    from tracker.bootstrap import open_app
+    from tracker.errors import Refused
+
+    try:
+        backup.sqlite_database(settings)
+    except Refused as exc:
+        _say(f"refused: {exc}")
+        return EXIT_REFUSED
+    app = open_app(settings)
+    try:
+        done = backup.backup(app, args.dest, keep=args.keep)
+    except Refused as exc:
+        _say(f"refused: {exc}")
+        return EXIT_REFUSED
+    finally:
+        app.close()
+    m = done.manifest
+    _say(
+        f"wrote {done.path} ({done.size / 1e6:.1f} MB): database (schema {m.schema_revision}), "
+        f"{m.counts.get('photo', 0)} photos, {len(m.blobs)} files"
+    )
+    for path in done.pruned:
+        _say(f"removed old backup {path.name}")
+    if not done.complete:
+        damaged = set(done.corrupt)
+        for key in m.missing:
+            state = "damaged" if key in damaged else "missing"
+            _say(f"not in the backup: file {key[:12]}… ({state} in the store)")
+        _say(f"INCOMPLETE: {len(m.missing)} files the database uses were not backed up; run `fsck`")
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.app import backup
+    from tracker.errors import Refused
+
+    try:
+        done = backup.restore(settings, args.archive, force=args.force)
+    except Refused as exc:
+        _say(f"refused: {exc}")
+        return EXIT_REFUSED
+    m, report = done.manifest, done.fsck
+    if done.moved_aside:
+        _say(f"moved the previous contents of {done.data_dir} to {done.moved_aside}")
+    _say(
+        f"restored {args.archive.name} (backup of {m.created_at:%Y-%m-%d %H:%M} UTC) into {done.data_dir}: "
+        f"{m.counts.get('photo', 0)} photos, {len(m.blobs)} files, each file's SHA-256 checked"
+    )
+    if done.upgraded_from:
+        _say(f"database upgraded from schema {done.upgraded_from} to this version's")
+    if done.left_out:
+        _say(f"left out {done.left_out} files the backup's database does not use")
+    for problem in report.problems:
+        _say(problem.describe())
+    state = "consistent" if report.consistent else "INCONSISTENT"
+    _say(f"fsck: {state}: {report.photos} photos, {report.blobs} blobs, {len(report.problems)} problems")
+    return EXIT_OK if report.consistent else EXIT_REFUSED
 
 
 def _one_client(args: argparse.Namespace, settings: Settings) -> tuple[App, Actor, int]:

@@ -26,8 +26,16 @@ def streamlit_options(settings: Settings) -> list[str]:
     return [f"--server.maxUploadSize={upload_mb}", f"--server.maxMessageSize={message_mb}"]
 
 
+def proxy_body_limit_mb(settings: Settings) -> int:
+    """The reverse proxy's request-body limit (nginx `client_max_body_size`, in MB): one
+    upload request carries one file, plus up to 1 MB of multipart wrapping. Lower, and the
+    proxy refuses photos the app would take; much higher, and it lets through bodies the
+    app refuses only after they have arrived."""
+    return max(1, math.ceil(settings.max_upload_bytes / MB)) + 1
+
+
 def streamlit_command(settings: Settings, python: str, extra: list[str]) -> list[str]:
     return [python, "-m", "streamlit", "run", str(APP), *streamlit_options(settings), *extra]
 
 
-__all__ = ["APP", "streamlit_command", "streamlit_options"]
+__all__ = ["APP", "proxy_body_limit_mb", "streamlit_command", "streamlit_options"]
