@@ -1,5 +1,5 @@
 """Photos in and out: import (validate, store, record), the app's upload in a limited
-child process, the stored bytes, discarding an upload, and aligned before/after pairs.
+child process, the stored bytes and aligned before/after pairs.
 """
 
 from __future__ import annotations
@@ -13,17 +13,16 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from tracker.app import audit, measurements
+from tracker.app import audit, measurements, photo_admin
 from tracker.app.context import Context, one_publication
 from tracker.app.courses import current_course
 from tracker.app.measurements import Outcome, analyze_photo
-from tracker.app.records import delete_unused_blobs
 from tracker.application import App
 from tracker.bootstrap import open_app
 from tracker.config import Settings
 from tracker.domain import PhotoKind, infer_kind, pick_session_number
 from tracker.errors import Refused
-from tracker.events import ClientInputsChanged, PhotoFilesDropped
+from tracker.events import ClientInputsChanged
 from tracker.imaging.maps import MapImage, difference_map, redness_map
 from tracker.imaging.registration import compose_affine, invert_affine, register
 from tracker.ingest import Ingested, ingest
@@ -212,7 +211,7 @@ def upload_photo(
         )
     except OverLimit:
         for photo_id in stored:  # stored, then ended while being measured: take it out again
-            discard_upload(ctx, photo_id, "over the upload limits")
+            photo_admin.delete_photo(ctx, photo_id, "over the upload limits", undo_upload=True)
         raise
     # The child ran no handlers (their time must not count against its limits): run them here.
     app.publish([ClientInputsChanged(actor.clinic_id, imported.client_id)])
@@ -246,25 +245,6 @@ def _import_in_child(
         return replace(imported, ingested=None, analysis=outcome)  # the pixels stay in the child
     finally:
         app.close()
-
-
-def discard_upload(ctx: Context, photo_id: int, reason: str) -> None:
-    """Take back a photo whose upload was refused after it was stored (its measurement went
-    over the upload limits): the row, its results and its files, as if never uploaded."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
-        photo = uow.repo.photo(actor.clinic_id, photo_id)
-        if photo is None:
-            return
-        client = require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id))
-        keys = set(photo.blob_keys.values())
-        uow.repo.delete_photo(client.clinic_id, photo_id)  # results cascade
-        audit.record(uow, actor, "discard_upload", "photo", photo_id, detail={"reason": reason})
-        # Bulk SQL, which the unit of work does not see: say what changed.
-        uow.emit(ClientInputsChanged(client.clinic_id, client.id))
-        uow.emit(PhotoFilesDropped(frozenset(keys)))
-        uow.commit()
-    delete_unused_blobs(app, keys)
 
 
 U8 = NDArray[np.uint8]
