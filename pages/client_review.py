@@ -18,7 +18,7 @@ from tracker.app.charts import chart_png, measured_points, metric_chart, recover
 from tracker.app.courses import METRICS, SUMMARY_METRICS, CourseProgress, course_progress, ita_group
 from tracker.app.dashboard import input_signature
 from tracker.app.notes import MAX_NOTE_CHARS, add_note, client_notes
-from tracker.app.photos import AlignedPair, aligned_pair
+from tracker.app.photos import AlignedPair, aligned_pair, default_comparison
 from tracker.app.records import delete_client, export_client
 from tracker.app.reports import client_report_pdf, report_filename
 from tracker.domain import Role
@@ -161,19 +161,23 @@ def compare_photos() -> None:
     if len(photo_ids) < 2:
         st.info("Two photos are needed for a comparison.")
     else:
-        befores = [p for p in photo_ids if "before" in labels[p]] or photo_ids
+        # The baseline before-photo against the latest usable before-photo.
+        default = default_comparison(table)
+        if default is None:
+            st.info("No later before-photo of good enough quality yet: choose the two photos to compare.")
+        pair = default or (photo_ids[0], photo_ids[-1])
         c1, c2 = st.columns(2)
         a = c1.selectbox(
             "First photo",
             photo_ids,
-            index=photo_ids.index(befores[0]),
+            index=photo_ids.index(pair[0]),
             format_func=labels.get,
             key=f"cmp_a_{client_id}",
         )
         b = c2.selectbox(
             "Second photo",
             photo_ids,
-            index=len(photo_ids) - 1,
+            index=photo_ids.index(pair[1]),
             format_func=labels.get,
             key=f"cmp_b_{client_id}",
         )

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import cv2
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -255,18 +256,75 @@ _SAME_PLACE = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 class AlignedPair:
     """Two photos' display copies, the second warped onto the first, so that every view of
     them (slider, side by side, maps) compares the same skin pixel by pixel. `ok` says
-    whether the alignment is trustworthy (both registrations succeeded)."""
+    whether the alignment is trustworthy (both registrations succeeded); `covered` is where
+    the warped second photo has pixels of its own (elsewhere it is a flat fill)."""
 
     first: U8
     second: U8
     ok: bool
+    covered: NDArray[np.bool_] | None = None
 
     def redness_map(self) -> MapImage:
-        return redness_map(self.second, None)
+        return redness_map(self.second, None, valid=self.covered)
 
     def difference_map(self) -> MapImage:
         # The second photo is aligned already, so the two share one frame.
-        return difference_map(self.first, self.second, _SAME_PLACE, None)
+        return difference_map(self.first, self.second, _SAME_PLACE, None, valid=self.covered)
+
+    def cropped(self) -> tuple[U8, U8]:
+        """Both photos cut to the same rectangle, one the second photo covers whole: the
+        pair framed alike, with no fill at the edges (for the report)."""
+        if self.covered is None or not self.covered.any():
+            return self.first, self.second
+        top, bottom, left, right = _inner_box(self.covered)
+        return self.first[top:bottom, left:right], self.second[top:bottom, left:right]
+
+
+def _inner_box(covered: NDArray[np.bool_]) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of a rectangle inside `covered`: rows and columns are
+    trimmed from whichever side has the most uncovered pixels until none is left. A warp
+    is a rotated, scaled rectangle, so a few steps are enough."""
+    top, bottom, left, right = 0, covered.shape[0], 0, covered.shape[1]
+    while bottom - top > 8 and right - left > 8:
+        box = covered[top:bottom, left:right]
+        missing = {
+            "top": int((~box[0]).sum()) / box.shape[1],
+            "bottom": int((~box[-1]).sum()) / box.shape[1],
+            "left": int((~box[:, 0]).sum()) / box.shape[0],
+            "right": int((~box[:, -1]).sum()) / box.shape[0],
+        }
+        side = max(missing, key=lambda k: missing[k])
+        if missing[side] == 0:
+            break
+        step = max(1, round(0.01 * max(box.shape)))
+        if side == "top":
+            top += step
+        elif side == "bottom":
+            bottom -= step
+        elif side == "left":
+            left += step
+        else:
+            right -= step
+    return top, bottom, left, right
+
+
+def default_comparison(table: pd.DataFrame) -> tuple[int, int] | None:
+    """(first, second) photo ids a comparison opens with: the baseline session's
+    before-photo against the latest usable before-photo (quality good enough for trends),
+    not the latest photo of any kind (often a day-7 check-in, or an unusable upload). None
+    when there is no usable before-photo other than the first one."""
+    if table.empty:
+        return None
+    befores = table[table["kind"] == PhotoKind.BEFORE.value]
+    if befores.empty:
+        return None
+    first_session = befores[befores["session"] == befores["session"].min()]
+    usable_first = first_session[first_session["usable"]]
+    first = int((usable_first if not usable_first.empty else first_session)["photo_id"].iloc[0])
+    later = befores[befores["usable"] & (befores["photo_id"] != first)]
+    if later.empty:
+        return None
+    return first, int(later["photo_id"].iloc[-1])
 
 
 def aligned_pair(ctx: Context, first_id: int, second_id: int) -> AlignedPair:
@@ -286,14 +344,11 @@ def aligned_pair(ctx: Context, first_id: int, second_id: int) -> AlignedPair:
     else:
         reg = register(first, second)  # display copies directly
         ok, display_matrix = reg.ok, np.asarray(reg.matrix, dtype=np.float64)
-    warped = cv2.warpAffine(
-        second,
-        display_matrix,
-        (first.shape[1], first.shape[0]),
-        flags=cv2.INTER_LINEAR,
-        borderValue=(240, 240, 240),
-    )
-    return AlignedPair(first, np.asarray(warped), ok)
+    size = (first.shape[1], first.shape[0])
+    warped = cv2.warpAffine(second, display_matrix, size, flags=cv2.INTER_LINEAR, borderValue=(240, 240, 240))
+    inside = np.full(second.shape[:2], 255, np.uint8)
+    covered = cv2.warpAffine(inside, display_matrix, size, flags=cv2.INTER_LINEAR) >= 255
+    return AlignedPair(first, np.asarray(warped), ok, np.asarray(covered))
 
 
 def _display(app: App, actor: Actor, photo_id: int) -> U8:
