@@ -28,6 +28,7 @@ from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, require_context
 from tracker.ui.errors import error_boundary, show_error
 from tracker.ui.inline import jpeg_bytes_uri
+from tracker.ui.photo_actions import show_photo_notice, staff_photo_actions
 from tracker.ui.text import md_escape
 from tracker.ui.zone_editor import apply_pending, zone_editor
 
@@ -84,7 +85,8 @@ st.caption(
 def _remeasuring_note(done: int, total: int) -> str:
     counted = f": {done} of {total} done" if total else ""
     return (
-        f"This client's photos are being measured again with the series' new scale{counted}. "
+        "This client's photos are being measured again (the series' scale or starting photo "
+        f"changed){counted}. "
         "The numbers on this page update when it has finished."
     )
 
@@ -128,6 +130,8 @@ def flags_and_notes() -> None:
 
 
 def timeline() -> None:
+    show_photo_notice()
+    numbers = [s.number for s in progress.sessions]
     for s in progress.sessions:
         rows = table[table["session"] == s.number]
         header = (
@@ -143,6 +147,8 @@ def timeline() -> None:
                 cols[i % 6].image(
                     thumb, caption=f"{row.kind} · {row.taken_at:%d %b %H:%M} · Q {row.quality:.2f} {quality}"
                 )
+                with cols[i % 6]:
+                    staff_photo_actions(ctx, int(row.photo_id), str(row.kind), s.number, numbers)
 
 
 def _aligned(a: int, b: int) -> AlignedPair:

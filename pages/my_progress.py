@@ -16,6 +16,7 @@ from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import require_context
 from tracker.ui.errors import show_error
+from tracker.ui.photo_actions import my_recent_uploads, show_photo_notice
 
 ctx = require_context(Role.CLIENT)
 actor = ctx.actor
@@ -57,6 +58,8 @@ def summary_lines() -> list[str]:
 
 for line in summary_lines():
     st.markdown(f"- {line}")
+show_photo_notice()
+my_recent_uploads(ctx)
 
 st.subheader("Before and now")
 chosen = default_comparison(table)  # your first before-photo against the latest good one
