@@ -25,7 +25,7 @@ from tracker.imaging.zones import Zones
 MAP_SIDE = 1024
 REDNESS_RANGE_EI = 25.0  # full colour at 25 EI units above reference skin
 DIFFERENCE_RANGE_EI = 15.0  # full colour at ±15 EI units of change
-_TILE = 128  # map pixels: a zone's size, roughly
+_TILE = 192  # map pixels: a zone's size, roughly
 _TILE_MIN_PIXELS = 800
 NOT_MEASURED_LEGEND = "grey: not measured (glare, shadow or outside the skin)"
 U8 = NDArray[np.uint8]
@@ -125,7 +125,8 @@ def difference_map(
     warped = cv2.warpAffine(follow_small, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
     covered = cv2.warpAffine(np.full(follow_small.shape[:2], 255, np.uint8), m, (w, h)) > 200
     base_lin, follow_lin = srgb_to_linear(base_small), srgb_to_linear(warped)
-    skin = skin_mask(base_lin) & covered & _resized(valid, (h, w))
+    # Skin in both photos: a colour chart held up in one of them is not skin that changed.
+    skin = skin_mask(base_lin) & skin_mask(follow_lin) & covered & _resized(valid, (h, w))
     skin &= ~(_untrusted(base_small, base_lin, skin) | _untrusted(warped, follow_lin, skin))
     ref = _mask(zones.reference_polygons(), scale, (h, w)) if zones and zones.reference else skin
     ei_b, ei_f = erythema_index(base_lin), erythema_index(follow_lin)
@@ -160,13 +161,17 @@ def _untrusted(rgb: U8, linear: NDArray[np.float32], skin: BoolMask) -> BoolMask
     clipped = clipped_mask(rgb)
     trusted = skin & ~clipped
     h, w = skin.shape
-    for y in range(0, h, _TILE):
-        for x in range(0, w, _TILE):
+    step = _TILE // 2  # overlapping: a highlight on one tile's edge is inside the next one
+    for y in range(-step, h, step):
+        for x in range(-step, w, step):
+            y, x = max(y, 0), max(x, 0)
             tile = np.zeros(skin.shape, bool)
             tile[y : y + _TILE, x : x + _TILE] = trusted[y : y + _TILE, x : x + _TILE]
             if tile.sum() < _TILE_MIN_PIXELS:
                 continue
             out |= glare_mask(linear, tile, clipped)
+    # A highlight's soft halo is lighter than the skin too, if not enough to pass as glare.
+    out = cv2.dilate(out.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     return (out | clipped | shadow_mask(linear, trusted)) & skin
 
 
