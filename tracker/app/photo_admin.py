@@ -194,8 +194,9 @@ def _clinic_contact(ctx: Context) -> str:
 
 def _facts(photo: Photo) -> dict[str, str | int]:
     """What the audit log keeps of a photo that changes or goes: enough to know which one."""
+    treatment = photo.session  # the photo's treatment session (a row, not the database session)
     return {
-        "session": photo.session.number,
+        "session": treatment.number,
         "kind": photo.kind.value,
         "taken_at": photo.taken_at.isoformat(timespec="minutes"),
         "sha256": photo.original_sha256,
