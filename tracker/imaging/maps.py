@@ -172,7 +172,7 @@ def _untrusted(rgb: U8, linear: NDArray[np.float32], skin: BoolMask) -> BoolMask
             out |= glare_mask(linear, tile, clipped)
     # A highlight's soft halo is lighter than the skin too, if not enough to pass as glare.
     out = cv2.dilate(out.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
-    return (out | clipped | shadow_mask(linear, trusted)) & skin
+    return np.asarray((out | clipped | shadow_mask(linear, trusted)) & skin)
 
 
 def _resized(mask: BoolMask | None, shape: tuple[int, ...]) -> BoolMask:
