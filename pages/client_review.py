@@ -18,7 +18,7 @@ from tracker.app.charts import chart_png, measured_points, metric_chart, recover
 from tracker.app.courses import METRICS, SUMMARY_METRICS, CourseProgress, course_progress, ita_group
 from tracker.app.dashboard import input_signature
 from tracker.app.notes import MAX_NOTE_CHARS, add_note, client_notes
-from tracker.app.photos import AlignedPair, aligned_pair
+from tracker.app.photos import AlignedPair, aligned_pair, default_comparison
 from tracker.app.records import delete_client, export_client
 from tracker.app.reports import client_report_pdf, report_filename
 from tracker.domain import Role
@@ -29,6 +29,7 @@ from tracker.ui.context import STAFF, require_context
 from tracker.ui.errors import error_boundary, show_error
 from tracker.ui.flag_review import flag_section
 from tracker.ui.inline import jpeg_bytes_uri
+from tracker.ui.photo_actions import show_photo_notice, staff_photo_actions
 from tracker.ui.text import md_escape
 from tracker.ui.zone_editor import apply_pending, zone_editor
 
@@ -85,7 +86,8 @@ st.caption(
 def _remeasuring_note(done: int, total: int) -> str:
     counted = f": {done} of {total} done" if total else ""
     return (
-        f"This client's photos are being measured again with the series' new scale{counted}. "
+        "This client's photos are being measured again (the series' scale or starting photo "
+        f"changed){counted}. "
         "The numbers on this page update when it has finished."
     )
 
@@ -131,6 +133,8 @@ def flags_and_notes() -> None:
 
 
 def timeline() -> None:
+    show_photo_notice()
+    numbers = [s.number for s in progress.sessions]
     for s in progress.sessions:
         rows = table[table["session"] == s.number]
         header = (
@@ -146,6 +150,8 @@ def timeline() -> None:
                 cols[i % 6].image(
                     thumb, caption=f"{row.kind} · {row.taken_at:%d %b %H:%M} · Q {row.quality:.2f} {quality}"
                 )
+                with cols[i % 6]:
+                    staff_photo_actions(ctx, int(row.photo_id), str(row.kind), s.number, numbers)
 
 
 def _aligned(a: int, b: int) -> AlignedPair:
@@ -164,8 +170,11 @@ def compare_photos() -> None:
     if len(photo_ids) < 2:
         st.info("Two photos are needed for a comparison.")
     else:
-        befores = [p for p in photo_ids if "before" in labels[p]] or photo_ids
-        first, second = befores[0], photo_ids[-1]
+        # The baseline before-photo against the latest usable before-photo.
+        default = default_comparison(table)
+        if default is None:
+            st.info("No later before-photo of good enough quality yet: choose the two photos to compare.")
+        first, second = default or (photo_ids[0], photo_ids[-1])
         focus = st.session_state.pop("cmp_focus", None)  # a flag's photo link
         if focus and focus[0] == client_id and focus[1] in photo_ids:
             second = focus[1]

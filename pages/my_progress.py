@@ -9,13 +9,14 @@ import streamlit as st
 from tracker.app.charts import measured_points, metric_chart, recovery_chart, recovery_points
 from tracker.app.courses import course_progress
 from tracker.app.dashboard import input_signature
-from tracker.app.photos import aligned_pair
+from tracker.app.photos import aligned_pair, default_comparison
 from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import require_context
 from tracker.ui.errors import show_error
+from tracker.ui.photo_actions import my_recent_uploads, show_photo_notice
 
 ctx = require_context(Role.CLIENT)
 actor = ctx.actor
@@ -57,12 +58,15 @@ def summary_lines() -> list[str]:
 
 for line in summary_lines():
     st.markdown(f"- {line}")
+show_photo_notice()
+my_recent_uploads(ctx)
 
-befores = table[(table["kind"] == "before") & table["usable"]]
-if len(befores) >= 2:
-    st.subheader("Before and now")
-    first_id, latest_id = int(befores["photo_id"].iloc[0]), int(befores["photo_id"].iloc[-1])
-    pair = aligned_pair(ctx, first_id, latest_id)
+st.subheader("Before and now")
+chosen = default_comparison(table)  # your first before-photo against the latest good one
+if chosen is None:
+    st.info("Your before-and-now comparison appears once a later before-photo of good quality is in.")
+else:
+    pair = aligned_pair(ctx, *chosen)
     comparison_slider(pair.first, pair.second, "first photo", "latest (aligned)")
     if not pair.ok:
         st.caption("These photos could not be lined up exactly; compare them with care.")

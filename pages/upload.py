@@ -17,6 +17,7 @@ from tracker.domain import PhotoKind, Role, infer_kind, pick_session_number
 from tracker.ui.context import require_context
 from tracker.ui.errors import error_boundary, notice_logged
 from tracker.ui.ghost_camera import CameraPhoto, decode_shot, ghost_camera
+from tracker.ui.photo_actions import my_recent_uploads, show_photo_notice
 from tracker.ui.text import md_escape
 
 CAMERA_KEY = "camera_photo"
@@ -128,3 +129,6 @@ if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
     st.session_state.pop(CAMERA_KEY, None)  # sent (or refused with its reason shown)
     waiting.empty()
     bar.progress(1.0, text="Done")
+
+show_photo_notice()
+my_recent_uploads(ctx)  # a mistaken upload can be taken back here, right after the results

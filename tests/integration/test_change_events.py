@@ -19,7 +19,8 @@ from tracker.app.context import Context
 from tracker.app.courses import rate_session, set_course_plan, set_course_regions
 from tracker.app.dashboard import clinic_dashboard, input_signature
 from tracker.app.notes import add_note
-from tracker.app.photos import discard_upload, upload_photo
+from tracker.app.photo_admin import delete_photo
+from tracker.app.photos import upload_photo
 from tracker.app.records import delete_client
 from tracker.bootstrap import App
 from tracker.domain import Contraindication, FaceRegion, Role
@@ -137,7 +138,7 @@ def test_a_discarded_upload_and_a_deleted_client_leave_the_dashboard(
     )
     assert _view(app, operator, viewed)["photos"] == 1
 
-    discard_upload(
+    delete_photo(
         Context(app, operator), done.photo_id, "over the upload limits"
     )  # bulk SQL: an explicit event
     assert _view(app, operator, viewed)["photos"] == 0

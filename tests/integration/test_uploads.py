@@ -14,7 +14,8 @@ from tests import images
 from tests.conftest import blob_files, photo_rows
 from tracker.app import courses, photos
 from tracker.app.context import Context
-from tracker.app.photos import discard_upload, upload_photo
+from tracker.app.photo_admin import delete_photo
+from tracker.app.photos import upload_photo
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.errors import Refused
@@ -89,7 +90,7 @@ def test_a_discarded_upload_leaves_nothing_behind(app: App, operator: Actor, cli
     done = photos.import_photo(Context(app, operator), client_id, PHOTO, "cheek.jpg", session_number=1)
     with app.uow() as uow:
         assert uow.session.query(PhotoSeries).one().baseline_photo_id == done.photo_id
-    discard_upload(Context(app, operator), done.photo_id, "over the upload limits")
+    delete_photo(Context(app, operator), done.photo_id, "over the upload limits")
     assert photo_rows(app) == 0 and blob_files(app) == []
     with app.uow() as uow:
         assert uow.session.query(PhotoSeries).one().baseline_photo_id is None

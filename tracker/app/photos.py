@@ -1,5 +1,5 @@
 """Photos in and out: import (validate, store, record), the app's upload in a limited
-child process, the stored bytes, discarding an upload, and aligned before/after pairs.
+child process, the stored bytes and aligned before/after pairs.
 """
 
 from __future__ import annotations
@@ -10,21 +10,21 @@ from datetime import datetime
 
 import cv2
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from PIL import Image
 
-from tracker.app import audit, measurements
+from tracker.app import audit, measurements, photo_admin
 from tracker.app.consent import refuse_photos_without_care_consent
 from tracker.app.context import Context, one_publication
 from tracker.app.courses import ContraindicationOnFile, current_course
 from tracker.app.measurements import Outcome, analyze_photo
-from tracker.app.records import delete_unused_blobs
 from tracker.application import App
 from tracker.bootstrap import open_app
 from tracker.config import Settings
 from tracker.domain import Intake, PhotoKind, infer_kind, pick_session_number
 from tracker.errors import Refused
-from tracker.events import ClientInputsChanged, PhotoFilesDropped
+from tracker.events import ClientInputsChanged
 from tracker.imaging.maps import MapImage, difference_map, redness_map
 from tracker.imaging.registration import compose_affine, invert_affine, register
 from tracker.ingest import Ingested, ingest
@@ -230,7 +230,7 @@ def upload_photo(
         )
     except OverLimit:
         for photo_id in stored:  # stored, then ended while being measured: take it out again
-            discard_upload(ctx, photo_id, "over the upload limits")
+            photo_admin.delete_photo(ctx, photo_id, "over the upload limits", undo_upload=True)
         raise
     # The child ran no handlers (their time must not count against its limits): run them here.
     app.publish([ClientInputsChanged(actor.clinic_id, imported.client_id)])
@@ -266,25 +266,6 @@ def _import_in_child(
         app.close()
 
 
-def discard_upload(ctx: Context, photo_id: int, reason: str) -> None:
-    """Take back a photo whose upload was refused after it was stored (its measurement went
-    over the upload limits): the row, its results and its files, as if never uploaded."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
-        photo = uow.repo.photo(actor.clinic_id, photo_id)
-        if photo is None:
-            return
-        client = require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id))
-        keys = set(photo.blob_keys.values())
-        uow.repo.delete_photo(client.clinic_id, photo_id)  # results cascade
-        audit.record(uow, actor, "discard_upload", "photo", photo_id, detail={"reason": reason})
-        # Bulk SQL, which the unit of work does not see: say what changed.
-        uow.emit(ClientInputsChanged(client.clinic_id, client.id))
-        uow.emit(PhotoFilesDropped(frozenset(keys)))
-        uow.commit()
-    delete_unused_blobs(app, keys)
-
-
 U8 = NDArray[np.uint8]
 _SAME_PLACE = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
@@ -293,18 +274,75 @@ _SAME_PLACE = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 class AlignedPair:
     """Two photos' display copies, the second warped onto the first, so that every view of
     them (slider, side by side, maps) compares the same skin pixel by pixel. `ok` says
-    whether the alignment is trustworthy (both registrations succeeded)."""
+    whether the alignment is trustworthy (both registrations succeeded); `covered` is where
+    the warped second photo has pixels of its own (elsewhere it is a flat fill)."""
 
     first: U8
     second: U8
     ok: bool
+    covered: NDArray[np.bool_] | None = None
 
     def redness_map(self) -> MapImage:
-        return redness_map(self.second, None)
+        return redness_map(self.second, None, valid=self.covered)
 
     def difference_map(self) -> MapImage:
         # The second photo is aligned already, so the two share one frame.
-        return difference_map(self.first, self.second, _SAME_PLACE, None)
+        return difference_map(self.first, self.second, _SAME_PLACE, None, valid=self.covered)
+
+    def cropped(self) -> tuple[U8, U8]:
+        """Both photos cut to the same rectangle, one the second photo covers whole: the
+        pair framed alike, with no fill at the edges (for the report)."""
+        if self.covered is None or not self.covered.any():
+            return self.first, self.second
+        top, bottom, left, right = _inner_box(self.covered)
+        return self.first[top:bottom, left:right], self.second[top:bottom, left:right]
+
+
+def _inner_box(covered: NDArray[np.bool_]) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of a rectangle inside `covered`: rows and columns are
+    trimmed from whichever side has the most uncovered pixels until none is left. A warp
+    is a rotated, scaled rectangle, so a few steps are enough."""
+    top, bottom, left, right = 0, covered.shape[0], 0, covered.shape[1]
+    while bottom - top > 8 and right - left > 8:
+        box = covered[top:bottom, left:right]
+        missing = {
+            "top": int((~box[0]).sum()) / box.shape[1],
+            "bottom": int((~box[-1]).sum()) / box.shape[1],
+            "left": int((~box[:, 0]).sum()) / box.shape[0],
+            "right": int((~box[:, -1]).sum()) / box.shape[0],
+        }
+        side = max(missing, key=lambda k: missing[k])
+        if missing[side] == 0:
+            break
+        step = max(1, round(0.01 * max(box.shape)))
+        if side == "top":
+            top += step
+        elif side == "bottom":
+            bottom -= step
+        elif side == "left":
+            left += step
+        else:
+            right -= step
+    return top, bottom, left, right
+
+
+def default_comparison(table: pd.DataFrame) -> tuple[int, int] | None:
+    """(first, second) photo ids a comparison opens with: the baseline session's
+    before-photo against the latest usable before-photo (quality good enough for trends),
+    not the latest photo of any kind (often a day-7 check-in, or an unusable upload). None
+    when there is no usable before-photo other than the first one."""
+    if table.empty:
+        return None
+    befores = table[table["kind"] == PhotoKind.BEFORE.value]
+    if befores.empty:
+        return None
+    first_session = befores[befores["session"] == befores["session"].min()]
+    usable_first = first_session[first_session["usable"]]
+    first = int((usable_first if not usable_first.empty else first_session)["photo_id"].iloc[0])
+    later = befores[befores["usable"] & (befores["photo_id"] != first)]
+    if later.empty:
+        return None
+    return first, int(later["photo_id"].iloc[-1])
 
 
 def aligned_pair(ctx: Context, first_id: int, second_id: int) -> AlignedPair:
@@ -324,14 +362,11 @@ def aligned_pair(ctx: Context, first_id: int, second_id: int) -> AlignedPair:
     else:
         reg = register(first, second)  # display copies directly
         ok, display_matrix = reg.ok, np.asarray(reg.matrix, dtype=np.float64)
-    warped = cv2.warpAffine(
-        second,
-        display_matrix,
-        (first.shape[1], first.shape[0]),
-        flags=cv2.INTER_LINEAR,
-        borderValue=(240, 240, 240),
-    )
-    return AlignedPair(first, np.asarray(warped), ok)
+    size = (first.shape[1], first.shape[0])
+    warped = cv2.warpAffine(second, display_matrix, size, flags=cv2.INTER_LINEAR, borderValue=(240, 240, 240))
+    inside = np.full(second.shape[:2], 255, np.uint8)
+    covered = cv2.warpAffine(inside, display_matrix, size, flags=cv2.INTER_LINEAR) >= 255
+    return AlignedPair(first, np.asarray(warped), ok, np.asarray(covered))
 
 
 def _display(app: App, actor: Actor, photo_id: int) -> U8:

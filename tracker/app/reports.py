@@ -24,6 +24,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from fpdf import FPDF
 from fpdf.enums import TableCellFillMode, XPos, YPos
@@ -62,6 +63,8 @@ FONT_DIRS = (
 IMAGE_LONG_EDGE = 1000  # px: sharp at 88 mm wide (~290 dpi) and keeps the demo report ~1–2 MB
 IMAGE_QUALITY = 82
 CHART_SCALE = 2.0
+PAIR_MAX_HEIGHT = 105.0  # mm: the lined-up pair, with the originals below it on one page
+ORIGINAL_MAX_HEIGHT = 62.0  # mm
 HASH_CHARS = 12
 
 # What each concern is judged by, after the two metrics every course shows.
@@ -201,11 +204,14 @@ def client_report_pdf(
     photo_ids = list(dict.fromkeys(pid for pair in chosen for pid in pair))
     stamps = _photo_stamps(app, actor, client_id, photo_ids, progress.table)
     images = {pid: _pdf_jpeg(photos.photo_bytes(ctx, pid, "display")) for pid in photo_ids}
+    aligned = {pair: _aligned_images(ctx, *pair) for pair in chosen}
 
     generated = datetime.now().replace(microsecond=0)
     pdf = _ReportPdf(fonts, clinic_name, progress.client_name, generated)
     _summary_page(pdf, progress, clinic_name, generated)
-    _pairs_section(pdf, chosen, stamps, images, left_out="" if photos_allowed else NO_PHOTOS_IN_REPORTS)
+    _pairs_section(
+        pdf, chosen, stamps, images, aligned, left_out="" if photos_allowed else NO_PHOTOS_IN_REPORTS
+    )
     _charts_section(pdf, progress)
     _metrics_section(pdf, progress)
     _flags_section(pdf, progress)
@@ -360,14 +366,36 @@ def _summary_page(pdf: _ReportPdf, progress: CourseProgress, clinic: str, genera
         pdf.bullet(line, size=8.5)
 
 
+@dataclass(frozen=True)
+class AlignedImages:
+    """A before/after pair lined up and cut to one frame, as report-size JPEGs of one size."""
+
+    first: bytes
+    second: bytes
+    size: tuple[int, int]  # px, of both
+    ok: bool  # the alignment is trustworthy
+
+
+def _aligned_images(ctx: Context, before_id: int, after_id: int) -> AlignedImages:
+    """The compare view's aligned pair, cropped to the frame both photos cover, so that the
+    report shows the two framed alike (same crop, same scale)."""
+    pair = photos.aligned_pair(ctx, before_id, after_id)
+    first, second = pair.cropped()
+    encoded = [_pdf_jpeg_of(Image.fromarray(np.ascontiguousarray(image))) for image in (first, second)]
+    return AlignedImages(encoded[0][0], encoded[1][0], encoded[0][1], pair.ok)
+
+
 def _pairs_section(
     pdf: _ReportPdf,
     pairs: Sequence[tuple[int, int]],
     stamps: dict[int, PhotoStamp],
     images: dict[int, tuple[bytes, tuple[int, int]]],
+    aligned: dict[tuple[int, int], AlignedImages],
     *,
     left_out: str = "",
 ) -> None:
+    """Each pair twice: lined up and cropped alike (what to compare), then the two unedited
+    originals (display copies) with their provenance stamps (what was photographed)."""
     pdf.add_page()
     pdf.heading("Before and after")
     if left_out:  # no consent: the reader learns why there are no photos
@@ -379,12 +407,14 @@ def _pairs_section(
         )
         return
     gap = 6.0
-    width = (pdf.content_width - gap) / 2
+    column = (pdf.content_width - gap) / 2
     for before_id, after_id in pairs:
         first, second = stamps[before_id], stamps[after_id]
-        heights = [width * images[pid][1][1] / images[pid][1][0] for pid in (before_id, after_id)]
-        block = max(heights) + 34
-        if pdf.will_page_break(block + 10):
+        lined = aligned[(before_id, after_id)]
+        # Lined up: both the same size, as large as a column allows (and no taller than 105 mm).
+        width = min(column, PAIR_MAX_HEIGHT * lined.size[0] / lined.size[1])
+        height = width * lined.size[1] / lined.size[0]
+        if pdf.will_page_break(7 + 5 + height + 10):
             pdf.add_page()
         pdf.set_font(FONT_FAMILY, "B", 10.5)
         days = (second.taken_at - first.taken_at).total_seconds() / 86400.0
@@ -395,24 +425,58 @@ def _pairs_section(
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
         )
+        pdf.set_font(FONT_FAMILY, "", 8)
+        pdf.set_text_color(*MUTED)
+        note = "Lined up and cropped alike: the later photo turned and scaled onto the first."
+        if not lined.ok:
+            note += " These photos could not be lined up exactly; compare with care."
+        pdf.multi_cell(0, 4, _t(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_text_color(*INK)
         top = pdf.get_y() + 1
-        for column, (pid, height) in enumerate(zip((before_id, after_id), heights, strict=True)):
-            x = pdf.l_margin + column * (width + gap)
+        for index, (data, stamp) in enumerate(((lined.first, first), (lined.second, second))):
+            x = pdf.l_margin + index * (column + gap)
+            pdf.image(
+                io.BytesIO(data),
+                x=x,
+                y=top,
+                w=width,
+                h=height,
+                alt_text=_t(f"Photo {stamp.photo_id}, {stamp.kind}, session {stamp.session}, lined up"),
+            )
+            pdf.set_xy(x, top + height + 1)
+            pdf.set_font(FONT_FAMILY, "B", 7.5)
+            pdf.cell(width, 3.8, _t(stamp.lines()[0]), new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.set_y(top + height + 1 + 3.8 + 4)
+
+        # The unedited originals, each in a box of one column by ORIGINAL_MAX_HEIGHT.
+        sizes = []
+        for pid in (before_id, after_id):
+            w_px, h_px = images[pid][1]
+            w = min(column, ORIGINAL_MAX_HEIGHT * w_px / h_px)
+            sizes.append((w, w * h_px / w_px))
+        tallest = max(h for _, h in sizes)
+        if pdf.will_page_break(5 + tallest + 1.5 + 5 * 3.8 + 4):
+            pdf.add_page()
+        pdf.set_font(FONT_FAMILY, "B", 9)
+        pdf.cell(0, 5, "Unedited originals (display copies)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        top = pdf.get_y() + 1
+        for index, (pid, (w, h)) in enumerate(zip((before_id, after_id), sizes, strict=True)):
+            x = pdf.l_margin + index * (column + gap)
             stamp = stamps[pid]
             pdf.image(
                 io.BytesIO(images[pid][0]),
                 x=x,
                 y=top,
-                w=width,
-                h=height,
-                alt_text=_t(f"Photo {pid}, {stamp.kind}, session {stamp.session}"),
+                w=w,
+                h=h,
+                alt_text=_t(f"Photo {pid}, {stamp.kind}, session {stamp.session}, unedited"),
             )
-            pdf.set_xy(x, top + height + 1.5)
+            pdf.set_xy(x, top + tallest + 1.5)
             for i, line in enumerate(stamp.lines()):
                 pdf.set_font(FONT_FAMILY, "B" if i == 0 else "", 7.5)
                 pdf.set_x(x)
-                pdf.cell(width, 3.8, _t(line), new_x=XPos.LEFT, new_y=YPos.NEXT)
-        pdf.set_y(top + max(heights) + 1.5 + 5 * 3.8 + 5)
+                pdf.cell(column, 3.8, _t(line), new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.set_y(top + tallest + 1.5 + 5 * 3.8 + 5)
 
 
 def _charts_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
@@ -668,7 +732,10 @@ def _pdf_jpeg(display: bytes) -> tuple[bytes, tuple[int, int]]:
     """The display copy re-encoded at report size: the same pixels, only fewer of them.
     fpdf2 embeds a JPEG as it is, so this decides the file size."""
     with Image.open(io.BytesIO(display)) as img:
-        rgb = img.convert("RGB")
+        return _pdf_jpeg_of(img.convert("RGB"))
+
+
+def _pdf_jpeg_of(rgb: Image.Image) -> tuple[bytes, tuple[int, int]]:
     rgb.thumbnail((IMAGE_LONG_EDGE, IMAGE_LONG_EDGE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=IMAGE_QUALITY, optimize=True, progressive=False)

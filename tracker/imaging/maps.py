@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tracker.imaging.colour import srgb_to_linear
-from tracker.imaging.masks import polygon_mask, skin_mask
+from tracker.imaging.masks import clipped_mask, glare_mask, polygon_mask, shadow_mask, skin_mask
 from tracker.imaging.redness import erythema_index
 from tracker.imaging.texture import texture_map
 from tracker.imaging.zones import Zones
@@ -25,7 +25,11 @@ from tracker.imaging.zones import Zones
 MAP_SIDE = 1024
 REDNESS_RANGE_EI = 25.0  # full colour at 25 EI units above reference skin
 DIFFERENCE_RANGE_EI = 15.0  # full colour at ±15 EI units of change
+_TILE = 192  # map pixels: a zone's size, roughly
+_TILE_MIN_PIXELS = 800
+NOT_MEASURED_LEGEND = "grey: not measured (glare, shadow or outside the skin)"
 U8 = NDArray[np.uint8]
+BoolMask = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,21 @@ class MapImage:
     legend: str  # what the colours mean, for a caption
 
 
-def redness_map(rgb: U8, zones: Zones | None, *, reference_ei: float | None = None) -> MapImage:
+def redness_map(
+    rgb: U8,
+    zones: Zones | None,
+    *,
+    reference_ei: float | None = None,
+    valid: BoolMask | None = None,
+) -> MapImage:
     """EI above the reference skin's median, as a heat map over the photo (skin only).
-    Without a reference the skin's own median is the zero, and the legend says so."""
+    Without a reference the skin's own median is the zero, and the legend says so. Pixels
+    the analysis would not measure (glare, clipped, deep shadow, not skin, and outside
+    `valid`, the part of the frame a photo covers: same shape as `rgb`) are drawn grey."""
     small, scale = _small(rgb)
     linear = srgb_to_linear(small)
-    skin = skin_mask(linear)
+    skin = skin_mask(linear) & _resized(valid, small.shape[:2])
+    skin &= ~_untrusted(small, linear, skin)
     ei = erythema_index(linear)
     if reference_ei is None and zones is not None and zones.reference:
         ref = _mask(zones.reference_polygons(), scale, skin.shape)
@@ -52,10 +65,13 @@ def redness_map(rgb: U8, zones: Zones | None, *, reference_ei: float | None = No
     level = np.clip((ei - reference_ei) / REDNESS_RANGE_EI, 0, 1)
     heat = _colormap(level, cv2.COLORMAP_INFERNO)
     alpha = np.where(skin, 0.15 + 0.6 * level, 0.0)[..., None]
-    out = _blend(small, heat, alpha)
+    out = _grey_outside(_blend(small, heat, alpha), skin)
     _outline(out, zones, scale)
     return MapImage(
-        out, scale, f"redness above {zero_note}: dark = 0, bright = +{REDNESS_RANGE_EI:g} EI units"
+        out,
+        scale,
+        f"redness above {zero_note}: dark = 0, bright = +{REDNESS_RANGE_EI:g} EI units · "
+        + NOT_MEASURED_LEGEND,
     )
 
 
@@ -87,13 +103,17 @@ def difference_map(
     *,
     baseline_reference_ei: float | None = None,
     follow_reference_ei: float | None = None,
+    valid: BoolMask | None = None,
 ) -> MapImage:
     """Change in redness from the baseline to a registered follow-up, on the baseline's
     geometry. Each photo is measured against its own reference skin first, so a change of
     lighting between the visits does not show as a change of the skin.
 
     `matrix` maps follow-up pixels to baseline pixels (full resolution), as registration
-    returns it; `zones` are the baseline's.
+    returns it; `zones` are the baseline's. Pixels either photo cannot be measured at (glare,
+    clipped, deep shadow, not skin, outside the follow-up's frame or outside `valid`, in
+    baseline pixels) are drawn grey: glare lowers the redness index, so a highlight in one
+    photo would otherwise show as a vivid "less redness" blob.
     """
     base_small, scale = _small(baseline_rgb)
     h, w = base_small.shape[:2]
@@ -105,7 +125,9 @@ def difference_map(
     warped = cv2.warpAffine(follow_small, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
     covered = cv2.warpAffine(np.full(follow_small.shape[:2], 255, np.uint8), m, (w, h)) > 200
     base_lin, follow_lin = srgb_to_linear(base_small), srgb_to_linear(warped)
-    skin = skin_mask(base_lin) & covered
+    # Skin in both photos: a colour chart held up in one of them is not skin that changed.
+    skin = skin_mask(base_lin) & skin_mask(follow_lin) & covered & _resized(valid, (h, w))
+    skin &= ~(_untrusted(base_small, base_lin, skin) | _untrusted(warped, follow_lin, skin))
     ref = _mask(zones.reference_polygons(), scale, (h, w)) if zones and zones.reference else skin
     ei_b, ei_f = erythema_index(base_lin), erythema_index(follow_lin)
     zero_b = baseline_reference_ei if baseline_reference_ei is not None else _median(ei_b, ref & covered)
@@ -115,13 +137,61 @@ def difference_map(
     level = np.clip(change / DIFFERENCE_RANGE_EI, -1, 1)
     colours = _diverging(level)
     alpha = np.where(skin, 0.2 + 0.65 * np.abs(level), 0.0)[..., None]
-    out = _blend(base_small, colours, alpha)
+    out = _grey_outside(_blend(base_small, colours, alpha), skin)
     _outline(out, zones, scale)
     return MapImage(
         out,
         scale,
-        f"change in redness since the baseline: blue = less, red = more (±{DIFFERENCE_RANGE_EI:g} EI)",
+        f"change in redness since the baseline: blue = less, red = more (±{DIFFERENCE_RANGE_EI:g} EI) · "
+        + NOT_MEASURED_LEGEND,
     )
+
+
+def _untrusted(rgb: U8, linear: NDArray[np.float32], skin: BoolMask) -> BoolMask:
+    """The skin pixels the analysis leaves out of its statistics (tracker.imaging.analyze):
+    a channel at the sensor's limits, a specular highlight, deep shadow.
+
+    The analysis finds glare and shadow against a zone's own skin; a map has no zones, and
+    the whole skin mask (forehead to neck, often some background) is too varied a
+    reference for glare: a highlight would not stand out from it. So each tile of the skin
+    stands in for a zone. Deep shadow is an absolute lack of light, judged on all the skin."""
+    out = np.zeros(skin.shape, bool)
+    if not skin.any():
+        return out
+    clipped = clipped_mask(rgb)
+    trusted = skin & ~clipped
+    h, w = skin.shape
+    step = _TILE // 2  # overlapping: a highlight on one tile's edge is inside the next one
+    for y in range(-step, h, step):
+        for x in range(-step, w, step):
+            y, x = max(y, 0), max(x, 0)
+            tile = np.zeros(skin.shape, bool)
+            tile[y : y + _TILE, x : x + _TILE] = trusted[y : y + _TILE, x : x + _TILE]
+            if tile.sum() < _TILE_MIN_PIXELS:
+                continue
+            out |= glare_mask(linear, tile, clipped)
+    # A highlight's soft halo is lighter than the skin too, if not enough to pass as glare.
+    out = cv2.dilate(out.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    return np.asarray((out | clipped | shadow_mask(linear, trusted)) & skin)
+
+
+def _resized(mask: BoolMask | None, shape: tuple[int, ...]) -> BoolMask:
+    if mask is None:
+        return np.ones(shape[:2], bool)
+    if mask.shape[:2] == shape[:2]:
+        return mask
+    small = cv2.resize(mask.astype(np.uint8) * 255, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return np.asarray(small >= 255)  # a map pixel counts only when all of it was covered
+
+
+def _grey_outside(image: U8, measured: BoolMask) -> U8:
+    """The photo in grey (R = G = B, a little lighter) wherever nothing was measured, so
+    no colour of the scale can be read into it."""
+    luma = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    grey = np.clip(60 + 0.7 * luma, 0, 255).astype(np.uint8)
+    out = image.copy()
+    out[~measured] = grey[~measured][:, None]
+    return out
 
 
 def _small(rgb: U8) -> tuple[U8, float]:

@@ -65,3 +65,56 @@ def test_texture_map_needs_a_scale() -> None:
     assert texture_overlay(before.rgb, None, None) is None
     image = texture_overlay(before.rgb, 20.0, _zones(before))
     assert image is not None and image.rgb.shape[2] == 3
+
+
+def _with_glare(rgb: np.ndarray, centre: tuple[int, int], radius: int) -> np.ndarray:
+    """A specular highlight: the light's own colour, bright, a soft rim around a white core."""
+    out = rgb.copy()
+    cv2.circle(out, centre, radius + 6, (236, 226, 222), -1, cv2.LINE_AA)
+    cv2.circle(out, centre, radius, (252, 250, 248), -1, cv2.LINE_AA)
+    return out
+
+
+def _patch(image_rgb: np.ndarray, centre: tuple[int, int], radius: int, scale: float) -> np.ndarray:
+    """The map pixels well inside the patch."""
+    cx, cy, r = round(centre[0] * scale), round(centre[1] * scale), max(1, round(radius * scale * 0.7))
+    return image_rgb[cy - r : cy + r, cx - r : cx + r].astype(int)
+
+
+def _is_grey(pixels: np.ndarray) -> bool:
+    return bool((pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all())
+
+
+def test_glare_is_grey_not_coloured_in_both_maps() -> None:
+    before = _render(0.0)
+    treated = np.array(before.truth["zones"]["treated"])
+    centre = tuple(int(v) for v in treated.mean(axis=0))
+    glared = _with_glare(_render(0.03, seed=2).rgb, centre, 30)  # type: ignore[arg-type]
+
+    redness = redness_map(glared, _zones(before))
+    assert _is_grey(_patch(redness.rgb, centre, 30, redness.scale))  # type: ignore[arg-type]
+    assert "grey: not measured" in redness.legend
+    # The skin around the patch is still measured (coloured), so the grey is the patch's own.
+    assert not _is_grey(_patch(redness.rgb, (centre[0] + 90, centre[1]), 10, redness.scale))
+
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    for base, follow in (
+        (before.rgb, glared),
+        (_with_glare(before.rgb, centre, 30), _render(0.03, seed=2).rgb),
+    ):  # type: ignore[arg-type]
+        change = difference_map(base, follow, identity, None)
+        assert _is_grey(_patch(change.rgb, centre, 30, change.scale))  # type: ignore[arg-type]
+        assert "grey: not measured" in change.legend
+
+
+def test_pixels_outside_the_covered_frame_are_grey() -> None:
+    before = _render(0.0)
+    valid = np.ones(before.rgb.shape[:2], bool)
+    valid[:, :400] = False  # e.g. the border a warp leaves where the follow-up has no pixels
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    for shown in (
+        redness_map(before.rgb, None, valid=valid),
+        difference_map(before.rgb, _render(0.03, seed=2).rgb, identity, None, valid=valid),
+    ):
+        left = shown.rgb[:, : round(390 * shown.scale)]
+        assert _is_grey(left)
