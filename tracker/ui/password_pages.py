@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from tracker.app import account_links, people
-from tracker.permissions import Actor
+from tracker.app.context import Actor
 from tracker.ui.context import TOKEN_KEY, get_app, password_chosen, sign_out, signed_in_as
 from tracker.ui.errors import error_boundary
 from tracker.ui.text import md_escape
