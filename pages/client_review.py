@@ -28,6 +28,7 @@ from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, require_context
 from tracker.ui.errors import error_boundary, show_error
 from tracker.ui.inline import jpeg_bytes_uri
+from tracker.ui.reminders_panel import reminders_panel
 from tracker.ui.text import md_escape
 from tracker.ui.zone_editor import apply_pending, zone_editor
 
@@ -128,6 +129,10 @@ def flags_and_notes() -> None:
 
 
 def timeline() -> None:
+    st.subheader("Coming up")
+    st.caption("The client's check-ins and next session; emailed only with their consent to reminders.")
+    reminders_panel(ctx, client_id, today, key="review_calendar")
+    st.subheader("Sessions")
     for s in progress.sessions:
         rows = table[table["session"] == s.number]
         header = (
