@@ -63,14 +63,14 @@ def _utc(moment: datetime) -> str:
 
 
 def escape_text(text: str) -> str:
-    """A TEXT value: backslash, semicolon, comma and newlines escaped (RFC 5545 §3.3.11)."""
+    """A TEXT value: backslash, semicolon, comma and newlines escaped (RFC 5545, section 3.3.11)."""
     text = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
 
 
 def fold(line: str) -> str:
     """Split a content line into lines of at most 75 octets, continuations starting with a
-    space (RFC 5545 §3.1), never inside a UTF-8 character."""
+    space (RFC 5545, section 3.1), never inside a UTF-8 character."""
     parts: list[str] = []
     current, size = "", 0
     limit = FOLD_OCTETS
