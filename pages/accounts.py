@@ -156,7 +156,13 @@ if rows:
             people.set_active(ctx, account.id, True)
             st.rerun()
     with error_boundary():
-        if account.active and st.button("Make a password reset link", key="reset_link"):
+        if account.active and not account.password_set:  # invited: the first link lost or expired
+            if st.button("Make a new invite link", key="invite_again"):
+                _done(
+                    f"Made a new invite link for {md_escape(account.email)}.",
+                    account_links.invite_link(ctx, account.id),
+                )
+        elif account.active and st.button("Make a password reset link", key="reset_link"):
             _done(
                 f"Made a reset link for {md_escape(account.email)}: their password works until they use it.",
                 account_links.reset_link(ctx, account.id),
