@@ -15,7 +15,7 @@ from tracker.ui.text import md_escape
 def reminders_panel(ctx: Context, client_id: int, today: date, *, key: str) -> None:
     found = client_reminders(ctx, client_id, today)
     if not found:
-        st.caption("Nothing coming up yet: the next session is booked with the clinic.")
+        st.caption("Nothing coming up: no check-in photo or session is due from today on.")
         return
     for r in found:
         when = "Today" if r.on == today else "Tomorrow" if (r.on - today).days == 1 else f"{r.on:%a %d %b %Y}"
