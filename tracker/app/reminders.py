@@ -23,8 +23,6 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
 from tracker.app import audit
 from tracker.app.context import Context
 from tracker.app.ics import CalendarEvent, calendar
@@ -34,8 +32,7 @@ from tracker.errors import Refused
 from tracker.permissions import PermissionDenied, require_client_access
 from tracker.progress.flags import CHECKINS
 from tracker.progress.plans import CoursePlan, next_session
-from tracker.store.models import SentReminder, utcnow
-from tracker.store.reminders import ReminderFacts, already_sent, reminder_facts
+from tracker.store.reminders import ReminderFacts, already_sent, record_sent, reminder_facts
 
 # The check-in days after a session, from the flag rules' windows ("day 1" -> 1).
 CHECKIN_DAYS = tuple(int(name.split()[-1]) for name in CHECKINS)
@@ -191,14 +188,8 @@ def send_reminders(ctx: Context, today: date, *, send: Send | None) -> list[Outg
             out.append(email)
             if send is None:
                 continue
-            for r in new:
-                uow.repo.add(
-                    SentReminder(client_id=facts.client_id, what=r.what, due_on=r.on, sent_at=utcnow())
-                )
-            try:
-                uow.repo.flush()
-            except IntegrityError:  # another run sent it a moment ago
-                out.pop()
+            if not record_sent(uow.session, facts.client_id, [(r.what, r.on) for r in new]):
+                out.pop()  # another run sent it a moment ago
                 continue
             audit.record(
                 uow, actor, "reminder_sent", "client", facts.client_id, detail={"what": [r.what for r in new]}

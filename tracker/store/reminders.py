@@ -8,11 +8,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tracker.domain import Role
 from tracker.progress.plans import CoursePlan
-from tracker.store.models import Client, SentReminder, TreatmentCourse, TreatmentSession, User
+from tracker.store.models import Client, SentReminder, TreatmentCourse, TreatmentSession, User, utcnow
 
 
 @dataclass(frozen=True)
@@ -76,3 +77,16 @@ def already_sent(session: Session, client_id: int, keys: list[tuple[str, date]])
         select(SentReminder.what, SentReminder.due_on).where(SentReminder.client_id == client_id)
     )
     return {(str(what), due) for what, due in rows} & set(keys)
+
+
+def record_sent(session: Session, client_id: int, keys: list[tuple[str, date]]) -> bool:
+    """Add the reminders as sent (to be committed once the email went out); False when
+    another run recorded one of them first (the unique key), and the caller sends nothing."""
+    session.add_all(
+        SentReminder(client_id=client_id, what=what, due_on=on, sent_at=utcnow()) for what, on in keys
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        return False
+    return True
