@@ -20,6 +20,7 @@ from tracker.ui.context import (
     sync_browser_cookie,
 )
 from tracker.ui.errors import error_boundary
+from tracker.ui.password_pages import change_page, link_page, link_token
 from tracker.ui.text import md_escape
 
 st.set_page_config(page_title="Recovery tracker", page_icon="🩹", layout="wide")
@@ -80,8 +81,28 @@ def _demo_accounts() -> None:
 
 
 actor = current_actor()
-if actor is None:
+if link_token():  # an invite or reset link: set a password, then be signed in
+    page = st.navigation(
+        [st.Page(link_page, title="Set your password", icon=":material/key:")], position="hidden"
+    )
+elif actor is None:
     page = st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")], position="hidden")
+elif actor.must_change_password:  # the clinic set the password: nothing else until it is changed
+    page = st.navigation(
+        [
+            st.Page(
+                lambda: change_page(actor),
+                title="Choose a new password",
+                icon=":material/key:",
+                url_path="choose-password",
+            )
+        ],
+        position="hidden",
+    )
+    with st.sidebar:
+        if st.button("Sign out", key="sign_out"):
+            sign_out()
+            st.rerun()
 else:
     pages = {Role.CLIENT: CLIENT_PAGES, Role.PRACTITIONER: STAFF_PAGES}.get(actor.role, ADMIN_PAGES)
     page = st.navigation([*pages, ACCOUNT_PAGE])

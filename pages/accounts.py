@@ -1,5 +1,7 @@
 """Staff: sign-in accounts. Practitioners give their clients a login; admins also manage
-staff accounts. Switching off or resetting a password signs that account out everywhere."""
+staff accounts. A new client either gets a one-time invite link to choose a password, or a
+password read out that they must change at first sign-in; a forgotten password gets a reset
+link. Switching off or resetting a password signs that account out everywhere."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import secrets
 import pandas as pd
 import streamlit as st
 
-from tracker.app import courses, people
+from tracker.app import account_links, courses, people
 from tracker.domain import Role
 from tracker.ui.context import STAFF, require_context
 from tracker.ui.errors import error_boundary
@@ -25,15 +27,32 @@ st.caption(
 )
 
 
-def _done(message: str) -> None:
+# The password fields offered with a suggestion: emptied after each change so the next
+# person is offered a fresh one (a form keeps the value it was first given).
+PASSWORD_KEYS = ("login_password", "staff_password", "reset_password_value")
+
+
+def _done(message: str, link: account_links.Link | None = None) -> None:
     """Show the outcome after a fresh run, so the table and lists include the change."""
     st.session_state["accounts_notice"] = message
+    if link is not None:
+        st.session_state["accounts_link"] = link
+    for key in PASSWORD_KEYS:
+        st.session_state.pop(key, None)
     st.rerun()
 
 
 notice = st.session_state.pop("accounts_notice", None)
 if notice:
     st.success(notice)
+made = st.session_state.pop("accounts_link", None)
+if isinstance(made, account_links.Link):
+    hours = ctx.settings.invite_link_hours if made.purpose == "invite" else ctx.settings.reset_link_hours
+    st.info(
+        f"Send this link to {md_escape(made.email)}. It works once, for {hours:g} hours, and is shown "
+        "only now (make a new one if it is lost)."
+    )
+    st.code(made.url, language=None, wrap_lines=True)
 
 
 def suggested_password() -> str:
@@ -46,7 +65,7 @@ if rows:
     st.dataframe(
         pd.DataFrame(
             [
-                {"email": a.email, "role": a.role.value, "client": a.client_name or "", "active": a.active,
+                {"email": a.email, "role": a.role.value, "client": a.client_name or "", "status": a.status,
                  "since": a.created_at.date()}
                 for a in rows
             ]
@@ -63,19 +82,41 @@ waiting = [c for c in courses.client_names(ctx) if c.id not in linked]
 if not waiting:
     st.caption("Every client has a login.")
 else:
+    invite = (
+        st.radio(
+            "How the client gets a password",
+            ["invite", "password"],
+            format_func={
+                "invite": "Send an invite link (they choose their password)",
+                "password": "Tell them a password (they choose their own at first sign-in)",
+            }.get,
+            key="login_how",
+        )
+        == "invite"
+    )
     with st.form("client_login", clear_on_submit=True):
         names = {c.id: c.name for c in waiting}
         who = st.selectbox("Client", list(names), format_func=names.get, key="login_client")
         email = st.text_input("Client's email", key="login_email")
-        password = st.text_input(
-            "First password (tell the client)", value=suggested_password(), key="login_password"
+        password = (
+            None
+            if invite
+            else st.text_input(
+                "First password (tell the client)", value=suggested_password(), key="login_password"
+            )
         )
         if st.form_submit_button("Create login"):
             with error_boundary():
-                people.create_account(ctx, email, Role.CLIENT, password, client_id=who)
-                st.success(
-                    f"{md_escape(names[who])} can now sign in as {md_escape(email.strip().lower())} "
-                    "with the password given."
+                user_id = people.create_account(ctx, email, Role.CLIENT, password, client_id=who)
+                address = md_escape(email.strip().lower())
+                if password is None:
+                    _done(
+                        f"Created the login {address} for {md_escape(names[who])}.",
+                        account_links.invite_link(ctx, user_id),
+                    )
+                _done(
+                    f"{md_escape(names[who])} can now sign in as {address} with the password given, "
+                    "and will then choose their own."
                 )
 
 if is_admin:
@@ -114,11 +155,25 @@ if rows:
         if not account.active and on.button("Switch on", key="account_on"):
             people.set_active(ctx, account.id, True)
             st.rerun()
+    with error_boundary():
+        if account.active and not account.password_set:  # invited: the first link lost or expired
+            if st.button("Make a new invite link", key="invite_again"):
+                _done(
+                    f"Made a new invite link for {md_escape(account.email)}.",
+                    account_links.invite_link(ctx, account.id),
+                )
+        elif account.active and st.button("Make a password reset link", key="reset_link"):
+            _done(
+                f"Made a reset link for {md_escape(account.email)}: their password works until they use it.",
+                account_links.reset_link(ctx, account.id),
+            )
     with st.form("reset_password", clear_on_submit=True):
-        new_password = st.text_input("New password", value=suggested_password(), key="reset_password_value")
+        new_password = st.text_input(
+            "Or type a new password (tell them; they choose their own at the next sign-in)",
+            value=suggested_password(),
+            key="reset_password_value",
+        )
         if st.form_submit_button("Reset password"):
             with error_boundary():
                 people.reset_password(ctx, account.id, new_password)
-                st.success(
-                    f"New password set for {md_escape(account.email)}; they are signed out everywhere."
-                )
+                _done(f"New password set for {md_escape(account.email)}; they are signed out everywhere.")

@@ -30,6 +30,7 @@ from tracker.ui.errors import error_boundary, show_error
 from tracker.ui.flag_review import flag_section
 from tracker.ui.inline import jpeg_bytes_uri
 from tracker.ui.photo_actions import show_photo_notice, staff_photo_actions
+from tracker.ui.reminders_panel import reminders_panel
 from tracker.ui.text import md_escape
 from tracker.ui.zone_editor import apply_pending, zone_editor
 
@@ -134,6 +135,10 @@ def flags_and_notes() -> None:
 
 def timeline() -> None:
     show_photo_notice()
+    st.subheader("Coming up")
+    st.caption("The client's check-ins and next session; emailed only with their consent to reminders.")
+    reminders_panel(ctx, client_id, today, key="review_calendar")
+    st.subheader("Sessions")
     numbers = [s.number for s in progress.sessions]
     for s in progress.sessions:
         rows = table[table["session"] == s.number]

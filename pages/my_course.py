@@ -12,6 +12,7 @@ from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.ui.context import require_context
 from tracker.ui.errors import show_error
+from tracker.ui.reminders_panel import reminders_panel
 
 ctx = require_context(Role.CLIENT)
 actor = ctx.actor
@@ -34,6 +35,9 @@ elif nxt.due:
     c3.metric("Next session due", nxt.due.strftime("%d %b %Y"))
 else:
     c3.metric("Next session", "To be booked")
+
+st.subheader("Coming up")
+reminders_panel(ctx, actor.client_id, today, key="my_calendar")
 
 sessions = progress.sessions
 past = [s for s in sessions if s.at.date() <= today]

@@ -194,6 +194,15 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_add_clinic)
 
     p = sub.add_parser(
+        "send-reminders",
+        help="email clients their check-ins and sessions due today or tomorrow (run daily by a timer)",
+    )
+    p.add_argument("--clinic", help="clinic name (default: the only clinic)")
+    p.add_argument("--today", type=date.fromisoformat, help="YYYY-MM-DD (default: today in time_zone)")
+    p.add_argument("--dry-run", action="store_true", help="print the emails; send and record nothing")
+    p.set_defaults(handler=cmd_send_reminders)
+
+    p = sub.add_parser(
         "serve",
         help="start the app with the server limits of this configuration (extra args go to streamlit)",
     )
@@ -642,6 +651,39 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
         _say(f"refused: {exc}")
         return EXIT_REFUSED
     _say(f"created {role.value} account {args.email.strip().lower()} (user {user_id})")
+    return EXIT_OK
+
+
+def cmd_send_reminders(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from tracker.app import reminders
+    from tracker.app.context import Context
+    from tracker.bootstrap import open_app
+    from tracker.errors import Refused
+    from tracker.permissions import Actor
+
+    if not args.dry_run and not settings.smtp_host:
+        _say("smtp_host is not set: no email sent (--dry-run shows what would be sent)")
+        return EXIT_OK
+    today = args.today or datetime.now(ZoneInfo(settings.time_zone)).date()
+    app = open_app(settings)
+    ctx = Context(app, Actor.operator(_clinic_id(app, args.clinic)))
+    try:
+        if args.dry_run:
+            emails = reminders.send_reminders(ctx, today, send=None)
+        else:
+            with reminders.smtp_sender(settings) as send:
+                emails = reminders.send_reminders(ctx, today, send=send)
+    except Refused as exc:
+        _say(f"refused: {exc}")
+        return EXIT_REFUSED
+    for email in emails:
+        whats = ", ".join(r.what for r in email.reminders)
+        _say(f"{'would send' if args.dry_run else 'sent'} to {email.to}: {email.subject} [{whats}]")
+        if args.dry_run:
+            _say(email.body)
+    _say(f"{len(emails)} email(s) {'to send' if args.dry_run else 'sent'} for {today:%Y-%m-%d}")
     return EXIT_OK
 
 

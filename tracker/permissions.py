@@ -23,11 +23,17 @@ class Actor:
     clinic_id: int
     user_id: int | None = None
     client_id: int | None = None  # set for role CLIENT: the one client record they are
+    # Signed in with a password staff set: may do nothing but choose their own (people.py).
+    must_change_password: bool = False
 
     @classmethod
     def operator(cls, clinic_id: int) -> Actor:
         """Whoever runs the command line on the server: full rights within one clinic."""
         return cls(label="cli", role=Role.ADMIN, clinic_id=clinic_id)
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """The actor signed in with a password someone else set and has not chosen their own."""
 
 
 def require_client_access(actor: Actor, client: Client | None) -> Client:

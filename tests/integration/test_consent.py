@@ -162,7 +162,8 @@ def test_the_report_has_photos_only_with_consent_and_the_export_always(demo_copy
     ctx = Context(app, Actor.operator(1))
     assert consent.client_consents(ctx, linh_id).given(ConsentFlag.PHOTOS_IN_REPORTS)  # the demo's
     with_photos = client_report_pdf(ctx, linh_id, today=TODAY)
-    assert jpeg_images(with_photos) == 2 and NO_PHOTOS_IN_REPORTS not in pdf_text(with_photos)
+    # the pair lined up and cropped alike, then the two originals
+    assert jpeg_images(with_photos) == 4 and NO_PHOTOS_IN_REPORTS not in pdf_text(with_photos)
 
     consent.set_consent(ctx, linh_id, ConsentFlag.PHOTOS_IN_REPORTS, False)
     with app.uow() as uow:

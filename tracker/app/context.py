@@ -14,12 +14,20 @@ from typing import Concatenate, ParamSpec, TypeVar
 from tracker.application import App
 from tracker.config import Settings
 from tracker.permissions import Actor as Actor
+from tracker.permissions import PasswordChangeRequired
 
 
 @dataclass(frozen=True)
 class Context:
     app: App
     actor: Actor
+
+    def __post_init__(self) -> None:
+        # Someone signed in with a password staff typed gets no use case at all until they
+        # choose their own; that change goes through people.finish_password_change, which
+        # takes the sign-in session rather than a Context (it completes the sign-in).
+        if self.actor.must_change_password:
+            raise PasswordChangeRequired("Please choose your own password first.")
 
     @property
     def settings(self) -> Settings:

@@ -42,24 +42,41 @@ class Account:
     client_name: str | None
     active: bool
     created_at: datetime
+    password_set: bool = True  # False: invited, no password chosen yet
+    must_change_password: bool = False
+
+    @property
+    def status(self) -> str:
+        """The account's state in words, for the accounts table."""
+        if not self.active:
+            return "switched off"
+        if not self.password_set:
+            return "invited: no password yet"
+        return "must choose a new password" if self.must_change_password else "active"
 
 
 def create_account(
     ctx: Context,
     email: str,
     role: Role,
-    password: str,
+    password: str | None,
     *,
     client_id: int | None = None,
     display_name: str = "",
 ) -> int:
-    """A new account in the actor's clinic; a client account is linked to its client record."""
+    """A new account in the actor's clinic; a client account is linked to its client record.
+
+    `password` None creates it without one, to be set through an invite link (invite_link).
+    A password typed by a signed-in staff member is one they know, so the person must choose
+    their own at the first sign-in; the server's operator (the command line, creating the
+    first admin for themselves) sets a final one."""
     app, actor = ctx.app, ctx.actor
     _require_may_manage(actor, role)
     address = (email or "").strip().lower()
     if not _EMAIL.match(address) or len(address) > 320:
         raise Refused(f"'{email}' is not an email address.")
-    check_password(password)
+    if password is not None:
+        check_password(password)
     if (role is Role.CLIENT) != (client_id is not None):
         raise Refused("A client account needs its client record; staff accounts have none.")
     with app.uow() as uow:
@@ -76,11 +93,19 @@ def create_account(
             display_name=display_name.strip() or (client.name if client else address),
             role=role,
             client_id=client.id if client else None,
-            password_hash=hash_password(password),
+            password_hash=hash_password(password) if password is not None else None,
+            must_change_password=password is not None and actor.user_id is not None,
         )
         uow.repo.add(user)
         uow.repo.flush()
-        audit.record(uow, actor, "create_account", "user", user.id, detail={"role": role.value})
+        audit.record(
+            uow,
+            actor,
+            "create_account",
+            "user",
+            user.id,
+            detail={"role": role.value, "password": "set by staff" if password is not None else "invite"},
+        )
         uow.commit()
         return user.id
 
@@ -91,7 +116,18 @@ def list_accounts(ctx: Context) -> list[Account]:
     require_staff(actor)
     with app.uow() as uow:
         return [
-            Account(u.id, u.email, u.display_name, u.role, u.client_id, name, u.active, u.created_at)
+            Account(
+                u.id,
+                u.email,
+                u.display_name,
+                u.role,
+                u.client_id,
+                name,
+                u.active,
+                u.created_at,
+                password_set=u.password_hash is not None,
+                must_change_password=u.must_change_password,
+            )
             for u, name in uow.repo.accounts(actor.clinic_id, clients_only=actor.role is not Role.ADMIN)
         ]
 
@@ -110,11 +146,14 @@ def set_active(ctx: Context, user_id: int, active: bool) -> None:
 
 
 def reset_password(ctx: Context, user_id: int, password: str) -> None:
+    """Staff type a new password (and tell it): the person must choose their own at the
+    next sign-in, as after create_account."""
     app, actor = ctx.app, ctx.actor
     check_password(password)
     with app.uow() as uow:
         user = _managed_user(uow, actor, user_id)
         user.password_hash = hash_password(password)
+        user.must_change_password = actor.user_id is not None and actor.user_id != user.id
         _end_sessions(uow, user.id)
         audit.record(uow, actor, "reset_password", "user", user.id)
         uow.commit()
@@ -248,7 +287,12 @@ def _actor_for(user: User) -> Actor:
     from tracker.permissions import Actor
 
     return Actor(
-        label=user.email, role=user.role, clinic_id=user.clinic_id, user_id=user.id, client_id=user.client_id
+        label=user.email,
+        role=user.role,
+        clinic_id=user.clinic_id,
+        user_id=user.id,
+        client_id=user.client_id,
+        must_change_password=user.must_change_password,
     )
 
 
@@ -258,7 +302,12 @@ def session_digest(token: str) -> str:
 
 def start_session(ctx: Context) -> str:
     """A new session token for a signed-in actor (the only copy is returned)."""
-    app, actor = ctx.app, ctx.actor
+    return open_session(ctx.app, ctx.actor)
+
+
+def open_session(app: App, actor: Actor) -> str:
+    """start_session for the sign-in itself: it also opens the session of an actor who must
+    change their password first (for whom no Context can be made)."""
     from tracker.store.models import utcnow
 
     if actor.user_id is None:
@@ -293,6 +342,31 @@ def resume_session(app: App, token: str | None) -> Actor | None:
         if user is None or not user.active:
             return None
         return _actor_for(user)
+
+
+def finish_password_change(app: App, token: str | None, new: str) -> Actor:
+    """The forced change at the first sign-in after staff set the password: the session's
+    person chooses their own (not the one staff typed); other sessions end. Returns the
+    actor now free to use the app."""
+    from tracker.store.models import utcnow
+
+    check_password(new)
+    with app.uow() as uow:
+        row = uow.repo.login_session(session_digest(token)) if token and len(token) <= 200 else None
+        if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+            raise Refused("Your sign-in has ended. Please sign in again.")
+        user = uow.repo.user(row.user_id)
+        if user is None or not user.active:
+            raise Refused("Your sign-in has ended. Please sign in again.")
+        if verify_password(new, user.password_hash):
+            raise Refused("Please choose a password of your own, not the one the clinic gave you.")
+        user.password_hash = hash_password(new)
+        user.must_change_password = False
+        _end_sessions(uow, user.id, keep=row.token_sha256)
+        actor = _actor_for(user)
+        audit.record(uow, actor, "forced_password_change", "user", user.id)
+        uow.commit()
+        return actor
 
 
 def end_session(app: App, token: str | None) -> None:

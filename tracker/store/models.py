@@ -111,6 +111,37 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set when staff typed the password: the person chooses their own at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class AccountLink(Base):
+    """A one-time link that lets a person set their password: an invite (new account) or a
+    reset. Like LoginSession only the SHA-256 of the random token is stored."""
+
+    __tablename__ = "account_link"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(10))  # "invite" | "reset"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SentReminder(Base):
+    """A reminder emailed to a client, so the daily run never sends the same one twice: the
+    unique key makes that a rule of the database, not of the code that checks first."""
+
+    __tablename__ = "sent_reminder"
+    __table_args__ = (UniqueConstraint("client_id", "what", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    what: Mapped[str] = mapped_column(String(40))  # e.g. "checkin-1-s3", "session-4"
+    due_on: Mapped[date]
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class LoginSession(Base):

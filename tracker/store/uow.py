@@ -20,6 +20,7 @@ from tracker.domain import Role
 from tracker.events import ClientInputsChanged, Event
 from tracker.store import remeasure
 from tracker.store.models import (
+    AccountLink,
     AnalysisResult,
     AuditEvent,
     Client,
@@ -289,6 +290,17 @@ class Repository:
         if keep is not None:
             query = query.where(LoginSession.token_sha256 != keep)
         self.session.execute(query.values(ended_at=now))
+
+    def account_link(self, token_sha256: str) -> AccountLink | None:
+        return self.session.get(AccountLink, token_sha256)
+
+    def close_account_links(self, user_id: int, now: datetime) -> None:
+        """Mark the user's unused links used, so only a link made after now works."""
+        self.session.execute(
+            update(AccountLink)
+            .where(AccountLink.user_id == user_id, AccountLink.used_at.is_(None))
+            .values(used_at=now)
+        )
 
     # audit -----------------------------------------------------------------------------
     def last_audit_at(self, actor: str, action: str, since: datetime) -> datetime | None:

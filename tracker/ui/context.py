@@ -8,7 +8,7 @@ import streamlit as st
 
 from tracker.app.context import Actor, Context
 from tracker.app.jobs import start_background
-from tracker.app.people import authenticate, end_session, resume_session, start_session
+from tracker.app.people import authenticate, end_session, open_session, resume_session
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.domain import Role
@@ -78,13 +78,23 @@ def require_context(*roles: Role) -> Context:
 
 
 def sign_in(email: str, password: str) -> Actor | None:
-    app = get_app()
-    actor = authenticate(app, email, password)
+    actor = authenticate(get_app(), email, password)
     if actor is not None:
-        st.session_state[ACTOR_KEY] = actor
-        st.session_state[TOKEN_KEY] = start_session(Context(app, actor))
-        st.session_state.pop(SIGNED_OUT_KEY, None)
+        signed_in_as(actor)
     return actor
+
+
+def signed_in_as(actor: Actor) -> None:
+    """This tab's session for someone who just proved who they are (a password or a one-time
+    link); one who must still choose a password is signed in too, for that form alone."""
+    st.session_state[ACTOR_KEY] = actor
+    st.session_state[TOKEN_KEY] = open_session(get_app(), actor)
+    st.session_state.pop(SIGNED_OUT_KEY, None)
+
+
+def password_chosen(actor: Actor) -> None:
+    """After the forced change: the same session, now for the actor free to use the app."""
+    st.session_state[ACTOR_KEY] = actor
 
 
 def sign_out() -> None:
