@@ -9,6 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from tracker.app import courses
+from tracker.app.clinic import clinic_profile
+from tracker.app.context import Context
 from tracker.app.demo import iter_demo_credentials, load_manifest
 from tracker.domain import Role
 from tracker.ui.context import (
@@ -84,8 +86,13 @@ if actor is None:
     page = st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")], position="hidden")
 else:
     pages = {Role.CLIENT: CLIENT_PAGES, Role.PRACTITIONER: STAFF_PAGES}.get(actor.role, ADMIN_PAGES)
-    page = st.navigation([*pages, ACCOUNT_PAGE])
+    # A client is on a phone: the pages as tabs along the top, not behind the sidebar's "»".
+    page = st.navigation([*pages, ACCOUNT_PAGE], position="top" if actor.role is Role.CLIENT else "sidebar")
+    clinic = clinic_profile(Context(get_app(), actor))
+    if clinic.logo is not None:
+        st.logo(str(clinic.logo), size="large")
     with st.sidebar:
+        st.markdown(f"**{md_escape(clinic.name)}**")
         st.caption(f"Signed in as {md_escape(actor.label)} ({actor.role.value})")
         if st.button("Sign out", key="sign_out"):
             sign_out()

@@ -58,7 +58,7 @@ def summary_lines() -> list[str]:
     if any(f.severity == "act" and f.code.startswith(PHOTO_FLAGS) for f in progress.flags):
         lines.append(
             "Your practitioner may want to look at your latest photos; they will contact you if needed. "
-            + clinic_profile(ctx).contact.replace("Call", "To talk sooner, call", 1)
+            + md_escape(clinic_profile(ctx).contact.replace("Call", "To talk sooner, call", 1))
         )
     return lines or ["Upload your photos before and after each session to see your progress here."]
 
@@ -82,8 +82,6 @@ st.caption(
 )
 signature = input_signature(ctx, actor.client_id)
 for metric in ("delta_ei", "texture_dog"):
-    st.markdown(f"**{md_escape(term(metric).label)}**")
-    st.caption(md_escape(term(metric).client_help))
     show_chart(
         lambda metric=metric: metric_chart(progress, metric),
         key=f"chart_{metric}",
@@ -91,6 +89,7 @@ for metric in ("delta_ei", "texture_dog"):
         enough=measured_points(progress, metric) >= 2,
         empty="Not enough photos yet: your chart appears once two photos have been measured.",
     )
+    st.caption(md_escape(term(metric).client_help))
 if progress.sessions:
     last = progress.sessions[-1].number
     st.subheader(f"Recovery after session {last}")
