@@ -341,6 +341,8 @@ def fmt(
         text = f"{number:+.{places}f}" if signed else f"{number:.{places}f}"
     text = text.replace("-", "−")
     u = term(key).unit if unit else ""
+    if u == "points" and abs(number) == 1:
+        u = "point"
     if not u:
         return text
     return f"{text}{u}" if u in ("%", "°") else f"{text} {u}"

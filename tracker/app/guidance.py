@@ -91,7 +91,7 @@ _RETAKE_ADVICE = (
     ("the light falls from another side", "Face the same window as in your first photo."),
     ("uneven light", "Move to a window and face it, so both sides of your face are lit."),
     ("part of the area is in shadow", "Move to a window and face it."),
-    ("over- or under-exposed", "Move out of direct sun: face a window instead."),
+    ("over- or under-exposed", "Move out of direct sun and face a window instead."),
     ("shine/glare", "Turn off the flash and face a window, not a lamp."),
     ("the head is turned", "Look straight at the camera, as in your first photo."),
     ("is not visible", "Look straight at the camera so the treated skin is in view."),
