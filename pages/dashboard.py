@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
+from tracker.app.clinic import clinic_today
 from tracker.app.dashboard import COUNT_LABELS, DISPLAY_COLUMNS, clinic_dashboard, dashboard_counts
+from tracker.glossary import status_label, term
 from tracker.ui.context import STAFF, require_context
 
 # Who needs attention first: the flags and the next due date come right after the name, so
@@ -21,7 +21,7 @@ ctx = require_context(*STAFF)
 actor = ctx.actor
 st.title("Dashboard")
 with st.spinner("Loading the clinic…"):
-    table = clinic_dashboard(ctx, date.today())
+    table = clinic_dashboard(ctx, clinic_today(ctx.settings))
 if table.empty:
     st.info("No clients yet. Add one under *Record session & intake*, or load the demo.")
     st.stop()
@@ -45,8 +45,13 @@ if flagged_only:
     view = view[(view["act"] + view["watch"]) > 0]
 
 st.caption("Click a client's row to open their review.")
+# Statuses in plain words ("No clear change", not "within noise"): tracker/glossary.py.
+shown = view[["client_id", *SHOWN]].assign(
+    redness_status=view["redness_status"].map(status_label),
+    texture_status=view["texture_status"].map(status_label),
+)
 event = st.dataframe(
-    view[["client_id", *SHOWN]],
+    shown,
     hide_index=True,
     width="stretch",
     on_select="rerun",
@@ -57,13 +62,17 @@ event = st.dataframe(
         "name": st.column_config.TextColumn("Client", pinned=True),
         "concern": "Concern",
         "sessions": "Sessions",
-        "redness_change": st.column_config.NumberColumn("Redness change (EI)", format="%+.1f"),
+        "redness_change": st.column_config.NumberColumn(
+            f"Redness change, {term('delta_ei').unit}", format="%+.1f", help=term("delta_ei").staff_help
+        ),
         "redness_status": "Redness",
-        "texture_change_pct": st.column_config.NumberColumn("Texture change", format="%+.0f%%"),
+        "texture_change_pct": st.column_config.NumberColumn(
+            "Texture change", format="%+.0f%%", help=term("texture_dog").staff_help
+        ),
         "texture_status": "Texture",
         "flags": st.column_config.TextColumn("Flags", width="medium"),
-        "act": "Act",
-        "watch": "Watch",
+        "act": st.column_config.NumberColumn(term("act").label, help=term("act").staff_help),
+        "watch": st.column_config.NumberColumn(term("watch").label, help=term("watch").staff_help),
         "next_due": st.column_config.DateColumn("Next due"),
         "overdue_days": "Days overdue",
         "last_photo": st.column_config.DatetimeColumn("Last photo", format="D MMM YYYY"),

@@ -88,7 +88,7 @@ FLAG_LABELS = {
 }
 COUNT_LABELS = {
     "clients": "Clients",
-    "act": "With act flags",
+    "act": "Needing action",
     "overdue": "Overdue",
     "slow_recovery": "Slow recovery",
     "pih_watch": "PIH watch",
