@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from tracker.app import audit
+from tracker.app.clinic import clinic_today
 from tracker.app.context import Context, one_publication
 from tracker.app.measurements import reanalyze_series
 from tracker.application import App
@@ -489,7 +490,7 @@ def _checked(values: Sequence[FaceRegion | str], which: str) -> Regions:
 
 def course_progress(ctx: Context, client_id: int, today: date | None = None) -> CourseProgress:
     app, actor = ctx.app, ctx.actor
-    today = today or date.today()
+    today = today or clinic_today(ctx.settings)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         found, _ = course_facts(uow.session, client.clinic_id, [client.id], today)

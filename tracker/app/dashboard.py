@@ -53,6 +53,7 @@ from typing import Any, cast
 
 import pandas as pd
 
+from tracker.app.clinic import clinic_today
 from tracker.app.context import Context
 from tracker.application import App
 from tracker.domain import Concern
@@ -265,7 +266,9 @@ def refresh_changed_client(app: App, clinic_id: int, client_id: int, today: date
     """After a committed change of the client's inputs (the ClientInputsChanged handler):
     recompute the client's row now, so the practitioners' next view stays warm. The change
     came through a use case that checked its actor, so this acts as the clinic's operator."""
-    _fresh_data(app, Actor.operator(clinic_id), today or date.today(), only=client_id, force=True)
+    _fresh_data(
+        app, Actor.operator(clinic_id), today or clinic_today(app.settings), only=client_id, force=True
+    )
 
 
 def refresh_clinic_status(

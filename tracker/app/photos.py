@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from tracker.app import audit, measurements
+from tracker.app.clinic import clinic_now
 from tracker.app.context import Context, one_publication
 from tracker.app.courses import current_course
 from tracker.app.measurements import Outcome, analyze_photo
@@ -70,7 +71,7 @@ def import_photo(
     app, actor = ctx.app, ctx.actor
     image = ingest(data, filename, app.limits)
     source = "given" if taken_at else ("exif" if image.taken_at else "upload")
-    when = taken_at or image.taken_at or datetime.now().replace(microsecond=0)
+    when = taken_at or image.taken_at or clinic_now(app.settings)  # the clinic's wall clock
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         original_key = sha256_hex(image.original)
