@@ -86,8 +86,15 @@ if actor is None:
     page = st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")], position="hidden")
 else:
     pages = {Role.CLIENT: CLIENT_PAGES, Role.PRACTITIONER: STAFF_PAGES}.get(actor.role, ADMIN_PAGES)
-    # A client is on a phone: the pages as tabs along the top, not behind the sidebar's "»".
-    page = st.navigation([*pages, ACCOUNT_PAGE], position="top" if actor.role is Role.CLIENT else "sidebar")
+    if actor.role is Role.CLIENT:
+        # A client is on a phone, where Streamlit folds even "top" navigation behind the
+        # sidebar's small "»": the pages are links along the top of every page instead.
+        page = st.navigation([*pages, ACCOUNT_PAGE], position="hidden")
+        with st.container(horizontal=True, key="client_nav", gap="small"):
+            for client_page in [*pages, ACCOUNT_PAGE]:
+                st.page_link(client_page)
+    else:
+        page = st.navigation([*pages, ACCOUNT_PAGE])
     clinic = clinic_profile(Context(get_app(), actor))
     if clinic.logo is not None:
         st.logo(str(clinic.logo), size="large")
