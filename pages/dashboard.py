@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from tracker.app.clinic import clinic_today
 from tracker.app.dashboard import COUNT_LABELS, DISPLAY_COLUMNS, clinic_dashboard, dashboard_counts
-from tracker.glossary import status_label, term
+from tracker.glossary import DASH, fmt, fmt_pct, status_label, term
 from tracker.ui.context import STAFF, require_context
 
 # Who needs attention first: the flags and the next due date come right after the name, so
@@ -45,10 +47,21 @@ if flagged_only:
     view = view[(view["act"] + view["watch"]) > 0]
 
 st.caption("Click a client's row to open their review.")
-# Statuses in plain words ("No clear change", not "within noise"): tracker/glossary.py.
+
+
+def _day(value: object) -> str:
+    return value.strftime("%d %b %Y") if isinstance(value, date) else DASH
+
+
+# Plain words and numbers as the glossary writes them ("No clear change", "+1.2", "—"), never
+# "within noise" or the "None" a table shows for a missing date or number.
 shown = view[["client_id", *SHOWN]].assign(
     redness_status=view["redness_status"].map(status_label),
     texture_status=view["texture_status"].map(status_label),
+    redness_change=view["redness_change"].map(lambda v: fmt(v, "delta_ei", signed=True, unit=False)),
+    texture_change_pct=view["texture_change_pct"].map(fmt_pct),
+    next_due=view["next_due"].map(_day),
+    last_photo=view["last_photo"].map(_day),
 )
 event = st.dataframe(
     shown,
@@ -62,20 +75,20 @@ event = st.dataframe(
         "name": st.column_config.TextColumn("Client", pinned=True),
         "concern": "Concern",
         "sessions": "Sessions",
-        "redness_change": st.column_config.NumberColumn(
-            f"Redness change, {term('delta_ei').unit}", format="%+.1f", help=term("delta_ei").staff_help
+        "redness_change": st.column_config.TextColumn(
+            f"Redness change, {term('delta_ei').unit}", help=term("delta_ei").staff_help
         ),
         "redness_status": "Redness",
-        "texture_change_pct": st.column_config.NumberColumn(
-            "Texture change", format="%+.0f%%", help=term("texture_dog").staff_help
+        "texture_change_pct": st.column_config.TextColumn(
+            "Texture change", help=term("texture_dog").staff_help
         ),
         "texture_status": "Texture",
         "flags": st.column_config.TextColumn("Flags", width="medium"),
         "act": st.column_config.NumberColumn(term("act").label, help=term("act").staff_help),
         "watch": st.column_config.NumberColumn(term("watch").label, help=term("watch").staff_help),
-        "next_due": st.column_config.DateColumn("Next due"),
+        "next_due": "Next due",
         "overdue_days": "Days overdue",
-        "last_photo": st.column_config.DatetimeColumn("Last photo", format="D MMM YYYY"),
+        "last_photo": "Last photo",
     },
     key="dash_table",
 )
