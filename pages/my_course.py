@@ -36,8 +36,10 @@ if expected is not None and st.button(
 ):
     st.switch_page("pages/upload.py")
 
-c1, c2, c3 = st.columns(3)
-c1.metric("Treatment", progress.concern.label)
+# The treatment as a line of text: a metric tile cut "Uneven tone & hyperpigmentation" short
+# on a phone.
+st.caption(f"{progress.concern.label} · {md_escape(clinic.name)}")
+c2, c3 = st.columns(2)
 c2.metric("Sessions", f"{len(sessions)} of {progress.plan.planned_sessions}")
 if nxt.kind == "complete":
     c3.metric("Next session", "Course complete")
