@@ -29,7 +29,7 @@ WIDTH = 640  # plot area, px: with axis titles and the legend the chart stays wi
 HEIGHT = 240
 FONT = "DejaVu Sans"  # the report's font; vl_convert falls back to its own when it is missing
 
-NOT_USED = "poor photo, not counted"  # under the trend gate; short: a phone shows two a row
+NOT_USED = "poor photo, not used"  # under the trend gate; short: a phone shows two a row
 KIND_LABELS = {
     PhotoKind.BEFORE.value: "before session",
     PhotoKind.AFTER.value: "after session",
