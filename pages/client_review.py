@@ -13,7 +13,7 @@ import streamlit as st
 
 from tracker.app import courses, jobs, photos
 from tracker.app.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
-from tracker.app.clinic import clinic_today
+from tracker.app.clinic import clinic_today, money
 from tracker.app.courses import SUMMARY_METRICS, CourseProgress, course_progress, ita_group
 from tracker.app.dashboard import input_signature
 from tracker.app.notes import MAX_NOTE_CHARS, add_note, client_notes
@@ -278,6 +278,7 @@ def charts() -> None:
          term("needle_depth_mm").titled(): fmt(s.needle_depth_mm, "needle_depth_mm", unit=False),
          "Passes": fmt(s.passes, "passes"), "Serum": s.serum or "—",
          "Client's rating": f"{s.client_rating}/10" if s.client_rating else "—",
+         "Price": money(s.price, ctx.settings.currency),
          **{f"Change in {short_label(k)} after": fmt(v, k, band=_band(k), signed=True)
             for k, v in s.change_that_followed.items()}}
         for s in progress.sessions

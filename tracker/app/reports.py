@@ -350,9 +350,10 @@ def _summary_page(pdf: _ReportPdf, progress: CourseProgress, clinic: str, genera
         pdf.bullet(line)
     pdf.heading("How to read this report", space_needed=20)
     for line in (
-        "Every measurement is compared with its noise band: the smallest change that repeat photos "
-        "of the same skin on the same day can tell apart from photo-to-photo variation. A change "
-        "inside the band is reported as “no clear change”, not as progress.",
+        "Every measurement is compared with its margin of error (the noise band): the smallest "
+        "change that repeat photos of the same skin on the same day can tell apart from "
+        "photo-to-photo variation. A change inside the band is reported as “no clear change”, "
+        "not as progress.",
         f"Photos with a capture-quality score below {TREND_THRESHOLD:.0%} (blur, glare, exposure, scale) "
         "are shown but not used in baselines, changes or trends.",
         "Photos are reproduced unedited. Under each one are its capture time, its place in the course "
@@ -448,7 +449,7 @@ def _metrics_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
     pdf.heading("Measurements: baseline, latest and change")
     pdf.paragraph(
         "Baseline: mean of the usable before-photos of the first session. Latest: the latest usable "
-        "before-photo. Noise band: smallest detectable change (±).",
+        "before-photo. Margin of error (noise band): the smallest detectable change (±).",
         size=8.5,
         height=4.5,
     )
@@ -463,7 +464,7 @@ def _metrics_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
         return
     pdf.set_font(FONT_FAMILY, "", 8.5)
     with pdf.table(
-        col_widths=(58, 22, 22, 32, 22, 24),
+        col_widths=(52, 20, 20, 30, 24, 34),
         text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
         line_height=5,
         headings_style=_heading_style(pdf.accent),
@@ -471,7 +472,7 @@ def _metrics_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
         cell_fill_color=ZEBRA,
         cell_fill_mode=TableCellFillMode.ROWS,
     ) as table:
-        table.row(["Measure", "Baseline", "Latest", "Change", "Noise band", "Status"])
+        table.row(["Measure", "Baseline", "Latest", "Change", "Margin ±", "Status"])
         for metric, summary in rows.items():
             plain, band = term(metric), summary.sdc
             unit = f" ({plain.unit})" if plain.unit else ""
