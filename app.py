@@ -9,6 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from tracker.app import courses
+from tracker.app.clinic import clinic_profile
+from tracker.app.context import Context
 from tracker.app.demo import iter_demo_credentials, load_manifest
 from tracker.domain import Role
 from tracker.ui.context import (
@@ -105,8 +107,20 @@ elif actor.must_change_password:  # the clinic set the password: nothing else un
             st.rerun()
 else:
     pages = {Role.CLIENT: CLIENT_PAGES, Role.PRACTITIONER: STAFF_PAGES}.get(actor.role, ADMIN_PAGES)
-    page = st.navigation([*pages, ACCOUNT_PAGE])
+    if actor.role is Role.CLIENT:
+        # A client is on a phone, where Streamlit folds even "top" navigation behind the
+        # sidebar's small "»": the pages are links along the top of every page instead.
+        page = st.navigation([*pages, ACCOUNT_PAGE], position="hidden")
+        with st.container(horizontal=True, key="client_nav", gap="small"):
+            for client_page in [*pages, ACCOUNT_PAGE]:
+                st.page_link(client_page)
+    else:
+        page = st.navigation([*pages, ACCOUNT_PAGE])
+    clinic = clinic_profile(Context(get_app(), actor))
+    if clinic.logo is not None:
+        st.logo(str(clinic.logo), size="large")
     with st.sidebar:
+        st.markdown(f"**{md_escape(clinic.name)}**")
         st.caption(f"Signed in as {md_escape(actor.label)} ({actor.role.value})")
         if st.button("Sign out", key="sign_out"):
             sign_out()

@@ -8,14 +8,13 @@ signature), so a click costs a signature check, not a recomputation."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from tracker.app import courses, jobs, photos
 from tracker.app.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
-from tracker.app.courses import METRICS, SUMMARY_METRICS, CourseProgress, course_progress, ita_group
+from tracker.app.clinic import clinic_today, money
+from tracker.app.courses import SUMMARY_METRICS, CourseProgress, course_progress, ita_group
 from tracker.app.dashboard import input_signature
 from tracker.app.notes import MAX_NOTE_CHARS, add_note, client_notes
 from tracker.app.photos import AlignedPair, aligned_pair, default_comparison
@@ -23,6 +22,7 @@ from tracker.app.records import delete_client, export_client
 from tracker.app.reports import client_report_pdf, report_filename
 from tracker.domain import Role
 from tracker.errors import Refused
+from tracker.glossary import fmt, fmt_pct, fmt_quality, kind_label, label, short_label, status_label, term
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, require_context
@@ -51,7 +51,7 @@ client_id = st.selectbox(
 )
 st.session_state["review_client_id"] = client_id
 apply_pending(ctx, client_id)  # zones or scale saved in the Zones tab: before progress is read
-today = date.today()
+today = clinic_today(ctx.settings)
 signature = input_signature(ctx, client_id)  # changes whenever the client's data does
 
 
@@ -77,7 +77,7 @@ st.caption(
     f"{progress.concern.label} · {md_escape(progress.body_area or 'area not set')} · "
     f"{len(progress.sessions)}/{progress.plan.planned_sessions} sessions · "
     + (
-        f"skin tone ITA {progress.ita_deg:.0f}° ({ita_group(progress.ita_deg)})"
+        f"skin tone {ita_group(progress.ita_deg)} (ITA {progress.ita_deg:.0f}°)"
         if progress.ita_deg is not None
         else ""
     )
@@ -106,7 +106,8 @@ if jobs.progress(ctx, client_id) is not None:
     remeasuring()
 
 labels: dict[int, str] = {
-    int(row.photo_id): f"S{row.session} {row.kind} {row.taken_at:%d %b %H:%M}" for row in table.itertuples()
+    int(row.photo_id): f"S{row.session} {kind_label(row.kind)} {row.taken_at:%d %b %H:%M}"
+    for row in table.itertuples()
 }
 
 
@@ -153,7 +154,9 @@ def timeline() -> None:
                 thumb = jpeg_bytes_uri(photos.photo_bytes(ctx, int(row.photo_id), "thumbnail"))
                 quality = "✓" if row.usable else "✗ not used"
                 cols[i % 6].image(
-                    thumb, caption=f"{row.kind} · {row.taken_at:%d %b %H:%M} · Q {row.quality:.2f} {quality}"
+                    thumb,
+                    caption=f"{kind_label(row.kind)} · {row.taken_at:%d %b %H:%M} · "
+                    f"quality {fmt_quality(row.quality)} {quality}",
                 )
                 with cols[i % 6]:
                     staff_photo_actions(ctx, int(row.photo_id), str(row.kind), s.number, numbers)
@@ -240,23 +243,50 @@ CHART_GROUPS = {
 assert sorted(m for ms in CHART_GROUPS.values() for m in ms) == sorted(SUMMARY_METRICS)
 
 
+def _band(metric: str) -> float | None:
+    summary = progress.summaries.get(metric)
+    return summary.sdc if summary else None
+
+
 def charts() -> None:
+    # Plain labels, numbers to the noise band's resolution, "—" for none; the technical
+    # term in its own column (tracker/glossary.py).
     summary = pd.DataFrame(
         [
             {
-                "metric": m.label,
-                "baseline": m.baseline,
-                "latest": m.latest,
-                "change": m.change,
-                "change %": m.change_pct,
-                "noise band ±": m.sdc,
-                "status": m.status,
-                "trend / 30 days": m.trend_per_30_days,
+                "measure": term(key).label,
+                "baseline": fmt(m.baseline, key, band=m.sdc),
+                "latest": fmt(m.latest, key, band=m.sdc),
+                "change": fmt(m.change, key, band=m.sdc, signed=True),
+                "change %": fmt_pct(m.change_pct),
+                "noise band ±": fmt(m.sdc, key, band=m.sdc),
+                "status": status_label(m.status),
+                "trend / 30 days": fmt(m.trend_per_30_days, key, band=m.sdc, signed=True),
+                "better": term(key).better or "—",
+                "technical": term(key).technical,
             }
-            for m in progress.summaries.values()
+            for key, m in progress.summaries.items()
         ]
     )
-    st.dataframe(summary, hide_index=True, width="stretch")
+    st.dataframe(
+        summary,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "measure": st.column_config.TextColumn("Measure", pinned=True),
+            "baseline": "Start",
+            "latest": "Latest",
+            "change": "Change",
+            "change %": "Change %",
+            "noise band ±": st.column_config.TextColumn(
+                "Margin of error ±", help=term("noise_band").staff_help
+            ),
+            "status": "Status",
+            "trend / 30 days": "Trend / 30 days",
+            "better": "Better is",
+            "technical": "Technical term",
+        },
+    )
     # One group of charts at a time: nine charts in a row are a long scroll, and each one
     # costs server time to build the first time it is seen.
     group = st.segmented_control(
@@ -270,9 +300,13 @@ def charts() -> None:
             enough=measured_points(progress, metric) >= 2,
         )
     settings_rows = [
-        {"session": s.number, "date": f"{s.at:%Y-%m-%d}", "device": s.device,
-         "needle_depth_mm": s.needle_depth_mm, "passes": s.passes, "serum": s.serum,
-         "rating": s.client_rating, **{f"change in {k}": v for k, v in s.change_that_followed.items()}}
+        {"Session": s.number, "Date": f"{s.at:%Y-%m-%d}", "Device": s.device or "—",
+         term("needle_depth_mm").titled(): fmt(s.needle_depth_mm, "needle_depth_mm", unit=False),
+         "Passes": fmt(s.passes, "passes"), "Serum": s.serum or "—",
+         "Client's rating": f"{s.client_rating}/10" if s.client_rating else "—",
+         "Price": money(s.price, ctx.settings.currency),
+         **{f"Change in {short_label(k)} after": fmt(v, k, band=_band(k), signed=True)
+            for k, v in s.change_that_followed.items()}}
         for s in progress.sessions
     ]  # fmt: skip
     st.caption("Session settings beside the change that followed (to the next session's starting point)")
@@ -291,7 +325,8 @@ def recovery() -> None:
         rec = s.recovery
         if rec and rec.t50_hours is not None and rec.t90_hours is not None:
             st.markdown(
-                f"- Session {s.number}: T50 {rec.t50_hours:.0f} h, T90 {rec.t90_hours:.0f} h "
+                f"- Session {s.number}: half the redness gone after {rec.t50_hours:.0f} h (T50), "
+                f"almost all (90 %) after {rec.t90_hours:.0f} h (T90) "
                 f"({rec.compare_with_normal()}; {s.recovery_vs_earlier}; fit: {rec.method})"
             )
 
@@ -316,9 +351,7 @@ def report() -> None:
             "Download report (PDF)", report[1], file_name=report_filename(names[client_id], today),
             mime="application/pdf", key="report_download",
         )  # fmt: skip
-    metric = st.selectbox(
-        "Chart as PNG", list(SUMMARY_METRICS), format_func=lambda m: METRICS[m].label, key="png_metric"
-    )
+    metric = st.selectbox("Chart as PNG", list(SUMMARY_METRICS), format_func=label, key="png_metric")
     # Rendered on request only: vl-convert takes a few hundred ms, too much for every rerun.
     if st.button("Prepare chart", key="png_make"):
         st.session_state["chart_png"] = (client_id, metric, chart_png(metric_chart(progress, metric)))

@@ -6,6 +6,7 @@ from datetime import date
 
 import streamlit as st
 
+from tracker.app.clinic import clinic_today
 from tracker.app.dashboard import (
     COUNT_LABELS,
     DISPLAY_COLUMNS,
@@ -13,6 +14,7 @@ from tracker.app.dashboard import (
     dashboard_counts,
     dashboard_filter,
 )
+from tracker.glossary import DASH, fmt, fmt_pct, status_label, term
 from tracker.ui.context import STAFF, require_context
 
 # Who needs attention first: the flags and the next due date come right after the name, so
@@ -27,7 +29,7 @@ ctx = require_context(*STAFF)
 actor = ctx.actor
 st.title("Dashboard")
 with st.spinner("Loading the clinic…"):
-    table = clinic_dashboard(ctx, date.today())
+    table = clinic_dashboard(ctx, clinic_today(ctx.settings))
 if table.empty:
     st.info("No clients yet. Add one under *Record session & intake*, or load the demo.")
     st.stop()
@@ -57,8 +59,24 @@ if flagged_only:
     view = view[(view["act"] + view["watch"]) > 0]
 
 st.caption("Click a client's row to open their review.")
+
+
+def _day(value: object) -> str:
+    return value.strftime("%d %b %Y") if isinstance(value, date) else DASH
+
+
+# Plain words and numbers as the glossary writes them ("No clear change", "+1.2", "—"), never
+# "within noise" or the "None" a table shows for a missing date or number.
+shown = view[["client_id", *SHOWN]].assign(
+    redness_status=view["redness_status"].map(status_label),
+    texture_status=view["texture_status"].map(status_label),
+    redness_change=view["redness_change"].map(lambda v: fmt(v, "delta_ei", signed=True, unit=False)),
+    texture_change_pct=view["texture_change_pct"].map(fmt_pct),
+    next_due=view["next_due"].map(_day),
+    last_photo=view["last_photo"].map(_day),
+)
 event = st.dataframe(
-    view[["client_id", *SHOWN]],
+    shown,
     hide_index=True,
     width="stretch",
     on_select="rerun",
@@ -69,16 +87,20 @@ event = st.dataframe(
         "name": st.column_config.TextColumn("Client", pinned=True),
         "concern": "Concern",
         "sessions": "Sessions",
-        "redness_change": st.column_config.NumberColumn("Redness change (EI)", format="%+.1f"),
+        "redness_change": st.column_config.TextColumn(
+            f"Redness change, {term('delta_ei').unit}", help=term("delta_ei").staff_help
+        ),
         "redness_status": "Redness",
-        "texture_change_pct": st.column_config.NumberColumn("Texture change", format="%+.0f%%"),
+        "texture_change_pct": st.column_config.TextColumn(
+            "Texture change", help=term("texture_dog").staff_help
+        ),
         "texture_status": "Texture",
         "flags": st.column_config.TextColumn("Flags", width="medium"),
-        "act": "Act",
-        "watch": "Watch",
-        "next_due": st.column_config.DateColumn("Next due"),
+        "act": st.column_config.NumberColumn(term("act").label, help=term("act").staff_help),
+        "watch": st.column_config.NumberColumn(term("watch").label, help=term("watch").staff_help),
+        "next_due": "Next due",
         "overdue_days": "Days overdue",
-        "last_photo": st.column_config.DatetimeColumn("Last photo", format="D MMM YYYY"),
+        "last_photo": "Last photo",
     },
     key="dash_table",
 )

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
 from tracker.app.charts import measured_points, metric_chart, recovery_chart, recovery_points
+from tracker.app.clinic import clinic_profile, clinic_today
 from tracker.app.courses import course_progress
 from tracker.app.dashboard import input_signature
 from tracker.app.photos import aligned_pair, default_comparison
 from tracker.domain import Role
 from tracker.errors import Refused
+from tracker.glossary import term
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import require_context
 from tracker.ui.errors import show_error
 from tracker.ui.photo_actions import my_recent_uploads, show_photo_notice
+from tracker.ui.text import md_escape
+
+# Flags a client hears about: what their photos show. Intake answers and missed or overdue
+# appointments are the practitioner's matter (issue 11: a new client was told on day 0 to
+# expect a call because of an intake answer).
+PHOTO_FLAGS = ("slow_recovery", "pih_watch", "worsening_")
 
 ctx = require_context(Role.CLIENT)
 actor = ctx.actor
 assert actor.client_id is not None
+today = clinic_today(ctx.settings)
 st.title("My progress")
 try:
-    progress = course_progress(ctx, actor.client_id, date.today())
+    progress = course_progress(ctx, actor.client_id, today)
 except Refused as exc:  # no course yet: said as a note, and nothing more to show
     show_error(exc, kind="info")
     st.stop()
@@ -49,9 +56,10 @@ def summary_lines() -> list[str]:
         lines.append(
             "Texture changes so far are within what photos can reliably show; collagen builds over months."
         )
-    if any(f.severity == "act" for f in progress.flags):
+    if any(f.severity == "act" and f.code.startswith(PHOTO_FLAGS) for f in progress.flags):
         lines.append(
-            "Your practitioner may want to look at your latest photos; they will contact you if needed."
+            "Your practitioner may want to look at your latest photos; they will contact you if needed. "
+            + md_escape(clinic_profile(ctx).contact.replace("Call", "To talk sooner, call", 1))
         )
     return lines or ["Upload your photos before and after each session to see your progress here."]
 
@@ -72,23 +80,27 @@ else:
         st.caption("These photos could not be lined up exactly; compare them with care.")
 
 st.subheader("Redness and texture over the course")
-st.caption("The shaded band is the noise band: changes inside it are too small to be sure of.")
+st.caption(
+    "The shaded band is the margin of error: changes inside it are too small to be sure of. "
+    "Lower is better for both."
+)
 signature = input_signature(ctx, actor.client_id)
 for metric in ("delta_ei", "texture_dog"):
     show_chart(
         lambda metric=metric: metric_chart(progress, metric),
         key=f"chart_{metric}",
-        kept_as=(actor.client_id, signature, date.today(), metric),
+        kept_as=(actor.client_id, signature, today, metric),
         enough=measured_points(progress, metric) >= 2,
         empty="Not enough photos yet: your chart appears once two photos have been measured.",
     )
+    st.caption(md_escape(term(metric).client_help))
 if progress.sessions:
     last = progress.sessions[-1].number
     st.subheader(f"Recovery after session {last}")
     show_chart(
         lambda: recovery_chart(progress, [last]),
         key="chart_recovery",
-        kept_as=(actor.client_id, signature, date.today(), "recovery", last),
+        kept_as=(actor.client_id, signature, today, "recovery", last),
         enough=recovery_points(progress, [last]) > 0,
         empty="Your recovery curve appears once you upload photos after the session and at the check-ins.",
     )

@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from tracker.app import courses
+from tracker.app.clinic import clinic_today
 from tracker.app.courses import default_plan
 from tracker.domain import Concern, ConsentFlag, Contraindication
 from tracker.ui.consent_panel import consent_panel
@@ -111,7 +112,7 @@ chosen = st.selectbox(
 existing = sessions.get(chosen)
 last = sessions[max(sessions)] if sessions else None
 template = existing or last  # a new session starts from the last one's settings
-on_file = courses.client_intake(ctx, client_id).contraindications if existing is None else ()
+on_file = courses.contraindications_to_override(ctx, client_id) if existing is None else []
 
 
 def _revision(s: courses.SessionRow | None) -> str:
@@ -125,7 +126,9 @@ key = f"{client_id}_{chosen}_{_revision(existing)}"
 with st.form(f"session_{key}"):
     c1, c2, c3 = st.columns(3)
     c1.markdown(f"**Session {chosen}**" + ("" if existing else " (new)"))
-    day = c2.date_input("Date", value=existing.at.date() if existing else date.today(), key=f"s_date_{key}")
+    day = c2.date_input(
+        "Date", value=existing.at.date() if existing else clinic_today(ctx.settings), key=f"s_date_{key}"
+    )
     at = c3.time_input("Time", value=existing.at.time() if existing else time(10, 0), key=f"s_time_{key}")
     c4, c5, c6 = st.columns(3)
     device = c4.text_input(
@@ -144,7 +147,7 @@ with st.form(f"session_{key}"):
         "Serum / PRP", value=template.serum if template else "hyaluronic acid", key=f"s_serum_{key}"
     )
     price = c8.number_input(
-        "Price", min_value=0.0, max_value=5000.0, step=10.0, key=f"s_price_{key}",
+        f"Price ({ctx.settings.currency})", min_value=0.0, max_value=5000.0, step=10.0, key=f"s_price_{key}",
         value=float(template.price) if template and template.price is not None else 250.0,
     )  # fmt: skip
     notes = st.text_area("Notes", value=existing.notes if existing else "", key=f"s_notes_{key}")

@@ -1,19 +1,26 @@
-"""Client: upload photos — from files or the camera, several at once, with framing guidance
-and immediate quality feedback."""
+"""Client: upload photos — from the camera or from files, several at once, with framing
+guidance and immediate quality feedback.
+
+The page is laid out for a phone: what the photo is for, then the camera, then one button
+that sends everything chosen, with each photo's outcome right under that button (a toast
+as well, wherever the client has scrolled to). The session and kind are pre-filled by the
+same rule as the landing page's "Add today's … photo" (tracker/app/today.py)."""
 
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
 import numpy as np
 import streamlit as st
 from PIL import Image
 
 from tracker.app import courses, photos
-from tracker.app.guidance import CAPTURE_TIPS
+from tracker.app.clinic import clinic_now
+from tracker.app.guidance import CAPTURE_TIPS, retake_advice
 from tracker.app.photos import upload_photo
-from tracker.domain import PhotoKind, Role, infer_kind, pick_session_number
+from tracker.app.today import expected_photo
+from tracker.domain import PhotoKind, Role
+from tracker.glossary import fmt_quality
 from tracker.ui.context import require_context
 from tracker.ui.errors import error_boundary, notice_logged
 from tracker.ui.ghost_camera import CameraPhoto, decode_shot, ghost_camera
@@ -33,48 +40,41 @@ if not sessions:
     st.info("Your practitioner has not recorded a session yet. You can upload once it is booked.")
     st.stop()
 
-now = datetime.now()
+now = clinic_now(ctx.settings)
 starts = {s.number: s.at for s in sessions}
-default_number = pick_session_number(starts, now) or sessions[0].number
-default_kind = infer_kind(starts[default_number], now)
+expected = expected_photo(starts, now)
+default_number = expected.session if expected else sessions[0].number
+default_kind = expected.kind if expected else PhotoKind.BEFORE
 numbers = [s.number for s in sessions]
-left, right = st.columns(2)
-number = left.selectbox(
-    "Session",
-    numbers,
-    index=numbers.index(default_number),
-    format_func=lambda n: f"Session {n} · {starts[n]:%d %b %Y}",
-    key="upload_session",
-)
-kinds = list(PhotoKind)
 labels = {
     PhotoKind.BEFORE: "Before the session",
     PhotoKind.AFTER: "Right after",
     PhotoKind.CHECKIN: "Recovery check-in",
 }
-kind = right.radio(
-    "When",
-    kinds,
-    index=kinds.index(default_kind),
-    format_func=lambda k: labels[k],
-    horizontal=True,
-    key="upload_kind",
-)
+target = st.container()
+with st.expander("Not today's photo? Choose the session"):
+    left, right = st.columns(2)
+    number = left.selectbox(
+        "Session",
+        numbers,
+        index=numbers.index(default_number),
+        format_func=lambda n: f"Session {n} · {starts[n]:%d %b %Y}",
+        key="upload_session",
+    )
+    kinds = list(PhotoKind)
+    kind = right.radio(
+        "When",
+        kinds,
+        index=kinds.index(default_kind),
+        format_func=lambda k: labels[k],
+        key="upload_kind",
+    )
+if expected is not None and (number, kind) == (expected.session, expected.kind):
+    target.markdown(f"**Today's {expected.what}**")
+else:
+    target.markdown(f"**{labels[kind]} · session {number}**")
 
-with st.expander("How to take a photo that can be measured", expanded=True):
-    for tip in CAPTURE_TIPS:
-        st.markdown(f"- {tip}")
-
-limit_mb = ctx.settings.max_upload_mb
-files = st.file_uploader(
-    "Photos (JPEG, PNG, WebP or HEIC)",
-    type=["jpg", "jpeg", "png", "webp", "heic", "heif"],
-    accept_multiple_files=True,
-    max_upload_size=limit_mb,
-    key="upload_files",
-)
-
-st.markdown("**Or take one now**, lined up with the faint outline of your first photo:")
+st.markdown("Line your face up with the faint outline of your first photo:")
 first = next((p for s in sessions for p in s.photos), None)
 ghost = None
 if first is not None:
@@ -84,7 +84,8 @@ shot = ghost_camera(ghost, key="ghost_camera")
 if shot is not None:
     with error_boundary():
         data = decode_shot(shot, ctx.settings.max_upload_bytes)
-        st.session_state[CAMERA_KEY] = CameraPhoto(f"camera-{datetime.now():%Y%m%d-%H%M%S}.jpg", data)
+        stamp = clinic_now(ctx.settings)
+        st.session_state[CAMERA_KEY] = CameraPhoto(f"camera-{stamp:%Y%m%d-%H%M%S}.jpg", data)
 pending = st.session_state.get(CAMERA_KEY)
 waiting = st.empty()  # emptied once the picture is sent
 if isinstance(pending, CameraPhoto):
@@ -93,13 +94,30 @@ if isinstance(pending, CameraPhoto):
         if st.button("Discard", key="camera_discard"):
             st.session_state.pop(CAMERA_KEY, None)
             st.rerun()
-chosen = list(files or []) + ([pending] if isinstance(pending, CameraPhoto) else [])
 
-if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
+limit_mb = ctx.settings.max_upload_mb
+with st.expander("Or choose photos saved on your phone", expanded=False):
+    files = st.file_uploader(
+        "Photos (JPEG, PNG, WebP or HEIC)",
+        type=["jpg", "jpeg", "png", "webp", "heic", "heif"],
+        accept_multiple_files=True,
+        max_upload_size=limit_mb,
+        key="upload_files",
+    )
+chosen = list(files or []) + ([pending] if isinstance(pending, CameraPhoto) else [])
+count = f"{len(chosen)} photo{'s' if len(chosen) != 1 else ''}" if chosen else "photos"
+send = st.button(f"Send {count}", type="primary", disabled=not chosen, width="stretch", key="upload_go")
+results = st.container()  # right under the button: where the client is looking
+
+with st.expander("How to take a photo that can be measured"):
+    for tip in CAPTURE_TIPS:
+        st.markdown(f"- {tip}")
+
+if send:
     if len(chosen) > ctx.settings.max_files_per_upload:
-        st.error(f"Please upload at most {ctx.settings.max_files_per_upload} photos at a time.")
+        results.error(f"Please upload at most {ctx.settings.max_files_per_upload} photos at a time.")
         st.stop()
-    bar = st.progress(0.0, text="Uploading…")
+    bar = results.progress(0.0, text="Uploading…")
     for i, item in enumerate(chosen):
         name = item.name or "camera.jpg"
         shown = md_escape(name)
@@ -108,24 +126,25 @@ if st.button("Upload", type="primary", disabled=not chosen, key="upload_go"):
             done = upload_photo(ctx, actor.client_id, item.getvalue(), name, session_number=number, kind=kind)
         except Exception as exc:  # one file never loses the batch, and no traceback reaches the page
             said = notice_logged(exc)
-            st.error(f"**{shown}** was not uploaded: {md_escape(said.text)}")
+            results.error(f"**{shown}** was not uploaded: {md_escape(said.text)}")
             continue
         outcome = done.analysis
         if outcome is None or not outcome.ok or outcome.analysis is None:
-            reason = outcome.message if outcome else "not analysed"
-            st.warning(
-                f"**{shown}** is saved, but could not be measured: {md_escape(reason)}. Please retake it."
+            results.warning(
+                f"**{shown}** is saved, but could not be measured. Please retake it: "
+                f"{md_escape(retake_advice([outcome.message] if outcome else []))}"
             )
             continue
         quality = outcome.analysis.quality
         if quality.usable_for_trends:
-            st.success(f"**{shown}** saved and measured — photo quality {quality.score:.0%}.")
+            results.success(f"**{shown}** saved and measured — photo quality {fmt_quality(quality.score)}.")
+            st.toast(f"{shown} saved and measured.", icon=":material/check_circle:")
         else:
-            tips = "; ".join(quality.reasons) or "the photo is hard to measure"
-            st.warning(
-                f"**{shown}** saved, but its quality is low ({quality.score:.0%}): {md_escape(tips)}. "
-                "A retake would help."
+            results.warning(
+                f"**{shown}** saved, but it is hard to measure (photo quality {fmt_quality(quality.score)}). "
+                f"For a retake: {md_escape(retake_advice(quality.reasons))}"
             )
+            st.toast(f"{shown} saved; a retake would help.", icon=":material/info:")
     st.session_state.pop(CAMERA_KEY, None)  # sent (or refused with its reason shown)
     waiting.empty()
     bar.progress(1.0, text="Done")

@@ -23,7 +23,12 @@ def streamlit_options(settings: Settings) -> list[str]:
     upload_mb = max(1, math.ceil(settings.max_upload_bytes / MB))
     # A camera picture arrives as a base64 data URL inside one websocket message.
     message_mb = max(upload_mb, math.ceil(settings.max_upload_bytes * 4 / 3 / MB)) + 4
-    return [f"--server.maxUploadSize={upload_mb}", f"--server.maxMessageSize={message_mb}"]
+    return [
+        f"--server.maxUploadSize={upload_mb}",
+        f"--server.maxMessageSize={message_mb}",
+        # The clinic's colour on buttons, links and sliders (issue 11: clinic branding).
+        f"--theme.primaryColor={settings.accent_colour}",
+    ]
 
 
 def proxy_body_limit_mb(settings: Settings) -> int:

@@ -80,7 +80,7 @@ def test_staff_withdraw_photos_in_reports_and_the_report_leaves_them_out(demo_di
     linh = _client_id("Linh")
     at = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     photos, text = _report(at, linh)
-    assert photos == 2 and NO_PHOTOS_IN_REPORTS not in text
+    assert photos == 4 and NO_PHOTOS_IN_REPORTS not in text  # the lined-up pair and the two originals
 
     at.switch_page("pages/record.py").run()
     at.selectbox(key="record_client").set_value(linh).run()

@@ -79,7 +79,7 @@ def test_metric_chart_has_the_noise_band_session_rules_and_unit(linh: CourseProg
     line, line_rows = named["before_line"]
     assert mark(line)["type"] == "line"
     assert {r["kind"] for r in line_rows} == {"before"}
-    assert line["encoding"]["y"]["title"] == "Redness vs untreated skin, EI"
+    assert line["encoding"]["y"]["title"] == "Redness, points"  # plain words: tracker/glossary.py
     tooltip_fields = {t["field"] for t in line["encoding"]["tooltip"]}
     assert {"photo_id", "taken", "value", "quality"} <= tooltip_fields
     _, other_rows = named["other_kinds"]

@@ -377,6 +377,7 @@ def test_server_limits_follow_the_settings() -> None:
     assert streamlit_options(Settings(_env_file=None)) == [  # type: ignore[call-arg]
         "--server.maxUploadSize=30",
         "--server.maxMessageSize=44",
+        "--theme.primaryColor=#b5476b",
     ]
     small = Settings(_env_file=None, max_upload_bytes=5 * MB)  # type: ignore[call-arg]
     assert streamlit_options(small)[0] == "--server.maxUploadSize=5"

@@ -143,8 +143,10 @@ def test_a_resolved_flag_stays_resolved_but_a_new_session_or_answer_is_a_new_fla
 ) -> None:
     ctx = Context(app, operator)
     resolve(ctx, flagged, "no_usable_photo:s1", "Client lost her phone; agreed.", TODAY)
+    with pytest.raises(courses.ContraindicationOnFile):  # open: a new session needs a reason
+        courses.record_session(ctx, flagged, 2, datetime(2026, 2, 20, 10))
     resolve(ctx, flagged, CONTRA, "Cleared by GP.", TODAY)
-    courses.record_session(ctx, flagged, 2, datetime(2026, 2, 20, 10))
+    courses.record_session(ctx, flagged, 2, datetime(2026, 2, 20, 10))  # resolved: no override needed
     courses.record_intake(ctx, flagged, [Contraindication.ROSACEA, Contraindication.ECZEMA])
     states = {f.key: f.state for f in client_flags(ctx, flagged, TODAY).flags}
     assert states["no_usable_photo:s1"] is FlagState.RESOLVED

@@ -110,7 +110,7 @@ def test_before_after_photos_carry_their_provenance_stamps(demo: Demo, linh_repo
         assert f"SHA-256 {photo.original_sha256[:12]}" in text
         assert f"photo #{photo.id}" in text
     assert text.count("Unedited") >= 2
-    assert "before session 1 started" in text and "Quality 0.90" in text
+    assert "before session 1 started" in text and "Photo quality 90 %" in text
     for section in ("Measurements over the course", "Flags and their evidence", "Sessions: settings"):
         assert section in text
 

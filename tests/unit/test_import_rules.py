@@ -5,9 +5,10 @@ the import-time cost, not from the design. Rules:
 - the pure core (imaging, ingest, progress: all of it, the assessment too) imports no
   store, configuration, wiring, use cases or Streamlit, so it runs and is tested without
   a database or a page;
-- pages and tracker.ui (the edges) import only tracker.app, tracker.ui, tracker.domain
-  and tracker.errors: the use cases are their one door (tracker.ui.context, which opens
-  the App, may also import the wiring and the settings);
+- pages and tracker.ui (the edges) import only tracker.app, tracker.ui, tracker.domain,
+  tracker.glossary (plain words, pure) and tracker.errors: the use cases are their one
+  door (tracker.ui.context, which opens the App, may also import the wiring and the
+  settings);
 - no module of tracker imports Streamlit but tracker.ui (the edge);
 - the runtime never imports the development package (tracker_dev: renderer, validation);
 - all SQL is in tracker.store: no other module imports SQLAlchemy at run time (an import
@@ -235,7 +236,7 @@ def test_no_import_cycles() -> None:
     assert _cycles(_graph()) == []
 
 
-EDGE_ALLOWED = ("tracker.app", "tracker.ui", "tracker.domain", "tracker.errors")
+EDGE_ALLOWED = ("tracker.app", "tracker.ui", "tracker.domain", "tracker.errors", "tracker.glossary")
 # The edge's composition root: it opens the App from the settings (and nothing else does).
 COMPOSITION_ROOT = {"tracker.ui.context": ("tracker.bootstrap", "tracker.config")}
 

@@ -21,16 +21,15 @@ import pandas as pd
 import vl_convert as vlc
 
 from tracker.domain import JsonObject, PhotoKind
-from tracker.imaging.quality import TREND_THRESHOLD
+from tracker.glossary import fmt, status_label, term
 from tracker.progress.assessment import CourseProgress
 from tracker.progress.recovery import NORMAL_T90_HOURS, SLOW_T90_HOURS
-from tracker.progress.series import METRICS
 
 WIDTH = 640  # plot area, px: with axis titles and the legend the chart stays within 800 px
 HEIGHT = 240
 FONT = "DejaVu Sans"  # the report's font; vl_convert falls back to its own when it is missing
 
-NOT_USED = f"not used (quality < {TREND_THRESHOLD:g})"
+NOT_USED = "poor photo, not used"  # under the trend gate; short: a phone shows two a row
 KIND_LABELS = {
     PhotoKind.BEFORE.value: "before session",
     PhotoKind.AFTER.value: "after session",
@@ -58,10 +57,9 @@ def metric_chart(progress: CourseProgress, metric: str, *, other_kinds: bool = T
     them out, which keeps the noise band readable for redness (after-photos sit ~25 EI
     above it; the recovery chart shows them instead).
     """
-    info = METRICS.get(metric)
-    label = info.label if info else metric
-    unit = info.unit if info else ""
-    y_title = f"{label}, {unit}" if unit else label
+    plain = term(metric)  # plain words for clients and staff alike (tracker/glossary.py)
+    label = plain.label
+    y_title = plain.titled()
     points = _points(progress, metric)
     if not other_kinds:
         points = points[points["kind"] == PhotoKind.BEFORE.value]
@@ -89,14 +87,14 @@ def metric_chart(progress: CourseProgress, metric: str, *, other_kinds: bool = T
         alt.Tooltip("taken:N", title="Taken"),
         alt.Tooltip("session_label:N", title="Session"),
         alt.Tooltip("series:N", title="Kind"),
-        alt.Tooltip("value:Q", title=y_title, format=".4~g"),
-        alt.Tooltip("quality:Q", title="Quality", format=".2f"),
+        alt.Tooltip("value:Q", title=y_title, format=f".{max(1, plain.decimals)}~f"),
+        alt.Tooltip("quality:Q", title="Photo quality", format=".0%"),
     ]
 
     layers: list[alt.Chart] = []
     if base is not None and sdc is not None:
         band = pd.DataFrame(
-            [{"lo": base - sdc, "hi": base + sdc, "base": base, "text": f"±{sdc:.3g} {unit}".rstrip()}]
+            [{"lo": base - sdc, "hi": base + sdc, "base": base, "text": f"±{fmt(sdc, metric, band=sdc)}"}]
         )
         layers += [
             alt.Chart(_inline(band), name="noise_band")
@@ -104,7 +102,7 @@ def metric_chart(progress: CourseProgress, metric: str, *, other_kinds: bool = T
             .encode(
                 y=alt.Y("lo:Q", title=y_title),
                 y2="hi:Q",
-                tooltip=[alt.Tooltip("text:N", title="Smallest detectable change")],
+                tooltip=[alt.Tooltip("text:N", title="Margin of error")],
             ),
             alt.Chart(_inline(band), name="baseline")
             .mark_rule(color=BAND_COLOUR, strokeDash=[4, 3])
@@ -123,11 +121,11 @@ def metric_chart(progress: CourseProgress, metric: str, *, other_kinds: bool = T
         .encode(x=x, y=y, color=colour, tooltip=tooltip),
     ]
     status = summary.status if summary else None
-    subtitle = "No noise band yet: no usable baseline photo"
+    subtitle = "No margin of error yet: no usable first photo"
     if base is not None and sdc is not None:
-        band_text = f"±{sdc:.3g} {unit}".rstrip()
+        band_text = f"±{fmt(sdc, metric, band=sdc)}"
         subtitle = (
-            f"Shaded: noise band around the baseline ({band_text}); a change inside it is not real change"
+            f"Shaded: margin of error around the start ({band_text}); changes inside it are not real change"
         )
     if points.empty:
         subtitle = "No measurement yet"
@@ -136,7 +134,10 @@ def metric_chart(progress: CourseProgress, metric: str, *, other_kinds: bool = T
         width=WIDTH,
         height=HEIGHT,
         title=alt.TitleParams(
-            f"{label}: {status}" if status else label, subtitle=subtitle, anchor="start", fontSize=14
+            f"{label}: {status_label(status).lower()}" if status else label,
+            subtitle=subtitle,
+            anchor="start",
+            fontSize=14,
         ),
     )
 
@@ -178,7 +179,7 @@ def recovery_chart(progress: CourseProgress, sessions: list[int] | None = None) 
     curve_frame = pd.DataFrame(curves, columns=["session_label", "hours", "value", "fit", "t90"])
     labels = [f"S{n}" for n in sorted(wanted)]
     x = alt.X("hours:Q", title=HOURS_TITLE, scale=alt.Scale(domain=[0, x_max], nice=False, clamp=True))
-    y = alt.Y("value:Q", title="Redness vs untreated skin, EI", scale=alt.Scale(zero=False, padding=10))
+    y = alt.Y("value:Q", title=term("delta_ei").titled(), scale=alt.Scale(zero=False, padding=10))
     colour = alt.Color(
         "session_label:N",
         title="Session",
@@ -190,8 +191,8 @@ def recovery_chart(progress: CourseProgress, sessions: list[int] | None = None) 
         alt.Tooltip("taken:N", title="Taken"),
         alt.Tooltip("session_label:N", title="Session"),
         alt.Tooltip("hours:Q", title="Hours since session", format=".1f"),
-        alt.Tooltip("value:Q", title="Redness (EI)", format=".2f"),
-        alt.Tooltip("quality:Q", title="Quality", format=".2f"),
+        alt.Tooltip("value:Q", title=term("delta_ei").titled(), format=".1f"),
+        alt.Tooltip("quality:Q", title="Photo quality", format=".0%"),
     ]
     window = pd.DataFrame(
         [{"start": 0.0, "end": NORMAL_T90_HOURS, "text": f"normal: settled by {NORMAL_T90_HOURS:g} h"}]
@@ -222,8 +223,7 @@ def recovery_chart(progress: CourseProgress, sessions: list[int] | None = None) 
             detail="session_label:N",
             tooltip=[
                 alt.Tooltip("session_label:N", title="Session"),
-                alt.Tooltip("fit:N", title="Fit"),
-                alt.Tooltip("t90:N", title="90 % recovery"),
+                alt.Tooltip("t90:N", title="Redness almost gone (90 %) after"),
             ],
         ),
         alt.Chart(_inline(points[points["usable"]]), name="points")

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from tracker.app import audit
+from tracker.app.clinic import clinic_today
 from tracker.app.consent import store_consents
 from tracker.app.context import Context, one_publication
 from tracker.app.measurements import reanalyze_series
@@ -32,6 +33,7 @@ from tracker.permissions import require_client_access, require_staff
 from tracker.progress.assessment import SUMMARY_METRICS as SUMMARY_METRICS
 from tracker.progress.assessment import CourseProgress as CourseProgress
 from tracker.progress.assessment import assess
+from tracker.progress.flags import contraindication_key
 from tracker.progress.plans import CoursePlan, validate_plan
 from tracker.progress.plans import default_plan as default_plan
 from tracker.progress.series import METRICS as METRICS
@@ -40,7 +42,7 @@ from tracker.regions import default_treated as default_treated
 from tracker.regions import in_order as in_order
 from tracker.regions import no_reference_reason as no_reference_reason
 from tracker.regions import parse, regions_for, unknown_names
-from tracker.store import queries
+from tracker.store import flag_reviews, queries
 from tracker.store.models import Client, Clinic, TreatmentCourse, TreatmentSession, utcnow
 from tracker.store.queries import course_facts
 from tracker.store.uow import UnitOfWork
@@ -224,7 +226,7 @@ def record_session(
             )
         override: list[Contraindication] = []
         if session is None:
-            override = _needs_override(client, override_reason)
+            override = _needs_override(uow, client, override_reason)
             session = TreatmentSession(course_id=course.id, number=number, at=at)
             uow.repo.add(session)
             action = "create"
@@ -256,16 +258,29 @@ def record_session(
         return session.id
 
 
-def _needs_override(client: Client, reason: str) -> list[Contraindication]:
-    """The contraindications on the client's intake that this new session overrides;
-    refuses when there are some and no reason is given."""
+def unresolved_contraindications(uow: UnitOfWork, client: Client) -> list[Contraindication]:
+    """The contraindications on the client's intake, unless a practitioner has resolved the
+    intake's flag for exactly these answers (tracker/app/flags.py): resolving it, with a note,
+    is how they are cleared for treatment; a changed answer is a new flag, unresolved."""
     on_file = list(Intake.from_json(client.intake).contraindications)
+    if not on_file:
+        return []
+    key = contraindication_key((client.intake or {}).get("contraindications") or [])
+    if flag_reviews.latest_state(uow.session, client.id, key) == "resolved":
+        return []
+    return on_file
+
+
+def _needs_override(uow: UnitOfWork, client: Client, reason: str) -> list[Contraindication]:
+    """The unresolved contraindications that this new session overrides; refuses when there
+    are some and no reason is given."""
+    on_file = unresolved_contraindications(uow, client)
     if on_file and not reason.strip():
         raise ContraindicationOnFile(
             f"{client.name} has a contraindication on the intake: "
             + "; ".join(c.question for c in on_file)
-            + ". To treat anyway, give the reason for overriding it; "
-            "or update the intake if it no longer applies.",
+            + ". To treat anyway, give the reason for overriding it; or resolve the intake's flag "
+            "on the client review (with a note), or update the intake if it no longer applies.",
             on_file,
         )
     return on_file
@@ -308,6 +323,15 @@ def record_intake(
 def removed_contraindications(intake: Intake, answers: list[Contraindication]) -> list[Contraindication]:
     """The recorded contraindications that `answers` would take off the file."""
     return [c for c in intake.contraindications if c not in answers]
+
+
+def contraindications_to_override(ctx: Context, client_id: int) -> list[Contraindication]:
+    """What a new session for the client would need an override for (record page)."""
+    app, actor = ctx.app, ctx.actor
+    require_staff(actor)
+    with app.uow() as uow:
+        client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        return unresolved_contraindications(uow, client)
 
 
 def client_intake(ctx: Context, client_id: int) -> Intake:
@@ -544,7 +568,7 @@ def _checked(values: Sequence[FaceRegion | str], which: str) -> Regions:
 
 def course_progress(ctx: Context, client_id: int, today: date | None = None) -> CourseProgress:
     app, actor = ctx.app, ctx.actor
-    today = today or date.today()
+    today = today or clinic_today(ctx.settings)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         found, _ = course_facts(uow.session, client.clinic_id, [client.id], today)

@@ -61,6 +61,7 @@ from typing import Any, cast
 
 import pandas as pd
 
+from tracker.app.clinic import clinic_today
 from tracker.app.context import Context
 from tracker.app.flags import Review, latest_reviews, open_keys
 from tracker.application import App
@@ -97,7 +98,7 @@ FLAG_LABELS = {
 }
 COUNT_LABELS = {
     "clients": "Clients",
-    "act": "With act flags",
+    "act": "Needing action",
     "overdue": "Overdue",
     "slow_recovery": "Slow recovery",
     "pih_watch": "PIH watch",
@@ -286,7 +287,9 @@ def refresh_changed_client(app: App, clinic_id: int, client_id: int, today: date
     """After a committed change of the client's inputs (the ClientInputsChanged handler):
     recompute the client's row now, so the practitioners' next view stays warm. The change
     came through a use case that checked its actor, so this acts as the clinic's operator."""
-    _fresh_data(app, Actor.operator(clinic_id), today or date.today(), only=client_id, force=True)
+    _fresh_data(
+        app, Actor.operator(clinic_id), today or clinic_today(app.settings), only=client_id, force=True
+    )
 
 
 def refresh_clinic_status(

@@ -80,3 +80,52 @@ def aftercare_for_day(day: int) -> tuple[str, ...]:
         if first <= day <= last:
             return items
     return ()
+
+
+# Retake advice for a client: one action, in plain words, for the most important quality
+# reason (staff keep the technical reasons; tracker/imaging/quality.py words them). Checked
+# in this order: the first that matches the photo's reasons is the one thing to do next.
+_RETAKE_ADVICE = (
+    ("very blurry", "Hold the phone still and tap the skin on the screen to focus."),
+    ("too dark", "Move to a window in daylight and face it."),
+    ("the light falls from another side", "Face the same window as in your first photo."),
+    ("uneven light", "Move to a window and face it, so both sides of your face are lit."),
+    ("part of the area is in shadow", "Move to a window and face it."),
+    ("over- or under-exposed", "Move out of direct sun and face a window instead."),
+    ("shine/glare", "Turn off the flash and face a window, not a lamp."),
+    ("the head is turned", "Look straight at the camera, as in your first photo."),
+    ("is not visible", "Look straight at the camera so the treated skin is in view."),
+    ("is not clear skin", "Move hair, glasses or hands away from the treated skin."),
+    ("is not clear in this photo", "Move hair, glasses or hands away from your face."),
+    ("less than half of the area", "Fill the frame with the treated skin, in soft daylight."),
+    ("no untreated reference skin", "Step back a little so some untreated skin shows too."),
+    ("could not line up", "Line your face up with the faint outline of your first photo."),
+    ("distance differs", "Hold the phone at the same distance as your first photo."),
+    ("angle differs", "Hold the phone at the same angle as your first photo."),
+    ("slightly blurry", "Hold the phone still and tap the skin on the screen to focus."),
+    ("scale unknown", "If you have the colour card, hold it beside the treated skin."),
+    ("no colour chart", "If you have the colour card, hold it beside the treated skin."),
+    ("colour balance", "Take the photo in daylight by a window."),
+    ("different camera", "Use the same phone as for your first photo."),
+)
+RETAKE_FALLBACK = "Retake it like your first photo: same window, same distance, no flash."
+
+
+def retake_advice(reasons: tuple[str, ...] | list[str]) -> str:
+    """The one thing a client should do differently next time, in plain words."""
+    for needle, advice in _RETAKE_ADVICE:
+        if any(needle in reason for reason in reasons):
+            return advice
+    return RETAKE_FALLBACK
+
+
+def contact_line(phone: str, email: str) -> str:
+    """How to reach the clinic, from its settings; "your clinic" when none are set."""
+    phone, email = phone.strip(), email.strip()
+    if phone and email:
+        return f"Call your clinic on {phone} or email {email}."
+    if phone:
+        return f"Call your clinic on {phone}."
+    if email:
+        return f"Email your clinic at {email}."
+    return "Contact your clinic."

@@ -15,14 +15,15 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from tracker.app import audit, measurements, photo_admin
+from tracker.app.clinic import clinic_now
 from tracker.app.consent import refuse_photos_without_care_consent
 from tracker.app.context import Context, one_publication
-from tracker.app.courses import ContraindicationOnFile, current_course
+from tracker.app.courses import ContraindicationOnFile, current_course, unresolved_contraindications
 from tracker.app.measurements import Outcome, analyze_photo
 from tracker.application import App
 from tracker.bootstrap import open_app
 from tracker.config import Settings
-from tracker.domain import Intake, PhotoKind, infer_kind, pick_session_number
+from tracker.domain import PhotoKind, infer_kind, pick_session_number
 from tracker.errors import Refused
 from tracker.events import ClientInputsChanged
 from tracker.imaging.maps import MapImage, difference_map, redness_map
@@ -72,7 +73,7 @@ def import_photo(
     app, actor = ctx.app, ctx.actor
     image = ingest(data, filename, app.limits)
     source = "given" if taken_at else ("exif" if image.taken_at else "upload")
-    when = taken_at or image.taken_at or datetime.now().replace(microsecond=0)
+    when = taken_at or image.taken_at or clinic_now(app.settings)  # the clinic's wall clock
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         refuse_photos_without_care_consent(client)
@@ -189,7 +190,7 @@ def _session_for(
     require_staff(actor)
     if number < 1:
         raise Refused("Session numbers start at 1.")
-    on_file = Intake.from_json(client.intake).contraindications
+    on_file = unresolved_contraindications(uow, client)
     if on_file:
         raise ContraindicationOnFile(
             f"Session {number} is not recorded yet, and {client.name} has a contraindication on the "

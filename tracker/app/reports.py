@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,17 +31,19 @@ from PIL import Image
 
 from tracker.app import audit, photos
 from tracker.app.charts import chart_png, metric_chart, recovery_chart
+from tracker.app.clinic import clinic_now
 from tracker.app.consent import NO_PHOTOS_IN_REPORTS
 from tracker.app.context import Context
 from tracker.app.courses import course_progress
 from tracker.application import App
 from tracker.domain import Concern, ConsentFlag, Consents, PhotoKind
 from tracker.errors import Refused
+from tracker.glossary import fmt, fmt_pct, fmt_quality, kind_label, short_label, status_label, term
 from tracker.imaging.quality import TREND_THRESHOLD
 from tracker.permissions import Actor, require_client_access
 from tracker.progress.assessment import CourseProgress
 from tracker.progress.recovery import NORMAL_T90_HOURS
-from tracker.progress.series import METRICS, Summary
+from tracker.progress.series import Summary
 from tracker.store import queries
 
 FONT_PACKAGE = "fonts-dejavu-core"
@@ -78,7 +78,7 @@ CONCERN_METRICS: dict[Concern, tuple[str, ...]] = {
 }
 HEADLINE_METRICS = ("delta_ei", "texture_dog")
 
-ACCENT = (29, 95, 138)
+ACCENT = (29, 95, 138)  # used when the clinic sets no colour of its own
 INK = (33, 33, 33)
 MUTED = (105, 105, 105)
 ZEBRA = (241, 245, 249)
@@ -113,15 +113,15 @@ class PhotoStamp:
     original_sha256: str
 
     def lines(self) -> list[str]:
-        kind = {"before": "Before", "after": "After", "checkin": "Check-in"}.get(self.kind, self.kind)
+        kind = kind_label(self.kind)
         source = SOURCE_WORDS.get(self.taken_at_source, self.taken_at_source)
-        used = "used in trends" if self.usable else f"below {TREND_THRESHOLD:g}: not used in trends"
+        used = "used in trends" if self.usable else f"below {TREND_THRESHOLD:.0%}: not used in trends"
         return [
             f"{kind} · session {self.session} · photo #{self.photo_id}",
             f"Taken {self.taken_at:%Y-%m-%d %H:%M} ({source})",
             f"{_since_session(self.hours_since_session, self.session)} · "
             f"day {max(self.days_since_start, 0.0):.0f} of the course",
-            f"Quality {self.quality:.2f} ({used})",
+            f"Photo quality {fmt_quality(self.quality)} ({used})",
             f"Unedited original · SHA-256 {self.original_sha256[:HASH_CHARS]}",
         ]
 
@@ -206,8 +206,12 @@ def client_report_pdf(
     images = {pid: _pdf_jpeg(photos.photo_bytes(ctx, pid, "display")) for pid in photo_ids}
     aligned = {pair: _aligned_images(ctx, *pair) for pair in chosen}
 
-    generated = datetime.now().replace(microsecond=0)
+    generated = clinic_now(ctx.settings)  # the clinic's clock, like every clinical time
     pdf = _ReportPdf(fonts, clinic_name, progress.client_name, generated)
+    pdf.contact = _contact_text(ctx)
+    logo = ctx.settings.clinic_logo
+    pdf.logo = logo if logo is not None and logo.is_file() else None
+    pdf.accent = _rgb(ctx.settings.accent_colour)
     _summary_page(pdf, progress, clinic_name, generated)
     _pairs_section(
         pdf, chosen, stamps, images, aligned, left_out="" if photos_allowed else NO_PHOTOS_IN_REPORTS
@@ -247,6 +251,9 @@ class _ReportPdf(FPDF):
     def __init__(self, fonts: FontFiles, clinic: str, client: str, generated: datetime) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.clinic = clinic
+        self.contact = ""  # phone · email · address from the settings, under the name
+        self.logo: Path | None = None
+        self.accent = ACCENT  # the clinic's colour (settings.accent_colour) for the band and headings
         self.client = client
         self.generated = generated
         self.add_font(FONT_FAMILY, "", str(fonts.regular))
@@ -295,7 +302,7 @@ class _ReportPdf(FPDF):
             self.add_page()
         self.ln(3)
         self.set_font(FONT_FAMILY, "B", 13)
-        self.set_text_color(*ACCENT)
+        self.set_text_color(*self.accent)
         self.cell(0, 8, _t(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(*INK)
         self.set_font(FONT_FAMILY, "", 9.5)
@@ -313,7 +320,7 @@ class _ReportPdf(FPDF):
 
 def _summary_page(pdf: _ReportPdf, progress: CourseProgress, clinic: str, generated: datetime) -> None:
     """Page 1: who, what, where the course stands and what it has shown, in plain words."""
-    pdf.set_fill_color(*ACCENT)
+    pdf.set_fill_color(*pdf.accent)
     pdf.rect(0, 0, pdf.w, 34, style="F")
     pdf.set_text_color(255, 255, 255)
     pdf.set_xy(pdf.l_margin, 9)
@@ -321,6 +328,11 @@ def _summary_page(pdf: _ReportPdf, progress: CourseProgress, clinic: str, genera
     pdf.cell(0, 8, _t(clinic or "Clinic"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT_FAMILY, "", 11)
     pdf.cell(0, 7, "Treatment progress report", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if pdf.contact:
+        pdf.set_font(FONT_FAMILY, "", 8.5)
+        pdf.cell(0, 5, _t(pdf.contact), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if pdf.logo is not None:
+        _logo(pdf, pdf.logo)
     pdf.set_text_color(*INK)
     pdf.set_fill_color(255, 255, 255)
     pdf.set_y(42)
@@ -352,10 +364,11 @@ def _summary_page(pdf: _ReportPdf, progress: CourseProgress, clinic: str, genera
         pdf.bullet(line)
     pdf.heading("How to read this report", space_needed=20)
     for line in (
-        "Every measurement is compared with its noise band: the smallest change that repeat photos "
-        "of the same skin on the same day can tell apart from photo-to-photo variation. A change "
-        "inside the band is reported as “within noise”, not as progress.",
-        f"Photos with a capture-quality score below {TREND_THRESHOLD:g} (blur, glare, exposure, scale) "
+        "Every measurement is compared with its margin of error (the noise band): the smallest "
+        "change that repeat photos of the same skin on the same day can tell apart from "
+        "photo-to-photo variation. A change inside the band is reported as “no clear change”, "
+        "not as progress.",
+        f"Photos with a capture-quality score below {TREND_THRESHOLD:.0%} (blur, glare, exposure, scale) "
         "are shown but not used in baselines, changes or trends.",
         "Photos are reproduced unedited. Under each one are its capture time, its place in the course "
         "and the first characters of the SHA-256 fingerprint of the original file, which identify "
@@ -513,7 +526,7 @@ def _metrics_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
     pdf.heading("Measurements: baseline, latest and change")
     pdf.paragraph(
         "Baseline: mean of the usable before-photos of the first session. Latest: the latest usable "
-        "before-photo. Noise band: smallest detectable change (±).",
+        "before-photo. Margin of error (noise band): the smallest detectable change (±).",
         size=8.5,
         height=4.5,
     )
@@ -528,30 +541,29 @@ def _metrics_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
         return
     pdf.set_font(FONT_FAMILY, "", 8.5)
     with pdf.table(
-        col_widths=(58, 22, 22, 32, 22, 24),
+        col_widths=(52, 20, 20, 30, 24, 34),
         text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
         line_height=5,
-        headings_style=_heading_style(),
+        headings_style=_heading_style(pdf.accent),
         first_row_as_headings=True,
         cell_fill_color=ZEBRA,
         cell_fill_mode=TableCellFillMode.ROWS,
     ) as table:
-        table.row(["Measure", "Baseline", "Latest", "Change", "Noise band", "Status"])
+        table.row(["Measure", "Baseline", "Latest", "Change", "Margin ±", "Status"])
         for metric, summary in rows.items():
-            info = METRICS.get(metric)
-            label = info.label if info else metric
-            unit = f" ({info.unit})" if info and info.unit else ""
-            change = _num(summary.change, signed=True)
+            plain, band = term(metric), summary.sdc
+            unit = f" ({plain.unit})" if plain.unit else ""
+            change = fmt(summary.change, metric, band=band, signed=True, unit=False)
             if summary.change_pct is not None:
-                change += f" ({_pct(summary.change_pct)})"
+                change += f" ({fmt_pct(summary.change_pct)})"
             table.row(
                 [
-                    _t(label + unit),
-                    _num(summary.baseline),
-                    _num(summary.latest),
-                    change,
-                    "±" + _num(summary.sdc),
-                    summary.status or "—",
+                    _t(plain.label + unit),
+                    fmt(summary.baseline, metric, band=band, unit=False),
+                    fmt(summary.latest, metric, band=band, unit=False),
+                    _t(change),
+                    "±" + fmt(band, metric, band=band, unit=False),
+                    status_label(summary.status),
                 ]
             )
 
@@ -589,7 +601,7 @@ def _sessions_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
         col_widths=(8, 19, 22, 15, 14, 28, 13, 27, 34),
         text_align=("CENTER", "LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT", "CENTER", "LEFT", "LEFT"),
         line_height=4.5,
-        headings_style=_heading_style(),
+        headings_style=_heading_style(pdf.accent),
         first_row_as_headings=True,
         cell_fill_color=ZEBRA,
         cell_fill_mode=TableCellFillMode.ROWS,
@@ -604,7 +616,7 @@ def _sessions_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
                 bound = "≤ " if fit.tau_is_upper_bound else ""
                 recovery = f"{bound}{fit.t90_hours:.0f} h ({fit.compare_with_normal()})"
             followed = [
-                f"{_short_label(m)} {_num(v, signed=True)}"
+                f"{short_label(m)} {fmt(v, m, band=_band(progress, m), signed=True, unit=False)}"
                 for m, v in s.change_that_followed.items()
                 if m in ("delta_ei", "texture_dog") and v is not None
             ]
@@ -658,16 +670,14 @@ def _summary_lines(progress: CourseProgress) -> list[str]:
 
 
 def _metric_sentence(metric: str, summary: Summary) -> str:
-    info = METRICS.get(metric)
-    label = info.label if info else metric
-    unit = f" {info.unit}" if info and info.unit else ""
+    label = term(metric).label
     change, status, sdc = summary.change, summary.status, summary.sdc
     if change is None:
         return f"{label}: not enough usable photos to measure a change yet."
-    amount = f"{_num(change, signed=True)}{unit}"
+    amount = fmt(change, metric, band=sdc, signed=True)
     if summary.change_pct is not None:
-        amount += f", {_pct(summary.change_pct)}"
-    band = f"noise band ±{_num(sdc)}{unit}"
+        amount += f", {fmt_pct(summary.change_pct)}"
+    band = f"margin of error ±{fmt(sdc, metric, band=sdc)}"
     if status == "within noise":
         return f"{label}: no change beyond photo-to-photo variation ({amount}; {band})."
     if status in ("improved", "worsened"):
@@ -691,8 +701,37 @@ def _report_metrics(progress: CourseProgress) -> list[str]:
     return [m for m in dict.fromkeys(wanted) if m in progress.summaries]
 
 
-def _short_label(metric: str) -> str:
-    return {"delta_ei": "redness", "texture_dog": "texture", "spot_area_pct": "spots"}.get(metric, metric)
+def _band(progress: CourseProgress, metric: str) -> float | None:
+    summary = progress.summaries.get(metric)
+    return summary.sdc if summary else None
+
+
+def _contact_text(ctx: Context) -> str:
+    s = ctx.settings
+    return " · ".join(
+        part.strip() for part in (s.clinic_phone, s.clinic_email, s.clinic_address) if part.strip()
+    )
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    """ "#b5476b" → (181, 71, 107); the setting's pattern guarantees six hex digits."""
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def _logo(pdf: _ReportPdf, path: Path) -> None:
+    """The clinic's logo at the right of the title band, at most 22 mm high, kept in ratio;
+    an unreadable file leaves the band without it (the report matters more than the logo)."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            rgb = img.convert("RGB")
+            out = io.BytesIO()
+            rgb.save(out, "PNG")
+    except (OSError, ValueError):
+        return
+    h = 22.0
+    w = min(50.0, h * width / max(height, 1))
+    pdf.image(out, x=pdf.w - pdf.r_margin - w, y=6, w=w, h=w * height / max(width, 1))
 
 
 def _photo_stamps(
@@ -758,22 +797,8 @@ def _duration(hours: float) -> str:
     return f"{hours / 24:.0f} days"
 
 
-def _num(value: Any, *, signed: bool = False) -> str:
-    """Three significant digits, which is all a photo measurement supports."""
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
-        return "—"
-    if value == 0:
-        return "0"
-    text = f"{value:+.3g}" if signed else f"{value:.3g}"
-    return text.replace("-", "−") if "e" not in text else text
-
-
-def _pct(value: float) -> str:
-    return "0 %" if round(value) == 0 else f"{value:+.0f} %".replace("-", "−")
-
-
-def _heading_style() -> FontFace:
-    return FontFace(family=FONT_FAMILY, emphasis="BOLD", color=(255, 255, 255), fill_color=ACCENT)
+def _heading_style(accent: tuple[int, int, int]) -> FontFace:
+    return FontFace(family=FONT_FAMILY, emphasis="BOLD", color=(255, 255, 255), fill_color=accent)
 
 
 def _t(text: str) -> str:

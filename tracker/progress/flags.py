@@ -9,7 +9,7 @@ so a page can open the photo.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,7 +54,7 @@ class Flag:
         if self.code == "overdue_session":
             return overdue_key(str(self.data.get("due", "")))
         if self.code == "contraindication":
-            return "contraindication:" + ",".join(sorted(str(a) for a in self.data.get("answers", [])))
+            return contraindication_key(self.data.get("answers", []))
         if "latest_session" in self.data:
             return f"{self.code}:latest s{self.data['latest_session']}"
         return self.code
@@ -69,6 +69,12 @@ class Flag:
             "evidence": self.evidence,
             "data": self.data,
         }
+
+
+def contraindication_key(answers: Iterable[object]) -> str:
+    """The key of the intake's contraindication flag for these 'yes' answers: resolving it
+    is how a practitioner clears the contraindications for new sessions (tracker.app.courses)."""
+    return "contraindication:" + ",".join(sorted(str(a) for a in answers if a))
 
 
 def overdue_key(due_iso: str) -> str:

@@ -23,3 +23,14 @@ def clinic_reviews(session: Session, clinic_id: int, only: int | None = None) ->
     if only is not None:
         query = query.where(FlagReview.client_id == only)
     return session.scalars(query).all()
+
+
+def latest_state(session: Session, client_id: int, flag_key: str) -> str | None:
+    """The latest action on one flag of one client ("resolved", "snoozed", …), or None."""
+    query = (
+        select(FlagReview.state)
+        .where(FlagReview.client_id == client_id, FlagReview.flag_key == flag_key)
+        .order_by(FlagReview.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
