@@ -72,7 +72,13 @@ def test_a_new_clients_intake_answer_stays_with_the_practitioner(
     operator = Context(app, Actor.operator(1))
     intake = Intake(contraindications=(Contraindication.ROSACEA,))
     client_id = courses.create_client(operator, "Nell New", intake=intake)
-    courses.record_session(operator, client_id, 1, datetime.now().replace(microsecond=0))
+    courses.record_session(
+        operator,
+        client_id,
+        1,
+        datetime.now().replace(microsecond=0),
+        override_reason="Rosacea calm; GP agrees.",
+    )
     people.create_account(operator, "nell@demo.test", Role.CLIENT, "nell's password", client_id=client_id)
     progress = courses.course_progress(operator, client_id)
     assert any(f.code == "contraindication" and f.severity == "act" for f in progress.flags)  # staff see it
