@@ -163,8 +163,9 @@ def timeline() -> None:
     for s in progress.sessions:
         rows = table[table["session"] == s.number]
         header = (
-            f"Session {s.number} · {s.at:%d %b %Y} · {md_escape(s.device or 'device ?')} "
-            f"{s.needle_depth_mm or '?'} mm ×{s.passes or '?'} · {md_escape(s.serum or 'no serum')}"
+            f"Session {s.number} · {s.at:%d %b %Y} · {md_escape(s.device or 'device not recorded')} · "
+            f"needles {s.needle_depth_mm or '?'} mm deep, {s.passes or '?'} passes · "
+            f"{md_escape(s.serum or 'no serum')}"
             + (f" · rated {s.client_rating}/10" if s.client_rating else "")
         )
         with st.expander(header, expanded=s.number == progress.sessions[-1].number):

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from tracker.domain import Contraindication, PhotoKind
 from tracker.glossary import fmt, fmt_quality, label, photo_kind_words, short_label
 from tracker.progress.plans import NextSession
-from tracker.progress.recovery import SLOW_T90_HOURS, RecoveryFit
+from tracker.progress.recovery import NORMAL_T90_HOURS, SLOW_T90_HOURS, RecoveryFit
 from tracker.progress.series import MetricSummary, NoiseBand, Photos, PhotoTable, pre_session_level
 
 # A day-3 check-in is "about 72 h": taken from 60 h on it counts as after 72 h.
@@ -134,7 +134,7 @@ def slow_recovery(
     if fit is not None and fit.t90_hours is not None:
         evidence.append(
             f"recovery time (90 % of the redness gone, T90) {fit.t90_hours:.0f} hours; "
-            f"normal is up to {SLOW_T90_HOURS:g} hours"
+            f"normal is up to {NORMAL_T90_HOURS:g} hours"
         )
     return Flag(
         code="slow_recovery",
@@ -219,7 +219,7 @@ def pih_watch(
         )
         evidence.append(
             f"{photo_words(t, i)}: {short_label('delta_l_star')} "
-            f"{fmt(l_stars[i], 'delta_l_star', band=band.sdc, signed=True)}{mel}"
+            f"{fmt(l_stars[i], 'delta_l_star', band=band.sdc)}{mel}"
         )
     return Flag(
         code="pih_watch",
