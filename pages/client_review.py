@@ -8,6 +8,8 @@ signature), so a click costs a signature check, not a recomputation."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pandas as pd
 import streamlit as st
 
@@ -22,7 +24,17 @@ from tracker.app.records import delete_client, export_client
 from tracker.app.reports import client_report_pdf, report_filename
 from tracker.domain import Role
 from tracker.errors import Refused
-from tracker.glossary import fmt, fmt_pct, fmt_quality, kind_label, label, short_label, status_label, term
+from tracker.glossary import (
+    fmt,
+    fmt_pct,
+    fmt_quality,
+    label,
+    photo_kind_words,
+    photo_label,
+    short_label,
+    status_label,
+    term,
+)
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, require_context
@@ -105,9 +117,16 @@ if jobs.progress(ctx, client_id) is not None:
 
     remeasuring()
 
+# Photos named by session, kind and date ("Session 2 · day-3 check-in · 24 Aug"), with the
+# time added where two photos would otherwise read the same (three baseline before-photos).
 labels: dict[int, str] = {
-    int(row.photo_id): f"S{row.session} {kind_label(row.kind)} {row.taken_at:%d %b %H:%M}"
+    int(row.photo_id): photo_label(row.session, row.kind, row.taken_at, row.hours_since_session)
     for row in table.itertuples()
+}
+_repeated = Counter(labels.values())
+labels = {
+    pid: f"{text} {row.taken_at:%H:%M}" if _repeated[text] > 1 else text
+    for (pid, text), row in zip(labels.items(), table.itertuples(), strict=True)
 }
 
 
@@ -144,19 +163,21 @@ def timeline() -> None:
     for s in progress.sessions:
         rows = table[table["session"] == s.number]
         header = (
-            f"Session {s.number} · {s.at:%d %b %Y} · {md_escape(s.device or 'device ?')} "
-            f"{s.needle_depth_mm or '?'} mm ×{s.passes or '?'} · {md_escape(s.serum or 'no serum')}"
+            f"Session {s.number} · {s.at:%d %b %Y} · {md_escape(s.device or 'device not recorded')} · "
+            f"needles {s.needle_depth_mm or '?'} mm deep, {s.passes or '?'} passes · "
+            f"{md_escape(s.serum or 'no serum')}"
             + (f" · rated {s.client_rating}/10" if s.client_rating else "")
         )
         with st.expander(header, expanded=s.number == progress.sessions[-1].number):
             cols = st.columns(6)
             for i, row in enumerate(rows.itertuples()):
                 thumb = jpeg_bytes_uri(photos.photo_bytes(ctx, int(row.photo_id), "thumbnail"))
-                quality = "✓" if row.usable else "✗ not used"
+                quality = "✓" if row.usable else "✗ not used for the trend"
+                what = photo_kind_words(row.kind, row.hours_since_session)
                 cols[i % 6].image(
                     thumb,
-                    caption=f"{kind_label(row.kind)} · {row.taken_at:%d %b %H:%M} · "
-                    f"quality {fmt_quality(row.quality)} {quality}",
+                    caption=f"{what[:1].upper()}{what[1:]} · {row.taken_at:%d %b %H:%M} · "
+                    f"photo quality {fmt_quality(row.quality)} {quality}",
                 )
                 with cols[i % 6]:
                     staff_photo_actions(ctx, int(row.photo_id), str(row.kind), s.number, numbers)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from tracker.domain import PhotoKind
@@ -297,6 +298,26 @@ def kind_label(kind: PhotoKind | str) -> str:
         return str(kind).replace("_", " ").capitalize()
 
 
+def photo_kind_words(kind: PhotoKind | str, hours_since_session: float | None = None) -> str:
+    """A photo's kind as staff say it: "before-photo", "after-photo", "day-3 check-in" (the
+    day counted from the session, so a practitioner can match it to the check-in plan)."""
+    if (
+        str(kind) == PhotoKind.CHECKIN.value
+        and hours_since_session is not None
+        and math.isfinite(hours_since_session)
+    ):
+        return f"day-{max(1, round(hours_since_session / 24.0))} check-in"
+    return f"{kind_label(kind).lower()}-photo" if str(kind) != PhotoKind.CHECKIN.value else "check-in"
+
+
+def photo_label(
+    session: int, kind: PhotoKind | str, taken_at: datetime, hours_since_session: float | None = None
+) -> str:
+    """A photo named by session, kind and date: "Session 2 · day-3 check-in · 24 Aug"."""
+    what = photo_kind_words(kind, hours_since_session)
+    return f"Session {int(session)} · {what} · {taken_at.day} {taken_at:%b}"
+
+
 def status_label(status: str | None) -> str:
     if not status:
         return DASH
@@ -378,6 +399,8 @@ __all__ = [
     "fmt_quality",
     "kind_label",
     "label",
+    "photo_kind_words",
+    "photo_label",
     "short_label",
     "status_label",
     "term",

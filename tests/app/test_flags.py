@@ -44,19 +44,22 @@ def test_resolving_a_flag_drops_the_dashboard_count_at_once_and_keeps_it_in_hist
     adaeze = _client_id("Adaeze")
     _open_review(at, adaeze)
     # The evidence names photos by session, kind and date, never by internal id.
-    shown = next(e.value for e in at.error if "inflammatory darkening" in e.value)
-    evidence = shown.replace("\\", "")  # the page escapes markdown: "check\-in"
+    shown = next(e.value.replace("\\", "") for e in at.error if "Darkening watch" in e.value)
+    evidence = shown  # (the page escapes markdown: "check\-in")
+    assert "Darkening watch (PIH) after session 4" in evidence
     assert "before-photo" in evidence or "check-in" in evidence
     assert re.search(r"photo \d", evidence) is None
+    # Numbers with the glossary's units and plain words, not the engine's
+    assert "points darker" in evidence and "margin of error" in evidence
+    assert "noise band" not in evidence and "L* darker" not in evidence
     resolve = next(b for b in at.button if (b.key or "").startswith("flag_resolve_pih_watch"))
     resolve.click().run()
     assert not at.exception, at.exception
-    assert any("inflammatory darkening after session 4" in s.value for s in at.success)
-    assert not any("inflammatory darkening" in e.value for e in at.error)  # no longer open
+    assert any("Darkening watch (PIH) after session 4" in s.value.replace("\\", "") for s in at.success)
+    assert not any("Darkening watch" in e.value for e in at.error)  # no longer open
     history = next(x for x in at.expander if x.label.startswith("Flag history"))
-    # (markdown text: what the page shows is escaped, "post\-inflammatory")
-    assert any("Resolved" in m.value and "inflammatory darkening" in m.value for m in history.markdown)
-    assert any("inflammatory darkening" in m.value and "· resolved" in m.value for m in at.markdown)
+    assert any("Resolved" in m.value and "Darkening watch" in m.value for m in history.markdown)
+    assert any("Darkening watch" in m.value and "· resolved" in m.value for m in at.markdown)
 
     at.switch_page("pages/dashboard.py").run()
     assert not at.exception, at.exception
@@ -82,12 +85,14 @@ def test_acknowledging_needs_a_note_and_a_flag_photo_opens_in_compare(demo_dir: 
 
     link = next(b for b in at.button if (b.key or "").startswith("flag_photo_slow_recovery:s2_"))
     photo_id = int(link.key.rsplit("_", 1)[1])
+    # Named by session, kind and date: "Compare Session 2 · day-3 check-in · 24 Aug"
+    assert re.fullmatch(r"Compare Session 2 · day-\d+ check-in · \d+ \w{3}", link.label), link.label
     link.click().run()
     assert not at.exception, at.exception
     assert at.session_state["review_tab"] == "Compare"
     assert at.selectbox(key=f"cmp_b_{niamh}").value == photo_id
     first = at.selectbox(key=f"cmp_a_{niamh}")
-    assert "S2 before" in first.format_func(first.value)  # the same session's before-photo
+    assert first.format_func(first.value).startswith("Session 2 · before-photo · ")  # same session
 
 
 def test_count_tiles_filter_the_table(demo_dir: Path) -> None:
@@ -97,7 +102,7 @@ def test_count_tiles_filter_the_table(demo_dir: Path) -> None:
     at.button_group(key="dash_tile").set_value("slow_recovery").run()
     shown = at.dataframe[0].value
     assert len(shown) == _count(at, "slow_recovery") == 1
-    assert shown["name"].iloc[0].startswith("Niamh") and "slow recovery" in shown["flags"].iloc[0]
+    assert shown["name"].iloc[0].startswith("Niamh") and "redness slow to settle" in shown["flags"].iloc[0]
     at.button_group(key="dash_tile").set_value("act").run()
     shown = at.dataframe[0].value
     assert len(shown) == _count(at, "act") and (shown["act"] > 0).all()

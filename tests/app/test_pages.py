@@ -93,7 +93,7 @@ def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
     )
     at.selectbox(key="review_client").set_value(niamh).run()
     assert not at.exception, at.exception
-    assert any("Slow recovery" in e.value for e in at.error)
+    assert any("Redness slow to settle" in e.value for e in at.error)
     at.text_area(key="note_text").input("Called Niamh: redness settling, photo on day 7 agreed.")
     next(b for b in at.button if b.label == "Add note").click().run()
     assert not at.exception, at.exception

@@ -62,7 +62,7 @@ def test_a_recorded_session_shows_at_once(app: App, operator: Actor, viewed: int
     courses.record_session(Context(app, operator), viewed, 1, AT)
     row = _view(app, operator, viewed)
     assert row["sessions"] == "1/4" and row["next_due"] == SESSION_DAY + timedelta(weeks=5)
-    assert "no usable photo (s1)" in row["flags"]
+    assert "no usable photo · session 1" in row["flags"]
 
 
 def test_an_intake_with_a_contraindication_shows_at_once(app: App, operator: Actor, viewed: int) -> None:

@@ -209,7 +209,7 @@ def test_progress_prints_course_series_recovery_and_flags(
     demo = ("--clinic", "Demo Skin Clinic")
     code, out = run(capsys, data, "progress", *demo, "--client", "Niamh O'Sullivan", "--today", "2026-11-21")
     assert code == 0
-    assert "Slow recovery after session 1" in out and "T90" in out and "Rosacea" in out
+    assert "Redness slow to settle after session 1" in out and "T90" in out and "Rosacea" in out
     code, out = run(capsys, data, "progress", *demo, "--client", "Niamh O'Sullivan", "--json")
     parsed = json.loads(out)
     assert {"course", "metrics", "sessions", "flags", "recovery"} <= set(parsed)

@@ -90,11 +90,13 @@ def test_every_demo_client_has_a_row_and_the_slow_recoverer_comes_first(demo_cop
     niamh = df.iloc[0]
     assert niamh["name"] == "Niamh O'Sullivan"
     assert {"slow_recovery", "contraindication"} <= set(niamh["flag_codes"])
-    assert "slow recovery (s1, s2, s3, s4)" in niamh["flags"] and "contraindication" in niamh["flags"]
+    assert "redness slow to settle · sessions 1, 2, 3, 4" in niamh["flags"]
+    assert "contraindication" in niamh["flags"]
     assert niamh["sessions"] == "4/4" and niamh["concern"] == "Fine lines & wrinkles"
     assert niamh["next_due"] == date(2027, 5, 14) and niamh["overdue_days"] == 0  # upkeep
     adaeze = _row(df, "Adaeze")
-    assert adaeze["flags"] == "PIH watch (s4)" and adaeze["act"] == 1 and adaeze["sessions"] == "6/6"
+    assert adaeze["flags"] == "darkening watch (PIH) · session 4"
+    assert adaeze["act"] == 1 and adaeze["sessions"] == "6/6"
     assert list(df["name"][:2]) == ["Niamh O'Sullivan", "Adaeze Okafor"]  # act flags first
     assert (df.loc[df["act"] == 0, "flags"] == "").all()
     assert df["redness_status"].isin(["improved", "worsened", "within noise", ""]).all()
@@ -206,7 +208,7 @@ def test_refresh_client_status_makes_the_next_view_warm(app: App, operator: Acto
     row = df.iloc[0]
     assert df.attrs["refreshed"] == 1 and row["sessions"] == "1/4"
     assert row["next_due"] == date(2026, 10, 6) and row["overdue_days"] == (TODAY - date(2026, 10, 13)).days
-    assert "overdue" in row["flags"] and "no usable photo (s1)" in row["flags"]
+    assert "overdue" in row["flags"] and "no usable photo · session 1" in row["flags"]
 
     refresh_client_status(Context(app, operator), client_id, TODAY)
     assert clinic_dashboard(Context(app, operator), TODAY).attrs["refreshed"] == 0

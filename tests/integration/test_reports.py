@@ -19,9 +19,10 @@ from tracker.app import courses
 from tracker.app.consent import set_consent
 from tracker.app.context import Context
 from tracker.app.demo import DemoResult
+from tracker.app.flags import acknowledge, client_flags, resolve
 from tracker.app.reports import FontMissing, client_report_pdf, find_font, report_filename
 from tracker.bootstrap import App
-from tracker.domain import ConsentFlag, Role
+from tracker.domain import ConsentFlag, Contraindication, Role
 from tracker.ingest import Rejected
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AuditEvent, Photo
@@ -182,3 +183,31 @@ def test_a_course_without_photos_still_gets_a_report(app: App, operator: Actor, 
     assert "No before/after pair yet" in text and "No measurements yet" in text
     assert "Session 2 is overdue" in text and "Dermapen 4" in text
     assert len(export_events(app, client_id)) == 1
+
+
+def test_the_flags_section_lists_open_flags_and_a_line_per_handled_one(
+    app: App, operator: Actor, client_id: int
+) -> None:
+    """Issue 11 item 2/5: the PDF shows the open flags with their evidence; a resolved or
+    acknowledged flag is one line saying who handled it; a client's own copy has no flags."""
+    ctx, today = Context(app, operator), date(2026, 3, 1)
+    courses.record_session(ctx, client_id, 1, datetime(2026, 1, 5, 10))
+    courses.record_intake(ctx, client_id, [Contraindication.ROSACEA])
+    resolve(ctx, client_id, "contraindication:rosacea", "", today)
+    overdue = next(
+        f.key for f in client_flags(ctx, client_id, today).flags if f.flag.code == "overdue_session"
+    )
+    acknowledge(ctx, client_id, overdue, "Phoned, booking next week", today)
+
+    text = "\n".join(read_pdf(client_report_pdf(ctx, client_id, today=today)).pages)
+    flags = text[text.index("Flags and their evidence") :]
+    assert "No usable photo for session 1" in flags and "no photos uploaded" in flags  # still open
+    assert "Contraindication answered at intake: resolved on" in flags and "by cli" in flags
+    assert "Session 2 is overdue: acknowledged on" in flags
+    assert "answered yes at intake" not in text  # a handled flag's evidence is not repeated
+    assert "Phoned" not in text  # the staff note stays in the app
+    assert "2 open flag(s) for the practitioner: 1 to watch, 1 for information" in text  # photo, check-ins
+
+    me = Actor("client@test", Role.CLIENT, operator.clinic_id, client_id=client_id)
+    own = "\n".join(read_pdf(client_report_pdf(Context(app, me), client_id, today=today)).pages)
+    assert "Flags and their evidence" not in own and "flag" not in own.lower()

@@ -4,11 +4,22 @@ band supports (issue 11 item 5)."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import pytest
 
 from tracker.domain import PhotoKind
-from tracker.glossary import DASH, METRIC_TERMS, decimals_for, fmt, fmt_pct, fmt_quality, kind_label, term
+from tracker.glossary import (
+    DASH,
+    METRIC_TERMS,
+    decimals_for,
+    fmt,
+    fmt_pct,
+    fmt_quality,
+    kind_label,
+    photo_label,
+    term,
+)
 from tracker.progress.assessment import SUMMARY_METRICS
 from tracker.progress.series import METRICS
 
@@ -82,3 +93,12 @@ def test_missing_numbers_show_a_dash_never_none_or_nan(missing: float | None) ->
 def test_percent_and_quality() -> None:
     assert fmt_pct(-12.4) == "−12 %" and fmt_pct(0.3) == "0 %"
     assert fmt_quality(0.9) == "90 %"
+
+
+def test_photos_are_named_by_session_kind_and_date() -> None:
+    taken = datetime(2026, 8, 24, 11, 29)
+    assert photo_label(2, PhotoKind.CHECKIN, taken, 70.0) == "Session 2 · day-3 check-in · 24 Aug"
+    assert photo_label(1, "before", taken, -0.5) == "Session 1 · before-photo · 24 Aug"
+    assert photo_label(3, PhotoKind.AFTER, taken, 0.2) == "Session 3 · after-photo · 24 Aug"
+    assert photo_label(2, "checkin", taken, 2.0) == "Session 2 · day-1 check-in · 24 Aug"  # never day 0
+    assert photo_label(2, "checkin", taken, float("nan")) == "Session 2 · check-in · 24 Aug"

@@ -87,10 +87,11 @@ FACTS_BATCH = 250
 # Flags recomputed at view time from stored facts, never cached.
 DATE_DRIVEN_FLAGS = frozenset({"overdue_session"})
 SEVERITIES = ("act", "watch", "info")
+# Plain words first, the technical term in brackets where a practitioner may look for it.
 FLAG_LABELS = {
     "contraindication": "contraindication",
-    "slow_recovery": "slow recovery",
-    "pih_watch": "PIH watch",
+    "slow_recovery": "redness slow to settle",
+    "pih_watch": "darkening watch (PIH)",
     "worsening_texture_dog": "texture worse",
     "overdue_session": "overdue",
     "no_usable_photo": "no usable photo",
@@ -100,8 +101,8 @@ COUNT_LABELS = {
     "clients": "Clients",
     "act": "Needing action",
     "overdue": "Overdue",
-    "slow_recovery": "Slow recovery",
-    "pih_watch": "PIH watch",
+    "slow_recovery": "Redness slow to settle",
+    "pih_watch": "Darkening watch (PIH)",
     "no_usable_photo": "No usable photo",
     "due_this_week": "Due this week",
 }
@@ -536,7 +537,7 @@ def _record(
 
 def _flag_text(flags: Sequence[tuple[str, str, int | None, str]]) -> str:
     """Short labels, most severe first, one per kind of flag with its sessions:
-    "contraindication; slow recovery (s1, s2, s3)"."""
+    "contraindication; redness slow to settle · sessions 1, 2, 3"."""
     sessions: dict[str, list[int]] = defaultdict(list)
     rank: dict[str, int] = {}
     for code, severity, session, _ in flags:
@@ -547,7 +548,9 @@ def _flag_text(flags: Sequence[tuple[str, str, int | None, str]]) -> str:
     for code in sorted(rank, key=lambda c: rank[c]):
         label = FLAG_LABELS.get(code, code.replace("_", " "))
         numbers = sorted(set(sessions[code]))
-        parts.append(f"{label} ({', '.join(f's{n}' for n in numbers)})" if numbers else label)
+        if numbers:
+            label += f" · session{'s' if len(numbers) > 1 else ''} {', '.join(str(n) for n in numbers)}"
+        parts.append(label)
     return "; ".join(parts)
 
 

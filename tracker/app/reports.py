@@ -35,8 +35,9 @@ from tracker.app.clinic import clinic_now
 from tracker.app.consent import NO_PHOTOS_IN_REPORTS
 from tracker.app.context import Context
 from tracker.app.courses import course_progress
+from tracker.app.flags import ClientFlags, FlagState, FlagView, review_flags
 from tracker.application import App
-from tracker.domain import Concern, ConsentFlag, Consents, PhotoKind
+from tracker.domain import Concern, ConsentFlag, Consents, PhotoKind, Role
 from tracker.errors import Refused
 from tracker.glossary import fmt, fmt_pct, fmt_quality, kind_label, short_label, status_label, term
 from tracker.imaging.quality import TREND_THRESHOLD
@@ -84,6 +85,12 @@ MUTED = (105, 105, 105)
 ZEBRA = (241, 245, 249)
 SEVERITY_LABELS = {"act": "Act", "watch": "Watch", "info": "Info"}
 SEVERITY_COLOURS = {"act": (176, 42, 42), "watch": (184, 115, 0), "info": (90, 90, 90)}
+# How a handled flag is listed: "Resolved on 3 Dec 2026 by anna@clinic".
+HANDLED_WORDS = {
+    FlagState.ACKNOWLEDGED: "Acknowledged",
+    FlagState.RESOLVED: "Resolved",
+    FlagState.SNOOZED: "Snoozed",
+}
 SOURCE_WORDS = {"exif": "camera clock", "given": "entered by staff", "upload": "time of upload"}
 
 
@@ -189,6 +196,10 @@ def client_report_pdf(
 
     Without the client's consent to photos in reports the PDF has no photos, whatever
     `pairs` asks for, and says so where they would be.
+
+    Flags are the practitioners' business: a staff export lists the open flags with their
+    evidence and one line per acknowledged, snoozed or resolved flag (tracker.app.flags); a
+    client's own export has no flags at all (the intake's answers are never shown to them).
     """
     app, actor = ctx.app, ctx.actor
     fonts = find_font()  # fail before any work when the font is missing
@@ -198,6 +209,8 @@ def client_report_pdf(
         clinic_name = clinic.name if clinic else ""
         photos_allowed = Consents.from_json(client.consent).given(ConsentFlag.PHOTOS_IN_REPORTS)
     progress = course_progress(ctx, client_id, today)
+    staff = actor.role in (Role.PRACTITIONER, Role.ADMIN)
+    reviewed = review_flags(ctx, client_id, progress.flags, progress.today) if staff else None
     chosen = default_pairs(progress) if pairs is None else [(int(a), int(b)) for a, b in pairs]
     if not photos_allowed:
         chosen = []
@@ -212,13 +225,14 @@ def client_report_pdf(
     logo = ctx.settings.clinic_logo
     pdf.logo = logo if logo is not None and logo.is_file() else None
     pdf.accent = _rgb(ctx.settings.accent_colour)
-    _summary_page(pdf, progress, clinic_name, generated)
+    _summary_page(pdf, progress, clinic_name, generated, reviewed)
     _pairs_section(
         pdf, chosen, stamps, images, aligned, left_out="" if photos_allowed else NO_PHOTOS_IN_REPORTS
     )
     _charts_section(pdf, progress)
     _metrics_section(pdf, progress)
-    _flags_section(pdf, progress)
+    if reviewed is not None:
+        _flags_section(pdf, reviewed)
     _sessions_section(pdf, progress)
     data = bytes(pdf.output())
 
@@ -318,7 +332,9 @@ class _ReportPdf(FPDF):
         self.multi_cell(self.content_width - indent - 4, 5, _t(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _summary_page(pdf: _ReportPdf, progress: CourseProgress, clinic: str, generated: datetime) -> None:
+def _summary_page(
+    pdf: _ReportPdf, progress: CourseProgress, clinic: str, generated: datetime, flags: ClientFlags | None
+) -> None:
     """Page 1: who, what, where the course stands and what it has shown, in plain words."""
     pdf.set_fill_color(*pdf.accent)
     pdf.rect(0, 0, pdf.w, 34, style="F")
@@ -360,7 +376,7 @@ def _summary_page(pdf: _ReportPdf, progress: CourseProgress, clinic: str, genera
         pdf.multi_cell(0, 6, _t(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     pdf.heading("Summary", space_needed=20)
-    for line in _summary_lines(progress):
+    for line in _summary_lines(progress, flags):
         pdf.bullet(line)
     pdf.heading("How to read this report", space_needed=20)
     for line in (
@@ -568,12 +584,13 @@ def _metrics_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
             )
 
 
-def _flags_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
+def _flags_section(pdf: _ReportPdf, reviewed: ClientFlags) -> None:
+    """The open flags with their evidence, then a line per flag someone has handled."""
     pdf.heading("Flags and their evidence", space_needed=25)
-    if not progress.flags:
-        pdf.paragraph("No flags: nothing in this course needs a closer look.")
-        return
-    for flag in progress.flags:
+    if not reviewed.open:
+        pdf.paragraph("No open flags: nothing in this course is waiting for a closer look.")
+    for view in reviewed.open:
+        flag = view.flag
         if pdf.will_page_break(12 + 5 * len(flag.evidence)):
             pdf.add_page()
         pdf.set_font(FONT_FAMILY, "B", 9.5)
@@ -584,6 +601,21 @@ def _flags_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
         for line in flag.evidence:
             pdf.bullet(line, size=8.5, indent=16)
         pdf.ln(1)
+    if reviewed.handled:
+        pdf.set_font(FONT_FAMILY, "B", 9.5)
+        pdf.cell(0, 6, "Handled by the clinic", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        for view in reviewed.handled:
+            pdf.bullet(_handled_words(view), size=8.5)
+
+
+def _handled_words(view: FlagView) -> str:
+    """ "Redness slow to settle after session 2: resolved on 3 Dec 2026 by anna@clinic"."""
+    what = HANDLED_WORDS.get(view.state, view.state.value.capitalize())
+    latest = view.latest
+    if latest is None:
+        return f"{view.flag.title}: {what.lower()}"
+    until = f" until {latest.snoozed_until:%d %b %Y}" if latest.snoozed_until is not None else ""
+    return f"{view.flag.title}: {what.lower()}{until} on {latest.at:%d %b %Y} by {latest.by}"
 
 
 def _sessions_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
@@ -638,7 +670,7 @@ def _sessions_section(pdf: _ReportPdf, progress: CourseProgress) -> None:
 # Content helpers --------------------------------------------------------------------------
 
 
-def _summary_lines(progress: CourseProgress) -> list[str]:
+def _summary_lines(progress: CourseProgress, reviewed: ClientFlags | None) -> list[str]:
     """Plain-language findings: the course, each headline metric against its noise band,
     recovery after sessions, and how many flags want a look."""
     concern = "" if progress.concern is Concern.OTHER else f" for {progress.concern.label.lower()}"
@@ -659,13 +691,16 @@ def _summary_lines(progress: CourseProgress) -> list[str]:
             f"After a session, redness typically settled (90 %) within {t90:.0f} h, "
             f"{verdict} {NORMAL_T90_HOURS:g} h."
         )
-    if progress.flags:
-        counts = {k: sum(f.severity == k for f in progress.flags) for k in SEVERITY_LABELS}
+    if reviewed is None:  # a client's own report: flags are for the practitioner
+        return lines
+    open_flags = [v.flag for v in reviewed.open]
+    if open_flags:
+        counts = {k: sum(f.severity == k for f in open_flags) for k in SEVERITY_LABELS}
         parts = [f"{n} to {'act on' if k == 'act' else k}" for k, n in counts.items() if n and k != "info"]
         parts += [f"{counts['info']} for information"] if counts["info"] else []
-        lines.append(f"{len(progress.flags)} flag(s) for the practitioner: {', '.join(parts)} (see Flags).")
+        lines.append(f"{len(open_flags)} open flag(s) for the practitioner: {', '.join(parts)} (see Flags).")
     else:
-        lines.append("No flags: nothing in this course needs a closer look.")
+        lines.append("No open flags: nothing in this course is waiting for a closer look.")
     return lines
 
 

@@ -4,7 +4,10 @@ Each flag carries its evidence in words a practitioner can check against the pho
 (which photo, what value, against which level and noise band), because a flag without a
 reason is either ignored or over-trusted. Photos are named as the practitioner knows them
 ("session 2, day-3 check-in, 12 Mar"), never by internal id; the ids go in `data["photo_ids"]`
-so a page can open the photo.
+so a page can open the photo. Titles and evidence use the glossary's plain words and units,
+rounded to the noise band ("margin of error"), with the technical term in brackets where a
+practitioner may want it ("Darkening watch (PIH)"); `code`, `key` and `data` stay technical
+because practitioners' reviews are stored against the key.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tracker.domain import Contraindication, PhotoKind
+from tracker.glossary import fmt, fmt_quality, label, photo_kind_words, short_label
 from tracker.progress.plans import NextSession
-from tracker.progress.recovery import SLOW_T90_HOURS, RecoveryFit
+from tracker.progress.recovery import NORMAL_T90_HOURS, SLOW_T90_HOURS, RecoveryFit
 from tracker.progress.series import MetricSummary, NoiseBand, Photos, PhotoTable, pre_session_level
 
 # A day-3 check-in is "about 72 h": taken from 60 h on it counts as after 72 h.
@@ -85,12 +89,7 @@ def overdue_key(due_iso: str) -> str:
 
 def photo_words(t: PhotoTable, i: int) -> str:
     """A photo as the practitioner knows it: "session 2, day-3 check-in, 12 Mar"."""
-    kind = str(t.kind[i])
-    if kind == PhotoKind.CHECKIN.value:
-        day = max(1, round(float(t.hours_since_session[i]) / 24.0))
-        what = f"day-{day} check-in"
-    else:
-        what = f"{kind}-photo"
+    what = photo_kind_words(str(t.kind[i]), float(t.hours_since_session[i]))
     taken: datetime = t.taken_at[i]
     return f"session {int(t.session[i])}, {what}, {taken.day} {taken:%b}"
 
@@ -125,16 +124,21 @@ def slow_recovery(
         # The redness decayed at a normal pace and then sat at a new level: not slow
         # recovery (on the renderer, post-inflammatory darkening raises EI like this).
         return None
+    sdc = band.sdc
     evidence = [
-        f"{photo_words(t, i)} ({t.hours_since_session[i]:.0f} h after): redness {ei[i]:.1f} EI, "
-        f"pre-session level {pre:.1f} + noise band {band.sdc:.1f}"
+        f"{photo_words(t, i)} ({t.hours_since_session[i]:.0f} h after): redness {_ei(ei[i], sdc)}, "
+        f"above the level before the session ({_ei(pre, sdc, unit=False)}) by more than the "
+        f"margin of error ({_ei(sdc, sdc, unit=False)})"
         for i in np.flatnonzero(red).tolist()
     ]
     if fit is not None and fit.t90_hours is not None:
-        evidence.append(f"fitted 90 % recovery time {fit.t90_hours:.0f} h (normal ≤ 48 h)")
+        evidence.append(
+            f"recovery time (90 % of the redness gone, T90) {fit.t90_hours:.0f} hours; "
+            f"normal is up to {NORMAL_T90_HOURS:g} hours"
+        )
     return Flag(
         code="slow_recovery",
-        title=f"Slow recovery after session {session}",
+        title=f"Redness slow to settle after session {session}",
         severity="act" if (fit and fit.t90_hours and fit.t90_hours > 2 * SLOW_T90_HOURS) else "watch",
         evidence=evidence,
         session=session,
@@ -197,18 +201,29 @@ def pih_watch(
     darkening = pre - float(t.metric("delta_l_star")[mask].mean())
     if darkening <= threshold:
         return None
+    photos = int(mask.sum())
     evidence = [
-        f"treated skin is {darkening:.1f} L* darker against reference skin than before session {session} "
-        f"(mean of {int(mask.sum())} photo(s) in weeks 1–6; threshold {threshold:.1f} for "
-        f"{_tone_words(ita_deg, ita_calibrated)}, noise band {band.sdc:.1f})"
+        f"treated skin is {fmt(darkening, 'delta_l_star', band=band.sdc)} darker than untreated skin "
+        f"nearby, compared with before session {session} (lightness, ΔL*; average of {photos} "
+        f"photo{'s' if photos != 1 else ''} in weeks 1–6); a look is due above "
+        f"{fmt(threshold, 'delta_l_star', band=band.sdc, unit=False)} for "
+        f"{_tone_words(ita_deg, ita_calibrated)}; margin of error "
+        f"{fmt(band.sdc, 'delta_l_star', band=band.sdc, unit=False)}"
     ]
     l_stars, mel_indices = t.metric("delta_l_star"), t.metric("mel_index")
     for i in np.flatnonzero(mask).tolist():
-        mel = f", melanin index {mel_indices[i]:.2f}" if not np.isnan(mel_indices[i]) else ""
-        evidence.append(f"{photo_words(t, i)}: ΔL* {l_stars[i]:.1f}{mel}")
+        mel = (
+            f", {short_label('mel_index')} {fmt(mel_indices[i], 'mel_index')}"
+            if not np.isnan(mel_indices[i])
+            else ""
+        )
+        evidence.append(
+            f"{photo_words(t, i)}: {short_label('delta_l_star')} "
+            f"{fmt(l_stars[i], 'delta_l_star', band=band.sdc)}{mel}"
+        )
     return Flag(
         code="pih_watch",
-        title=f"Possible post-inflammatory darkening after session {session}",
+        title=f"Darkening watch (PIH) after session {session}",
         severity="act",
         evidence=evidence,
         session=session,
@@ -224,10 +239,17 @@ def pih_watch(
 
 def _tone_words(ita_deg: float | None, calibrated: bool) -> str:
     if ita_deg is None:
-        return "skin tone not measured yet, so the sensitive threshold"
+        return "a skin tone not measured yet (the sensitive level)"
     if not calibrated and ita_deg >= PIH_DARK_ITA:
-        return f"ITA {ita_deg:.0f}° without a colour chart, so the sensitive threshold"
-    return "ITA < 28°" if ita_deg < PIH_DARK_ITA else "ITA ≥ 28°"
+        return f"a skin tone of {ita_deg:.0f}° (ITA) measured without a colour chart (the sensitive level)"
+    if ita_deg < PIH_DARK_ITA:
+        return f"deeper skin (ITA below {PIH_DARK_ITA:g}°)"
+    return f"lighter skin (ITA {PIH_DARK_ITA:g}° or more)"
+
+
+def _ei(value: float, band: float, *, unit: bool = True) -> str:
+    """A redness (EI) number rounded to the margin of error, with the glossary's unit."""
+    return fmt(value, "delta_ei", band=band, unit=unit)
 
 
 def worsening(summary: MetricSummary, title: str, df: Photos | None = None) -> Flag | None:
@@ -242,14 +264,16 @@ def worsening(summary: MetricSummary, title: str, df: Photos | None = None) -> F
         found = np.flatnonzero(t.photo_id == photo_ids[0])
         if len(found):
             latest = photo_words(t, int(found[0]))
+    m, sdc = summary.metric, summary.noise.sdc
     return Flag(
         code=f"worsening_{summary.metric}",
         title=title,
         severity="watch",
         evidence=[
-            f"{summary.metric}: baseline {summary.baseline.value:.3g} → latest {summary.latest:.3g} "
-            f"({latest}); change {summary.change:+.2g} "
-            f"beyond the noise band {summary.noise.sdc:.2g} ({summary.noise.source})"
+            f"{label(m)}: {fmt(summary.baseline.value, m, band=sdc)} at the start → "
+            f"{fmt(summary.latest, m, band=sdc)} now ({latest}); a change of "
+            f"{fmt(summary.change, m, band=sdc, signed=True)}, more than the margin of error "
+            f"{fmt(sdc, m, band=sdc)} ({summary.noise.source})"
         ],
         data={"latest_session": summary.latest_session, "photo_ids": photo_ids},
     )
@@ -264,11 +288,12 @@ def no_usable_photo(df: Photos, sessions: Sequence[tuple[int, datetime]], now: d
         rows = t.session == number
         if t.usable[rows].any():
             continue
+        count = int(rows.sum())
         why = (
             "no photos uploaded"
-            if not rows.any()
-            else f"{int(rows.sum())} photo(s), best quality {t.quality[rows].max():.2f} "
-            "(below the trend threshold)"
+            if not count
+            else f"{count} photo{'s' if count != 1 else ''}, none good enough to measure "
+            f"(best photo quality {fmt_quality(float(t.quality[rows].max()))})"
         )
         flags.append(
             Flag(

@@ -43,7 +43,8 @@ def slider_html(left: NDArray[np.uint8], right: NDArray[np.uint8], left_label: s
     #{uid} .cmp-line {{ position: absolute; top: 0; bottom: 0; left: 50%; width: 2px;
       margin-left: -1px; background: #fff; box-shadow: 0 0 3px rgba(0,0,0,.6); pointer-events: none; }}
     #{uid} .cmp-tag {{ position: absolute; top: 6px; padding: 2px 6px; font: 12px sans-serif;
-      color: #fff; background: rgba(0,0,0,.55); border-radius: 3px; pointer-events: none; }}
+      color: #fff; background: rgba(0,0,0,.55); border-radius: 3px; pointer-events: none;
+      max-width: calc(50% - 18px); box-sizing: border-box; }}
     #{uid} input[type=range] {{ width: 100%; margin: 10px 0 2px; accent-color: #ff4b4b; }}
     #{uid} .cmp-caption {{ font: 13px sans-serif; opacity: .7; }}
   </style>

@@ -122,12 +122,18 @@ def sync_browser_cookie() -> None:
         value, max_age = "", 0
     else:
         return
+    st.html(cookie_script(value, max_age), unsafe_allow_javascript=True)
+
+
+def cookie_script(value: str, max_age: int) -> str:
+    """The script that writes the session cookie; `Secure` is added when the page itself
+    came over HTTPS (the browser then never sends the token in clear), and left off on
+    plain-HTTP localhost, where a Secure cookie would be dropped and sign-in lost."""
     cookie = json.dumps(f"{COOKIE}={value}; Path=/; Max-Age={max_age}; SameSite=Strict")
-    st.html(
+    return (
         "<script>document.cookie = "
         + cookie
-        + ' + (location.protocol === "https:" ? "; Secure" : "");</script>',
-        unsafe_allow_javascript=True,
+        + ' + (location.protocol === "https:" ? "; Secure" : "");</script>'
     )
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 from tracker.app import flags as lifecycle
 from tracker.app.context import Context
 from tracker.app.flags import MAX_FLAG_NOTE_CHARS, Flag, FlagState, FlagView, Review
+from tracker.glossary import label
 from tracker.ui.errors import error_boundary
 from tracker.ui.text import md_escape
 
@@ -69,7 +70,11 @@ def _open_flag(
     flag, key = view.flag, view.key
     box = BOXES.get(flag.severity, st.info)
     # Evidence may quote the intake notes someone typed: text, never markup.
-    box(f"**{md_escape(flag.title)}**\n\n" + "\n".join(f"- {md_escape(e)}" for e in flag.evidence))
+    # The severity in words as well as colour ("Needs action", "Keep an eye on").
+    box(
+        f"**{md_escape(flag.title)}** · {md_escape(label(flag.severity))}\n\n"
+        + "\n".join(f"- {md_escape(e)}" for e in flag.evidence)
+    )
     shown = [p for p in flag.data.get("photo_ids", []) if p in photo_labels][:MAX_PHOTO_BUTTONS]
     links = st.container(horizontal=True) if shown else None
     for photo_id in shown:

@@ -39,7 +39,8 @@ def test_only_the_slow_recovering_client_is_flagged(progress, truth) -> None:  #
         slow = [f for f in p.flags if f.code == "slow_recovery"]
         if truth[name]["recovery"]["slow"]:
             assert len(slow) == len(p.sessions), name  # every session, each with evidence
-            assert all(any("fitted 90 % recovery time" in e for e in f.evidence) for f in slow)
+            t90 = "recovery time (90 % of the redness gone, T90)"
+            assert all(any(t90 in e for e in f.evidence) for f in slow)
         else:
             assert slow == [], (name, [f.evidence for f in slow])
 
@@ -101,7 +102,8 @@ def test_injected_darkening_raises_pih_only_above_threshold(progress) -> None:  
     dark = next(p for name, p in progress.items() if name.startswith("Adaeze"))
     assert dark.ita_deg is not None and dark.ita_deg < 28
     flag = _pih_after_injection(dark, 2, darkening=2.5)
-    assert flag is not None and flag.data["threshold"] == 1.5 and "ITA < 28°" in flag.evidence[0]
+    assert flag is not None and flag.data["threshold"] == 1.5
+    assert "deeper skin (ITA below 28°)" in flag.evidence[0]
     assert _pih_after_injection(dark, 2, darkening=1.0) is None
     light = next(p for name, p in progress.items() if name.startswith("Ava"))
     assert _pih_after_injection(light, 2, darkening=2.0) is None  # below the light-skin threshold

@@ -136,13 +136,16 @@ def test_slow_recovery_and_pih_watch_read_the_table() -> None:
     assert slow is not None
     # Photos named as the practitioner knows them; the id is kept for the link.
     assert slow.evidence == [
-        "session 1, day-8 check-in, 9 Jun (200 h after): redness 5.0 EI, "
-        "pre-session level 2.1 + noise band 0.8"
+        "session 1, day-8 check-in, 9 Jun (200 h after): redness 5.0 points, above the level "
+        "before the session (2.1) by more than the margin of error (0.8)"
     ]
     assert slow.data["photo_ids"] == [7] and slow.key == "slow_recovery:s1"
     pih = rules.pih_watch(t, 1, START, START + timedelta(weeks=5), band, band, band, None, 20.0)
     assert pih is not None and pih.data["darkening_l"] == 2.1  # 1.1 before, −1.0 on day 8
-    assert pih.evidence[1:] == ["session 1, day-8 check-in, 9 Jun: ΔL* -1.0, melanin index 1.10"]
+    assert pih.evidence[1:] == ["session 1, day-8 check-in, 9 Jun: lightness −1.0 point, pigment 1.10"]
+    assert "2.1 points darker" in pih.evidence[0] and "margin of error 0.8" in pih.evidence[0]
+    assert slow.title == "Redness slow to settle after session 1"
+    assert pih.title == "Darkening watch (PIH) after session 1"
     assert pih.data["photo_ids"] == [7]
 
 
