@@ -60,12 +60,24 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: ./run test installs it (apt-get install chromium)")
+    with serve(demo_copy(demo_loaded, tmp_path_factory)) as url:
+        yield url
+
+
+def demo_copy(demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the demo's data folder, for one module's server."""
     app, _ = demo_loaded
     data = tmp_path_factory.mktemp("e2e") / "data"
     app.engine.dispose()
     shutil.copytree(app.settings.data_dir, data)
+    return data
+
+
+@contextlib.contextmanager
+def serve(data: Path) -> Iterator[str]:
+    """The app served on a free local port from this data folder, as ./run app starts it."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: ./run test installs it (apt-get install chromium)")
     port = _free_port()
     env = {**os.environ, "TRACKER_DATA_DIR": str(data), "TRACKER_DEMO_MODE": "true"}
     proc = subprocess.Popen(  # as ./run app starts it: the server limits come from the settings
@@ -274,7 +286,10 @@ def test_practitioner_picks_zones_on_the_photo(browser: object, server: str) -> 
     _key(page, "review_client").wait_for(timeout=60_000)
     _pick(page, "review_client", re.compile("^Ava"))  # a click alone does not always open the list
     page.get_by_role("heading", name=re.compile("^Ava")).wait_for(timeout=60_000)
-    page.get_by_role("tab", name="Zones").click()
+    _idle(page)
+    # a tab's content is drawn by the run its click starts: wait for that run, a click during
+    # the last one can be lost
+    _rerun(page, page.get_by_role("tab", name="Zones").click)
     photo = page.frame_locator('iframe[title*="streamlit_image_coordinates"]').locator("img")
     photo.wait_for(timeout=60_000)
 
@@ -440,6 +455,11 @@ def test_switching_an_account_off_ends_its_open_tab(browser: object, server: str
 
     locum = Watched(browser, server, DESKTOP)  # another browser, signed in as the new account
     _sign_in(locum, "locum@demo.test", "locum-password-1")
+    # a password the admin typed: the locum chooses their own before anything else
+    locum.page.get_by_role("heading", name="Choose a new password").wait_for(timeout=60_000)
+    for field in ("forced_password_new", "forced_password_again"):
+        _key(locum.page, field).locator("input").fill("the locum's own password")
+    locum.page.get_by_role("button", name="Save my password").click()
     locum.page.get_by_role("heading", name="Dashboard").wait_for(timeout=60_000)
 
     _pick(admin.page, "manage_account", re.compile("locum@demo.test"))
