@@ -51,6 +51,7 @@ from tracker.app import account_links, courses, people, photos
 from tracker.app.clinic import clinic_now
 from tracker.app.consent import NO_PHOTOS_IN_REPORTS
 from tracker.app.context import Context
+from tracker.app.dashboard import COUNT_LABELS
 from tracker.app.demo import DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD, DemoResult
 from tracker.app.jobs import run_pending
 from tracker.app.measurements import set_series_zones
@@ -269,9 +270,11 @@ def test_a_practitioner_resolves_a_flag_deletes_a_photo_and_reports_with_consent
     _key(page, "dash_tile").wait_for(timeout=60_000)
     _idle(page)
     before = _tiles(page)
-    tile = "PIH watch"  # the demo's one client with it has no other flag: resolving it drops the count
+    # the demo's one client with it has no other flag: resolving it drops the count
+    tile = COUNT_LABELS["pih_watch"]
     assert before.get(tile, 0) >= 1, before
-    _rerun(page, _key(page, "dash_tile").locator("button").filter(has_text=re.compile(f"^{tile} · ")).click)
+    button = _key(page, "dash_tile").locator("button").filter(has_text=re.compile(f"^{re.escape(tile)} · "))
+    _rerun(page, button.click)
     rows = page.locator('[data-testid="stDataFrame"] tbody tr')
     playwright_api.expect(rows).to_have_count(before[tile], timeout=60_000)  # the tile is the filter
     w.shot("walk-staff-1-dashboard-filtered-desktop")
@@ -289,7 +292,7 @@ def test_a_practitioner_resolves_a_flag_deletes_a_photo_and_reports_with_consent
     title = (
         page.get_by_test_id("stAlert")
         .locator("strong")
-        .filter(has_text=re.compile("^Possible post-inflammatory darkening"))
+        .filter(has_text=re.compile("^Darkening watch \\(PIH\\)"))
         .first.inner_text()
     )
     form = page.get_by_test_id("stExpander").filter(has_text="Acknowledge, resolve or snooze")
