@@ -104,7 +104,11 @@ with st.expander("Or choose photos saved on your phone", expanded=False):
         max_upload_size=limit_mb,
         key="upload_files",
     )
-chosen = list(files or []) + ([pending] if isinstance(pending, CameraPhoto) else [])
+# Files stay in the picker after they are sent: only those not sent yet count, so a second
+# tap on the button sends nothing twice (the service would refuse the duplicate anyway).
+already_sent: set[str] = st.session_state.setdefault("upload_sent_ids", set())
+fresh = [f for f in files or [] if f.file_id not in already_sent]
+chosen = fresh + ([pending] if isinstance(pending, CameraPhoto) else [])
 count = f"{len(chosen)} photo{'s' if len(chosen) != 1 else ''}" if chosen else "photos"
 send = st.button(f"Send {count}", type="primary", disabled=not chosen, width="stretch", key="upload_go")
 results = st.container()  # right under the button: where the client is looking
@@ -145,6 +149,7 @@ if send:
                 f"For a retake: {md_escape(retake_advice(quality.reasons))}"
             )
             st.toast(f"{shown} saved; a retake would help.", icon=":material/info:")
+    already_sent.update(f.file_id for f in fresh)
     st.session_state.pop(CAMERA_KEY, None)  # sent (or refused with its reason shown)
     waiting.empty()
     bar.progress(1.0, text="Done")

@@ -81,6 +81,7 @@ def test_an_invite_link_lets_the_client_choose_a_password_once(demo_dir: Path) -
     at = _open_link("invite", token)
     assert at.title[0].value == "Set your password"
     assert "Account: una@home.test" in [t.value for t in at.text]
+    assert [h.value for h in at.subheader] == ["Demo Skin Clinic"]  # whose link it is
     _set_password(at, "link_password", NEW_PASSWORD, again="a different one!")
     assert "The two passwords differ." in [e.value for e in at.error]
     _set_password(at, "link_password", NEW_PASSWORD)

@@ -54,6 +54,7 @@ class OpenLink:
 
     email: str
     purpose: Purpose
+    clinic: str  # who sent it: a new client must see whose link this is
 
 
 class LinkRefused(Refused):
@@ -106,7 +107,8 @@ def open_link(app: App, token: str | None) -> OpenLink:
     """The account a link is for, if it still works; else LinkRefused (audited)."""
     with app.uow() as uow:
         link, user = _live(uow, token)
-        return OpenLink(user.email, _purpose(link.purpose))
+        clinic = uow.repo.clinic(user.clinic_id)
+        return OpenLink(user.email, _purpose(link.purpose), clinic.name if clinic else "")
 
 
 def use_link(app: App, token: str | None, password: str) -> Actor:

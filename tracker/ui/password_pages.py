@@ -37,6 +37,8 @@ def link_page() -> None:
             st.query_params.clear()
             st.rerun()
         return
+    if found.clinic:
+        st.subheader(md_escape(found.clinic), anchor=False)  # whose link this is
     if found.purpose == "reset":
         st.caption("Choose a new password for your account. Your old one stops working.")
     else:
