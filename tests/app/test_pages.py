@@ -80,6 +80,8 @@ def test_client_uploads_a_valid_and_an_invalid_file(demo_dir: Path) -> None:
     texts = " ".join(e.value for e in [*at.success, *at.warning, *at.error]).replace("\\", "")  # escapes
     assert "cheek.jpg" in texts and ("saved and measured" in texts or "quality" in texts)
     assert "notes.jpg** was not uploaded: This is a text file" in texts
+    at.run()  # the next run: the files still in the picker were sent, so nothing is offered again
+    assert at.button(key="upload_go").disabled and at.button(key="upload_go").label == "Send photos"
 
 
 def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
