@@ -16,6 +16,7 @@ import streamlit as st
 from tracker.app import courses, jobs, photos
 from tracker.app.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
 from tracker.app.clinic import clinic_today, money
+from tracker.app.consent import client_consents
 from tracker.app.courses import SUMMARY_METRICS, CourseProgress, course_progress, ita_group
 from tracker.app.dashboard import input_signature
 from tracker.app.notes import MAX_NOTE_CHARS, add_note, client_notes
@@ -360,14 +361,17 @@ def report() -> None:
     # Prepared files are kept with the client they belong to, so switching clients can never
     # offer one client's report or data under another's name.
     st.caption("A PDF for the client file: course summary, stamped before/after, charts, metrics and flags.")
+    # ... and with the consents they were made under: a report prepared with photos must not
+    # stay on offer after the client withdrew consent to photos in reports.
+    consents = client_consents(ctx, client_id).to_json()
     if st.button("Prepare report", key="report_make"):
         with st.spinner("Preparing the report…"):
             st.session_state["report_pdf"] = (
-                client_id,
+                (client_id, consents),
                 client_report_pdf(ctx, client_id, today=today),
             )
     report = st.session_state.get("report_pdf")
-    if report and report[0] == client_id:
+    if report and report[0] == (client_id, consents):
         st.download_button(
             "Download report (PDF)", report[1], file_name=report_filename(names[client_id], today),
             mime="application/pdf", key="report_download",

@@ -62,7 +62,7 @@ def _report(at: AppTest, client_id: int) -> tuple[int, str]:
     at.button(key="report_make").click().run()
     assert not at.exception, at.exception
     owner, data = at.session_state["report_pdf"]
-    assert owner == client_id
+    assert owner[0] == client_id
     doc = pdfium.PdfDocument(data)
     try:
         text = unicodedata.normalize("NFC", " ".join(p.get_textpage().get_text_range() for p in doc))
@@ -98,6 +98,13 @@ def test_staff_withdraw_photos_in_reports_and_the_report_leaves_them_out(demo_di
     assert box.value is False  # type: ignore[attr-defined]
     assert any("by you" in c.value for c in at.caption)
 
+    # The report prepared with photos before the withdrawal is no longer offered.
+    at.switch_page("pages/client_review.py").run()
+    at.selectbox(key="review_client").set_value(linh).run()
+    at.session_state["review_tab"] = "Report"
+    at.run()
+    assert not at.exception, at.exception
+    assert "report_download" not in [b.key for b in at.get("download_button")]
     photos, text = _report(at, linh)
     assert photos == 0 and NO_PHOTOS_IN_REPORTS in text
 

@@ -110,7 +110,7 @@ def test_practitioner_dashboard_review_and_report(demo_dir: Path) -> None:
     at.button(key="report_make").click().run()
     assert not at.exception, at.exception
     owner, pdf = at.session_state["report_pdf"]
-    assert owner == niamh and pdf[:5] == b"%PDF-" and len(pdf) > 20_000
+    assert owner[0] == niamh and pdf[:5] == b"%PDF-" and len(pdf) > 20_000
     at.button(key="png_make").click().run()
     assert not at.exception, at.exception
     assert at.session_state["chart_png"][2][:8] == b"\x89PNG\r\n\x1a\n"
