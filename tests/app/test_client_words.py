@@ -5,7 +5,7 @@ are the practitioner's matter and never reach the client's pages."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,7 +44,10 @@ def test_landing_page_first_action_is_todays_photo_and_leads_to_the_upload_prefi
     app = open_app()
     operator = Context(app, Actor.operator(1))
     client_id = courses.create_client(operator, "Tia Today")
-    three_days_ago = datetime.now().replace(microsecond=0, second=0) - timedelta(days=3, hours=1)
+    # Noon three calendar days ago in the clinic zone (UTC here): "day 3" counts calendar
+    # days, so a time of day near midnight must not push the session into day 4 (a CI
+    # run at 00:06 did).
+    three_days_ago = datetime.combine(datetime.now(UTC).date() - timedelta(days=3), time(12, 0))
     courses.record_session(operator, client_id, 1, three_days_ago)
     people.create_account(operator, "tia@demo.test", Role.CLIENT, "tia's password", client_id=client_id)
     app.close()
