@@ -70,9 +70,9 @@ def huge_ifd() -> bytes:
 
 
 def exif_pointing_past_its_block() -> bytes:
-    """An EXIF block whose GPS directory pointer leads outside the block, into the file."""
+    """An EXIF block whose Exif sub-directory pointer leads outside the block, into the file."""
     tiff = (
-        b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, 900_000)
+        b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + struct.pack("<HHII", 0x8769, 4, 1, 900_000)
     )
     jpeg = _jpeg()
     return jpeg[:2] + _app(0xE1, b"Exif\x00\x00" + tiff + b"\x00" * 4) + jpeg[2:]
@@ -94,11 +94,12 @@ def text_after_iend(total: int = 2_400_000) -> bytes:
 
 
 def text_inflation_before_end(chunks: int = 40) -> bytes:
-    """Compressed text chunks before the image data, each just under the 1 MB per-chunk
-    cap, together far over the total cap."""
+    """Compressed raw EXIF profiles (the only PNG text that is inflated: the rest is dropped
+    unread) before the image data, each just under the 1 MB per-chunk cap, together far
+    over the total cap."""
     bomb = zlib.compress(b" " * 1_000_000, 9)
     png = _png()
-    return png[:33] + png_chunk(b"zTXt", b"Comment\x00\x00" + bomb) * chunks + png[33:]
+    return png[:33] + png_chunk(b"zTXt", b"Raw profile type exif\x00\x00" + bomb) * chunks + png[33:]
 
 
 def chunk_flood(count: int = 200_000) -> bytes:

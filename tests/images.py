@@ -208,3 +208,32 @@ def jpeg_with_iptc(jpeg: bytes, fields: dict[tuple[int, int], bytes]) -> bytes:
     body = b"Photoshop 3.0\x00" + resource
     segment = b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
     return jpeg[:2] + segment + jpeg[2:]
+
+
+def image_data(data: bytes, fmt: str) -> bytes:
+    """The compressed image data of a file, without its metadata: what must stay byte for
+    byte when metadata is reduced. JPEG: everything from the first quantisation table on;
+    PNG: the IDAT chunks; WebP: the VP8/VP8L/ALPH chunks; HEIF: its length (metadata is
+    rewritten in place there, so every offset and length is kept)."""
+    if fmt == "JPEG":
+        return data[data.index(b"\xff\xdb") :]
+    if fmt == "PNG":
+        return b"".join(_chunks(data, 8, ">", {b"IDAT"}))
+    if fmt == "WEBP":
+        return b"".join(_chunks(data, 12, "<", {b"VP8 ", b"VP8L", b"ALPH"}))
+    return bytes(len(data))
+
+
+def _chunks(data: bytes, pos: int, order: str, kinds: set[bytes]) -> list[bytes]:
+    out = []
+    while pos + 8 <= len(data):
+        if order == ">":
+            (length,) = struct.unpack_from(">I", data, pos)
+            kind, body, pos = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length], pos + 12 + length
+        else:
+            kind = data[pos : pos + 4]
+            (length,) = struct.unpack_from("<I", data, pos + 4)
+            body, pos = data[pos + 8 : pos + 8 + length], pos + 8 + length + (length & 1)
+        if kind in kinds:
+            out.append(body)
+    return out

@@ -294,6 +294,10 @@ def _heif_item_kinds(data: bytes, start: int, end: int) -> dict[int, MetaKind]:
             content_type = data[name_end + 1 : content_end if content_end != -1 else stop]
             if b"xmp" in content_type.lower() or b"rdf+xml" in content_type.lower():
                 kinds[item_id] = "xmp"
+            else:
+                kinds[item_id] = "other"  # any other metadata item (a mime type, not a picture)
+        elif item_type == b"uri ":
+            kinds[item_id] = "other"
     return kinds
 
 

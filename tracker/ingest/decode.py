@@ -21,7 +21,8 @@ import pillow_heif
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from tracker.ingest.container import layout
-from tracker.ingest.location import LocationScrubError, remaining_location, strip_location
+from tracker.ingest.metacheck import foreign_metadata
+from tracker.ingest.metadata import reduce_metadata
 from tracker.ingest.sniff import ACCEPTED_TEXT, ImageFormat, Rejected, sniff
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Ingested:
 
     filename: str
     format: ImageFormat
-    original: bytes  # the uploaded file minus location metadata; pixels untouched
+    original: bytes  # the uploaded file with only the allowed metadata; pixels untouched
     rgb: np.ndarray  # upright, sRGB, uint8, H×W×3
     taken_at: datetime | None  # camera clock from EXIF, naive local time
     icc_profile: str  # description of the embedded profile converted from, "" if none
@@ -103,21 +104,22 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
         raise Rejected(f"The file is {len(data) / MB:.1f} MB; the limit is {limits.max_bytes / MB:.0f} MB.")
     fmt = sniff(data[:4096])
     # The container first (cheap, capped): only then does a decoder see the file, and what
-    # it sees is what is stored — the image without location and without anything after
+    # it sees is what is stored — the image with only the metadata the product needs (capture
+    # time, orientation, colour profile, camera) and without anything after
     # its end (the preview pictures of an MPO, appended data).
     found = layout(data, fmt)
-    pillow_exif = _heif_exif(data[: found.end], limits) if fmt is ImageFormat.HEIF else None
+    heif_exif = _heif_exif(data[: found.end], limits) if fmt is ImageFormat.HEIF else None
     try:
-        original = strip_location(data, fmt, pillow_exif, found)
-        left = remaining_location(original, fmt, pillow_exif)
-    except (LocationScrubError, ValueError, struct.error) as exc:
+        original = reduce_metadata(data, fmt, found, heif_exif)
+        left = foreign_metadata(original, fmt)
+    except (ValueError, struct.error) as exc:
         raise Rejected(
-            "The photo's metadata is damaged, so its location data could not be removed "
-            f"safely ({exc}). Please export the photo again without location and retry."
+            "The photo's metadata is damaged, so it could not be reduced safely "
+            f"({exc}). Please export the photo again and retry."
         ) from None
-    if left:  # never store a location we could not remove
+    if left:  # never store metadata beyond what the product needs (a place, an address)
         raise Rejected(
-            f"The photo's location data could not be removed ({', '.join(left)} remains). "
+            f"The photo's metadata could not be reduced to what is needed ({', '.join(left)} remains). "
             "Please export the photo again without location and retry."
         )
     image = _open(original, fmt, limits)
@@ -126,6 +128,8 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
         camera = _camera(image)
         upright, icc = _to_upright_srgb(image)
         rgb = np.asarray(upright, dtype=np.uint8)
+        if looks_black_and_white(rgb):
+            raise Rejected(BLACK_AND_WHITE)
         display = _jpeg(upright, limits.display_long_edge, limits.jpeg_quality)
         thumbnail = _jpeg(upright, limits.thumbnail_long_edge, limits.jpeg_quality)
     except (MemoryError, Rejected):
@@ -149,8 +153,8 @@ def ingest(data: bytes, filename: str, limits: Limits) -> Ingested:
 
 
 def _heif_exif(data: bytes, limits: Limits) -> bytes | None:
-    """The EXIF block libheif finds: where our box parser could not place it, the scrub
-    looks for these bytes instead."""
+    """The EXIF block libheif finds: where our box parser could not place it, the
+    metadata reduction looks for these bytes instead."""
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
     try:
         with Image.open(io.BytesIO(data), formats=["HEIF"]) as image:
@@ -202,8 +206,25 @@ def _open(data: bytes, fmt: ImageFormat, limits: Limits) -> Image.Image:
     except Exception as exc:
         raise Rejected(_damaged(fmt, exc)) from None
     if image.mode in {"1", "L", "LA", "I", "I;16", "F"}:
-        raise Rejected("This is a black-and-white image; redness can only be measured on colour photos.")
+        raise Rejected(BLACK_AND_WHITE)
     return image
+
+
+BLACK_AND_WHITE = "This is a black-and-white image; redness can only be measured on colour photos."
+# Black and white saved as colour (a phone's Mono or Noir filter) has three equal channels,
+# up to compression noise of a level or two. Skin, however pale or desaturated, differs
+# between red and blue by far more in most pixels.
+MAX_GREY_CHROMA = 4
+_GREY_SAMPLE = 256
+
+
+def looks_black_and_white(rgb: np.ndarray) -> bool:
+    """Whether 99 % of pixels (on a ~256 px sample) have channels within a few levels."""
+    step = max(1, max(rgb.shape[:2]) // _GREY_SAMPLE)
+    sample = rgb[::step, ::step].astype(np.int16)
+    r, g, b = sample[..., 0], sample[..., 1], sample[..., 2]
+    chroma = np.maximum(np.maximum(np.abs(r - g), np.abs(g - b)), np.abs(r - b))
+    return float(np.percentile(chroma, 99)) < MAX_GREY_CHROMA
 
 
 def _header_size(data: bytes) -> tuple[int, int] | None:
@@ -294,7 +315,10 @@ def _parse_exif_datetime(raw: object) -> datetime | None:
 def _to_upright_srgb(image: Image.Image) -> tuple[Image.Image, str]:
     icc_bytes = image.info.get("icc_profile")
     try:
-        upright = ImageOps.exif_transpose(image)
+        # HEIF: libheif has applied the file's own rotation and mirror (irot/imir); its EXIF
+        # orientation is informative only (the HEIF spec) and applying it would turn the
+        # picture a second time where the two disagree. A phone's gallery does the same.
+        upright = image.copy() if image.format == "HEIF" else ImageOps.exif_transpose(image)
     except Exception:  # unreadable EXIF orientation: shown as stored rather than refused
         log.warning("EXIF orientation unreadable; photo kept as stored")
         upright = image
@@ -337,6 +361,7 @@ def _flatten(image: Image.Image) -> Image.Image:
 def _jpeg(image: Image.Image, long_edge: int, quality: int) -> bytes:
     """A derivative: upright sRGB JPEG with no metadata at all."""
     copy = image.copy()
+    copy.info = {}  # Pillow's JPEG writer copies info["comment"] (the source's COM) otherwise
     copy.thumbnail((long_edge, long_edge), Image.Resampling.LANCZOS, reducing_gap=3.0)
     out = io.BytesIO()
     copy.save(out, format="JPEG", quality=quality, optimize=True)
