@@ -10,7 +10,9 @@ reached without the proxy (a demo, a LAN) has them as well. The policy:
 - images, scripts, styles, fonts and connections from this origin only (plus data: and
   blob: images, which Streamlit and the charts draw with): a name or a note that slipped
   through as markup still cannot load anything from another host. Scripts keep
-  'unsafe-inline': Streamlit's own page and the app's session-cookie handoff are inline.
+  'unsafe-inline' (Streamlit's own page and the app's session-cookie handoff are inline)
+  and blob: (Streamlit loads a page component's script, the camera's, from a blob: URL,
+  which only a script already running in the page can make).
 - nosniff, and no Referer sent anywhere.
 """
 
@@ -21,7 +23,7 @@ from ipaddress import ip_address
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _COMMON = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline' blob:; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' blob: data:; "
     "worker-src 'self' blob:; frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'"
 )
