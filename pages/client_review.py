@@ -361,6 +361,7 @@ def report() -> None:
     # Built when the link is clicked, under the consents as they are then: a report never
     # carries photos the client has since withdrawn from reports.
     download_link("Download report (PDF)", "report", client_id, key="report_download")
+    st.caption("Made when you click, from the data and consents as they are then: it takes a few seconds.")
     metric = st.selectbox("Chart as PNG", list(SUMMARY_METRICS), format_func=label, key="png_metric")
     download_link("Download chart (PNG)", "chart", client_id, metric=metric, key="png_download")
 

@@ -44,8 +44,9 @@ def signed_in(email: str, password: str) -> AppTest:
 def download_links(at: AppTest) -> dict[str, str]:
     """The page's download links (tracker/ui/download_link.py): label → the app route it names."""
     found = {}
+    pattern = re.compile(r'<a href="([^"]+)" download class="tracker-download" style="[^"]*">⬇ (.+)</a>')
     for m in at.markdown:
-        link = re.fullmatch(r'<a href="([^"]+)" download class="tracker-download">⬇ (.+)</a>', m.value)
+        link = pattern.fullmatch(m.value)
         if link:
             found[html.unescape(link.group(2))] = html.unescape(link.group(1))
     return found

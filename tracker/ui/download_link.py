@@ -15,13 +15,19 @@ import streamlit as st
 
 from tracker.app.downloads import download_path
 
+# Looks like the app's buttons, with a finger-sized target on a phone.
+_STYLE = (
+    "display:inline-block;padding:0.55rem 0.9rem;min-height:44px;box-sizing:border-box;"
+    "border:1px solid rgba(49,51,63,0.2);border-radius:0.5rem;text-decoration:none;color:inherit"
+)
+
 
 def download_link(label: str, kind: str, client_id: int, *, key: str, metric: str | None = None) -> None:
     href = html.escape(download_path(kind, client_id, metric), quote=True)
     with st.container(key=key):
         # Our own markup from fixed labels and ids: nothing a person typed goes into it.
         st.markdown(
-            f'<a href="{href}" download class="tracker-download">⬇ {html.escape(label)}</a>',
+            f'<a href="{href}" download class="tracker-download" style="{_STYLE}">⬇ {html.escape(label)}</a>',
             unsafe_allow_html=True,
         )
 
