@@ -14,15 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from tracker.app import courses, jobs, photos
-from tracker.app.charts import chart_png, measured_points, metric_chart, recovery_chart, recovery_points
+from tracker.app.charts import measured_points, metric_chart, recovery_chart, recovery_points
 from tracker.app.clinic import clinic_today, money
-from tracker.app.consent import client_consents
 from tracker.app.courses import SUMMARY_METRICS, CourseProgress, course_progress, ita_group
 from tracker.app.dashboard import input_signature
 from tracker.app.notes import MAX_NOTE_CHARS, add_note, client_notes
 from tracker.app.photos import AlignedPair, aligned_pair, default_comparison
-from tracker.app.records import delete_client, export_client
-from tracker.app.reports import client_report_pdf, report_filename
+from tracker.app.records import delete_client
 from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.glossary import (
@@ -39,6 +37,7 @@ from tracker.glossary import (
 from tracker.ui.charts import show_chart
 from tracker.ui.compare_slider import comparison_slider
 from tracker.ui.context import STAFF, require_context
+from tracker.ui.download_link import download_link
 from tracker.ui.errors import error_boundary, show_error
 from tracker.ui.flag_review import flag_section
 from tracker.ui.inline import jpeg_bytes_uri
@@ -358,55 +357,20 @@ def zones() -> None:
 
 
 def report() -> None:
-    # Prepared files are kept with the client they belong to, so switching clients can never
-    # offer one client's report or data under another's name.
     st.caption("A PDF for the client file: course summary, stamped before/after, charts, metrics and flags.")
-    # ... and with the consents they were made under: a report prepared with photos must not
-    # stay on offer after the client withdrew consent to photos in reports.
-    consents = client_consents(ctx, client_id).to_json()
-    if st.button("Prepare report", key="report_make"):
-        with st.spinner("Preparing the report…"):
-            st.session_state["report_pdf"] = (
-                (client_id, consents),
-                client_report_pdf(ctx, client_id, today=today),
-            )
-    report = st.session_state.get("report_pdf")
-    if report and report[0] == (client_id, consents):
-        st.download_button(
-            "Download report (PDF)", report[1], file_name=report_filename(names[client_id], today),
-            mime="application/pdf", key="report_download",
-        )  # fmt: skip
+    # Built when the link is clicked, under the consents as they are then: a report never
+    # carries photos the client has since withdrawn from reports.
+    download_link("Download report (PDF)", "report", client_id, key="report_download")
+    st.caption("Made when you click, from the data and consents as they are then: it takes a few seconds.")
     metric = st.selectbox("Chart as PNG", list(SUMMARY_METRICS), format_func=label, key="png_metric")
-    # Rendered on request only: vl-convert takes a few hundred ms, too much for every rerun.
-    if st.button("Prepare chart", key="png_make"):
-        st.session_state["chart_png"] = (client_id, metric, chart_png(metric_chart(progress, metric)))
-    prepared = st.session_state.get("chart_png")
-    if prepared and prepared[:2] == (client_id, metric):
-        st.download_button(
-            "Download chart (PNG)",
-            prepared[2],
-            file_name=f"{metric}.png",
-            mime="image/png",
-            key="png_download",
-        )
+    download_link("Download chart (PNG)", "chart", client_id, metric=metric, key="png_download")
 
     st.subheader("All of this client's data")
     st.caption(
         "A zip with the record, intake and consent, sessions, every photo as uploaded (location removed) "
         "and every measurement, plus your notes: for a client's request for their data."
     )
-    if st.button("Prepare data export", key="export_make"):
-        with st.spinner("Collecting every photo and measurement…"):
-            st.session_state["client_export"] = (client_id, *export_client(ctx, client_id))
-    export = st.session_state.get("client_export")
-    if export and export[0] == client_id:
-        st.download_button(
-            "Download data (zip)",
-            export[2],
-            file_name=export[1],
-            mime="application/zip",
-            key="export_download",
-        )
+    download_link("Download data (zip)", "export", client_id, key="export_download")
     if actor.role is Role.ADMIN:
         with st.expander("Delete this client"):
             st.warning(

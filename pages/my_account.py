@@ -7,10 +7,10 @@ import streamlit as st
 
 from tracker.app import people
 from tracker.app.consent import CLIENT_MAY_CHANGE, client_consents
-from tracker.app.records import export_client
 from tracker.domain import ConsentFlag, Role
 from tracker.ui.consent_panel import consent_panel, consent_summary
 from tracker.ui.context import TOKEN_KEY, require_context, show_flash
+from tracker.ui.download_link import download_link
 from tracker.ui.errors import error_boundary
 from tracker.ui.text import md_escape
 
@@ -40,18 +40,7 @@ if actor.role is Role.CLIENT and actor.client_id is not None:
         "Everything the clinic's tracker stores about you: your details, sessions, every photo as you "
         "uploaded it (without location) and every measurement, in one zip file."
     )
-    if st.button("Prepare my data", key="my_export_make"):
-        with st.spinner("Collecting your photos and measurements…"):
-            st.session_state["my_export"] = export_client(ctx, actor.client_id)
-    mine = st.session_state.get("my_export")
-    if mine:
-        st.download_button(
-            "Download my data (zip)",
-            mine[1],
-            file_name=mine[0],
-            mime="application/zip",
-            key="my_export_download",
-        )
+    download_link("Download my data (zip)", "export", actor.client_id, key="my_export_download")
 
 if actor.role is Role.CLIENT and actor.client_id is not None:
     st.subheader("My consent")

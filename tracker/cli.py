@@ -593,7 +593,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Replace this process with the Streamlit server, configured from the settings."""
     from tracker.app import courses
     from tracker.bootstrap import open_app
-    from tracker.serve import streamlit_command
+    from tracker.serve import server_environment, streamlit_command
 
     app = open_app(settings)
     if settings.environment == "production":
@@ -606,7 +606,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_REFUSED
     app.close()
     command = streamlit_command(settings, sys.executable, [a for a in args.streamlit_args if a != "--"])
-    os.execv(sys.executable, command)
+    os.execve(sys.executable, command, server_environment(dict(os.environ)))
     return EXIT_OK  # not reached
 
 

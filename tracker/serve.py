@@ -6,16 +6,24 @@ refuses anything over TRACKER_MAX_UPLOAD_BYTES only after the bytes have arrived
 60 MB files from a signed-out visitor grew the server by 180 MB. The server's limits are
 set from the same settings here, and a production server refuses to start while demo
 accounts (published passwords) are active.
+
+What runs is tracker/web/asgi.py: Streamlit's ASGI app (`st.App`, served by uvicorn) around
+app.py, with the app's own routes (the HttpOnly session cookie, downloads checked against
+the signed-in person) and security headers. `streamlit run` puts that file's folder first
+on the import path, so the checkout itself is put on PYTHONPATH for `import tracker`.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 from tracker.config import MB, Settings
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+ASGI = ROOT / "tracker" / "web" / "asgi.py"
 
 
 def streamlit_options(settings: Settings) -> list[str]:
@@ -40,7 +48,20 @@ def proxy_body_limit_mb(settings: Settings) -> int:
 
 
 def streamlit_command(settings: Settings, python: str, extra: list[str]) -> list[str]:
-    return [python, "-m", "streamlit", "run", str(APP), *streamlit_options(settings), *extra]
+    return [python, "-m", "streamlit", "run", str(ASGI), *streamlit_options(settings), *extra]
 
 
-__all__ = ["APP", "proxy_body_limit_mb", "streamlit_command", "streamlit_options"]
+def server_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The server's environment: as given, with the checkout first on PYTHONPATH."""
+    paths = [str(ROOT), *[p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    return {**environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+__all__ = [
+    "APP",
+    "ASGI",
+    "proxy_body_limit_mb",
+    "server_environment",
+    "streamlit_command",
+    "streamlit_options",
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.asgi import Answer, request
 from tracker.app.demo import DemoResult
 from tracker.bootstrap import App
 
@@ -36,3 +39,32 @@ def signed_in(email: str, password: str) -> AppTest:
     at.button[0].click().run()
     assert not at.exception, at.exception
     return at
+
+
+def download_links(at: AppTest) -> dict[str, str]:
+    """The page's download links (tracker/ui/download_link.py): label → the app route it names."""
+    found = {}
+    pattern = re.compile(r'<a href="([^"]+)" download class="tracker-download" style="[^"]*">⬇ (.+)</a>')
+    for m in at.markdown:
+        link = pattern.fullmatch(m.value)
+        if link:
+            found[html.unescape(link.group(2))] = html.unescape(link.group(1))
+    return found
+
+
+def fetch(at: AppTest, label: str) -> Answer:
+    """Follow a download link of the page as its browser would: to the server's own route,
+    with this tab's session cookie (what the page's sign-in handed the browser)."""
+    from starlette.applications import Starlette
+
+    from tracker.app.cookie_handoff import SESSION_COOKIE
+    from tracker.ui.context import TOKEN_KEY
+    from tracker.web.download_routes import ROUTES
+
+    token = at.session_state[TOKEN_KEY]
+    return request(
+        Starlette(routes=ROUTES),
+        "GET",
+        download_links(at)[label],
+        headers={"cookie": f"{SESSION_COOKIE}={token}"},
+    )

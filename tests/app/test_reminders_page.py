@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from tests.app.conftest import signed_in
+from tests.app.conftest import download_links, fetch, signed_in
 from tracker.app import courses, people
 from tracker.app.context import Context
 from tracker.app.demo import DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD
@@ -42,7 +42,8 @@ def test_client_and_staff_see_the_coming_check_ins_and_session(demo_dir: Path) -
     assert client.title[0].value == "My course" and not client.exception
     shown = [m.value.removeprefix("- ") for m in client.markdown if m.value.startswith("- **")]
     assert shown == expected
-    assert [b.proto.label for b in client.get("download_button")] == ["Add these to my calendar (.ics)"]
+    assert download_links(client) == {"Add these to my calendar (.ics)": f"/download/calendar?client={zoe}"}
+    assert fetch(client, "Add these to my calendar (.ics)").body.startswith(b"BEGIN:VCALENDAR")
 
     staff = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     staff.switch_page("pages/client_review.py").run()
@@ -51,4 +52,4 @@ def test_client_and_staff_see_the_coming_check_ins_and_session(demo_dir: Path) -
     staff.run()
     assert not staff.exception, staff.exception
     assert [m.value.removeprefix("- ") for m in staff.markdown if m.value.startswith("- **")] == expected
-    assert "Download calendar (.ics)" in [b.proto.label for b in staff.get("download_button")]
+    assert download_links(staff)["Download calendar (.ics)"] == f"/download/calendar?client={zoe}"

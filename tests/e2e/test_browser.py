@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tracker.app.cookie_handoff import SESSION_COOKIE as COOKIE
 from tracker.app.demo import (
     DEMO_ADMIN_EMAIL,
     DEMO_ADMIN_PASSWORD,
@@ -254,11 +255,10 @@ def test_practitioner_dashboard_client_slider_and_report(browser: object, server
     assert abs(int(slider.input_value()) - 25) <= 1
     w.shot("compare-slider-desktop")
     page.get_by_role("tab", name="Report").click()
-    _key(page, "report_make").locator("button").click()
-    download_button = _key(page, "report_download").locator("button")
-    download_button.wait_for(timeout=120_000)
-    with page.expect_download(timeout=60_000) as info:
-        download_button.click()
+    download_link = _key(page, "report_download").locator("a")
+    download_link.wait_for(timeout=120_000)
+    with page.expect_download(timeout=120_000) as info:  # built by the server when followed
+        download_link.click()
     target = ARTIFACTS / "report.pdf"
     ARTIFACTS.mkdir(exist_ok=True)
     info.value.save_as(target)
@@ -363,15 +363,17 @@ def test_pages_at_desktop_and_phone_width(browser: object, server: str) -> None:
 
 
 def _session_cookie(w: Watched, present: bool) -> dict[str, object] | None:
-    # the page's script sets or clears it just after the run
-    w.page.wait_for_function(
-        "present => document.cookie.split('; ').some(c => /^tracker_session=./.test(c)) === present",
-        arg=present,
-        timeout=10_000,
-    )
-    found = [c for c in w.context.cookies() if c["name"] == "tracker_session" and c["value"]]
+    """The session cookie once the server has set (or cleared) it: the page's script posts
+    to the server just after the run, and the cookie is HttpOnly, so the page cannot see it:
+    the browser's cookie jar is asked until it holds what is expected (10 s at most)."""
+    found: list[dict[str, object]] = []
+    for _ in range(100):
+        found = [dict(c) for c in w.context.cookies() if c["name"] == COOKIE and c["value"]]
+        if bool(found) == present:
+            break
+        w.page.wait_for_timeout(100)
     assert bool(found) == present, f"session cookie {'never set' if present else 'never cleared'}"
-    return dict(found[0]) if found else None
+    return found[0] if found else None
 
 
 def test_a_reload_keeps_the_sign_in_and_sign_out_ends_it(browser: object, server: str) -> None:
@@ -380,7 +382,11 @@ def test_a_reload_keeps_the_sign_in_and_sign_out_ends_it(browser: object, server
     _sign_in(w, "niamh@demo.test", DEMO_CLIENT_PASSWORD)
     page.get_by_role("heading", name="My course").wait_for(timeout=60_000)
     cookie = _session_cookie(w, present=True)
-    assert cookie is not None and cookie["sameSite"] == "Strict" and not cookie["secure"]  # plain http here
+    # set by the server: HttpOnly, Secure (the browser keeps it on http://127.0.0.1, this
+    # machine), SameSite=Strict, and gone when the browser closes (no expiry)
+    assert cookie is not None and cookie["httpOnly"] is True and cookie["secure"] is True
+    assert cookie["sameSite"] == "Strict" and cookie["path"] == "/" and cookie["expires"] == -1
+    assert w.page.evaluate("document.cookie").find(COOKIE) == -1  # no script in the page can read it
     page.reload()
     page.get_by_role("heading", name="My course").wait_for(timeout=60_000)  # still signed in
     _key(page, "sign_out").locator("button").click()

@@ -23,6 +23,7 @@ import pytest
 from tracker.cli import _parser
 from tracker.config import MB, Settings
 from tracker.serve import proxy_body_limit_mb
+from tracker.web.security_headers import CSP, LOCAL_ONLY, headers_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -184,15 +185,42 @@ def test_security_headers_that_leave_streamlit_and_the_camera_working(nginx: Dir
     assert max_age and int(max_age.group(1)) >= 365 * 24 * 3600
     assert "camera=(self)" in headers["Permissions-Policy"]
     assert headers["X-Content-Type-Options"].startswith("nosniff")
-    # Streamlit frames its own origin and sets the sign-in cookie from an inline script:
-    # no DENY, and no script-src that would forbid inline scripts.
-    assert headers["X-Frame-Options"].startswith("SAMEORIGIN")
-    assert "script-src" not in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"] == "no-referrer always"
+    # Never framed by another site: DENY and frame-ancestors 'none', except Streamlit's own
+    # component pages, which the app frames itself (the zone editor).
+    assert headers["X-Frame-Options"] == "$tracker_frame_options always"
+    (frames,) = [m for m in nginx.all("map") if m.args == ["$uri", "$tracker_frame_options"]]
+    assert frames.values("default") == ["DENY"] and frames.values("~^/component/") == ["SAMEORIGIN"]
+    (ancestors,) = [m for m in nginx.all("map") if m.args == ["$uri", "$tracker_frame_ancestors"]]
+    assert ancestors.values("default") == ["'none'"] and ancestors.values("~^/component/") == ["'self'"]
+    policy = headers["Content-Security-Policy"].removesuffix(" always")
+    for needed in (
+        "object-src 'none'",
+        "base-uri 'self'",
+        "img-src 'self' data: blob:",
+        "default-src 'self'",
+    ):
+        assert needed in policy.split("; "), needed
+    # the same policy as the app's own middleware sends when reached without the proxy
+    assert policy.replace("$tracker_frame_ancestors", "'none'") == CSP
+    assert (
+        policy.replace("$tracker_frame_ancestors", "'self'")
+        == headers_for("/component/x")["content-security-policy"]
+    )
+    # the app's copies are hidden, so a browser gets each header once
+    hidden = set(tls.values("proxy_hide_header"))
+    assert {
+        "Content-Security-Policy",
+        "X-Frame-Options",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+    } <= hidden
 
 
 def test_internal_endpoints_are_not_served_to_the_internet(nginx: Directive) -> None:
     _plain, tls = servers(nginx)
     assert location(tls, "/_stcore/metrics").values("return") == ["404"]
+    assert "/_stcore/metrics" in LOCAL_ONLY  # and the app itself answers it to this machine only
     assert location(tls, "/_stcore/agent/").values("return") == ["404"]
     health = location(tls, "/_stcore/health")
     assert health.values("deny") == ["all"] and "127.0.0.1" in health.values("allow")

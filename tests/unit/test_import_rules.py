@@ -9,7 +9,9 @@ the import-time cost, not from the design. Rules:
   tracker.glossary (plain words, pure) and tracker.errors: the use cases are their one
   door (tracker.ui.context, which opens the App, may also import the wiring and the
   settings);
-- no module of tracker imports Streamlit but tracker.ui (the edge);
+- no module of tracker imports Streamlit but tracker.ui (the edge) and tracker.web.asgi (the
+  server's entry, which is Streamlit's ASGI app); the server's routes (tracker.web) import
+  no tracker.ui: they reach the use cases as the pages do, through tracker.app;
 - the runtime never imports the development package (tracker_dev: renderer, validation);
 - all SQL is in tracker.store: no other module imports SQLAlchemy at run time (an import
   under `if TYPE_CHECKING:` names a type only) or reaches into a unit of work's session
@@ -135,6 +137,15 @@ def test_only_the_ui_package_imports_streamlit() -> None:
         for name, path in modules.items()
         if any(_within(m, ("streamlit",)) for m in _imports(name, path))
         and not _within(name, ("tracker.ui",))
+    )
+    assert users == ["tracker.web.asgi"], users
+
+
+def test_the_server_routes_use_the_use_cases_not_the_pages() -> None:
+    users = sorted(
+        name
+        for name, path in _modules().items()
+        if _within(name, ("tracker.web",)) and any(_within(m, ("tracker.ui",)) for m in _imports(name, path))
     )
     assert users == [], users
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import streamlit as st
 
 from tracker.app.context import Actor, Context
+from tracker.app.cookie_handoff import SESSION_COOKIE, SESSION_PATH, SIGNOUT_PATH
+from tracker.app.cookie_handoff import issue as issue_code
 from tracker.app.jobs import start_background
 from tracker.app.people import authenticate, end_session, open_session, resume_session
 from tracker.bootstrap import App, open_app
@@ -16,7 +19,9 @@ from tracker.domain import Role
 ACTOR_KEY = "actor"
 TOKEN_KEY = "session_token"
 SIGNED_OUT_KEY = "signed_out"
-COOKIE = "tracker_session"
+HANDED_KEY = "cookie_handed"  # the session token this tab has handed to the browser's cookie
+CLEARED_KEY = "cookie_cleared"  # this tab has had the server clear the cookie after sign-out
+COOKIE = SESSION_COOKIE
 
 
 def current_settings() -> Settings:
@@ -57,6 +62,7 @@ def current_actor() -> Actor | None:
     if resumed is not None:
         st.session_state[ACTOR_KEY] = resumed
         st.session_state[TOKEN_KEY] = token
+        st.session_state[HANDED_KEY] = token  # the browser has this cookie already
     return resumed
 
 
@@ -109,32 +115,58 @@ def _forget_session() -> None:
 
 
 def sync_browser_cookie() -> None:
-    """Give the browser its session cookie while signed in, take it away after sign-out.
+    """Hand the browser its session cookie once after a sign-in here, and have the server take
+    it away once after a sign-out.
 
-    Streamlit cannot set cookies from the server, so a one-line script does it. Not
-    HttpOnly (a script sets it), so the only script that runs in the page is our own;
-    SameSite=Strict keeps it off other sites' requests, and Secure is added under HTTPS.
-    Called on every run, so a cookie the browser lost is given back."""
+    Streamlit cannot set a cookie from the server, and a cookie a script writes is readable by
+    scripts. So the page gets a one-time code (good for a minute), and a one-line script POSTs
+    it to the app's own route, whose answer sets the HttpOnly `__Host-` cookie
+    (tracker/web/session_routes.py). The code is in the request body, never in a URL."""
     token = st.session_state.get(TOKEN_KEY)
-    if token:
-        value, max_age = str(token), round(get_app().settings.session_hours * 3600)
-    elif st.session_state.get(SIGNED_OUT_KEY):
-        value, max_age = "", 0
-    else:
-        return
-    st.html(cookie_script(value, max_age), unsafe_allow_javascript=True)
+    if token and st.session_state.get(HANDED_KEY) != token:
+        st.session_state[HANDED_KEY] = token
+        st.html(handoff_script(issue_code(str(token))), unsafe_allow_javascript=True)
+    elif st.session_state.get(SIGNED_OUT_KEY) and not st.session_state.get(CLEARED_KEY):
+        st.session_state[CLEARED_KEY] = True
+        st.html(signout_script(), unsafe_allow_javascript=True)
+    if token and not cookie_kept_by_browser():
+        with st.sidebar:
+            st.caption(
+                "Signed in for this tab only: over plain HTTP to another computer the browser keeps "
+                "no sign-in cookie. A reload or a new tab asks you to sign in again, and downloads "
+                "work only over the clinic's https:// address."
+            )
 
 
-def cookie_script(value: str, max_age: int) -> str:
-    """The script that writes the session cookie; `Secure` is added when the page itself
-    came over HTTPS (the browser then never sends the token in clear), and left off on
-    plain-HTTP localhost, where a Secure cookie would be dropped and sign-in lost."""
-    cookie = json.dumps(f"{COOKIE}={value}; Path=/; Max-Age={max_age}; SameSite=Strict")
+def handoff_script(code: str) -> str:
+    """The script that trades the one-time code for the cookie. Only in a secure context
+    (https, or this machine): elsewhere the browser would refuse a `__Host-` cookie anyway."""
     return (
-        "<script>document.cookie = "
-        + cookie
-        + ' + (location.protocol === "https:" ? "; Secure" : "");</script>'
+        "<script>if (window.isSecureContext) fetch("
+        + json.dumps(SESSION_PATH)
+        + ', {method: "POST", credentials: "same-origin", cache: "no-store", '
+        + 'headers: {"Content-Type": "text/plain"}, body: '
+        + json.dumps(code)
+        + "});</script>"
     )
+
+
+def signout_script() -> str:
+    return (
+        "<script>fetch("
+        + json.dumps(SIGNOUT_PATH)
+        + ', {method: "POST", credentials: "same-origin", cache: "no-store"});</script>'
+    )
+
+
+def cookie_kept_by_browser() -> bool:
+    """Whether this browser keeps the `__Host-` cookie: only over HTTPS, or on this machine
+    (a secure context for the browser). True when unknown (AppTest has no browser)."""
+    url = st.context.url
+    if not url:
+        return True
+    parts = urlsplit(url)
+    return parts.scheme == "https" or parts.hostname in {"localhost", "127.0.0.1", "::1"}
 
 
 STAFF = (Role.PRACTITIONER, Role.ADMIN)

@@ -8,7 +8,8 @@ from datetime import date
 import streamlit as st
 
 from tracker.app.context import Context
-from tracker.app.reminders import calendar_file, client_reminders
+from tracker.app.reminders import client_reminders
+from tracker.ui.download_link import download_link
 from tracker.ui.text import md_escape
 
 
@@ -21,11 +22,9 @@ def reminders_panel(ctx: Context, client_id: int, today: date, *, key: str) -> N
         when = "Today" if r.on == today else "Tomorrow" if (r.on - today).days == 1 else f"{r.on:%a %d %b %Y}"
         time = f", {r.at:%H:%M}" if r.at is not None else ""
         st.markdown(f"- **{when}{time}**: {md_escape(r.title)}")
-    name, body = calendar_file(ctx, client_id, today)
-    st.download_button(
+    download_link(
         "Add these to my calendar (.ics)" if ctx.actor.client_id == client_id else "Download calendar (.ics)",
-        body,
-        file_name=name,
-        mime="text/calendar",
+        "calendar",
+        client_id,
         key=key,
     )
