@@ -84,7 +84,7 @@ class Event:
     entity: str
     entity_id: int | None
     detail: JsonObject
-    record: str  # "client 7 (Ava Example)", "deleted client 7", "photo 31"
+    record: str  # "client 7 (Ava Example)", "deleted client 7", "account 3 (pat@…)", "photo 31"
 
 
 def clinic_events(
@@ -130,7 +130,7 @@ def clinic_events(
                 e.entity,
                 e.entity_id,
                 _shown_detail(dict(e.detail or {}), names),
-                _record(e.entity, e.entity_id, names),
+                _record(e.entity, e.entity_id, names, emails),
             )
             for e in rows
         ]
@@ -149,9 +149,12 @@ def _who(label: str, user_id: int | None, emails: dict[int, str]) -> str:
     return label
 
 
-def _record(entity: str, entity_id: int | None, names: dict[int, str]) -> str:
+def _record(entity: str, entity_id: int | None, names: dict[int, str], emails: dict[int, str]) -> str:
     if entity_id is None:
         return entity
+    if entity == "user":
+        email = emails.get(entity_id)
+        return f"account {entity_id} ({email})" if email is not None else f"deleted account {entity_id}"
     if entity != "client":
         return f"{entity} {entity_id}"
     name = names.get(entity_id)
@@ -161,5 +164,5 @@ def _record(entity: str, entity_id: int | None, names: dict[int, str]) -> str:
 def _shown_detail(detail: JsonObject, names: dict[int, str]) -> JsonObject:
     client_id = _client_id(detail)
     if client_id is not None:
-        detail["client_id"] = _record("client", client_id, names)
+        detail["client_id"] = _record("client", client_id, names, {})
     return detail
