@@ -4,6 +4,8 @@ and pages never do."""
 
 from __future__ import annotations
 
+import os
+
 from tracker.application import App, Handler
 from tracker.config import Settings
 from tracker.events import ClientInputsChanged, PhotoFilesDropped
@@ -34,9 +36,17 @@ def handlers() -> dict[type, list[Handler]]:
     }
 
 
+def private_files() -> None:
+    """Files and folders this process creates from now on are its user's only (umask 077):
+    face photos and health records, whatever the service account's default. Called by the
+    command line first thing, and by open_app for a server started some other way."""
+    os.umask(0o077)
+
+
 def open_app(settings: Settings | None = None, *, migrate: bool = True) -> App:
+    private_files()
     settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # health data: this user only
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)

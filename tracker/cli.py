@@ -42,6 +42,7 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    os.umask(0o077)  # health data: every file this process or `serve`'s server writes is private
     passed: list[str] = []
     if "serve" in argv:  # everything after `serve` is for streamlit, options included
         at = argv.index("serve")
@@ -102,7 +103,11 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_list)
 
     p = sub.add_parser("fsck", help="check that rows and blobs match")
-    p.add_argument("--repair", action="store_true", help="quarantine orphans, rebuild derivatives")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="quarantine orphans, rebuild derivatives, delete deleted clients' files and stale temp files",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument(
         "--min-age",
@@ -696,7 +701,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     app, actor, client_id = _one_client(args, settings)
     tmp = args.output.with_name(args.output.name + ".part")
     try:
-        with tmp.open("wb") as out:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             filename = records.write_client_export(Context(app, actor), client_id, out)
         tmp.replace(args.output)  # never a half-written zip under the final name
     finally:

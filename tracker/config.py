@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # fsck leaves blobs younger than this alone: an upload may be between its blob
     # write and its commit.
     orphan_min_age_seconds: int = Field(default=600, ge=0)
+    # fsck --repair removes files in blobs/.tmp older than this (a write that never
+    # finished: no upload takes that long), and quarantined files older than this.
+    temp_file_max_age_minutes: float = Field(default=60.0, gt=0)
+    quarantine_days: float = Field(default=30.0, ge=0)
 
     clinic_name: str = "My Clinic"
 

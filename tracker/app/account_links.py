@@ -150,7 +150,7 @@ def _live(uow: UnitOfWork, token: str | None) -> tuple[AccountLink, User]:
 
 def _refuse(uow: UnitOfWork, user: User | None, why: str, message: str) -> None:
     uow.repo.audit(
-        actor=user.email if user else "(link)",
+        actor=audit.user_label(user.id) if user else "(link)",
         actor_user_id=user.id if user else None,
         action="account_link_refused",
         entity="user",

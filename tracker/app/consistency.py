@@ -1,27 +1,36 @@
 """fsck: prove that every photo row has its blobs, intact, and that every blob is used.
 
-Repairs never delete a valid photo and never destroy bytes: an orphan blob is moved to
-the quarantine folder (restorable by hand), a missing or corrupt derivative is rebuilt
-from an intact original, and a row whose original is gone is only reported, because
-nothing can bring the original back and the row still carries the record of the visit.
+Repairs never delete a valid photo: an orphan blob of unknown origin is moved to the
+quarantine folder (restorable by hand), a missing or corrupt derivative is rebuilt from
+an intact original, and a row whose original is gone is only reported, because nothing
+can bring the original back and the row still carries the record of the visit.
+
+Bytes nobody should keep are deleted, not quarantined: the files of a deletion that was
+cut short (its rows queued them, tracker.app.records), files left in the store's temp
+folder by a write that never finished (older than `temp_file_max_age_minutes`: no write
+takes that long), and quarantined files older than `quarantine_days`. Each is a photo
+of someone's face that no record holds any more.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+from tracker.app.records import delete_unused_blobs
 from tracker.application import App
 from tracker.errors import Refused
 from tracker.ingest import ingest
-from tracker.store.blobs import BlobCorrupt, BlobNotFound, get_verified
+from tracker.store import quarantine
+from tracker.store.blobs import BlobCorrupt, BlobNotFound, get_verified, temp_files
 from tracker.store.models import Photo
 
 
 @dataclass
 class Problem:
-    kind: str  # missing_blob | corrupt_blob | orphan_blob
+    # missing_blob | corrupt_blob | orphan_blob | recent_orphan_blob | deleted_blob |
+    # stale_temp_file | expired_quarantine
+    kind: str
     key: str
     photo_id: int | None = None
     variant: str | None = None
@@ -29,6 +38,8 @@ class Problem:
 
     def describe(self) -> str:
         where = f"photo {self.photo_id} {self.variant}" if self.photo_id else "no photo"
+        if self.kind == "deleted_blob":
+            where = "its rows were deleted"
         text = f"{self.kind}: {self.key[:12]}… ({where})"
         return f"{text} -> {self.repaired}" if self.repaired else text
 
@@ -73,11 +84,17 @@ def check(app: App, *, repair: bool = False, min_age_seconds: int | None = None)
             referenced |= _rebuild_derivatives(app, {p.id: p for p in photos}, report.problems)
             uow.commit()
 
-    quarantine = app.settings.quarantine_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    with app.uow() as uow:
+        purge = set(uow.repo.blob_purges()) - referenced
+    run = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     now = datetime.now(UTC)
     for info in list(app.blobs.iterate()):
         report.blobs += 1
         if info.key in referenced:
+            continue
+        if info.key in purge:  # a deletion cut short: finish it
+            problem = Problem(kind="deleted_blob", key=info.key)
+            report.problems.append(problem)
             continue
         problem = Problem(kind="orphan_blob", key=info.key)
         report.problems.append(problem)
@@ -86,10 +103,40 @@ def check(app: App, *, repair: bool = False, min_age_seconds: int | None = None)
         if now - info.modified_at < min_age:
             problem.kind = "recent_orphan_blob"  # maybe an upload between blob write and commit
             continue
-        _quarantine(app, info.key, quarantine)
-        problem.repaired = f"moved to {quarantine}"
-        report.quarantine_dir = str(quarantine)
+        target = quarantine.put(app.settings.quarantine_dir, run, info.key, app.blobs.get(info.key))
+        app.blobs.delete(info.key)
+        problem.repaired = f"moved to {target.parent}"
+        report.quarantine_dir = str(target.parent)
+    if repair:
+        delete_unused_blobs(app)  # every queued file: also copies and temp files
+        for problem in report.problems:
+            if problem.kind == "deleted_blob":
+                problem.repaired = "deleted"
+    _leftovers(app, report, repair, now)
     return report
+
+
+def _leftovers(app: App, report: Report, repair: bool, now: datetime) -> None:
+    """Temp files no write is still making, and quarantined files kept long enough."""
+    settings = app.settings
+    stale_before = now - timedelta(minutes=settings.temp_file_max_age_minutes)
+    for temp in temp_files(settings.blob_dir):
+        if temp.modified_at >= stale_before:
+            continue  # maybe a write in progress
+        problem = Problem(kind="stale_temp_file", key=temp.key or temp.path.name)
+        report.problems.append(problem)
+        if repair:
+            temp.path.unlink(missing_ok=True)
+            problem.repaired = "removed"
+    expired_before = now - timedelta(days=settings.quarantine_days)
+    for entry in quarantine.entries(settings.quarantine_dir):
+        if entry.quarantined_at >= expired_before:
+            continue
+        problem = Problem(kind="expired_quarantine", key=entry.key)
+        report.problems.append(problem)
+        if repair:
+            quarantine.remove(entry)
+            problem.repaired = "removed"
 
 
 def _check_blob(app: App, photo_id: int, variant: str, key: str) -> Problem | None:
@@ -129,9 +176,3 @@ def _rebuild_derivatives(app: App, by_id: dict[int, Photo], problems: list[Probl
                 photo.thumbnail_sha256 = new_key
         problem.repaired = f"rebuilt from the original as {new_key[:12]}…"
     return written
-
-
-def _quarantine(app: App, key: str, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / key).write_bytes(app.blobs.get(key))
-    app.blobs.delete(key)

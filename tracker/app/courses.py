@@ -24,6 +24,7 @@ from tracker.domain import (
     Contraindication,
     FaceRegion,
     Intake,
+    JsonObject,
     PhotoKind,
     Role,
 )
@@ -250,8 +251,8 @@ def record_session(
                 detail={
                     "client_id": client.id,
                     "session": number,
-                    "reason": override_reason.strip(),
-                    "contraindications": [c.value for c in override],
+                    "reason": override_reason.strip(),  # typed: dropped if the client is deleted
+                    "contraindications": len(override),  # how many, not which (audit.py)
                 },
             )
         uow.commit()
@@ -301,7 +302,8 @@ def record_intake(
     require_staff(actor)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        removed = removed_contraindications(Intake.from_json(client.intake), answers)
+        before = Intake.from_json(client.intake)
+        removed = removed_contraindications(before, answers)
         if removed and not allow_removal:
             raise IntakeRemoval(
                 "This would remove from the file: " + "; ".join(c.question for c in removed) + ". "
@@ -313,9 +315,10 @@ def record_intake(
             answered_at=utcnow().isoformat(timespec="seconds"),
             recorded_by=actor.label,
         ).to_json()
-        audit.record(
-            uow, actor, "record_intake", "client", client.id, detail={"yes": [a.value for a in answers]}
-        )
+        # Which answers changed, not what they are (audit.py): the answers are health data.
+        changed = sorted({c.value for c in before.contraindications} ^ {a.value for a in answers})
+        detail: JsonObject = {"changed": changed, "notes_changed": notes.strip() != before.notes}
+        audit.record(uow, actor, "record_intake", "client", client.id, detail=detail)
         uow.commit()
     return list(answers)
 

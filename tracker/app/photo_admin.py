@@ -85,6 +85,7 @@ def delete_photo(ctx: Context, photo_id: int, reason: str = "", *, undo_upload: 
         # Bulk SQL, which the unit of work does not see: say what changed.
         uow.emit(ClientInputsChanged(actor.clinic_id, client_id))
         uow.emit(PhotoFilesDropped(frozenset(keys)))
+        uow.repo.queue_blob_purge(keys)  # committed with the row: fsck finishes a cut-short deletion
         uow.commit()
     deleted, _kept = delete_unused_blobs(app, keys)
     return PhotoChanged(photo_id, "Photo deleted." + _rebased_note(rebased), rebased, deleted)
@@ -193,14 +194,13 @@ def _clinic_contact(ctx: Context) -> str:
 
 
 def _facts(photo: Photo) -> dict[str, str | int]:
-    """What the audit log keeps of a photo that changes or goes: enough to know which one."""
+    """What the audit log keeps of a photo that changes or goes: enough to know which one
+    (with the row's photo id), never the file's name or hash (audit.py)."""
     treatment = photo.session  # the photo's treatment session (a row, not the database session)
     return {
         "session": treatment.number,
         "kind": photo.kind.value,
         "taken_at": photo.taken_at.isoformat(timespec="minutes"),
-        "sha256": photo.original_sha256,
-        "file": photo.original_filename,
     }
 
 

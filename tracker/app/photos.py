@@ -121,7 +121,7 @@ def import_photo(
             "upload",
             "photo",
             photo.id,
-            detail={"client_id": client.id, "file": image.filename, "sha256": original_key},
+            detail={"client_id": client.id, "session": session.number},  # no file name or hash (audit.py)
         )
         uow.commit()
         imported = Imported(

@@ -19,6 +19,9 @@ from tracker.errors import Refused
 from tracker.events import PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
 from tracker.permissions import PermissionDenied, require_client_access
+from tracker.store import quarantine
+from tracker.store.blobs import temp_files
+from tracker.store.db import forget_deleted
 from tracker.store.models import Photo, TreatmentCourse, TreatmentSession, utcnow
 
 EXPORT_FORMAT = "tracker-client-export/1"
@@ -111,22 +114,36 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
     return filename
 
 
-def delete_unused_blobs(app: App, keys: set[str]) -> tuple[int, int]:
-    """Delete each file that no photo row refers to any more; (deleted, kept)."""
+def delete_unused_blobs(app: App, keys: set[str] | None = None) -> tuple[int, int]:
+    """Delete each queued file (`keys`: those of them; None: every one) that no photo row
+    refers to any more, with its quarantined copies and what a crashed write left of it in
+    the temp folder; (deleted, kept). The rows that stopped using the files queued them
+    (`UnitOfWork.repo.queue_blob_purge`) in their own transaction, so a deletion cut short
+    here is finished by the next call, or by fsck --repair."""
     deleted = kept = 0
     with app.uow() as uow:
-        for key in sorted(keys):
+        queued = set(uow.repo.blob_purges())
+        todo = queued if keys is None else queued & keys
+        for key in sorted(todo):
             if uow.repo.blob_in_use(key):
                 kept += 1
                 continue
             app.blobs.delete(key)
             deleted += 1
+        quarantine.remove_keys(app.settings.quarantine_dir, todo)
+        for leftover in temp_files(app.settings.blob_dir):
+            if leftover.key in todo:
+                leftover.path.unlink(missing_ok=True)
+        uow.repo.drop_blob_purges(todo)
+        uow.commit()
     return deleted, kept
 
 
 def delete_client(ctx: Context, client_id: int, typed_name: str) -> Deletion:
-    """Delete one client completely (rows, then files). Admins only; `typed_name` must be
-    the client's name, as a guard against deleting the wrong person."""
+    """Delete one client completely: her rows, her photo files (with quarantined copies and
+    temp files), and from the audit trail anything typed about her; the rows about her
+    stay, by id ("deleted client 7"). Admins only; `typed_name` must be the client's name,
+    as a guard against deleting the wrong person."""
     app, actor = ctx.app, ctx.actor
     if actor.role is not Role.ADMIN:
         raise PermissionDenied("Only an admin can delete a client's data.")
@@ -136,12 +153,18 @@ def delete_client(ctx: Context, client_id: int, typed_name: str) -> Deletion:
             raise Refused(f"Type the client's name exactly ({client.name}) to confirm the deletion.")
         photos = uow.repo.photo_blob_keys(actor.clinic_id, client.id)
         keys = {key for row in photos for key in row}
+        accounts = uow.repo.client_accounts(actor.clinic_id, client.id)
+        audit.forget_client(
+            uow, actor.clinic_id, client.id, [email for _, email in accounts], [uid for uid, _ in accounts]
+        )
+        uow.repo.queue_blob_purge(keys)  # committed with the rows: fsck finishes a cut-short deletion
         uow.repo.delete_client_rows(actor.clinic_id, client.id)  # the database cascades
         audit.record(uow, actor, "delete_client", "client", client_id, detail={"photos": len(photos)})
         uow.emit(PhotoFilesDropped(frozenset(keys)))  # no copy of the pixels stays in memory
         uow.commit()
 
     deleted, kept = delete_unused_blobs(app, keys)
+    forget_deleted(app.engine)
     return Deletion(photos=len(photos), files_deleted=deleted, files_kept=kept)
 
 

@@ -13,7 +13,6 @@ set in DejaVu Sans, a TTF embedded as a subset.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import unicodedata
@@ -248,7 +247,6 @@ def client_report_pdf(
                 "photos_in_reports": photos_allowed,
                 "pages": pdf.pages_count,
                 "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
                 "as_of": progress.today.isoformat(),
             },
         )

@@ -37,6 +37,19 @@ class BlobInfo:
     modified_at: datetime
 
 
+@dataclass(frozen=True)
+class TempFile:
+    """A file in the store's temp folder: a write in progress, or left by one that crashed."""
+
+    path: Path
+    key: str | None  # the blob it was being written for (None: not one of ours)
+    modified_at: datetime
+
+
+TEMP_FOLDER = ".tmp"
+_TEMP_NAME = re.compile(r"^put-([0-9a-f]{64})-")
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -71,8 +84,8 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._tmp = root / ".tmp"
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        self._tmp = root / TEMP_FOLDER
+        _private_dirs(self._tmp)
 
     def _path(self, key: str) -> Path:
         check_key(key)
@@ -83,8 +96,9 @@ class LocalBlobStore:
         final = self._path(key)
         if final.exists():
             return key
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        _private_dirs(final.parent)
+        # Named after the blob, so a client's deletion finds what a crash left of her photo.
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=f"put-{key}-")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -126,6 +140,27 @@ class LocalBlobStore:
                     size=stat.st_size,
                     modified_at=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
                 )
+
+
+def temp_files(root: Path) -> list[TempFile]:
+    """The files in the temp folder of the store at `root`, oldest first."""
+    found = []
+    for path in (root / TEMP_FOLDER).glob("*"):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # a write finished meanwhile
+            continue
+        match = _TEMP_NAME.match(path.name)
+        when = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+        found.append(TempFile(path, match.group(1) if match else None, when))
+    return sorted(found, key=lambda t: (t.modified_at, t.path.name))
+
+
+def _private_dirs(folder: Path) -> None:
+    """Create `folder` and its missing parents readable by this user only (whatever the umask)."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
 
 
 def get_verified(store: BlobStore, key: str) -> bytes:

@@ -3,11 +3,14 @@
 SQLite is the embedded default. Its connections are set up for a web app with a few
 concurrent readers and one writer: WAL so readers don't block the writer, enforced
 foreign keys (off by default in SQLite!) and a busy timeout instead of instant
-"database is locked" errors.
+"database is locked" errors. `secure_delete` overwrites deleted rows with zeros, so a
+deleted client's name cannot be read back from the file's free pages.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -23,10 +26,34 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _private_file(url)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private_file(url: str) -> None:
+    """Create the SQLite file readable by this user only, whatever the umask; SQLite gives
+    its -wal and -shm files the database file's mode."""
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if path.parent.is_dir():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        with contextlib.suppress(OSError):  # not ours to change: leave it as the owner set it
+            path.chmod(0o600)
+
+
+def forget_deleted(engine: Engine) -> None:
+    """After a deletion: move the changed pages from the write-ahead log into the database
+    file and empty the log, which still holds the rows as they were before. Best effort: a
+    reader holding an old snapshot keeps the log, and the next checkpoint clears it."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -35,6 +62,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -74,6 +74,9 @@ class Clinic(Base):
 
 class Client(Base):
     __tablename__ = "client"
+    # Ids are never reused (SQLite would give a deleted row's id to the next one): the audit
+    # log names clients, accounts and photos by id, long after they are deleted.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
@@ -100,6 +103,7 @@ class User(Base):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint(f"(role = '{Role.CLIENT.value}') = (client_id IS NOT NULL)", name="client_link"),
+        {"sqlite_autoincrement": True},  # never reused: see Client
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -260,6 +264,7 @@ class Photo(Base):
         # The same pixels uploaded twice for one client is a mistake, not a new photo.
         UniqueConstraint("client_id", "original_sha256"),
         Index("ix_photo_client_taken", "client_id", "taken_at"),
+        {"sqlite_autoincrement": True},  # never reused: see Client
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -369,7 +374,10 @@ class AnalysisResult(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: the services add rows, nothing updates or deletes them."""
+    """Append-only: the services add rows; a client's deletion strips free text from the
+    rows about her (tracker.app.audit.forget_client), and nothing else changes them.
+    `actor` is an id-based label ("user 12", "cli", "system"), never an email: the audit
+    log page shows the account's current email at display time."""
 
     __tablename__ = "audit_event"
 
@@ -382,6 +390,18 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(String(50))
     entity_id: Mapped[int | None]
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class BlobPurge(Base):
+    """A file to delete once no photo uses it: written in the same transaction that drops
+    the rows, removed when the file is gone. If the deletion stops between the two (a
+    crash, a full disk), fsck --repair finds the key here and deletes the file instead of
+    keeping it in quarantine: the rows said it goes."""
+
+    __tablename__ = "blob_purge"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ClientStatus(Base):

@@ -23,6 +23,7 @@ from tracker.store.models import (
     AccountLink,
     AnalysisResult,
     AuditEvent,
+    BlobPurge,
     Client,
     ClientNote,
     ClientStatus,
@@ -321,27 +322,84 @@ class Repository:
         return int(found or 0)
 
     def audit_events(
-        self, clinic_id: int, start: datetime, end: datetime, *, who: str, action: str, limit: int
+        self,
+        clinic_id: int,
+        start: datetime,
+        end: datetime,
+        *,
+        user_ids: list[int] | None,
+        action: str,
+        limit: int,
     ) -> Sequence[AuditEvent]:
-        """The clinic's events in [start, end), newest first: its own and those of its
-        accounts' emails (a sign-in attempt has no clinic when the email is unknown).
-        `who`: part of the actor's label; `action`: exactly that action; empty: any."""
-        emails = select(User.email).where(User.clinic_id == clinic_id)
+        """The clinic's own events in [start, end), newest first: rows written for this
+        clinic only, never matched by an email (another clinic may reuse one).
+        `user_ids`: only these accounts' events (None: anyone's); `action`: exactly that
+        action (empty: any)."""
         query = (
             select(AuditEvent)
-            .where(
-                AuditEvent.at >= start,
-                AuditEvent.at < end,
-                or_(AuditEvent.clinic_id == clinic_id, AuditEvent.actor.in_(emails)),
-            )
+            .where(AuditEvent.at >= start, AuditEvent.at < end, AuditEvent.clinic_id == clinic_id)
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             .limit(limit)
         )
-        if who:
-            query = query.where(AuditEvent.actor.contains(who))
+        if user_ids is not None:
+            query = query.where(AuditEvent.actor_user_id.in_(user_ids))
         if action:
             query = query.where(AuditEvent.action == action)
         return self.session.scalars(query).all()
+
+    def audit_events_about_client(self, clinic_id: int, client_id: int) -> Sequence[AuditEvent]:
+        """The clinic's rows whose record is the client or whose detail names her id."""
+        return self.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.clinic_id == clinic_id,
+                or_(
+                    (AuditEvent.entity == "client") & (AuditEvent.entity_id == client_id),
+                    AuditEvent.detail["client_id"].as_integer() == client_id,
+                ),
+            )
+        ).all()
+
+    def relabel_audit_actor(self, email: str, label: str) -> None:
+        """Rows that name an account by its email (older rows, sign-in attempts) name it by
+        `label` instead. Any clinic: the email is the person's, wherever it was typed."""
+        self.session.execute(
+            update(AuditEvent).where(func.lower(AuditEvent.actor) == email.lower()).values(actor=label)
+        )
+
+    def account_emails(self, clinic_id: int) -> dict[int, str]:
+        """Id -> email of the clinic's accounts (to show the audit log's actors)."""
+        rows = self.session.execute(select(User.id, User.email).where(User.clinic_id == clinic_id))
+        return {int(i): str(e) for i, e in rows}
+
+    def client_names(self, clinic_id: int, client_ids: set[int]) -> dict[int, str]:
+        """Id -> name of those of the clients that still exist in the clinic."""
+        if not client_ids:
+            return {}
+        rows = self.session.execute(
+            select(Client.id, Client.name).where(Client.clinic_id == clinic_id, Client.id.in_(client_ids))
+        )
+        return {int(i): str(n) for i, n in rows}
+
+    def client_accounts(self, clinic_id: int, client_id: int) -> list[tuple[int, str]]:
+        """(id, email) of the client's own sign-in accounts."""
+        rows = self.session.execute(
+            select(User.id, User.email).where(User.clinic_id == clinic_id, User.client_id == client_id)
+        )
+        return [(int(i), str(e)) for i, e in rows]
+
+    # files to delete (tracker.app.records, tracker.app.consistency) ---------------------
+    def queue_blob_purge(self, keys: set[str]) -> None:
+        """Say, in the caller's transaction, that these files go once no photo uses them."""
+        known = set(self.session.scalars(select(BlobPurge.key).where(BlobPurge.key.in_(keys))))
+        for key in sorted(keys - known):
+            self.session.add(BlobPurge(key=key))
+
+    def blob_purges(self) -> list[str]:
+        return list(self.session.scalars(select(BlobPurge.key).order_by(BlobPurge.key)))
+
+    def drop_blob_purges(self, keys: set[str]) -> None:
+        if keys:
+            self.session.execute(delete(BlobPurge).where(BlobPurge.key.in_(keys)))
 
     def audit(
         self,

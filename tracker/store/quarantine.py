@@ -1,0 +1,60 @@
+"""The quarantine folder: files fsck found no photo using, kept a while so a mistake can be
+undone by hand (`quarantine/<time of the run>/<key>`).
+
+A while, not for ever: an unused file is still a photo of someone's face. fsck removes
+entries older than `quarantine_days`, and a client's deletion removes the copies of her
+photos at once (they are named by the same key as the blob)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tracker.store.blobs import check_key
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    path: Path
+    key: str
+    quarantined_at: datetime  # when fsck moved it here (the file's time)
+
+
+def put(root: Path, run: str, key: str, data: bytes) -> Path:
+    """Write `data` as `root/run/key`, this user's only."""
+    check_key(key)
+    folder = root / run
+    for path in (root, folder):
+        path.mkdir(mode=0o700, exist_ok=True)
+    target = folder / key
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    return target
+
+
+def entries(root: Path) -> list[Quarantined]:
+    found = []
+    for path in sorted(root.glob("*/*")):
+        if path.is_file():
+            when = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+            found.append(Quarantined(path, path.name, when))
+    return found
+
+
+def remove(entry: Quarantined) -> None:
+    """Remove the file, and its run's folder once empty."""
+    entry.path.unlink(missing_ok=True)
+    folder = entry.path.parent
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def remove_keys(root: Path, keys: set[str]) -> int:
+    """Remove every quarantined copy of these files; how many there were."""
+    gone = [e for e in entries(root) if e.key in keys]
+    for entry in gone:
+        remove(entry)
+    return len(gone)
