@@ -64,12 +64,12 @@ def clinic_events(
 
     Sign-in attempts carry no clinic when the email is unknown; those of the clinic's own
     accounts are included through the account's email."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     if actor.role is not Role.ADMIN:
         raise PermissionDenied("Only an admin can read the audit log.")
     start = datetime.combine(since, time.min)
     end = datetime.combine(until, time.min) + timedelta(days=1)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         rows = uow.repo.audit_events(
             actor.clinic_id,
             start,

@@ -35,8 +35,8 @@ class PhotosNotAllowed(Refused):
 
 def client_consents(ctx: Context, client_id: int) -> Consents:
     """The client's consents as stored; staff of the clinic and the client themself may read them."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         return Consents.from_json(client.consent)
 
@@ -50,9 +50,9 @@ def set_consents(ctx: Context, client_id: int, answers: Mapping[ConsentFlag, boo
     """Record several answers at once (the consent panel's form), in one transaction: all
     are stored or, when one is not the actor's to change, none. An answer equal to the one
     on file changes nothing and is not audited."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     _require_may_change(actor, answers)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         now = store_consents(uow, actor, client, answers)
         uow.commit()

@@ -74,7 +74,7 @@ def import_photo(
     image = ingest(data, filename, app.limits)
     source = "given" if taken_at else ("exif" if image.taken_at else "upload")
     when = taken_at or image.taken_at or clinic_now(app.settings)  # the clinic's wall clock
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         refuse_photos_without_care_consent(client)
         original_key = sha256_hex(image.original)
@@ -146,7 +146,7 @@ def import_photo(
 def photo_bytes(ctx: Context, photo_id: int, variant: str = "display") -> bytes:
     """The stored bytes of one photo variant (original, display or thumbnail)."""
     app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         photo = uow.repo.photo(actor.clinic_id, photo_id)
         client = uow.repo.client(actor.clinic_id, photo.client_id) if photo else None
         require_client_access(actor, client)
@@ -160,8 +160,8 @@ def photo_bytes(ctx: Context, photo_id: int, variant: str = "display") -> bytes:
 
 def photo_size(ctx: Context, photo_id: int) -> tuple[int, int]:
     """(width, height) of the upright full-resolution photo."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         photo = uow.repo.photo(actor.clinic_id, photo_id)
         require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id) if photo else None)
         assert photo is not None
@@ -217,7 +217,7 @@ def upload_photo(
     """Import one uploaded file under the configured CPU, memory and time limits, or raise
     Rejected (OverLimit when a limit was met) having stored nothing."""
     app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:  # said at once, before a child process decodes the file
+    with ctx.uow() as uow:  # said at once, before a child process decodes the file
         refuse_photos_without_care_consent(
             require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         )

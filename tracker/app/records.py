@@ -48,7 +48,7 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
     Every photo is included whatever the consents say: this is the client's right of
     access to their own data, not a use of the photos for a purpose (the README says so)."""
     app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         courses = uow.repo.courses_of(actor.clinic_id, client.id)
         photos = uow.repo.photos_of(actor.clinic_id, client.id)
@@ -130,7 +130,7 @@ def delete_client(ctx: Context, client_id: int, typed_name: str) -> Deletion:
     app, actor = ctx.app, ctx.actor
     if actor.role is not Role.ADMIN:
         raise PermissionDenied("Only an admin can delete a client's data.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         if (typed_name or "").strip() != client.name.strip():
             raise Refused(f"Type the client's name exactly ({client.name}) to confirm the deletion.")
