@@ -7,12 +7,13 @@ plans, the progress result), so that pages import only tracker.app.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from tracker.app import audit
+from tracker.app import audit, client_view
 from tracker.app.clinic import clinic_today
 from tracker.app.consent import store_consents
 from tracker.app.context import Context, one_publication
@@ -348,7 +349,9 @@ def client_intake(ctx: Context, client_id: int) -> Intake:
     actor = ctx.actor
     with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        return Intake.from_json(client.intake)
+        found = Intake.from_json(client.intake)
+    # The client sees her answers; the practitioner's notes and email are the clinic's.
+    return client_view.intake(found) if actor.role is Role.CLIENT else found
 
 
 @dataclass(frozen=True)
@@ -402,7 +405,7 @@ def overview(ctx: Context) -> list[ClientRow]:
             clients = uow.repo.client_tree(actor.clinic_id, actor.client_id)
         else:
             clients = uow.repo.client_tree(actor.clinic_id)
-        return [_client_row(c) for c in clients]
+        return [_client_row(c, staff=actor.role is not Role.CLIENT) for c in clients]
 
 
 def client_overview(ctx: Context, client_id: int) -> ClientRow:
@@ -411,7 +414,7 @@ def client_overview(ctx: Context, client_id: int) -> ClientRow:
     with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         (tree,) = uow.repo.client_tree(actor.clinic_id, client.id)
-        return _client_row(tree)
+        return _client_row(tree, staff=actor.role is not Role.CLIENT)
 
 
 @dataclass(frozen=True)
@@ -432,7 +435,8 @@ def client_names(ctx: Context) -> list[ClientName]:
     return [ClientName(cid, name) for cid, name in rows]
 
 
-def _client_row(client: Client) -> ClientRow:
+def _client_row(client: Client, *, staff: bool) -> ClientRow:
+    """`staff` False: the client's own row, without the session notes (staff only)."""
     course = client.courses[-1] if client.courses else None
     sessions = [
         SessionRow(
@@ -443,7 +447,7 @@ def _client_row(client: Client) -> ClientRow:
             passes=s.passes,
             serum=s.serum,
             price=s.price,
-            notes=s.notes or "",
+            notes=(s.notes or "") if staff else "",
             photos=[
                 PhotoRow(
                     id=p.id,
@@ -584,7 +588,10 @@ def course_progress(ctx: Context, client_id: int, today: date | None = None) -> 
         found, _ = course_facts(uow.session, client.clinic_id, [client.id], today)
     if client_id not in found:
         raise Refused("This client has no treatment course yet.")
-    return assess(found[client_id], app.settings.noise_relative_error)
+    progress = assess(found[client_id], app.settings.noise_relative_error)
+    if actor.role is Role.CLIENT:  # her own view: only the flags about her photos
+        return dataclasses.replace(progress, flags=client_view.flags(progress.flags))
+    return progress
 
 
 def rate_session(ctx: Context, client_id: int, number: int, rating: int) -> None:
