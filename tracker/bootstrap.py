@@ -29,9 +29,9 @@ def forget_kept_baselines(app: App, event: PhotoFilesDropped) -> None:
 
 def forget_kept_pairs(app: App, event: PhotoFilesDropped) -> None:
     """Nor in the aligned pairs kept for comparisons."""
-    from tracker.app.photos import forget_pairs
+    from tracker.app.kept_pairs import forget
 
-    forget_pairs(set(event.blob_keys))
+    forget(set(event.blob_keys))
 
 
 def handlers() -> dict[type, list[Handler]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -70,3 +70,14 @@ class KeptPairs(Generic[T]):
     @property
     def bytes(self) -> int:
         return self._bytes
+
+
+# The process's kept pairs (tracker.app.photos.aligned_pair puts and gets them). Here rather
+# than in photos.py so that the deletion handler (tracker.bootstrap) can drop them without
+# importing photos, which imports bootstrap.
+KEPT: KeptPairs[Any] = KeptPairs()
+
+
+def forget(blob_keys: set[str]) -> None:
+    """Drop kept pairs made from these files (after photos or a client were deleted)."""
+    KEPT.forget(lambda made_from: not made_from.isdisjoint(blob_keys))

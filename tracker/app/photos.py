@@ -21,7 +21,7 @@ from tracker.app.clinic import clinic_now
 from tracker.app.consent import refuse_photos_without_care_consent
 from tracker.app.context import Context, one_publication
 from tracker.app.courses import ContraindicationOnFile, current_course, unresolved_contraindications
-from tracker.app.kept_pairs import KeptPairs
+from tracker.app.kept_pairs import KEPT as KEPT_PAIRS
 from tracker.app.measurements import Outcome, analyze_photo
 from tracker.application import App
 from tracker.bootstrap import open_app
@@ -363,9 +363,8 @@ def default_comparison(table: pd.DataFrame) -> tuple[int, int] | None:
     return first, int(later["photo_id"].iloc[-1])
 
 
-# Aligned pairs kept per process (tracker/app/kept_pairs.py says why), and how many were
-# made rather than found kept: what the tests and the benchmark count.
-KEPT_PAIRS: KeptPairs[AlignedPair] = KeptPairs()
+# How many pairs were aligned rather than found kept (tracker/app/kept_pairs.py says why
+# they are kept): what the tests and the benchmark count.
 pairs_aligned = 0
 
 
@@ -378,7 +377,7 @@ def aligned_pair(ctx: Context, first_id: int, second_id: int) -> AlignedPair:
     second_facts = _pair_facts(ctx, second_id)
     key = (str(ctx.settings.data_dir), first_facts, second_facts)
     kept = KEPT_PAIRS.get(key)
-    if kept is not None:
+    if isinstance(kept, AlignedPair):
         return kept
     pair = _align(ctx, first_id, second_id)
     pairs_aligned += 1
@@ -388,11 +387,6 @@ def aligned_pair(ctx: Context, first_id: int, second_id: int) -> AlignedPair:
     limit = ctx.settings.compare_cache_mb * 2**20
     KEPT_PAIRS.put(key, pair, pair.size_bytes, frozenset((first_facts[1], second_facts[1])), limit)
     return pair
-
-
-def forget_pairs(blob_keys: set[str]) -> None:
-    """Drop kept pairs made from these files (after photos or a client were deleted)."""
-    KEPT_PAIRS.forget(lambda made_from: not made_from.isdisjoint(blob_keys))
 
 
 def _pair_facts(ctx: Context, photo_id: int) -> tuple[int, str, int, int, str]:
