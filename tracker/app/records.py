@@ -75,12 +75,11 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
             },
             "courses": [_course(c, staff=staff) for c in courses],
             "photos": [],
-        }
-        if staff:
-            record["notes"] = [
+            "notes": [  # the practitioners' notes: staff only, so none in the client's own
                 {"at": n.created_at.isoformat(timespec="seconds"), "author": n.author, "text": n.text}
                 for n in notes
-            ]
+            ],
+        }
         by_photo: dict[int, list[JsonObject]] = {}
         for r in results:
             by_photo.setdefault(r.photo_id, []).append(r.to_json())
