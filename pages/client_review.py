@@ -15,6 +15,7 @@ import streamlit as st
 
 from tracker.app import courses, jobs, photos
 from tracker.app.charts import measured_points, metric_chart, recovery_chart, recovery_points
+from tracker.app.client_view import STAFF_ONLY_HELP
 from tracker.app.clinic import clinic_today, money
 from tracker.app.courses import SUMMARY_METRICS, CourseProgress, course_progress, ita_group
 from tracker.app.dashboard import input_signature
@@ -142,7 +143,10 @@ def flags_and_notes() -> None:
     st.subheader("Notes")
     with st.form("add_note", clear_on_submit=True):
         note_text = st.text_area(
-            "New note (seen by the clinic's staff only)", max_chars=MAX_NOTE_CHARS, key="note_text"
+            "New note (seen by the clinic's staff only)",
+            max_chars=MAX_NOTE_CHARS,
+            key="note_text",
+            help=STAFF_ONLY_HELP,
         )
         if st.form_submit_button("Add note"):
             with error_boundary():

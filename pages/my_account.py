@@ -38,7 +38,8 @@ if actor.role is Role.CLIENT and actor.client_id is not None:
     st.subheader("My data")
     st.caption(
         "Everything the clinic's tracker stores about you: your details, sessions, every photo as you "
-        "uploaded it (without location) and every measurement, in one zip file."
+        "uploaded it (without location) and every measurement, in one zip file. The practitioners' own "
+        "working notes are the clinic's and are not in it."
     )
     download_link("Download my data (zip)", "export", actor.client_id, key="my_export_download")
 

@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from tracker.app import courses
+from tracker.app.client_view import CLIENT_SEES_HELP, STAFF_ONLY_HELP
 from tracker.app.clinic import clinic_today
 from tracker.app.courses import default_plan
 from tracker.domain import Concern, ConsentFlag, Contraindication
@@ -132,8 +133,9 @@ with st.form(f"session_{key}"):
     at = c3.time_input("Time", value=existing.at.time() if existing else time(10, 0), key=f"s_time_{key}")
     c4, c5, c6 = st.columns(3)
     device = c4.text_input(
-        "Device", value=template.device if template else "Dermapen 4", key=f"s_device_{key}"
-    )
+        "Device", value=template.device if template else "Dermapen 4", key=f"s_device_{key}",
+        help=CLIENT_SEES_HELP,
+    )  # fmt: skip
     depth = c5.number_input(
         "Needle depth (mm)", min_value=0.1, max_value=3.5, step=0.25, key=f"s_depth_{key}",
         value=float(template.needle_depth_mm) if template and template.needle_depth_mm else 0.5,
@@ -144,13 +146,16 @@ with st.form(f"session_{key}"):
     )  # fmt: skip
     c7, c8 = st.columns(2)
     serum = c7.text_input(
-        "Serum / PRP", value=template.serum if template else "hyaluronic acid", key=f"s_serum_{key}"
-    )
+        "Serum / PRP", value=template.serum if template else "hyaluronic acid", key=f"s_serum_{key}",
+        help=CLIENT_SEES_HELP,
+    )  # fmt: skip
     price = c8.number_input(
         f"Price ({ctx.settings.currency})", min_value=0.0, max_value=5000.0, step=10.0, key=f"s_price_{key}",
         value=float(template.price) if template and template.price is not None else 250.0,
     )  # fmt: skip
-    notes = st.text_area("Notes", value=existing.notes if existing else "", key=f"s_notes_{key}")
+    notes = st.text_area(
+        "Notes", value=existing.notes if existing else "", key=f"s_notes_{key}", help=STAFF_ONLY_HELP
+    )
     treat_anyway, override_reason = False, ""
     if on_file:  # a new session needs the practitioner's decision, with a reason (audited)
         st.warning("Contraindications on the intake: " + "; ".join(c.question for c in on_file) + ".")
@@ -158,6 +163,7 @@ with st.form(f"session_{key}"):
         override_reason = st.text_area(
             "Reason for treating anyway (kept in the audit log)",
             key=f"s_override_reason_{key}",
+            help=STAFF_ONLY_HELP,
             max_chars=1000,
         )
     submitted = st.form_submit_button(
@@ -241,12 +247,15 @@ if answered:
         "Contraindications on file: " + "; ".join(Contraindication(a).question for a in sorted(answered))
     )
 with st.form(f"intake_{ikey}"):
-    st.caption("Tick everything that applies now. Any tick needs a practitioner's decision before treatment.")
+    st.caption(
+        "Tick everything that applies now. Any tick needs a practitioner's decision before treatment. "
+        "The client sees their own answers in their data export; the notes are staff only."
+    )
     ticks = {
         c: st.checkbox(c.question, value=c.value in answered, key=f"ci_{c.value}_{ikey}")
         for c in Contraindication
     }
-    intake_notes = st.text_area("Notes", value=intake.notes, key=f"ci_notes_{ikey}")
+    intake_notes = st.text_area("Notes", value=intake.notes, key=f"ci_notes_{ikey}", help=STAFF_ONLY_HELP)
     intake_saved = st.form_submit_button("Save intake")
 yes_answers = [c for c, v in ticks.items() if v]
 removal_key = f"record_intake_pending_{client_id}"

@@ -29,10 +29,17 @@ def forget_kept_baselines(app: App, event: PhotoFilesDropped) -> None:
     forget_baselines(set(event.blob_keys))
 
 
+def forget_kept_pairs(app: App, event: PhotoFilesDropped) -> None:
+    """Nor in the aligned pairs kept for comparisons."""
+    from tracker.app.kept_pairs import forget
+
+    forget(set(event.blob_keys))
+
+
 def handlers() -> dict[type, list[Handler]]:
     return {
         ClientInputsChanged: [refresh_dashboard_row],
-        PhotoFilesDropped: [forget_kept_baselines],
+        PhotoFilesDropped: [forget_kept_baselines, forget_kept_pairs],
     }
 
 

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     display_long_edge: int = Field(default=2048, gt=0)
     thumbnail_long_edge: int = Field(default=384, gt=0)
     derivative_jpeg_quality: int = Field(default=88, ge=50, le=95)
+    # Aligned before/after pairs (and their maps) kept in memory per server process, so a
+    # reload of My progress does not register the same two photos again (issue 12 item 11).
+    # A pair of 2048 px display copies with its maps takes about 40 MB; 0 keeps none.
+    compare_cache_mb: int = Field(default=256, ge=0)
 
     # fsck leaves blobs younger than this alone: an upload may be between its blob
     # write and its commit.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tracker.domain import Role
 from tracker.errors import NotAllowed
-from tracker.store.models import Client
+from tracker.store.models import Client, User
 
 
 class PermissionDenied(NotAllowed):
@@ -34,6 +34,25 @@ class Actor:
 
 class PasswordChangeRequired(PermissionDenied):
     """The actor signed in with a password someone else set and has not chosen their own."""
+
+
+def require_current_account(actor: Actor, user: User | None) -> None:
+    """Refuse an actor whose account is no longer what it was at sign-in: switched off,
+    deleted, moved to another clinic or role, or waiting for a new password (staff reset it).
+    An open page keeps its Actor; the database says whether it may still act. The local
+    operator (no account) is whoever runs the server and is not checked."""
+    if actor.user_id is None:
+        return
+    if (
+        user is None
+        or not user.active
+        or user.clinic_id != actor.clinic_id
+        or user.role != actor.role
+        or user.client_id != actor.client_id
+    ):
+        raise PermissionDenied("Your account is switched off or has changed: please sign in again.")
+    if user.must_change_password:
+        raise PasswordChangeRequired("Please choose your own password first.")
 
 
 def require_client_access(actor: Actor, client: Client | None) -> Client:

@@ -81,7 +81,7 @@ def reset_link(ctx: Context, user_id: int) -> Link:
 def _make(ctx: Context, user_id: int, purpose: Purpose, hours: float) -> Link:
     app, actor = ctx.app, ctx.actor
     token = secrets.token_urlsafe(32)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         user = _managed_user(uow, actor, user_id)
         if not user.active:
             raise Refused(f"{user.email} is switched off; switch it on first.")

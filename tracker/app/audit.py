@@ -101,12 +101,12 @@ def clinic_events(
     Only rows written for this clinic: never another clinic's, whoever the email of the
     person behind them (a reused address), and not sign-in attempts for unknown emails.
     `who`: part of the email of one of the clinic's accounts."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     if actor.role is not Role.ADMIN:
         raise PermissionDenied("Only an admin can read the audit log.")
     start = datetime.combine(since, time.min)
     end = datetime.combine(until, time.min) + timedelta(days=1)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         emails = uow.repo.account_emails(actor.clinic_id)
         wanted = who.strip().lower()
         user_ids = None if not wanted else [uid for uid, email in emails.items() if wanted in email.lower()]

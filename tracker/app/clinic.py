@@ -41,7 +41,7 @@ class ClinicProfile:
 def clinic_profile(ctx: Context) -> ClinicProfile:
     """The signed-in person's clinic, with the installation's contact details and look."""
     s = ctx.settings
-    with ctx.app.uow() as uow:
+    with ctx.uow() as uow:
         clinic = uow.repo.clinic(ctx.actor.clinic_id)
         name = clinic.name if clinic is not None else s.clinic_name
     logo = s.clinic_logo if s.clinic_logo is not None and s.clinic_logo.is_file() else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tracker.app import audit
+from tracker.app import audit, client_view
 from tracker.app.context import Context
 from tracker.domain import ConsentEntry, ConsentFlag, Consents, Role
 from tracker.errors import Refused
@@ -35,10 +35,10 @@ class PhotosNotAllowed(Refused):
 
 def client_consents(ctx: Context, client_id: int) -> Consents:
     """The client's consents as stored; staff of the clinic and the client themself may read them."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        return Consents.from_json(client.consent)
+        return _as_seen(actor, Consents.from_json(client.consent))
 
 
 def set_consent(ctx: Context, client_id: int, flag: ConsentFlag, given: bool) -> Consents:
@@ -50,13 +50,13 @@ def set_consents(ctx: Context, client_id: int, answers: Mapping[ConsentFlag, boo
     """Record several answers at once (the consent panel's form), in one transaction: all
     are stored or, when one is not the actor's to change, none. An answer equal to the one
     on file changes nothing and is not audited."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     _require_may_change(actor, answers)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         now = store_consents(uow, actor, client, answers)
         uow.commit()
-        return now
+        return _as_seen(actor, now)
 
 
 def store_consents(
@@ -101,6 +101,11 @@ def _action(*, was_given: bool, given: bool) -> str:
     if given:
         return "consent_given"
     return "consent_withdrawn" if was_given else "consent_declined"
+
+
+def _as_seen(actor: Actor, consents: Consents) -> Consents:
+    """The client herself reads "by the clinic" where a staff member recorded an answer."""
+    return client_view.consents(consents, actor.label) if actor.role is Role.CLIENT else consents
 
 
 def _require_may_change(actor: Actor, answers: Mapping[ConsentFlag, bool]) -> None:

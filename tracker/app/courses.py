@@ -7,12 +7,13 @@ plans, the progress result), so that pages import only tracker.app.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from tracker.app import audit
+from tracker.app import audit, client_view
 from tracker.app.clinic import clinic_today
 from tracker.app.consent import store_consents
 from tracker.app.context import Context, one_publication
@@ -30,7 +31,7 @@ from tracker.domain import (
 )
 from tracker.errors import Refused
 from tracker.imaging.colour import ita_group as ita_group
-from tracker.permissions import require_client_access, require_staff
+from tracker.permissions import PermissionDenied, require_client_access, require_staff
 from tracker.progress.assessment import SUMMARY_METRICS as SUMMARY_METRICS
 from tracker.progress.assessment import CourseProgress as CourseProgress
 from tracker.progress.assessment import assess
@@ -117,9 +118,9 @@ def switch_off_demo_accounts(app: App) -> int:
 
 def find_client(ctx: Context, name: str) -> Client | None:
     """The client with this exact name in the actor's clinic; refuses when it is ambiguous."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         matches = uow.repo.clients_named(actor.clinic_id, name)
         if len(matches) > 1:
             ids = ", ".join(f"#{c.id}" for c in matches)
@@ -147,13 +148,13 @@ def create_client(
 
     `consents` are the answers given at intake, recorded as given now by the actor and
     audited one by one; `consent` is a stored consent record taken as it is (the demo's)."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     plan = default_plan(concern)
     require_staff(actor)
     name = " ".join(name.split())
     if not name:
         raise Refused("A client needs a name.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         same = uow.repo.clients_same_name(actor.clinic_id, name)
         if same and not allow_same_name:
             raise SameName(
@@ -211,12 +212,14 @@ def record_session(
     override is audited with the reason and the contraindications. Changing a session
     already recorded needs none: the decision to treat was taken when it was recorded. The
     practitioner clears a contraindication by updating the intake."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
     if number < 1:
         raise Refused("Session numbers start at 1.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
+        if practitioner_id is not None:
+            _require_clinic_staff(uow, client, practitioner_id)
         course = current_course(uow, client)
         session = uow.repo.session_by_number(course.id, number)
         action = "update"
@@ -259,6 +262,14 @@ def record_session(
         return session.id
 
 
+def _require_clinic_staff(uow: UnitOfWork, client: Client, user_id: int) -> None:
+    """The practitioner named on a session must be staff of the client's clinic: another
+    clinic's practitioner (or a client's account) would put a stranger on the record."""
+    user = uow.repo.user(user_id)
+    if user is None or user.clinic_id != client.clinic_id or user.role not in (Role.PRACTITIONER, Role.ADMIN):
+        raise PermissionDenied("That practitioner is not on your clinic's staff.")
+
+
 def unresolved_contraindications(uow: UnitOfWork, client: Client) -> list[Contraindication]:
     """The contraindications on the client's intake, unless a practitioner has resolved the
     intake's flag for exactly these answers (tracker/app/flags.py): resolving it, with a note,
@@ -298,9 +309,9 @@ def record_intake(
     """Store the contraindication screening (design §1). Returns the answers that need a
     practitioner's review before treatment: every 'yes'. Taking a recorded contraindication
     off the file is refused (`IntakeRemoval`, naming it) unless `allow_removal`."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         before = Intake.from_json(client.intake)
         removed = removed_contraindications(before, answers)
@@ -330,18 +341,20 @@ def removed_contraindications(intake: Intake, answers: list[Contraindication]) -
 
 def contraindications_to_override(ctx: Context, client_id: int) -> list[Contraindication]:
     """What a new session for the client would need an override for (record page)."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         return unresolved_contraindications(uow, client)
 
 
 def client_intake(ctx: Context, client_id: int) -> Intake:
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        return Intake.from_json(client.intake)
+        found = Intake.from_json(client.intake)
+    # The client sees her answers; the practitioner's notes and email are the clinic's.
+    return client_view.intake(found) if actor.role is Role.CLIENT else found
 
 
 @dataclass(frozen=True)
@@ -387,24 +400,24 @@ class ClientRow:
 def overview(ctx: Context) -> list[ClientRow]:
     """Every client the actor may see, with their sessions and photos (a client sees only
     themselves, and only their own record is loaded)."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         if actor.role is Role.CLIENT:
             if actor.client_id is None:
                 return []
             clients = uow.repo.client_tree(actor.clinic_id, actor.client_id)
         else:
             clients = uow.repo.client_tree(actor.clinic_id)
-        return [_client_row(c) for c in clients]
+        return [_client_row(c, staff=actor.role is not Role.CLIENT) for c in clients]
 
 
 def client_overview(ctx: Context, client_id: int) -> ClientRow:
     """One client's row of `overview`, for a page that shows one client at a time."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         (tree,) = uow.repo.client_tree(actor.clinic_id, client.id)
-        return _client_row(tree)
+        return _client_row(tree, staff=actor.role is not Role.CLIENT)
 
 
 @dataclass(frozen=True)
@@ -416,16 +429,17 @@ class ClientName:
 def client_names(ctx: Context) -> list[ClientName]:
     """The clients the actor may see, by name: for a pick list, which needs neither their
     sessions nor their photos (one small query whatever the clinic's size)."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     if actor.role is Role.CLIENT and actor.client_id is None:
         return []
     only = actor.client_id if actor.role is Role.CLIENT else None
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         rows = queries.client_names(uow.session, actor.clinic_id, only)
     return [ClientName(cid, name) for cid, name in rows]
 
 
-def _client_row(client: Client) -> ClientRow:
+def _client_row(client: Client, *, staff: bool) -> ClientRow:
+    """`staff` False: the client's own row, without the session notes (staff only)."""
     course = client.courses[-1] if client.courses else None
     sessions = [
         SessionRow(
@@ -436,7 +450,7 @@ def _client_row(client: Client) -> ClientRow:
             passes=s.passes,
             serum=s.serum,
             price=s.price,
-            notes=s.notes or "",
+            notes=(s.notes or "") if staff else "",
             photos=[
                 PhotoRow(
                     id=p.id,
@@ -491,8 +505,8 @@ class CourseRegions:
 def course_regions(ctx: Context, client_id: int) -> CourseRegions | None:
     """The regions of the client's current course; None when there is no course. Staff of
     the clinic and the client themselves may read them."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = uow.repo.current_course(client.id)
         if course is None:
@@ -515,13 +529,13 @@ def set_course_regions(
 
     Saving what is already stored changes nothing (no audit row, no re-measuring); otherwise
     every photo of the course is measured again with the new regions."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
     wanted_treated = None if treated is None else _checked(treated, "treated")
     wanted_reference = _checked(reference or (), "reference") or None
     if wanted_treated is not None and not wanted_treated:
         raise Refused("Choose at least one treated region: a course treats some part of the face.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = uow.repo.current_course(client.id)
         if course is None:
@@ -572,21 +586,24 @@ def _checked(values: Sequence[FaceRegion | str], which: str) -> Regions:
 def course_progress(ctx: Context, client_id: int, today: date | None = None) -> CourseProgress:
     app, actor = ctx.app, ctx.actor
     today = today or clinic_today(ctx.settings)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         found, _ = course_facts(uow.session, client.clinic_id, [client.id], today)
     if client_id not in found:
         raise Refused("This client has no treatment course yet.")
-    return assess(found[client_id], app.settings.noise_relative_error)
+    progress = assess(found[client_id], app.settings.noise_relative_error)
+    if actor.role is Role.CLIENT:  # her own view: only the flags about her photos
+        return dataclasses.replace(progress, flags=client_view.flags(progress.flags))
+    return progress
 
 
 def rate_session(ctx: Context, client_id: int, number: int, rating: int) -> None:
     """The client's own 1–10 rating of a session's result (clients rate their own; staff may
     record a rating given on paper)."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     if not 1 <= rating <= 10:
         raise Refused("A rating is a whole number from 1 to 10.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = uow.repo.current_course(client.id)
         session = uow.repo.session_by_number(course.id, number) if course else None
@@ -599,12 +616,12 @@ def rate_session(ctx: Context, client_id: int, number: int, rating: int) -> None
 
 
 def set_course_plan(ctx: Context, client_id: int, plan: CoursePlan) -> None:
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
     problems = validate_plan(plan)
     if problems:
         raise Refused("; ".join(problems).capitalize() + ".")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = uow.repo.current_course(client.id)
         if course is None:

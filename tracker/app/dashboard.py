@@ -225,6 +225,7 @@ def clinic_dashboard(ctx: Context, today: date) -> pd.DataFrame:
     recomputed). DISPLAY_COLUMNS are the ones meant for people; the others help filtering."""
     app, actor = ctx.app, ctx.actor
     require_staff(actor)
+    ctx.require_account()
     data, refreshed = _fresh_data(app, actor, today)
     df = _frame(data, today, latest_reviews(ctx))
     df.attrs["refreshed"] = refreshed
@@ -267,7 +268,7 @@ def refresh_client_status(ctx: Context, client_id: int, today: date) -> StatusFi
     return them. Anyone who may see the client may refresh it: it only rewrites the cache,
     and clients' own uploads and ratings are what change it."""
     app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
     data, _ = _fresh_data(app, actor, today, only=client_id, force=True)
     return data[client_id]
@@ -278,7 +279,7 @@ def input_signature(ctx: Context, client_id: int) -> str:
     module docstring): equal digests mean an earlier computation is still right, so a view
     can reuse it instead of computing again on every click."""
     app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         found = _signatures(uow, actor.clinic_id, client_id, app.settings.noise_relative_error)
     return found.get(client_id, "")
@@ -303,6 +304,7 @@ def refresh_clinic_status(
     change, so that no practitioner waits for the cold view). Returns the rows recomputed."""
     app, actor = ctx.app, ctx.actor
     require_staff(actor)
+    ctx.require_account()
     return _fresh_data(app, actor, today, progress=progress)[1]
 
 

@@ -117,10 +117,12 @@ def open_keys(reviews: Mapping[str, Review], keys: Iterable[str], today: date) -
 def latest_reviews(ctx: Context, only: int | None = None) -> dict[int, dict[str, Review]]:
     """{client id: {flag key: its latest review}} for the actor's clinic in one query (the
     dashboard applies them when it builds its frame, so an action shows at once)."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
     out: dict[int, dict[str, Review]] = {}
-    with app.uow() as uow:
+    with ctx.uow() as uow:
+        if only is not None:
+            require_client_access(actor, uow.repo.client(actor.clinic_id, only))
         for row in flag_reviews.clinic_reviews(uow.session, actor.clinic_id, only):
             out.setdefault(row.client_id, {})[row.flag_key] = _review(row)
     return out
@@ -128,9 +130,9 @@ def latest_reviews(ctx: Context, only: int | None = None) -> dict[int, dict[str,
 
 def review_flags(ctx: Context, client_id: int, flags: Sequence[Flag], today: date) -> ClientFlags:
     """The client's computed `flags` (from the page's course_progress) with their states."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         rows = [_review(r) for r in flag_reviews.clinic_reviews(uow.session, actor.clinic_id, client.id)]
     by_key: dict[str, list[Review]] = {}
@@ -187,9 +189,9 @@ def _act(
     ctx: Context, client_id: int, key: str, action: str, note: str, until: date | None, today: date
 ) -> None:
     """Check the flag exists now and the action fits its state; add the row and its audit."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
     current = {f.key: f for f in client_flags(ctx, client_id, today).flags}
     view = current.get(key)
@@ -197,7 +199,7 @@ def _act(
         raise Refused("This flag no longer applies to the client (their data changed): reload the page.")
     if action not in ALLOWED[view.state]:
         raise Refused(f"This flag is {view.state.value}: it cannot be {action} now.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         row = FlagReview(
             client_id=client.id,

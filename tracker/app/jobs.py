@@ -47,8 +47,8 @@ class JobProgress:
 
 def progress(ctx: Context, client_id: int) -> JobProgress | None:
     """The client's current course's unfinished job, if any."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = uow.repo.current_course(client.id)
         if course is None:

@@ -82,7 +82,7 @@ def analyze_photo(
     photo (status analysis_failed) and returned, because the upload itself must not be lost.
     """
     app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
         series = _series_for(uow, actor, photo)
         is_baseline = series.baseline_photo_id in (None, photo.id)
@@ -116,7 +116,7 @@ def analyze_photo(
         return _record_failure(ctx, photo_id, f"analysis failed ({type(exc).__name__}); the photo is kept")
 
     series_changed = False
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
         series = _series_for(uow, actor, photo)
         if is_baseline:
@@ -159,8 +159,8 @@ def set_series_zones(
 ) -> int:
     """Zones drawn (or corrected) on the baseline photo of the client's current course.
     Every photo of the series is measured again. Returns the number of photos analysed."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         series, baseline = _current_series(uow, actor, client_id, "drawing zones")
         try:
             check_zones(zones, (baseline.width, baseline.height), px_per_mm or series.px_per_mm)
@@ -186,8 +186,8 @@ def set_series_scale(
     """The series' scale from a known length measured on the baseline photo (its full-
     resolution pixels). It replaces any scale the series had, a chart's included: a person
     measured it on purpose. Every photo is measured again; returns how many."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         series, baseline = _current_series(uow, actor, client_id, "measuring its scale")
         try:
             px_per_mm = scale_from_length(ends[0], ends[1], length_mm, (baseline.width, baseline.height))
@@ -230,9 +230,14 @@ def reanalyze_series(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Measure every photo of a series again, baseline first (it fixes the series facts).
-    `on_progress(done, total)` is called before the first photo and after each."""
-    app, clinic_id = ctx.app, ctx.actor.clinic_id
-    with app.uow() as uow:
+    `on_progress(done, total)` is called before the first photo and after each. Staff of
+    the course's clinic only (the series row it may create belongs to that clinic)."""
+    actor = ctx.actor
+    clinic_id = actor.clinic_id
+    require_staff(actor)
+    with ctx.uow() as uow:
+        course = uow.repo.course(clinic_id, course_id)
+        require_client_access(actor, uow.repo.client(clinic_id, course.client_id) if course else None)
         series = _series_by_course(uow, clinic_id, course_id)
         ids = uow.repo.course_photo_ids(clinic_id, course_id)
         baseline_id = series.baseline_photo_id
@@ -282,8 +287,8 @@ def reanalyze(
 
 def latest_result(ctx: Context, photo_id: int) -> Measurement | None:
     """The photo's most recent result, whatever its metric version."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
         row = uow.repo.latest_result(actor.clinic_id, photo.id)
         return Measurement.from_json(row.to_json()) if row is not None else None
@@ -291,8 +296,8 @@ def latest_result(ctx: Context, photo_id: int) -> Measurement | None:
 
 def series_info(ctx: Context, client_id: int) -> SeriesInfo | None:
     """The client's current series: baseline photo, its zones (baseline pixels), scale."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = uow.repo.current_course(client.id)
         if course is None:
@@ -449,7 +454,7 @@ def _update_skin_tone(uow: UnitOfWork, actor: Actor, client_id: int) -> None:
 
 
 def _record_failure(ctx: Context, photo_id: int, message: str) -> Outcome:
-    with ctx.app.uow() as uow:
+    with ctx.uow() as uow:
         photo = uow.repo.photo(ctx.actor.clinic_id, photo_id)
         if photo is not None:
             photo.status = PhotoStatus.ANALYSIS_FAILED

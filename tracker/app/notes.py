@@ -28,14 +28,14 @@ class Note:
 
 
 def add_note(ctx: Context, client_id: int, text: str) -> int:
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
     body = (text or "").strip()
     if not body:
         raise Refused("A note needs some text.")
     if len(body) > MAX_NOTE_CHARS:
         raise Refused(f"A note can hold at most {MAX_NOTE_CHARS} characters; this one has {len(body)}.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         note = ClientNote(client_id=client.id, author_user_id=actor.user_id, author=actor.label, text=body)
         uow.repo.add(note)
@@ -47,9 +47,9 @@ def add_note(ctx: Context, client_id: int, text: str) -> int:
 
 def client_notes(ctx: Context, client_id: int) -> list[Note]:
     """Newest first."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         rows = uow.repo.notes(actor.clinic_id, client.id, newest_first=True)
         return [Note(n.id, n.author, n.created_at, n.text) for n in rows]

@@ -70,7 +70,7 @@ def create_account(
     A password typed by a signed-in staff member is one they know, so the person must choose
     their own at the first sign-in; the server's operator (the command line, creating the
     first admin for themselves) sets a final one."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     _require_may_manage(actor, role)
     address = (email or "").strip().lower()
     if not _EMAIL.match(address) or len(address) > 320:
@@ -79,7 +79,7 @@ def create_account(
         check_password(password)
     if (role is Role.CLIENT) != (client_id is not None):
         raise Refused("A client account needs its client record; staff accounts have none.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = None
         if client_id is not None:
             client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
@@ -112,9 +112,9 @@ def create_account(
 
 def list_accounts(ctx: Context) -> list[Account]:
     """Admins see every account of the clinic; practitioners the client accounts."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         return [
             Account(
                 u.id,
@@ -133,8 +133,8 @@ def list_accounts(ctx: Context) -> list[Account]:
 
 
 def set_active(ctx: Context, user_id: int, active: bool) -> None:
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         user = _managed_user(uow, actor, user_id)
         if not active and user.id == actor.user_id:
             raise Refused("You cannot switch off your own account.")
@@ -148,9 +148,9 @@ def set_active(ctx: Context, user_id: int, active: bool) -> None:
 def reset_password(ctx: Context, user_id: int, password: str) -> None:
     """Staff type a new password (and tell it): the person must choose their own at the
     next sign-in, as after create_account."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     check_password(password)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         user = _managed_user(uow, actor, user_id)
         user.password_hash = hash_password(password)
         user.must_change_password = actor.user_id is not None and actor.user_id != user.id
@@ -162,11 +162,11 @@ def reset_password(ctx: Context, user_id: int, password: str) -> None:
 def change_own_password(ctx: Context, current: str, new: str, *, keep_session: str | None = None) -> None:
     """Anyone signed in may change their own password; other browsers signed in as them are
     signed out (this one stays, if its session token is given)."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     if actor.user_id is None:
         raise PermissionDenied("Only a signed-in account has a password.")
     check_password(new)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         user = uow.repo.user(actor.user_id)
         if user is None or not user.active or not verify_password(current, user.password_hash):
             raise Refused("The current password is not right.")
@@ -302,6 +302,7 @@ def session_digest(token: str) -> str:
 
 def start_session(ctx: Context) -> str:
     """A new session token for a signed-in actor (the only copy is returned)."""
+    ctx.require_account()
     return open_session(ctx.app, ctx.actor)
 
 

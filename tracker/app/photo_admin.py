@@ -67,7 +67,7 @@ def delete_photo(ctx: Context, photo_id: int, reason: str = "", *, undo_upload: 
     reason = " ".join((reason or "").split())
     if len(reason) > MAX_REASON_CHARS:
         raise Refused(f"Please keep the reason under {MAX_REASON_CHARS} characters.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         photo, client_id = _photo(uow, actor, photo_id)
         if actor.role is Role.CLIENT:
             _check_client_may_delete(ctx, photo, undo_upload)
@@ -94,10 +94,10 @@ def delete_photo(ctx: Context, photo_id: int, reason: str = "", *, undo_upload: 
 @one_publication
 def retag_photo(ctx: Context, photo_id: int, kind: PhotoKind) -> PhotoChanged:
     """Staff: say when a photo was taken relative to its session (before, after, check-in)."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
     kind = PhotoKind(kind)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         photo, _client_id = _photo(uow, actor, photo_id)
         if photo.kind is kind:
             raise Refused(f"This photo is already tagged “{KIND_LABELS[kind]}”.")
@@ -115,9 +115,9 @@ def retag_photo(ctx: Context, photo_id: int, kind: PhotoKind) -> PhotoChanged:
 def move_photo(ctx: Context, photo_id: int, session_number: int) -> PhotoChanged:
     """Staff: put a photo under another session of the same course (it was filed under
     the wrong one). Its kind and capture time stay as they are."""
-    app, actor = ctx.app, ctx.actor
+    actor = ctx.actor
     require_staff(actor)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         photo, _client_id = _photo(uow, actor, photo_id)
         course_id = uow.repo.course_id_of_session(photo.session_id)
         assert course_id is not None
@@ -141,10 +141,11 @@ def recent_uploads(ctx: Context) -> list[RecentUpload]:
     """A client's own uploads that they may still delete, newest first (none for staff)."""
     app, actor = ctx.app, ctx.actor
     hours = app.settings.client_photo_delete_hours
+    ctx.require_account()  # a switched-off account learns nothing, not even "none"
     if actor.role is not Role.CLIENT or actor.client_id is None or actor.user_id is None or hours <= 0:
         return []
     window = timedelta(hours=hours)
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         require_client_access(actor, uow.repo.client(actor.clinic_id, actor.client_id))
         rows = sql.uploads_since(
             uow.session, actor.clinic_id, actor.client_id, actor.user_id, utcnow() - window

@@ -4,8 +4,10 @@ child process, the stored bytes and aligned before/after pairs.
 
 from __future__ import annotations
 
+import hashlib
 import io
-from dataclasses import dataclass, replace
+import json
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import cv2
@@ -19,6 +21,7 @@ from tracker.app.clinic import clinic_now
 from tracker.app.consent import refuse_photos_without_care_consent
 from tracker.app.context import Context, one_publication
 from tracker.app.courses import ContraindicationOnFile, current_course, unresolved_contraindications
+from tracker.app.kept_pairs import KEPT as KEPT_PAIRS
 from tracker.app.measurements import Outcome, analyze_photo
 from tracker.application import App
 from tracker.bootstrap import open_app
@@ -74,7 +77,7 @@ def import_photo(
     image = ingest(data, filename, app.limits)
     source = "given" if taken_at else ("exif" if image.taken_at else "upload")
     when = taken_at or image.taken_at or clinic_now(app.settings)  # the clinic's wall clock
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         refuse_photos_without_care_consent(client)
         original_key = sha256_hex(image.original)
@@ -146,7 +149,7 @@ def import_photo(
 def photo_bytes(ctx: Context, photo_id: int, variant: str = "display") -> bytes:
     """The stored bytes of one photo variant (original, display or thumbnail)."""
     app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         photo = uow.repo.photo(actor.clinic_id, photo_id)
         client = uow.repo.client(actor.clinic_id, photo.client_id) if photo else None
         require_client_access(actor, client)
@@ -160,8 +163,8 @@ def photo_bytes(ctx: Context, photo_id: int, variant: str = "display") -> bytes:
 
 def photo_size(ctx: Context, photo_id: int) -> tuple[int, int]:
     """(width, height) of the upright full-resolution photo."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         photo = uow.repo.photo(actor.clinic_id, photo_id)
         require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id) if photo else None)
         assert photo is not None
@@ -217,7 +220,7 @@ def upload_photo(
     """Import one uploaded file under the configured CPU, memory and time limits, or raise
     Rejected (OverLimit when a limit was met) having stored nothing."""
     app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:  # said at once, before a child process decodes the file
+    with ctx.uow() as uow:  # said at once, before a child process decodes the file
         refuse_photos_without_care_consent(
             require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         )
@@ -282,13 +285,27 @@ class AlignedPair:
     second: U8
     ok: bool
     covered: NDArray[np.bool_] | None = None
+    # The maps, made once when first asked for: a kept pair is shown again and again.
+    _maps: dict[str, MapImage] = field(default_factory=dict, compare=False, repr=False)
 
     def redness_map(self) -> MapImage:
-        return redness_map(self.second, None, valid=self.covered)
+        if "redness" not in self._maps:
+            self._maps["redness"] = redness_map(self.second, None, valid=self.covered)
+        return self._maps["redness"]
 
     def difference_map(self) -> MapImage:
         # The second photo is aligned already, so the two share one frame.
-        return difference_map(self.first, self.second, _SAME_PLACE, None, valid=self.covered)
+        if "difference" not in self._maps:
+            self._maps["difference"] = difference_map(
+                self.first, self.second, _SAME_PLACE, None, valid=self.covered
+            )
+        return self._maps["difference"]
+
+    @property
+    def size_bytes(self) -> int:
+        """Its memory with both maps made (each about the size of one photo)."""
+        covered = self.covered.nbytes if self.covered is not None else 0
+        return self.first.nbytes + 3 * self.second.nbytes + covered
 
     def cropped(self) -> tuple[U8, U8]:
         """Both photos cut to the same rectangle, one the second photo covers whole: the
@@ -346,8 +363,47 @@ def default_comparison(table: pd.DataFrame) -> tuple[int, int] | None:
     return first, int(later["photo_id"].iloc[-1])
 
 
+# How many pairs were aligned rather than found kept (tracker/app/kept_pairs.py says why
+# they are kept): what the tests and the benchmark count.
+pairs_aligned = 0
+
+
 def aligned_pair(ctx: Context, first_id: int, second_id: int) -> AlignedPair:
-    """Display copies of both photos, the second warped onto the first."""
+    """Display copies of both photos, the second warped onto the first. Kept per photo pair
+    and result (settings.compare_cache_mb): the same pair asked for again, by anyone who may
+    see both photos, is not aligned again until a photo or its result changes."""
+    global pairs_aligned
+    first_facts = _pair_facts(ctx, first_id)  # the permission check, before anything is kept
+    second_facts = _pair_facts(ctx, second_id)
+    key = (str(ctx.settings.data_dir), first_facts, second_facts)
+    kept = KEPT_PAIRS.get(key)
+    if isinstance(kept, AlignedPair):
+        return kept
+    pair = _align(ctx, first_id, second_id)
+    pairs_aligned += 1
+    for array in (pair.first, pair.second, pair.covered):
+        if array is not None:
+            array.setflags(write=False)  # shared between sessions: nobody may change it
+    limit = ctx.settings.compare_cache_mb * 2**20
+    KEPT_PAIRS.put(key, pair, pair.size_bytes, frozenset((first_facts[1], second_facts[1])), limit)
+    return pair
+
+
+def _pair_facts(ctx: Context, photo_id: int) -> tuple[int, str, int, int, str]:
+    """What a pair made with this photo depends on: its display file and full size, and a
+    digest of its latest result's registration (refused unless the actor may see it)."""
+    actor = ctx.actor
+    with ctx.uow() as uow:
+        photo = uow.repo.photo(actor.clinic_id, photo_id)
+        require_client_access(actor, uow.repo.client(actor.clinic_id, photo.client_id) if photo else None)
+        assert photo is not None
+        row = uow.repo.latest_result(actor.clinic_id, photo.id)
+        made_of = [row.metric_version, row.registration, (row.zones or {}).get("source")] if row else None
+        digest = hashlib.sha256(json.dumps(made_of, sort_keys=True, default=str).encode()).hexdigest()
+        return photo.id, photo.display_sha256, photo.width, photo.height, digest
+
+
+def _align(ctx: Context, first_id: int, second_id: int) -> AlignedPair:
     app, actor = ctx.app, ctx.actor
     first = _display(app, actor, first_id)
     second = _display(app, actor, second_id)

@@ -11,10 +11,10 @@ import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from tracker.app import audit
+from tracker.app import audit, client_view
 from tracker.app.context import Context
 from tracker.application import App
-from tracker.domain import JsonObject, Role
+from tracker.domain import Consents, JsonObject, Role
 from tracker.errors import Refused
 from tracker.events import PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
@@ -49,14 +49,18 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
     never has to fit in memory); returns a suggested file name.
 
     Every photo is included whatever the consents say: this is the client's right of
-    access to their own data, not a use of the photos for a purpose (the README says so)."""
+    access to their own data, not a use of the photos for a purpose (the README says so).
+    The client's own export leaves out what is the clinic's alone (tracker/app/client_view.py:
+    practitioners' notes, session and intake notes, staff emails); the clinic's holds all."""
     app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    staff = actor.role is not Role.CLIENT
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         courses = uow.repo.courses_of(actor.clinic_id, client.id)
         photos = uow.repo.photos_of(actor.clinic_id, client.id)
         results = uow.repo.results_of(actor.clinic_id, client.id)
-        notes = uow.repo.notes(actor.clinic_id, client.id) if actor.role is not Role.CLIENT else []
+        notes = uow.repo.notes(actor.clinic_id, client.id) if staff else []
+        consent = Consents.from_json(client.consent)
         record: JsonObject = {
             "format": EXPORT_FORMAT,
             "exported_at": utcnow().isoformat(timespec="seconds") + "Z",
@@ -68,13 +72,13 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
                 "date_of_birth": client.date_of_birth.isoformat() if client.date_of_birth else None,
                 "ita_deg": client.ita_deg,
                 "skin_tone": client.skin_tone,
-                "intake": client.intake,
-                "consent": client.consent,
+                "intake": client.intake if staff else client_view.intake_json(client.intake),
+                "consent": (consent if staff else client_view.consents(consent, actor.label)).to_json(),
                 "created_at": client.created_at.isoformat(timespec="seconds"),
             },
-            "courses": [_course(c) for c in courses],
+            "courses": [_course(c, staff=staff) for c in courses],
             "photos": [],
-            "notes": [
+            "notes": [  # the practitioners' notes: staff only, so none in the client's own
                 {"at": n.created_at.isoformat(timespec="seconds"), "author": n.author, "text": n.text}
                 for n in notes
             ],
@@ -108,7 +112,7 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
 
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("client.json", json.dumps(record, ensure_ascii=False, indent=2, default=str))
-        zf.writestr("README.txt", _README)
+        zf.writestr("README.txt", _README_STAFF if staff else _README_CLIENT)
         for name, key in files:  # photos are compressed already
             zf.writestr(zipfile.ZipInfo(name), app.blobs.get(key), compress_type=zipfile.ZIP_STORED)
     return filename
@@ -147,7 +151,7 @@ def delete_client(ctx: Context, client_id: int, typed_name: str) -> Deletion:
     app, actor = ctx.app, ctx.actor
     if actor.role is not Role.ADMIN:
         raise PermissionDenied("Only an admin can delete a client's data.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         if (typed_name or "").strip() != client.name.strip():
             raise Refused(f"Type the client's name exactly ({client.name}) to confirm the deletion.")
@@ -168,7 +172,7 @@ def delete_client(ctx: Context, client_id: int, typed_name: str) -> Deletion:
     return Deletion(photos=len(photos), files_deleted=deleted, files_kept=kept)
 
 
-def _course(course: TreatmentCourse) -> JsonObject:
+def _course(course: TreatmentCourse, *, staff: bool) -> JsonObject:
     return {
         "concern": course.concern.value,
         "planned_sessions": course.planned_sessions,
@@ -178,12 +182,12 @@ def _course(course: TreatmentCourse) -> JsonObject:
         # as stored: None means the concern's default regions / a reference chosen automatically
         "treated_regions": course.treated_regions,
         "reference_regions": course.reference_regions,
-        "sessions": [_session(s) for s in course.sessions],
+        "sessions": [_session(s, staff=staff) for s in course.sessions],
     }
 
 
-def _session(s: TreatmentSession) -> JsonObject:
-    return {
+def _session(s: TreatmentSession, *, staff: bool) -> JsonObject:
+    out: JsonObject = {
         "number": s.number,
         "at": s.at.isoformat(timespec="minutes"),
         "device": s.device,
@@ -191,24 +195,49 @@ def _session(s: TreatmentSession) -> JsonObject:
         "passes": s.passes,
         "serum": s.serum,
         "price": str(s.price) if s.price is not None else None,
-        "notes": s.notes,
         "client_rating": s.client_rating,
     }
+    if staff:
+        out["notes"] = s.notes  # the practitioner's, staff only
+    return out
 
 
 def _extension(photo: Photo) -> str:
     return _EXTENSIONS.get(photo.original_format.lower(), "bin")
 
 
-_README = """This archive holds everything the recovery-photo tracker stored about one client.
-
-client.json   the client record, intake and consent, course and sessions, every photo's
-              details and measurements (with the metric version that produced them), and,
-              in exports made by the clinic, the practitioners' notes
-photos/       every photo as stored: the uploaded file, with location data removed at upload
+_README_END = """photos/       every photo as stored: the uploaded file, with location data removed at upload
 
 The photos are in this archive whatever was agreed about photos in reports or marketing:
 it is the client's own copy of their data (the right of access), not a use of the photos.
 
 Times are the clinic's local times as recorded, except exported_at (UTC).
 """
+
+# The client's own export: what she told the clinic, her photos and measurements and her
+# treatment; not the practitioners' working record (tracker/app/client_view.py).
+_README_CLIENT = (
+    """This archive holds your data as the clinic's recovery-photo tracker stores it.
+
+client.json   your details, intake answers and consents, course and sessions, every
+              photo's details and measurements (with the metric version that produced them)
+"""
+    + _README_END
+    + """
+Not included: the practitioners' own working notes (notes about you, session notes,
+intake notes) and staff email addresses; an answer someone at the clinic recorded for
+you says "by the clinic". Ask the clinic if you would like a copy of those as well.
+"""
+)
+# The clinic's export (admin page, command line) holds everything, staff-only text included.
+_README_STAFF = (
+    """This archive holds everything the recovery-photo tracker stored about one client.
+
+client.json   the client record, intake and consent, course and sessions, every photo's
+              details and measurements (with the metric version that produced them), and
+              the staff-only text: the practitioners' notes ("notes"), session notes and
+              intake notes, with staff email addresses. The client's own export (My
+              account) leaves those out: check them before handing this copy over.
+"""
+    + _README_END
+)

@@ -112,8 +112,8 @@ def upcoming(
 
 def client_reminders(ctx: Context, client_id: int, today: date) -> list[Reminder]:
     """The client's upcoming reminders (the client themselves, or staff)."""
-    app, actor = ctx.app, ctx.actor
-    with app.uow() as uow:
+    actor = ctx.actor
+    with ctx.uow() as uow:
         require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         facts = reminder_facts(uow.session, actor.clinic_id, client_id)[0]
     return upcoming(facts.sessions, facts.plan, today)
@@ -170,7 +170,7 @@ def send_reminders(ctx: Context, today: date, *, send: Send | None) -> list[Outg
     settings = app.settings
     if send is not None and not settings.mail_from:
         raise Refused("mail_from is not set: the emails need a sender address.")
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         everyone = reminder_facts(uow.session, actor.clinic_id)
     out = []
     for facts in everyone:
@@ -179,7 +179,7 @@ def send_reminders(ctx: Context, today: date, *, send: Send | None) -> list[Outg
         due = [r for r in upcoming(facts.sessions, facts.plan, today) if r.on <= today + timedelta(days=1)]
         if not due:
             continue
-        with app.uow() as uow:
+        with ctx.uow() as uow:
             sent = already_sent(uow.session, facts.client_id, [(r.what, r.on) for r in due])
             new = tuple(r for r in due if (r.what, r.on) not in sent)
             if not new:

@@ -202,7 +202,7 @@ def client_report_pdf(
     """
     app, actor = ctx.app, ctx.actor
     fonts = find_font()  # fail before any work when the font is missing
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         clinic = uow.repo.clinic(client.clinic_id)
         clinic_name = clinic.name if clinic else ""
@@ -235,7 +235,7 @@ def client_report_pdf(
     _sessions_section(pdf, progress)
     data = bytes(pdf.output())
 
-    with app.uow() as uow:
+    with ctx.uow() as uow:
         audit.record(
             uow,
             actor,

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from tracker.app import flags as lifecycle
+from tracker.app.client_view import STAFF_ONLY_HELP
 from tracker.app.context import Context
 from tracker.app.flags import MAX_FLAG_NOTE_CHARS, Flag, FlagState, FlagView, Review
 from tracker.glossary import label
@@ -93,6 +94,7 @@ def _open_flag(
         note = st.text_input(
             "Note (needed to acknowledge: what was done or decided)",
             max_chars=MAX_FLAG_NOTE_CHARS,
+            help=STAFF_ONLY_HELP,
             key=f"flag_note_{key}",
         )
         until = st.date_input(
