@@ -41,6 +41,7 @@ from tracker.app import (
     consent,
     courses,
     dashboard,
+    downloads,
     flags,
     jobs,
     measurements,
@@ -353,6 +354,8 @@ CASES: dict[str, Case] = {
     ),
     # tracker/app/records.py
     "records.delete_client": Case(lambda c, w: records.delete_client(c, w.client_id, w.client_name), False),
+    # tracker/app/downloads.py: every kind of file goes through one use case
+    "downloads.build": Case(lambda c, w: downloads.build(c, "export", w.client_id), True),
     "records.export_client": Case(lambda c, w: records.export_client(c, w.client_id), True),
     "records.write_client_export": Case(
         lambda c, w: records.write_client_export(c, w.client_id, io.BytesIO()), True
