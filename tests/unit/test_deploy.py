@@ -10,6 +10,7 @@ $TRACKER_TEST_NGINX: not $NGINX, which nginx itself reads).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -23,7 +24,7 @@ import pytest
 from tracker.cli import _parser
 from tracker.config import MB, Settings
 from tracker.serve import proxy_body_limit_mb
-from tracker.web.security_headers import CSP, LOCAL_ONLY, headers_for
+from tracker.web.security_headers import CSP, HOST_CONFIG, HOST_CONFIG_ANSWER, LOCAL_ONLY, headers_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -224,6 +225,17 @@ def test_internal_endpoints_are_not_served_to_the_internet(nginx: Directive) -> 
     assert location(tls, "/_stcore/agent/").values("return") == ["404"]
     health = location(tls, "/_stcore/health")
     assert health.values("deny") == ["all"] and "127.0.0.1" in health.values("allow")
+
+
+def test_streamlits_host_config_is_answered_by_the_proxy_with_no_allowed_origin(nginx: Directive) -> None:
+    """Streamlit's own answer names origins that may drive the page from a parent frame; the
+    proxy never passes it on, and answers what the app answers to other addresses."""
+    _plain, tls = servers(nginx)
+    (host_config,) = [d for d in tls.all("location") if d.args == ["=", HOST_CONFIG]]
+    assert host_config.values("proxy_pass") == []
+    status, body = host_config.one("return").args
+    assert status == "200" and json.loads(body) == HOST_CONFIG_ANSWER
+    assert HOST_CONFIG_ANSWER["allowedOrigins"] == []
 
 
 def _nginx_binary() -> str | None:

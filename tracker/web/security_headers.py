@@ -14,10 +14,16 @@ reached without the proxy (a demo, a LAN) has them as well. The policy:
   and blob: (Streamlit loads a page component's script, the camera's, from a blob: URL,
   which only a script already running in the page can make).
 - nosniff, and no Referer sent anywhere.
+
+Streamlit's own /_stcore/host-config names the origins allowed to drive the page from a
+parent frame (Streamlit's cloud hosts among them) and other switches for hosting
+platforms. The page cannot connect without an answer there, so it is not refused: to
+anyone but this machine the answer is our own, fixed one, with no allowed origin at all.
 """
 
 from __future__ import annotations
 
+import json
 from ipaddress import ip_address
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +43,18 @@ HEADERS = {
 }
 # Answered to this machine only (a monitor, an operator with curl); 404 to anyone else.
 LOCAL_ONLY = ("/_stcore/metrics",)
+HOST_CONFIG = "/_stcore/host-config"
+# What the page needs from host-config, and nothing that lets another site drive it. The
+# proxy answers the same (deploy/nginx/tracker.conf); a test keeps the two equal.
+HOST_CONFIG_ANSWER = {
+    "allowedOrigins": [],
+    "useExternalAuthToken": False,
+    "enableCustomParentMessages": False,
+    "enforceDownloadInNewTab": False,
+    "metricsUrl": "",
+    "blockErrorDialogs": False,
+    "resourceCrossOriginMode": None,
+}
 
 
 def headers_for(path: str) -> dict[str, str]:
@@ -67,16 +85,13 @@ class SecurityHeaders:
             return
         path: str = scope.get("path", "")
         added = headers_for(path)
-        if path.endswith(LOCAL_ONLY) and not is_loopback(scope.get("client")):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 404,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8")]
-                    + [(k.encode(), v.encode()) for k, v in added.items()],
-                }
-            )
-            await send({"type": "http.response.body", "body": b"Not found"})
+        outside = not is_loopback(scope.get("client"))
+        if path.endswith(LOCAL_ONLY) and outside:
+            await _answer(send, 404, "text/plain; charset=utf-8", b"Not found", added)
+            return
+        if path.endswith(HOST_CONFIG) and outside:
+            body = json.dumps(HOST_CONFIG_ANSWER).encode()
+            await _answer(send, 200, "application/json", body, {**added, "cache-control": "no-cache"})
             return
 
         async def send_with_headers(message: Message) -> None:
@@ -89,4 +104,25 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-__all__ = ["CSP", "HEADERS", "LOCAL_ONLY", "SecurityHeaders", "headers_for", "is_loopback"]
+async def _answer(send: Send, status: int, media_type: str, body: bytes, headers: dict[str, str]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", media_type.encode())]
+            + [(k.encode(), v.encode()) for k, v in headers.items()],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+__all__ = [
+    "CSP",
+    "HEADERS",
+    "HOST_CONFIG",
+    "HOST_CONFIG_ANSWER",
+    "LOCAL_ONLY",
+    "SecurityHeaders",
+    "headers_for",
+    "is_loopback",
+]

@@ -4,10 +4,11 @@ middleware (tracker/web/security_headers.py) in front of a small ASGI app."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from starlette.types import Message, Receive, Scope, Send
 
-from tracker.web.security_headers import SecurityHeaders
+from tracker.web.security_headers import HOST_CONFIG_ANSWER, SecurityHeaders
 
 
 async def _hello(scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,6 +66,15 @@ def test_metrics_answer_this_machine_only() -> None:
     assert _get("/_stcore/metrics", client=("127.0.0.1", 1234))[0] == 200
     assert _get("/_stcore/metrics", client=("::1", 1234))[0] == 200
     assert _get("/_stcore/health")[0] == 200  # others pass
+
+
+def test_host_config_gets_a_fixed_answer_with_no_allowed_origin_outside_this_machine() -> None:
+    status, headers, body = _get("/_stcore/host-config")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert json.loads(body) == HOST_CONFIG_ANSWER and json.loads(body)["allowedOrigins"] == []
+    assert headers["x-frame-options"] == "DENY"
+    # Streamlit's own answer (here the small app's) only to the machine itself
+    assert _get("/_stcore/host-config", client=("127.0.0.1", 1234))[2] == b"<html>app</html>"
 
 
 def test_websockets_pass_untouched() -> None:
