@@ -1,0 +1,83 @@
+"""Parallel sign-ins from several browser tabs, against a served app (issue 12, item 1).
+
+Eight tabs (each its own browser context, as separate browsers would be) submit a wrong
+password for one email as close together as a person with eight tabs could. The server
+handles them at once; only `sign_in_max_failures` may have their password checked (each
+check is a `sign_in_failed` row in the audit table), and the tabs beyond are told to wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.e2e.test_browser import (  # noqa: F401 — the shared browser fixture
+    DESKTOP,
+    PHONE,
+    Watched,
+    _form,
+    _key,
+    browser,
+    demo_copy,
+    serve,
+)
+from tracker.app.demo import DEMO_ADMIN_EMAIL, DemoResult
+from tracker.bootstrap import App
+from tracker.config import Settings
+
+TABS = 8
+WRONG = "That email and password do not match an account."
+LOCKED = "Too many failed sign-ins for this email"
+
+
+@pytest.fixture(scope="module")
+def served(
+    demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    data = demo_copy(demo_loaded, tmp_path_factory)
+    with serve(data) as url:
+        yield url, data
+
+
+def _actions(data: Path) -> dict[str, int]:
+    engine = create_engine(Settings(data_dir=data, _env_file=None).resolved_database_url)  # type: ignore[call-arg]
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("select action, count(*) from audit_event group by action"))
+            return {str(action): int(count) for action, count in rows}
+    finally:
+        engine.dispose()
+
+
+def test_parallel_tabs_get_at_most_the_limit_of_password_checks(
+    browser: object,  # noqa: F811
+    served: tuple[str, Path],
+) -> None:
+    url, data = served
+    limit = Settings(_env_file=None).sign_in_max_failures  # type: ignore[call-arg]
+    tabs = [Watched(browser, url, PHONE if i % 2 else DESKTOP) for i in range(TABS)]
+    try:
+        for i, w in enumerate(tabs):
+            _key(w.page, "email").locator("input").fill(DEMO_ADMIN_EMAIL)
+            _key(w.page, "password").locator("input").fill(f"wrong guess {i}")
+        buttons = [_form(w.page, "email").get_by_role("button", name="Sign in") for w in tabs]
+        for button in buttons:  # submitted together: each click returns before the server answers
+            button.click()
+        outcomes = []
+        for w in tabs:
+            w.page.get_by_text(WRONG).or_(w.page.get_by_text(LOCKED)).wait_for(timeout=180_000)
+            outcomes.append("locked" if w.page.get_by_text(LOCKED).count() else "wrong")
+        assert outcomes.count("wrong") == limit, outcomes
+        assert outcomes.count("locked") == TABS - limit, outcomes
+        locked_tab = tabs[outcomes.index("locked")]
+        locked_tab.shot("sign-in-locked-" + ("phone" if outcomes.index("locked") % 2 else "desktop"))
+        actions = _actions(data)
+        assert actions.get("sign_in_failed") == limit and actions.get("sign_in_locked") == 1, actions
+        for w in tabs:
+            w.check()
+    finally:
+        for w in tabs:
+            w.context.close()
