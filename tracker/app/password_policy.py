@@ -21,6 +21,12 @@ MIN_DISTINCT_CHARS = 4
 GENERATED_GROUPS, GROUP_BYTES = 4, 3
 GENERATED_BITS = GENERATED_GROUPS * GROUP_BYTES * 8
 
+# What the password fields say, so a refusal is rarely needed.
+PASSWORD_ADVICE = (
+    f"At least {MIN_PASSWORD_CHARS} characters, and not a common password, a simple pattern or "
+    "your email. A few unrelated words work well."
+)
+
 _TRAILING_DIGITS = re.compile(r"[\d\W_]+$")
 
 

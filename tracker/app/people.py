@@ -20,6 +20,7 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 from tracker.app import audit, throttle
 from tracker.app.context import Context
 from tracker.app.password_policy import MIN_PASSWORD_CHARS as MIN_PASSWORD_CHARS
+from tracker.app.password_policy import PASSWORD_ADVICE as PASSWORD_ADVICE
 from tracker.app.password_policy import check_password as _check_policy
 from tracker.app.password_policy import generate_password as generate_password
 from tracker.app.throttle import Busy as Busy
