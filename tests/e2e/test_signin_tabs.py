@@ -33,6 +33,7 @@ _CLICK_AT = """at => setTimeout(
   () => document.querySelector('[data-testid="stFormSubmitButton"] button').click(), at - Date.now())"""
 WRONG = "That email and password do not match an account."
 LOCKED = "Too many failed sign-ins for this email"
+BUSY = "The service is busy, please try again in a moment."
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,12 @@ def served(
     demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Path]]:
     data = demo_copy(demo_loaded, tmp_path_factory)
-    with serve(data) as url:
-        yield url, data
+    with pytest.MonkeyPatch.context() as patch:
+        # A check may wait long for its turn here (a loaded test machine); a tab that still
+        # waits too long is told the service is busy, and its attempt is not counted.
+        patch.setenv("TRACKER_PASSWORD_CHECK_WAIT_SECONDS", "60")
+        with serve(data) as url:
+            yield url, data
 
 
 def _actions(data: Path) -> dict[str, int]:
@@ -75,14 +80,19 @@ def test_parallel_tabs_get_at_most_the_limit_of_password_checks(
             w.page.evaluate(_CLICK_AT, at)
         outcomes = []
         for w in tabs:
-            w.page.get_by_text(WRONG).or_(w.page.get_by_text(LOCKED)).wait_for(timeout=180_000)
-            outcomes.append("locked" if w.page.get_by_text(LOCKED).count() else "wrong")
-        assert outcomes.count("wrong") == limit, outcomes
+            page = w.page
+            page.get_by_text(WRONG).or_(page.get_by_text(LOCKED)).or_(page.get_by_text(BUSY)).wait_for(
+                timeout=180_000
+            )
+            said = {"wrong": WRONG, "locked": LOCKED, "busy": BUSY}
+            outcomes.append(next(k for k, message in said.items() if page.get_by_text(message).count()))
         assert outcomes.count("locked") == TABS - limit, outcomes
+        assert outcomes.count("wrong") + outcomes.count("busy") == limit, outcomes
         locked_tab = tabs[outcomes.index("locked")]
         locked_tab.shot("sign-in-locked-" + ("phone" if outcomes.index("locked") % 2 else "desktop"))
         actions = _actions(data)
-        assert actions.get("sign_in_failed") == limit and actions.get("sign_in_locked") == 1, actions
+        checked = actions.get("sign_in_failed")  # one row per password checked
+        assert checked == outcomes.count("wrong") <= limit and actions.get("sign_in_locked") == 1, actions
         for w in tabs:
             w.check()
     finally:
