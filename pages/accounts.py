@@ -5,8 +5,6 @@ link. Switching off or resetting a password signs that account out everywhere.""
 
 from __future__ import annotations
 
-import secrets
-
 import pandas as pd
 import streamlit as st
 
@@ -56,8 +54,8 @@ if isinstance(made, account_links.Link):
 
 
 def suggested_password() -> str:
-    """Easy to read out over the phone, long enough to be safe (~70 bits)."""
-    return "-".join(secrets.token_hex(3) for _ in range(4))
+    """Fresh for every login; see people.generate_password (96 random bits)."""
+    return people.generate_password()
 
 
 rows = people.list_accounts(ctx)

@@ -23,7 +23,10 @@ show_flash("my_account")
 with st.form("change_password", clear_on_submit=True):
     current = st.text_input("Current password", type="password", key="pw_current")
     new = st.text_input(
-        f"New password (at least {people.MIN_PASSWORD_CHARS} characters)", type="password", key="pw_new"
+        f"New password (at least {people.MIN_PASSWORD_CHARS} characters)",
+        type="password",
+        key="pw_new",
+        help=people.PASSWORD_ADVICE,
     )
     again = st.text_input("New password again", type="password", key="pw_again")
     if st.form_submit_button("Change password"):

@@ -208,6 +208,12 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_send_reminders)
 
     p = sub.add_parser(
+        "purge",
+        help="delete sign-in sessions long over, passed throttle counts and old audit events (run daily)",
+    )
+    p.set_defaults(handler=cmd_purge)
+
+    p = sub.add_parser(
         "serve",
         help="start the app with the server limits of this configuration (extra args go to streamlit)",
     )
@@ -689,6 +695,25 @@ def cmd_send_reminders(args: argparse.Namespace, settings: Settings) -> int:
         if args.dry_run:
             _say(email.body)
     _say(f"{len(emails)} email(s) {'to send' if args.dry_run else 'sent'} for {today:%Y-%m-%d}")
+    return EXIT_OK
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.app.retention import purge
+    from tracker.bootstrap import open_app
+
+    purged = purge(open_app(settings))
+    kept = (
+        "kept for ever (audit_retention_days = 0)"
+        if settings.audit_retention_days == 0
+        else f"older than {settings.audit_retention_days} days"
+    )
+    print(
+        f"removed {purged.login_sessions} sign-in session(s) over for more than "
+        f"{settings.login_session_retention_days} days"
+    )
+    print(f"removed {purged.throttle_rows} sign-in throttle count(s) whose window has passed")
+    print(f"removed {purged.audit_events} audit event(s) {kept}")
     return EXIT_OK
 
 

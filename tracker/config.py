@@ -45,6 +45,19 @@ class Settings(BaseSettings):
     # Failed sign-ins allowed per email within the window before further tries are refused.
     sign_in_max_failures: int = Field(default=5, gt=0)
     sign_in_lockout_minutes: float = Field(default=15.0, gt=0)
+    # The same from one source address (any emails), when the server knows it; 0: not
+    # counted (a proxy on another machine that does not pass the client's address on).
+    sign_in_max_failures_per_source: int = Field(default=20, ge=0)
+    # Password checks (~64 MB each) running at once in one server process; beyond this a
+    # sign-in waits up to password_check_wait_seconds, then is refused as busy.
+    max_concurrent_password_checks: int = Field(default=2, gt=0, le=64)
+    password_check_wait_seconds: float = Field(default=5.0, gt=0, le=60)
+    # A signed-in browser left unused this long is signed out (besides session_hours).
+    session_idle_minutes: float = Field(default=30.0, gt=0)
+    # `python -m tracker purge` deletes audit events older than this (0: keep for ever) and
+    # ended or expired sign-in sessions older than login_session_retention_days.
+    audit_retention_days: int = Field(default=400, ge=0)
+    login_session_retention_days: int = Field(default=30, ge=0)
     # Each upload from the app is checked and measured in a child process with these limits
     # (tracker.worker): computing time, memory it may add to the ~1 GB the imaging libraries
     # take, time on the clock, and how many run at once per server process. A 48 MP photo

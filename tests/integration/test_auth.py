@@ -20,7 +20,7 @@ from tracker.app.people import (
 from tracker.bootstrap import App
 from tracker.domain import Role
 from tracker.permissions import Actor
-from tracker.store.models import AuditEvent, LoginSession, User, utcnow
+from tracker.store.models import LoginSession, SignInThrottle, User, utcnow
 
 EMAIL, PASSWORD = "ann@clinic.test", "correct horse battery"
 
@@ -112,7 +112,7 @@ def test_repeated_failures_lock_the_email_for_a_while(app: App, signed_in: Actor
     with pytest.raises(TooManyAttempts):
         authenticate(app, "nobody@clinic.test", "wrong")
     with app.uow() as uow:  # the window passes
-        uow.session.execute(update(AuditEvent).values(at=utcnow() - timedelta(minutes=16)))
+        uow.session.execute(update(SignInThrottle).values(window_start=utcnow() - timedelta(minutes=16)))
         uow.commit()
     assert authenticate(app, EMAIL, PASSWORD) == signed_in
 

@@ -324,7 +324,10 @@ def test_the_app_unit_serves_the_module_as_its_own_user_with_restarts() -> None:
     assert unit.one("Install", "WantedBy") == "multi-user.target"
 
 
-@pytest.mark.parametrize("name", ["tracker@.service", "tracker-backup.service", "tracker-reminders.service"])
+@pytest.mark.parametrize(
+    "name",
+    ["tracker@.service", "tracker-backup.service", "tracker-reminders.service", "tracker-purge.service"],
+)
 def test_every_unit_is_hardened_and_may_still_write_the_data_folder(name: str) -> None:
     unit = read_unit(name)
     for key, value in [
@@ -356,7 +359,8 @@ def test_the_backup_unit_runs_the_backup_command_outside_the_data_folder() -> No
 
 
 @pytest.mark.parametrize(
-    ("timer", "command"), [("tracker-backup", "backup"), ("tracker-reminders", "send-reminders")]
+    ("timer", "command"),
+    [("tracker-backup", "backup"), ("tracker-reminders", "send-reminders"), ("tracker-purge", "purge")],
 )
 def test_timers_start_their_commands_and_catch_up_after_downtime(timer: str, command: str) -> None:
     unit = read_unit(f"{timer}.timer")
@@ -390,7 +394,13 @@ def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze on this machine")
 @pytest.mark.parametrize(
-    "name", ["./tracker@8501.service", "tracker-backup.service", "tracker-reminders.service"]
+    "name",
+    [
+        "./tracker@8501.service",
+        "tracker-backup.service",
+        "tracker-reminders.service",
+        "tracker-purge.service",
+    ],
 )
 def test_systemd_rates_each_service_exposed_2_or_less_of_10(tmp_path: Path, name: str) -> None:
     folder = _installed_copies(tmp_path)

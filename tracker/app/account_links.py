@@ -114,9 +114,9 @@ def open_link(app: App, token: str | None) -> OpenLink:
 def use_link(app: App, token: str | None, password: str) -> Actor:
     """Set the password through a link, which then stops working; every other sign-in of
     the account ends. Returns the person, to be signed in."""
-    check_password(password)
     with app.uow() as uow:
         link, user = _live(uow, token)
+        check_password(password, user.email)
         now = utcnow()
         user.password_hash = hash_password(password)
         user.must_change_password = False

@@ -17,17 +17,24 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
-from tracker.app import audit
+from tracker.app import audit, throttle
 from tracker.app.context import Context
+from tracker.app.password_policy import MIN_PASSWORD_CHARS as MIN_PASSWORD_CHARS
+from tracker.app.password_policy import PASSWORD_ADVICE as PASSWORD_ADVICE
+from tracker.app.password_policy import check_password as _check_policy
+from tracker.app.password_policy import generate_password as generate_password
+from tracker.app.throttle import Busy as Busy
+from tracker.app.throttle import TooManyAttempts as TooManyAttempts
 from tracker.application import App
 from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.permissions import Actor, PermissionDenied, require_client_access, require_staff
+from tracker.store import sign_in as sign_in_store
 from tracker.store.models import LoginSession, User, utcnow
 from tracker.store.uow import UnitOfWork
 
-MIN_PASSWORD_CHARS = 10
-
+# A signed-in browser's last use is written at most this often.
+TOUCH_EVERY = timedelta(minutes=1)
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
@@ -76,7 +83,7 @@ def create_account(
     if not _EMAIL.match(address) or len(address) > 320:
         raise Refused(f"'{email}' is not an email address.")
     if password is not None:
-        check_password(password)
+        check_password(password, address)
     if (role is Role.CLIENT) != (client_id is not None):
         raise Refused("A client account needs its client record; staff accounts have none.")
     with ctx.uow() as uow:
@@ -149,9 +156,9 @@ def reset_password(ctx: Context, user_id: int, password: str) -> None:
     """Staff type a new password (and tell it): the person must choose their own at the
     next sign-in, as after create_account."""
     actor = ctx.actor
-    check_password(password)
     with ctx.uow() as uow:
         user = _managed_user(uow, actor, user_id)
+        check_password(password, user.email)
         user.password_hash = hash_password(password)
         user.must_change_password = actor.user_id is not None and actor.user_id != user.id
         _end_sessions(uow, user.id)
@@ -161,28 +168,45 @@ def reset_password(ctx: Context, user_id: int, password: str) -> None:
 
 def change_own_password(ctx: Context, current: str, new: str, *, keep_session: str | None = None) -> None:
     """Anyone signed in may change their own password; other browsers signed in as them are
-    signed out (this one stays, if its session token is given)."""
-    actor = ctx.actor
+    signed out (this one stays, if its session token is given).
+
+    A wrong current password is a failed sign-in for the account's email: counted before
+    the check, audited, and locked out like sign-in, so this form is no way around it."""
+    app, actor = ctx.app, ctx.actor
     if actor.user_id is None:
         raise PermissionDenied("Only a signed-in account has a password.")
-    check_password(new)
     with ctx.uow() as uow:
         user = uow.repo.user(actor.user_id)
-        if user is None or not user.active or not verify_password(current, user.password_hash):
+        if user is None or not user.active:
             raise Refused("The current password is not right.")
-        if verify_password(new, user.password_hash):
+        email = user.email
+    check_password(new, email)
+    key = throttle.email_key(app.settings, email)
+    _count_or_refuse(app, [key], user)
+    with throttle.password_check(app.settings):
+        right = verify_password(current, user.password_hash)
+        same = right and verify_password(new, user.password_hash)
+    with ctx.uow() as uow:
+        if not right:
+            audit.record(uow, actor, "change_password_failed", "user", user.id)
+            uow.commit()
+            raise Refused("The current password is not right.")
+        sign_in_store.clear_attempts(uow.session, key.digest)
+        if same:
+            uow.commit()
             raise Refused("The new password is the same as the current one.")
-        user.password_hash = hash_password(new)
-        _end_sessions(uow, user.id, keep=session_digest(keep_session) if keep_session else None)
-        audit.record(uow, actor, "change_password", "user", user.id)
+        row = uow.repo.user(user.id)
+        if row is None or not row.active:
+            raise Refused("The current password is not right.")
+        row.password_hash = hash_password(new)
+        _end_sessions(uow, row.id, keep=session_digest(keep_session) if keep_session else None)
+        audit.record(uow, actor, "change_password", "user", row.id)
         uow.commit()
 
 
-def check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_CHARS:
-        raise Refused(f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
-    if len(password.encode("utf-8")) > 256:
-        raise Refused("A password can have at most 256 bytes.")
+def check_password(password: str, email: str | None = None) -> None:
+    """Refuse a password the policy does not accept (tracker/app/password_policy.py)."""
+    _check_policy(password, email)
 
 
 def _require_may_manage(actor: Actor, role: Role) -> None:
@@ -234,53 +258,86 @@ if TYPE_CHECKING:
     from tracker.store.models import User
 
 
-class TooManyAttempts(Refused):
-    """Sign-in refused without looking at the password: too many recent failures."""
+def authenticate(app: App, email: str, password: str, source: str | None = None) -> Actor | None:
+    """The actor for a correct email and password, else None. Every attempt is audited
+    (by account id and clinic; an unknown email is "unknown account", never the text typed).
 
-
-def authenticate(app: App, email: str, password: str) -> Actor | None:
-    """The actor for a correct email and password, else None. Every attempt is audited.
-
-    After `sign_in_max_failures` failures for one email within `sign_in_lockout_minutes`
-    (counted since its last successful sign-in), further attempts raise TooManyAttempts
-    until the window has passed, so a password cannot be guessed at speed. The same
-    applies to unknown emails, so the refusal reveals nothing about which accounts exist.
+    Each attempt is counted before the password is checked, per email and per source
+    address when it is known (tracker/app/throttle.py): beyond `sign_in_max_failures` for one
+    email (or `sign_in_max_failures_per_source` from one address) within
+    `sign_in_lockout_minutes`, further attempts raise TooManyAttempts until the window has
+    passed, without a check. A correct password starts the email's count again. Unknown
+    emails are counted alike, so the refusal reveals nothing about which accounts exist.
+    Raises Busy when too many checks are running at once.
     """
-    from tracker.store.models import utcnow
-
     email = (email or "").strip().lower()
-    label = email[:320] or "(empty)"
+    settings = app.settings
+    keys = [throttle.email_key(settings, email)]
+    by_source = throttle.source_key(settings, source)
+    if by_source is not None:
+        keys.append(by_source)
+    with app.uow() as uow:
+        user = uow.repo.user_by_email(email) if email else None
+    _count_or_refuse(app, keys, user)
+    try:
+        with throttle.password_check(settings):
+            ok = verify_password(password or "", user.password_hash if user else _DUMMY_HASH)
+    except Busy:
+        with app.uow() as uow:  # not a failure: nothing was checked
+            for key in keys:
+                sign_in_store.give_back_attempt(uow.session, key.digest)
+            uow.commit()
+        raise
+    ok = ok and user is not None and user.active
+    with app.uow() as uow:
+        if ok:
+            sign_in_store.clear_attempts(uow.session, keys[0].digest)
+            for key in keys[1:]:
+                sign_in_store.give_back_attempt(uow.session, key.digest)
+        action = "sign_in" if ok else "sign_in_failed"
+        if user is not None:
+            audit.record(uow, _actor_for(user), action, "user", user.id)
+        else:
+            uow.repo.audit(
+                actor=throttle.UNKNOWN_ACCOUNT, action=action, entity="user", entity_id=None, clinic_id=None
+            )
+        uow.commit()
+    if not ok or user is None:
+        return None
+    return _actor_for(user)
+
+
+def _count_or_refuse(app: App, keys: list[throttle.Key], user: User | None) -> None:
+    """Count the attempt under every key (the first statements of their transaction, so
+    they wait for the write lock rather than read first); raise TooManyAttempts if any is
+    over its limit. The first refusal of a window writes its one "sign_in_locked" event;
+    later ones only raise its count."""
     settings = app.settings
     with app.uow() as uow:
-        since = utcnow() - timedelta(minutes=settings.sign_in_lockout_minutes)
-        last_ok = uow.repo.last_audit_at(label, "sign_in", since)
-        failures = uow.repo.audit_count(
-            label, "sign_in_failed", last_ok if last_ok and last_ok > since else since
-        )
-        if failures >= settings.sign_in_max_failures:
-            uow.repo.audit(
-                actor=label, action="sign_in_locked", entity="user", entity_id=None, clinic_id=None
-            )
-            uow.commit()
-            raise TooManyAttempts(
-                "Too many failed sign-ins for this email. Please wait "
-                f"{settings.sign_in_lockout_minutes:g} minutes, or ask the clinic to reset the password."
-            )
-        user = uow.repo.user_by_email(email) if email else None
-        ok = verify_password(password or "", user.password_hash if user else _DUMMY_HASH)
-        ok = ok and user is not None and user.active
-        uow.repo.audit(
-            actor=label,
-            actor_user_id=user.id if user else None,
-            action="sign_in" if ok else "sign_in_failed",
-            entity="user",
-            entity_id=user.id if user else None,
-            clinic_id=user.clinic_id if user else None,
-        )
+        counted = [(key, *throttle.count_attempt(uow, settings, key)) for key in keys]
+        over = [(key, number, event) for key, number, event in counted if number > key.limit]
+        for key, number, event in over:
+            known = user if key.kind == "email" else None
+            detail: dict[str, object] = {
+                "by": key.kind,
+                "refused": number - key.limit,
+                "window_minutes": settings.sign_in_lockout_minutes,
+            }
+            if event is None:
+                event = sign_in_store.add_lockout_event(
+                    uow.session,
+                    actor=audit.user_label(known.id) if known else throttle.UNKNOWN_ACCOUNT,
+                    actor_user_id=known.id if known else None,
+                    clinic_id=known.clinic_id if known else None,
+                    detail=detail,
+                    at=utcnow(),
+                )
+                sign_in_store.note_lockout_event(uow.session, key.digest, event)
+            else:
+                sign_in_store.set_refused_count(uow.session, event, detail)
         uow.commit()
-        if not ok or user is None:
-            return None
-        return _actor_for(user)
+    if over:
+        raise throttle.refusal(settings, over[0][0])
 
 
 def _actor_for(user: User) -> Actor:
@@ -309,8 +366,6 @@ def start_session(ctx: Context) -> str:
 def open_session(app: App, actor: Actor) -> str:
     """start_session for the sign-in itself: it also opens the session of an actor who must
     change their password first (for whom no Context can be made)."""
-    from tracker.store.models import utcnow
-
     if actor.user_id is None:
         raise ValueError("only a user account can have a login session")
     token = secrets.token_urlsafe(32)
@@ -329,36 +384,51 @@ def open_session(app: App, actor: Actor) -> str:
 
 
 def resume_session(app: App, token: str | None) -> Actor | None:
-    """The actor of a live session token; None when unknown, ended, expired or when the
-    account has been deactivated since."""
-    from tracker.store.models import utcnow
-
+    """The actor of a live session token; None when unknown, ended, expired, unused for
+    `session_idle_minutes` (a browser left signed in at a shared reception desk), or when
+    the account has been deactivated since. Each use is recorded, at most once a minute."""
     if not isinstance(token, str) or not token or len(token) > 200:
         return None
+    now = utcnow()
+    digest = session_digest(token)
     with app.uow() as uow:
-        row = uow.repo.login_session(session_digest(token))
-        if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+        row = uow.repo.login_session(digest)
+        if not _live(app, row, now):
             return None
+        assert row is not None
         user = uow.repo.user(row.user_id)
         if user is None or not user.active:
             return None
-        return _actor_for(user)
+        actor = _actor_for(user)
+        last_used = row.last_used_at or row.created_at
+    if last_used <= now - TOUCH_EVERY:
+        with app.uow() as uow:  # its own transaction, the write first (see sign_in_store)
+            sign_in_store.touch_login_session(uow.session, digest, now, now - TOUCH_EVERY)
+            uow.commit()
+    return actor
+
+
+def _live(app: App, row: LoginSession | None, now: datetime) -> bool:
+    """Not ended, not past its lifetime, and used within the idle timeout."""
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        return False
+    idle_since = now - timedelta(minutes=app.settings.session_idle_minutes)
+    return (row.last_used_at or row.created_at) > idle_since
 
 
 def finish_password_change(app: App, token: str | None, new: str) -> Actor:
     """The forced change at the first sign-in after staff set the password: the session's
     person chooses their own (not the one staff typed); other sessions end. Returns the
     actor now free to use the app."""
-    from tracker.store.models import utcnow
-
-    check_password(new)
     with app.uow() as uow:
         row = uow.repo.login_session(session_digest(token)) if token and len(token) <= 200 else None
-        if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+        if not _live(app, row, utcnow()):
             raise Refused("Your sign-in has ended. Please sign in again.")
+        assert row is not None
         user = uow.repo.user(row.user_id)
         if user is None or not user.active:
             raise Refused("Your sign-in has ended. Please sign in again.")
+        check_password(new, user.email)
         if verify_password(new, user.password_hash):
             raise Refused("Please choose a password of your own, not the one the clinic gave you.")
         user.password_hash = hash_password(new)
@@ -372,8 +442,6 @@ def finish_password_change(app: App, token: str | None, new: str) -> Actor:
 
 def end_session(app: App, token: str | None) -> None:
     """Sign-out: the token stops working everywhere at once."""
-    from tracker.store.models import utcnow
-
     if not token:
         return
     with app.uow() as uow:

@@ -159,6 +159,23 @@ class LoginSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # For the idle timeout; written at most once a minute (None: not used since created_at).
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SignInThrottle(Base):
+    """Sign-in attempts counted per key (the SHA-256 of an email, or of a source address)
+    within a window that starts at the first attempt. The count is raised in one statement
+    before the password is checked, so parallel attempts each see their own number; only
+    those within the limit are checked. Holds no email or address, only their digests."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # The window's one "sign_in_locked" audit event, kept up to date with the refused count.
+    locked_event_id: Mapped[int | None]
 
 
 class ClientNote(Base):

@@ -84,7 +84,9 @@ def require_context(*roles: Role) -> Context:
 
 
 def sign_in(email: str, password: str) -> Actor | None:
-    actor = authenticate(get_app(), email, password)
+    """Attempts are also counted per source address when the server knows it (None on
+    localhost and behind a proxy on this machine)."""
+    actor = authenticate(get_app(), email, password, source=st.context.ip_address)
     if actor is not None:
         signed_in_as(actor)
     return actor

@@ -81,6 +81,7 @@ def _new_password_form(key: str, button: str) -> tuple[str, str, bool]:
             type="password",
             key=f"{key}_new",
             autocomplete="new-password",
+            help=people.PASSWORD_ADVICE,
         )
         again = st.text_input(
             "New password again", type="password", key=f"{key}_again", autocomplete="new-password"
