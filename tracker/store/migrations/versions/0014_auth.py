@@ -3,8 +3,8 @@
 Sign-in attempts counted atomically before the password is checked, and the idle timeout
 of signed-in browsers (issue 12, items 1 and 9).
 
-Revision ID: 0013_auth
-Revises: 0012_account_links
+Revision ID: 0014_auth
+Revises: 0013_audit_ids
 Create Date: 2026-12-02 00:30:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_auth"
-down_revision: str | None = "0012_account_links"
+revision: str = "0014_auth"
+down_revision: str | None = "0013_audit_ids"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
