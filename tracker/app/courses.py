@@ -46,6 +46,7 @@ from tracker.store import flag_reviews, queries
 from tracker.store.models import Client, Clinic, TreatmentCourse, TreatmentSession, utcnow
 from tracker.store.queries import course_facts
 from tracker.store.uow import UnitOfWork
+from tracker.text_rules import checked_text
 
 
 class SameName(Refused):
@@ -72,6 +73,7 @@ class ContraindicationOnFile(Refused):
 
 def ensure_clinic(app: App, name: str, *, demo: bool = False) -> int:
     """The clinic of this name, created when missing (`demo` marks the demo's clinic)."""
+    name = checked_text(name, "The clinic's name")
     with app.uow() as uow:
         clinic = uow.repo.clinic_by_name(name)
         if clinic is not None and demo and not clinic.is_demo:
@@ -149,7 +151,8 @@ def create_client(
     app, actor = ctx.app, ctx.actor
     plan = default_plan(concern)
     require_staff(actor)
-    name = " ".join(name.split())
+    name = " ".join(checked_text(name.strip(), "The client's name").split())
+    body_area = checked_text(body_area, "The treated area")
     if not name:
         raise Refused("A client needs a name.")
     with app.uow() as uow:
@@ -214,6 +217,10 @@ def record_session(
     require_staff(actor)
     if number < 1:
         raise Refused("Session numbers start at 1.")
+    device = checked_text(device, "The device")
+    serum = checked_text(serum, "The serum")
+    notes = checked_text(notes, "The session notes", multiline=True)
+    override_reason = checked_text(override_reason, "The reason for treating anyway", multiline=True)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         course = current_course(uow, client)
@@ -299,6 +306,7 @@ def record_intake(
     off the file is refused (`IntakeRemoval`, naming it) unless `allow_removal`."""
     app, actor = ctx.app, ctx.actor
     require_staff(actor)
+    notes = checked_text(notes, "The intake notes", multiline=True)
     with app.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         removed = removed_contraindications(Intake.from_json(client.intake), answers)

@@ -25,6 +25,7 @@ from tracker.errors import Refused
 from tracker.permissions import Actor, PermissionDenied, require_client_access, require_staff
 from tracker.store.models import LoginSession, User, utcnow
 from tracker.store.uow import UnitOfWork
+from tracker.text_rules import checked_text
 
 MIN_PASSWORD_CHARS = 10
 
@@ -72,7 +73,8 @@ def create_account(
     first admin for themselves) sets a final one."""
     app, actor = ctx.app, ctx.actor
     _require_may_manage(actor, role)
-    address = (email or "").strip().lower()
+    address = checked_text((email or "").strip().lower(), "The email address")
+    display_name = checked_text(display_name.strip(), "The name")
     if not _EMAIL.match(address) or len(address) > 320:
         raise Refused(f"'{email}' is not an email address.")
     if password is not None:
