@@ -93,6 +93,9 @@ def test_hostile_text_never_renders_as_markup(demo_dir: Path) -> None:
 
     staff = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     found += markup_found(staff, "dashboard")
+    staff.button(key="dash_csv_make").click().run()  # the table's own download is off
+    assert CLIENT_NAME in staff.session_state["dash_csv"][1].decode("utf-8-sig")
+    assert [b.proto.label for b in staff.get("download_button")] == ["Download table (CSV)"]
     found += _review(staff, ava, "practitioner")
     staff.switch_page("pages/record.py").run()
     staff.selectbox(key="record_client").set_value(ava).run()
