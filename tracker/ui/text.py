@@ -6,10 +6,12 @@ would become a link, `![x](http://…)` would make the browser fetch from that h
 `**` or `<` would change the page. Every character Markdown gives a meaning to is escaped,
 so the text shows exactly as typed.
 
-Escaping is not enough for bare addresses: GitHub-flavoured Markdown turns `http://…`,
-`www.…` and `name@host.tld` into links whatever is escaped around them (checked in Chromium
-with Streamlit 1.67). An invisible WORD JOINER (U+2060) after `:`, in `www.` and after `@`
-keeps them text.
+Escaping is not enough for bare addresses: GitHub-flavoured Markdown turns `http://…` and
+`www.…` into links whatever is escaped around them (checked in Chromium with Streamlit
+1.67). An invisible WORD JOINER (U+2060) after the `:` of `://` and before the `.` of
+`www.` keeps them text. An email address may still become a `mailto:` link: that loads
+nothing and opens no page, and a joiner in every address would break finding and copying
+it.
 
 Select boxes, multiselects, text inputs, `st.text` and table cells show plain text: give
 them the text as it is (escaped, it would show backslashes)."""
@@ -20,12 +22,12 @@ import re
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:&])")
 _JOINER = "\u2060"
-_AUTOLINK = re.compile(r"(?i)(://|www\.|@)")
+_AUTOLINK = re.compile(r"(?i)(://|www\.)")
 
 
 def _unlinked(match: re.Match[str]) -> str:
     found = match.group(1)
-    cut = {"://": 1, "@": 1}.get(found, 3)  # after ":", after "@", before the "." of "www."
+    cut = 1 if found == "://" else 3  # after the ":", before the "." of "www."
     return f"{found[:cut]}{_JOINER}{found[cut:]}"
 
 
