@@ -602,6 +602,7 @@ def cmd_demo_off(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_add_clinic(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.app import courses
     from tracker.bootstrap import open_app
+    from tracker.errors import Refused
 
     app = open_app(settings)
     name = " ".join(args.name.split())
@@ -611,7 +612,11 @@ def cmd_add_clinic(args: argparse.Namespace, settings: Settings) -> int:
         if uow.repo.clinic_by_name(name) is not None:
             _say(f"refused: a clinic called {name!r} exists already")
             return EXIT_REFUSED
-    clinic_id = courses.ensure_clinic(app, name)
+    try:
+        clinic_id = courses.ensure_clinic(app, name)
+    except Refused as exc:  # e.g. a control character in the name
+        _say(f"refused: {exc}")
+        return EXIT_REFUSED
     print(f"created clinic {name!r} (id {clinic_id})")
     return EXIT_OK
 

@@ -81,9 +81,14 @@ def test_control_characters_are_refused_and_nothing_is_stored(
     assert _rows(app) == before
 
 
-def test_a_clinic_name_with_a_control_character_is_refused(app: App) -> None:
+def test_a_clinic_name_with_a_control_character_is_refused(
+    app: App, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(Refused, match="The clinic's name holds an invisible control character"):
         courses.ensure_clinic(app, f"Clinic{ESC}")
+    assert main(["--data-dir", str(app.settings.data_dir), "add-clinic", f"Clinic{RLO}"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("refused: The clinic's name holds") and "U+202E" in out and RLO not in out
 
 
 def test_names_in_every_script_with_emoji_are_taken(app: App, operator: Actor) -> None:
