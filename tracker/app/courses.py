@@ -153,6 +153,7 @@ def create_client(
     require_staff(actor)
     name = " ".join(checked_text(name.strip(), "The client's name").split())
     body_area = checked_text(body_area, "The treated area")
+    checked_text(intake.notes if intake else "", "The intake notes", multiline=True)
     if not name:
         raise Refused("A client needs a name.")
     with app.uow() as uow:
