@@ -14,6 +14,7 @@ from tracker.app.dashboard import (
     dashboard_counts,
     dashboard_filter,
 )
+from tracker.app.table_export import dashboard_csv
 from tracker.glossary import DASH, fmt, fmt_pct, status_label, term
 from tracker.ui.context import STAFF, require_context
 
@@ -104,6 +105,15 @@ event = st.dataframe(
     },
     key="dash_table",
 )
+# The table's own CSV download is off (.streamlit/config.toml): this file makes a typed
+# value that a spreadsheet would run as a formula plain text. Built on request only.
+if st.button("Prepare table for a spreadsheet (CSV)", key="dash_csv_make"):
+    st.session_state["dash_csv"] = dashboard_csv(ctx, clinic_today(ctx.settings))
+prepared = st.session_state.get("dash_csv")
+if prepared:
+    st.download_button(
+        "Download table (CSV)", prepared[1], file_name=prepared[0], mime="text/csv", key="dash_csv_download"
+    )
 selection = event.selection if event else None
 rows = list(selection.rows) if selection else []
 rows += [cell[0] for cell in (selection.cells if selection else [])]

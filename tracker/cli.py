@@ -2,6 +2,12 @@
 
 Exit codes: 0 success, 1 something was refused or inconsistent, 2 usage error.
 
+What the commands print may hold text people typed (names, file names, notes): a control
+character in it must not reach the operator's terminal as one (an ESC starts an escape
+sequence that can retitle the window, hide lines or plant a link; a newline forges an
+output line). Fields are printed through `printable` (one record per line), and the
+commands' whole output goes through `_TerminalSafe` as a second guard.
+
 Module-level imports stay to the standard library and the domain's enums: `--help` or a
 usage error must not pay for pandas, scipy, OpenCV or MediaPipe (seconds of CPU), so each
 command imports what it uses. tests/unit/test_cli_imports.py guards this.
@@ -18,9 +24,10 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
 
 from tracker.domain import Concern, PhotoKind, Role
+from tracker.text_rules import printable
 
 if TYPE_CHECKING:
     from tracker.app import courses, photos
@@ -39,6 +46,21 @@ class UsageError(Exception):
     pass
 
 
+class _TerminalSafe:
+    """A command's stdout: every control or direction character but newline and tab is
+    written as its escape (JSON output stays valid JSON: the escapes are JSON's own)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(printable(text, keep="\n\t"))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -53,13 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tracker.config import Settings
 
     settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    stdout = sys.stdout
+    sys.stdout = cast(TextIO, _TerminalSafe(stdout))
     try:
         return int(args.handler(args, settings))
     except UsageError as exc:
-        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
+        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {printable(str(exc))}\n")
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return EXIT_OK
+    finally:
+        sys.stdout = stdout
     return EXIT_USAGE  # unreachable: parser.exit raises
 
 
@@ -428,7 +454,7 @@ def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
         app, everything=args.all, progress=lambda items: _progress(list(items), "analysing")
     )
     for line in failures:
-        print(f"failed {line}")
+        print(f"failed {printable(line)}")
     print(f"analysed {count} photos with metric version {METRIC_VERSION}; {len(failures)} failed")
     if count:
         # Bring the dashboard's per-client summaries up to date now, in this batch job,
@@ -474,7 +500,8 @@ def cmd_progress(args: argparse.Namespace, settings: Settings) -> int:
 def _print_progress(p: dict[str, Any]) -> None:
     course, nxt = p["course"], p["course"]["next_session"]
     ita = p["client"]["ita_deg"]
-    print(f"{p['client']['name']} — {course['concern_label']}, {course['body_area'] or 'area not set'}")
+    area = printable(course["body_area"]) or "area not set"
+    print(f"{printable(p['client']['name'])} — {course['concern_label']}, {area}")
     print(
         f"  course: {course['sessions_done']}/{course['planned_sessions']} sessions, every "
         f"{course['interval_weeks']} weeks"
@@ -517,17 +544,17 @@ def _print_progress(p: dict[str, Any]) -> None:
             f"{k} {_num(v, signed=True)}" for k, v in s["change_that_followed"].items() if v is not None
         )
         print(
-            f"    {s['number']}. {s['at'][:10]}  {st['device'] or 'device ?'} {depth} ×{st['passes'] or '?'} "
-            f"{st['serum']}{rating}"
+            f"    {s['number']}. {s['at'][:10]}  {printable(st['device']) or 'device ?'} {depth} "
+            f"×{st['passes'] or '?'} {printable(st['serum'])}{rating}"
         )
         print(f"       {recovery}")
         if change:
             print(f"       change by the next session: {change}")
     print("  flags:" if p["flags"] else "  flags: none")
     for f in p["flags"]:
-        print(f"    [{f['severity']}] {f['title']}")
+        print(f"    [{f['severity']}] {printable(f['title'])}")
         for line in f["evidence"]:
-            print(f"        - {line}")
+            print(f"        - {printable(line)}")
 
 
 def _num(value: float | None, signed: bool = False) -> str:
@@ -569,7 +596,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"{result.photos_present} already present"
     )
     for line in result.rejected or []:
-        print(f"rejected {line}")
+        print(f"rejected {printable(line)}")
     return EXIT_REFUSED if result.rejected else EXIT_OK
 
 
@@ -586,6 +613,7 @@ def cmd_demo_off(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_add_clinic(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.app import courses
     from tracker.bootstrap import open_app
+    from tracker.errors import Refused
 
     app = open_app(settings)
     name = " ".join(args.name.split())
@@ -595,7 +623,11 @@ def cmd_add_clinic(args: argparse.Namespace, settings: Settings) -> int:
         if uow.repo.clinic_by_name(name) is not None:
             _say(f"refused: a clinic called {name!r} exists already")
             return EXIT_REFUSED
-    clinic_id = courses.ensure_clinic(app, name)
+    try:
+        clinic_id = courses.ensure_clinic(app, name)
+    except Refused as exc:  # e.g. a control character in the name
+        _say(f"refused: {exc}")
+        return EXIT_REFUSED
     print(f"created clinic {name!r} (id {clinic_id})")
     return EXIT_OK
 
@@ -860,8 +892,9 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         )  # fmt: skip
         return EXIT_OK
     for a in rows:
-        who = f" ({a.client_name})" if a.client_name else ""
-        print(f"{a.id:>5}  {a.role.value:<12} {a.email}{who}{'' if a.active else '  [switched off]'}")
+        who = f" ({printable(a.client_name)})" if a.client_name else ""
+        off = "" if a.active else "  [switched off]"
+        print(f"{a.id:>5}  {a.role.value:<12} {printable(a.email)}{who}{off}")
     return EXIT_OK
 
 
@@ -935,16 +968,18 @@ def _print_listing(listing: list[dict[str, Any]]) -> None:
     if not listing:
         print("no clinics yet: import photos or run `python -m tracker demo`")
     for clinic in listing:
-        print(f"{clinic['name']} ({len(clinic['clients'])} clients)")
+        print(f"{printable(clinic['name'])} ({len(clinic['clients'])} clients)")
         for c in clinic["clients"]:
             concern = Concern(c["concern"]).label if c["concern"] else "no course"
             done = len(c["sessions"])
-            print(f"  client {c['id']}: {c['name']} — {concern}, {done}/{c['planned_sessions']} sessions")
+            name, planned = printable(c["name"]), c["planned_sessions"]
+            print(f"  client {c['id']}: {name} — {concern}, {done}/{planned} sessions")
             for s in c["sessions"]:
                 depth = f" {s['needle_depth_mm']} mm" if s["needle_depth_mm"] else ""
-                print(f"    session {s['number']}  {s['at'][:16].replace('T', ' ')}  {s['device']}{depth}")
+                when = s["at"][:16].replace("T", " ")
+                print(f"    session {s['number']}  {when}  {printable(s['device'])}{depth}")
                 for p in s["photos"]:
                     print(
                         f"      photo {p['id']:>4}  {p['kind']:<8} {p['taken_at'][:16].replace('T', ' ')}"
-                        f"  {p['width']}x{p['height']} {p['format']}  {p['status']}  {p['file']}"
+                        f"  {p['width']}x{p['height']} {p['format']}  {p['status']}  {printable(p['file'])}"
                     )

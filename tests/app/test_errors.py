@@ -21,8 +21,9 @@ _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 def _shown(markdown: str) -> str:
-    """What a reader sees of a Markdown source, if it holds only escapes and no markup."""
-    return _ESCAPE.sub(r"\1", markdown)
+    """What a reader sees of a Markdown source, if it holds only escapes and no markup (the
+    word joiner that keeps a bare address from becoming a link is invisible)."""
+    return _ESCAPE.sub(r"\1", markdown).replace("\u2060", "")
 
 
 def _unescaped_markup(markdown: str) -> list[str]:

@@ -48,6 +48,7 @@ from tracker.store import flag_reviews, queries
 from tracker.store.models import Client, Clinic, TreatmentCourse, TreatmentSession, utcnow
 from tracker.store.queries import course_facts
 from tracker.store.uow import UnitOfWork
+from tracker.text_rules import checked_text
 
 
 class SameName(Refused):
@@ -74,6 +75,7 @@ class ContraindicationOnFile(Refused):
 
 def ensure_clinic(app: App, name: str, *, demo: bool = False) -> int:
     """The clinic of this name, created when missing (`demo` marks the demo's clinic)."""
+    name = checked_text(name, "The clinic's name")
     with app.uow() as uow:
         clinic = uow.repo.clinic_by_name(name)
         if clinic is not None and demo and not clinic.is_demo:
@@ -151,7 +153,9 @@ def create_client(
     actor = ctx.actor
     plan = default_plan(concern)
     require_staff(actor)
-    name = " ".join(name.split())
+    name = " ".join(checked_text(name.strip(), "The client's name").split())
+    body_area = checked_text(body_area, "The treated area")
+    checked_text(intake.notes if intake else "", "The intake notes", multiline=True)
     if not name:
         raise Refused("A client needs a name.")
     with ctx.uow() as uow:
@@ -216,6 +220,10 @@ def record_session(
     require_staff(actor)
     if number < 1:
         raise Refused("Session numbers start at 1.")
+    device = checked_text(device, "The device")
+    serum = checked_text(serum, "The serum")
+    notes = checked_text(notes, "The session notes", multiline=True)
+    override_reason = checked_text(override_reason, "The reason for treating anyway", multiline=True)
     with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         if practitioner_id is not None:
@@ -311,6 +319,7 @@ def record_intake(
     off the file is refused (`IntakeRemoval`, naming it) unless `allow_removal`."""
     actor = ctx.actor
     require_staff(actor)
+    notes = checked_text(notes, "The intake notes", multiline=True)
     with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         before = Intake.from_json(client.intake)

@@ -33,6 +33,7 @@ from tracker.permissions import require_client_access, require_staff
 from tracker.progress.flags import Flag as Flag
 from tracker.store import flag_reviews
 from tracker.store.models import FlagReview, utcnow
+from tracker.text_rules import checked_text
 
 MAX_FLAG_NOTE_CHARS = 2000
 MAX_SNOOZE_DAYS = 365
@@ -224,7 +225,7 @@ def _act(
 
 
 def _note(note: str) -> str:
-    text = (note or "").strip()
+    text = checked_text((note or "").strip(), "The note", multiline=True)
     if len(text) > MAX_FLAG_NOTE_CHARS:
         raise Refused(f"A note can hold at most {MAX_FLAG_NOTE_CHARS} characters; this one has {len(text)}.")
     return text

@@ -15,6 +15,7 @@ from tracker.app.context import Context
 from tracker.errors import Refused
 from tracker.permissions import require_client_access, require_staff
 from tracker.store.models import ClientNote
+from tracker.text_rules import checked_text
 
 MAX_NOTE_CHARS = 5000
 
@@ -30,7 +31,7 @@ class Note:
 def add_note(ctx: Context, client_id: int, text: str) -> int:
     actor = ctx.actor
     require_staff(actor)
-    body = (text or "").strip()
+    body = checked_text((text or "").strip(), "The note", multiline=True)
     if not body:
         raise Refused("A note needs some text.")
     if len(body) > MAX_NOTE_CHARS:

@@ -32,6 +32,7 @@ from tracker.permissions import Actor, PermissionDenied, require_client_access, 
 from tracker.store import sign_in as sign_in_store
 from tracker.store.models import LoginSession, User, utcnow
 from tracker.store.uow import UnitOfWork
+from tracker.text_rules import checked_text
 
 # A signed-in browser's last use is written at most this often.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -79,7 +80,8 @@ def create_account(
     first admin for themselves) sets a final one."""
     actor = ctx.actor
     _require_may_manage(actor, role)
-    address = (email or "").strip().lower()
+    address = checked_text((email or "").strip().lower(), "The email address")
+    display_name = checked_text(display_name.strip(), "The name")
     if not _EMAIL.match(address) or len(address) > 320:
         raise Refused(f"'{email}' is not an email address.")
     if password is not None:

@@ -29,6 +29,7 @@ from tracker.permissions import Actor, PermissionDenied, require_client_access, 
 from tracker.store import photo_admin as sql
 from tracker.store.models import Photo, utcnow
 from tracker.store.uow import UnitOfWork
+from tracker.text_rules import checked_text
 
 MAX_REASON_CHARS = 500
 KIND_LABELS = {PhotoKind.BEFORE: "before", PhotoKind.AFTER: "after", PhotoKind.CHECKIN: "check-in"}
@@ -64,7 +65,7 @@ def delete_photo(ctx: Context, photo_id: int, reason: str = "", *, undo_upload: 
     or without a reason; `undo_upload` is the server taking back an upload it refused after
     storing it (the uploader's own photo, whatever the window)."""
     app, actor = ctx.app, ctx.actor
-    reason = " ".join((reason or "").split())
+    reason = " ".join(checked_text((reason or "").strip(), "The reason", multiline=True).split())
     if len(reason) > MAX_REASON_CHARS:
         raise Refused(f"Please keep the reason under {MAX_REASON_CHARS} characters.")
     with ctx.uow() as uow:

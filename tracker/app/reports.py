@@ -8,7 +8,10 @@ picture against the stored original (design §2 item 9, §8). Every number that 
 read as progress sits beside its noise band.
 
 fpdf2's core fonts are Latin-1 only, and client names are not (design §4): the report is
-set in DejaVu Sans, a TTF embedded as a subset.
+set in DejaVu Sans, a TTF embedded as a subset. DejaVu has no Chinese, Japanese or Korean
+and no emoji, so a name like "王芳 🌸" came out blank: fpdf2 falls back to WenQuanYi Micro
+Hei (CJK) and then Symbola (emoji, symbols) where the machine has them, and a character
+no installed font has is printed as U+FFFD (a "?" in a diamond), never as nothing.
 """
 
 from __future__ import annotations
@@ -66,6 +69,32 @@ CHART_SCALE = 2.0
 PAIR_MAX_HEIGHT = 105.0  # mm: the lined-up pair, with the originals below it on one page
 ORIGINAL_MAX_HEIGHT = 62.0  # mm
 HASH_CHARS = 12
+# Tried in this order after DejaVu Sans for a character it lacks: (family, the font file's
+# usual places, face number in a collection). Missing ones are skipped: the placeholder
+# stands in for what no installed font has.
+FALLBACK_FONTS = (
+    (
+        "WenQuanYi",
+        (
+            "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+            "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
+        ),
+        0,
+    ),
+    (
+        "Symbola",
+        (
+            "/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf",
+            "/usr/share/fonts/TTF/Symbola.ttf",
+        ),
+        0,
+    ),
+)
+FALLBACK_PACKAGES = "fonts-wqy-microhei fonts-symbola"
+PLACEHOLDER = "\ufffd"
+# Characters that only modify their neighbour (emoji presentation, joiners): left out when
+# no font has them, as a renderer would, rather than shown as a placeholder.
+_INVISIBLE = frozenset("\u200c\u200d\ufe0e\ufe0f")
 
 # What each concern is judged by, after the two metrics every course shows.
 CONCERN_METRICS: dict[Concern, tuple[str, ...]] = {
@@ -98,9 +127,29 @@ class FontMissing(RuntimeError):
 
 
 @dataclass(frozen=True)
+class FallbackFont:
+    family: str
+    path: Path
+    face: int  # in a font collection (.ttc); 0 for a single font
+
+
+@dataclass(frozen=True)
 class FontFiles:
     regular: Path
     bold: Path  # the regular file again when no bold face is installed
+    fallbacks: tuple[FallbackFont, ...] = ()
+
+
+def find_fallback_fonts(
+    candidates: Iterable[tuple[str, Sequence[str], int]] = FALLBACK_FONTS,
+) -> tuple[FallbackFont, ...]:
+    """The fallback fonts this machine has (./run installs them: FALLBACK_PACKAGES)."""
+    found = []
+    for family, paths, face in candidates:
+        path = next((Path(p) for p in paths if Path(p).is_file()), None)
+        if path is not None:
+            found.append(FallbackFont(family, path, face))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -143,7 +192,7 @@ def find_font(search_dirs: Iterable[Path] | None = None) -> FontFiles:
         regular = folder / "DejaVuSans.ttf"
         if regular.is_file():
             bold = folder / "DejaVuSans-Bold.ttf"
-            return FontFiles(regular, bold if bold.is_file() else regular)
+            return FontFiles(regular, bold if bold.is_file() else regular, find_fallback_fonts())
     raise FontMissing(
         f"The PDF report needs the DejaVu Sans font, which was not found in "
         f"{', '.join(str(d) for d in dirs) or 'any font folder'}. Install the Debian/Ubuntu "
@@ -270,6 +319,11 @@ class _ReportPdf(FPDF):
         self.generated = generated
         self.add_font(FONT_FAMILY, "", str(fonts.regular))
         self.add_font(FONT_FAMILY, "B", str(fonts.bold))
+        for fallback in fonts.fallbacks:
+            self.add_font(fallback.family, "", str(fallback.path), collection_font_number=fallback.face)
+        # Bold text falls back to a fallback's regular face (exact_match=False).
+        self.set_fallback_fonts([f.family for f in fonts.fallbacks], exact_match=False)
+        self._covered = frozenset().union(*(getattr(font, "cmap", {}) for font in self.fonts.values()))
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(auto=True, margin=16)
         self.set_title(_t(f"Treatment progress report: {client}"))
@@ -277,6 +331,11 @@ class _ReportPdf(FPDF):
         self.set_creator("tracker")
         self.set_lang("en")
         self.add_page()
+
+    def normalize_text(self, text: str) -> str:
+        """Every text the page gets passes here: a character no loaded font has becomes the
+        placeholder (fpdf2 would leave a gap), a modifier no font has is left out."""
+        return super().normalize_text(_covered_text(text, self._covered))
 
     def header(self) -> None:
         if self.page_no() == 1:
@@ -834,16 +893,29 @@ def _heading_style(accent: tuple[int, int, int]) -> FontFace:
     return FontFace(family=FONT_FAMILY, emphasis="BOLD", color=(255, 255, 255), fill_color=accent)
 
 
+def _covered_text(text: str, covered: frozenset[int]) -> str:
+    if all(ord(char) in covered for char in text):
+        return text
+    return "".join(
+        char if ord(char) in covered else "" if char in _INVISIBLE or char in "\n\r" else PLACEHOLDER
+        for char in text
+    )
+
+
 def _t(text: str) -> str:
     """Composed Unicode: one glyph per accented letter, as the subset font has them."""
     return unicodedata.normalize("NFC", text)
 
 
 __all__ = [
+    "FALLBACK_FONTS",
+    "PLACEHOLDER",
+    "FallbackFont",
     "FontMissing",
     "PhotoStamp",
     "client_report_pdf",
     "default_pairs",
+    "find_fallback_fonts",
     "find_font",
     "report_filename",
 ]
