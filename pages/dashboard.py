@@ -14,9 +14,9 @@ from tracker.app.dashboard import (
     dashboard_counts,
     dashboard_filter,
 )
-from tracker.app.table_export import dashboard_csv
 from tracker.glossary import DASH, fmt, fmt_pct, status_label, term
 from tracker.ui.context import STAFF, require_context
+from tracker.ui.download_link import download_link
 
 # Who needs attention first: the flags and the next due date come right after the name, so
 # they are in view at 1280 px with the sidebar open; the numbers follow.
@@ -106,14 +106,9 @@ event = st.dataframe(
     key="dash_table",
 )
 # The table's own CSV download is off (.streamlit/config.toml): this file makes a typed
-# value that a spreadsheet would run as a formula plain text. Built on request only.
-if st.button("Prepare table for a spreadsheet (CSV)", key="dash_csv_make"):
-    st.session_state["dash_csv"] = dashboard_csv(ctx, clinic_today(ctx.settings))
-prepared = st.session_state.get("dash_csv")
-if prepared:
-    st.download_button(
-        "Download table (CSV)", prepared[1], file_name=prepared[0], mime="text/csv", key="dash_csv_download"
-    )
+# value that a spreadsheet would run as a formula plain text. Built when the link is
+# followed, for the person signed in (tracker/app/downloads.py).
+download_link("Download table for a spreadsheet (CSV)", "dashboard", key="dash_csv_download")
 selection = event.selection if event else None
 rows = list(selection.rows) if selection else []
 rows += [cell[0] for cell in (selection.cells if selection else [])]

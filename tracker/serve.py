@@ -36,6 +36,13 @@ def streamlit_options(settings: Settings) -> list[str]:
         f"--server.maxMessageSize={message_mb}",
         # The clinic's colour on buttons, links and sliders (issue 11: clinic branding).
         f"--theme.primaryColor={settings.accent_colour}",
+        # As .streamlit/config.toml says, whatever the working folder: Streamlit reads that
+        # file from the working folder and the entry script's, and the entry is now
+        # tracker/web/asgi.py. No traceback on a page; no table CSV that keeps formulas live.
+        "--client.showErrorDetails=none",
+        "--client.disableDataExport=true",
+        "--client.toolbarMode=minimal",
+        "--browser.gatherUsageStats=false",
     ]
 
 

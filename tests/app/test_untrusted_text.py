@@ -15,7 +15,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import signed_in
+from tests.app.conftest import download_links, fetch, signed_in
 from tests.hostile_text import CLIENT_NAME, HOST, live_markup, plant
 from tracker.app.demo import (
     DEMO_ADMIN_EMAIL,
@@ -93,9 +93,13 @@ def test_hostile_text_never_renders_as_markup(demo_dir: Path) -> None:
 
     staff = signed_in(DEMO_PRACTITIONER_EMAIL, DEMO_PRACTITIONER_PASSWORD)
     found += markup_found(staff, "dashboard")
-    staff.button(key="dash_csv_make").click().run()  # the table's own download is off
-    assert CLIENT_NAME in staff.session_state["dash_csv"][1].decode("utf-8-sig")
-    assert [b.proto.label for b in staff.get("download_button")] == ["Download table (CSV)"]
+    # The table's own download is off; the page's CSV link, followed as the browser would,
+    # gives the name as typed, made text where a spreadsheet would run it.
+    assert download_links(staff) == {"Download table for a spreadsheet (CSV)": "/download/dashboard"}
+    answer = fetch(staff, "Download table for a spreadsheet (CSV)")
+    assert answer.status == 200 and (answer.header("content-type") or "").startswith("text/csv")
+    assert CLIENT_NAME in answer.body.decode("utf-8-sig")
+    assert staff.get("download_button") == []
     found += _review(staff, ava, "practitioner")
     staff.switch_page("pages/record.py").run()
     staff.selectbox(key="record_client").set_value(ava).run()

@@ -370,11 +370,25 @@ def test_demo_is_refused_in_production_and_never_the_default_clinic(
     real.close()
 
 
+def test_the_server_keeps_the_projects_client_settings_from_any_working_folder() -> None:
+    """The entry script is tracker/web/asgi.py, so .streamlit/config.toml at the project's
+    root is read only when the server starts there: the options that keep tracebacks and
+    live-formula CSV files off the pages are passed on the command line too, as the file says."""
+    import tomllib
+
+    from tracker.serve import streamlit_options
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    options = streamlit_options(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert config["client"]["showErrorDetails"] == "none" and "--client.showErrorDetails=none" in options
+    assert config["client"]["disableDataExport"] is True and "--client.disableDataExport=true" in options
+
+
 def test_server_limits_follow_the_settings() -> None:
     from tracker.config import MB
     from tracker.serve import streamlit_options
 
-    assert streamlit_options(Settings(_env_file=None)) == [  # type: ignore[call-arg]
+    assert streamlit_options(Settings(_env_file=None))[:3] == [  # type: ignore[call-arg]
         "--server.maxUploadSize=30",
         "--server.maxMessageSize=44",
         "--theme.primaryColor=#b5476b",

@@ -94,6 +94,9 @@ def test_a_client_downloads_her_own_export_only_while_signed_in(data: App) -> No
     assert _get(download_path("calendar", niamh), token).status == 403
     assert _get(download_path("calendar", ava.client_id), token).body.startswith(b"BEGIN:VCALENDAR")
 
+    assert _get(download_path("dashboard"), token).status == 403  # the clinic's table: staff only
+    assert _get(download_path("dashboard"), None).status == 403
+
     end_session(data, token)  # signed out: the same URL and cookie give nothing
     assert _get(mine, token).status == 403
     assert _get(mine, "made-up-token").status == 403
@@ -113,6 +116,10 @@ def test_staff_download_their_clinics_files_and_nothing_of_another_clinic(data: 
     elsewhere = _client(data, "Zoe", clinic_id=courses.ensure_clinic(data, "Another clinic"))
     for kind in ("export", "report", "calendar"):
         assert _get(download_path(kind, elsewhere), token).status == 403, kind
+    table = _get(download_path("dashboard"), token)
+    assert table.status == 200 and (table.header("content-type") or "").startswith("text/csv")
+    assert "Niamh" in table.body.decode("utf-8-sig") and "Zoe" not in table.body.decode("utf-8-sig")
+    assert _get("/download/dashboard?client=1", token).status == 404  # the clinic's: no client
     assert _get("/download/passwords?client=1", token).status == 404
     assert _get("/download/export?client=1%20OR%201", token).status == 404
 

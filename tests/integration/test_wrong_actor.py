@@ -52,6 +52,7 @@ from tracker.app import (
     records,
     reminders,
     reports,
+    table_export,
 )
 from tracker.app.context import Context
 from tracker.app.demo import DemoResult
@@ -267,6 +268,9 @@ CASES: dict[str, Case] = {
     # tracker/app/dashboard.py
     "dashboard.clinic_dashboard": Case(
         lambda c, w: dashboard.clinic_dashboard(c, TODAY), False, own_scope=True
+    ),
+    "table_export.dashboard_csv": Case(
+        lambda c, w: table_export.dashboard_csv(c, TODAY), False, own_scope=True
     ),
     "dashboard.input_signature": Case(lambda c, w: dashboard.input_signature(c, w.client_id), True),
     "dashboard.refresh_client_status": Case(

@@ -21,10 +21,13 @@ from tracker.app.courses import SUMMARY_METRICS, client_names, course_progress
 from tracker.app.records import export_client
 from tracker.app.reminders import calendar_file
 from tracker.app.reports import client_report_pdf, report_filename
+from tracker.app.table_export import dashboard_csv
 from tracker.errors import NotFound, Refused
 
 ROUTE = "/download"
-KINDS = ("export", "report", "chart", "calendar")
+KINDS = ("export", "report", "chart", "calendar", "dashboard")
+# The files about the actor's own clinic rather than one client: no client in their link.
+CLINIC_KINDS = ("dashboard",)
 
 
 @dataclass(frozen=True)
@@ -34,16 +37,24 @@ class Download:
     body: bytes
 
 
-def download_path(kind: str, client_id: int, metric: str | None = None) -> str:
+def download_path(kind: str, client_id: int | None = None, metric: str | None = None) -> str:
     """The link a page shows: the route and what to build, never a file's bytes or a token."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown download {kind!r}")
-    query = {"client": str(client_id), **({"metric": metric} if metric else {})}
-    return f"{ROUTE}/{kind}?{urlencode(query)}"
+    if kind not in KINDS or (client_id is None) != (kind in CLINIC_KINDS):
+        raise ValueError(f"unknown download {kind!r} for client {client_id!r}")
+    query = {
+        **({"client": str(client_id)} if client_id is not None else {}),
+        **({"metric": metric} if metric else {}),
+    }
+    return f"{ROUTE}/{kind}" + (f"?{urlencode(query)}" if query else "")
 
 
-def build(ctx: Context, kind: str, client_id: int, metric: str | None = None) -> Download:
+def build(ctx: Context, kind: str, client_id: int | None, metric: str | None = None) -> Download:
     """The file, built now by the use case that checks whether this actor may have it."""
+    if kind == "dashboard":
+        name, body = dashboard_csv(ctx, clinic_today(ctx.settings))
+        return Download(name, "text/csv", body)
+    if client_id is None:
+        raise NotFound("There is no such download.")
     if kind == "export":
         name, body = export_client(ctx, client_id)
         return Download(name, "application/zip", body)
@@ -63,4 +74,4 @@ def build(ctx: Context, kind: str, client_id: int, metric: str | None = None) ->
     raise NotFound("There is no such download.")
 
 
-__all__ = ["KINDS", "ROUTE", "Download", "build", "download_path"]
+__all__ = ["CLINIC_KINDS", "KINDS", "ROUTE", "Download", "build", "download_path"]

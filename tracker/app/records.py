@@ -153,7 +153,9 @@ def delete_client(ctx: Context, client_id: int, typed_name: str) -> Deletion:
         raise PermissionDenied("Only an admin can delete a client's data.")
     with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
-        if (typed_name or "").strip() != client.name.strip():
+        # A name copied from the page may carry the invisible word joiner that keeps a
+        # typed "www." from showing as a link (tracker/ui/text.py): not part of the name.
+        if (typed_name or "").replace("\u2060", "").strip() != client.name.strip():
             raise Refused(f"Type the client's name exactly ({client.name}) to confirm the deletion.")
         photos = uow.repo.photo_blob_keys(actor.clinic_id, client.id)
         keys = {key for row in photos for key in row}

@@ -84,7 +84,7 @@ def dashboard_csv(ctx: Context, today: date) -> tuple[str, bytes]:
         {key: _plain(row.get(key)) for key in DASHBOARD_COLUMNS} for row in table.to_dict(orient="records")
     ]
     data = records_csv(records, DASHBOARD_COLUMNS)
-    with ctx.app.uow() as uow:
+    with ctx.uow() as uow:
         detail = {"rows": len(records)}
         audit.record(uow, ctx.actor, "export_dashboard", "clinic", ctx.actor.clinic_id, detail)
         uow.commit()

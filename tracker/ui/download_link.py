@@ -22,7 +22,9 @@ _STYLE = (
 )
 
 
-def download_link(label: str, kind: str, client_id: int, *, key: str, metric: str | None = None) -> None:
+def download_link(
+    label: str, kind: str, client_id: int | None = None, *, key: str, metric: str | None = None
+) -> None:
     href = html.escape(download_path(kind, client_id, metric), quote=True)
     with st.container(key=key):
         # Our own markup from fixed labels and ids: nothing a person typed goes into it.

@@ -1,4 +1,5 @@
-"""GET /download/<kind>?client=<id>[&metric=<m>]: a file built for the person signed in.
+"""GET /download/<kind>?client=<id>[&metric=<m>] (or /download/dashboard, the clinic's own
+table): a file built for the person signed in.
 
 The handler resumes the actor from the request's HttpOnly session cookie and calls the same
 use case the page used to (tracker/app/downloads.py), which checks the permission before
@@ -19,7 +20,7 @@ from starlette.routing import Route
 
 from tracker.app.context import Context
 from tracker.app.cookie_handoff import SESSION_COOKIE
-from tracker.app.downloads import KINDS, ROUTE, Download, build
+from tracker.app.downloads import CLINIC_KINDS, KINDS, ROUTE, Download, build
 from tracker.app.people import resume_session
 from tracker.errors import NotAllowed, NotFound, Refused
 from tracker.web.shared_app import current_app
@@ -39,7 +40,7 @@ def attachment(filename: str) -> str:
     return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{quote(filename)}"
 
 
-def _build(token: str | None, kind: str, client_id: int, metric: str | None) -> Download | Response:
+def _build(token: str | None, kind: str, client_id: int | None, metric: str | None) -> Download | Response:
     app = current_app()
     actor = resume_session(app, token)
     if actor is None or actor.must_change_password:
@@ -55,12 +56,18 @@ def _build(token: str | None, kind: str, client_id: int, metric: str | None) -> 
 async def download(request: Request) -> Response:
     kind = request.path_params["kind"]
     client = request.query_params.get("client", "")
-    if kind not in KINDS or not client.isascii() or not client.isdigit() or len(client) > 12:
+    if kind in CLINIC_KINDS:
+        if "client" in request.query_params:
+            return _plain(404, "There is no such download.")
+        client_id = None
+    elif kind in KINDS and client.isascii() and client.isdigit() and len(client) <= 12:
+        client_id = int(client)
+    else:
         return _plain(404, "There is no such download.")
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return _plain(403, "Please sign in: downloads need your sign-in in this browser.")
-    built = await run_in_threadpool(_build, token, kind, int(client), request.query_params.get("metric"))
+    built = await run_in_threadpool(_build, token, kind, client_id, request.query_params.get("metric"))
     if isinstance(built, Response):
         return built
     return Response(
