@@ -4,6 +4,7 @@ and pages never do."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from tracker.application import App, Handler
@@ -54,6 +55,10 @@ def open_app(settings: Settings | None = None, *, migrate: bool = True) -> App:
     private_files()
     settings = settings or Settings()
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # health data: this user only
+    # A data folder made by an older version (0755) is closed too: its photos and records
+    # below are then out of other users' reach whatever their own modes.
+    with contextlib.suppress(OSError):  # not ours to change: leave it as the owner set it
+        settings.data_dir.chmod(0o700)
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)

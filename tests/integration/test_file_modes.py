@@ -50,3 +50,11 @@ def test_nothing_the_app_writes_is_readable_by_group_or_others(tmp_path: Path) -
     written = [data, *data.rglob("*"), *out.iterdir()]
     assert len([p for p in written if p.is_file()]) >= 7  # db, 3 photo files, quarantined, zip, backup
     assert _readable_by_others(written) == []
+
+
+def test_a_data_folder_left_open_by_an_older_version_is_closed_on_start(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    data_dir.chmod(0o755)  # as a version before issue 12 left it
+    _tracker(data_dir, "init")
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
