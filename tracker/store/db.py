@@ -40,10 +40,17 @@ def _private_file(url: str) -> None:
     if not name or name == ":memory:" or name.startswith("file:"):
         return
     path = Path(name)
-    if path.parent.is_dir():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        with contextlib.suppress(OSError):  # not ours to change: leave it as the owner set it
-            path.chmod(0o600)
+    if not path.parent.is_dir():
+        return
+    if not path.exists():
+        # Never open (and close) a database file that exists: closing any descriptor of a
+        # file drops every POSIX lock this process holds on it, so another engine's open
+        # connections would lose their locks and writers could corrupt the database
+        # (SQLite's "How To Corrupt", 2.2). A new file can hold no lock yet.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    with contextlib.suppress(OSError):  # not ours to change: leave it as the owner set it
+        path.chmod(0o600)
 
 
 def forget_deleted(engine: Engine) -> None:

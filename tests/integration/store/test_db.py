@@ -165,3 +165,33 @@ def test_taking_the_course_regions_back_out_keeps_courses_and_their_sessions(tmp
         assert "treated_regions" not in columns and "concern" in columns
     command.upgrade(cfg, "head")
     engine.dispose()
+
+
+def test_a_second_engine_in_the_process_leaves_the_first_ones_locks_alone(app: App) -> None:
+    """The server opens a second engine on the same file (its download routes). Opening and
+    closing the file's descriptor to set its mode dropped every POSIX lock this process held
+    on it; an upload's child process, closing its own connection, then found no other
+    connection, checkpointed and deleted the write-ahead log the server was still using, and
+    the server read "database disk image is malformed" (CI, issue 12)."""
+    import subprocess
+    import sys
+
+    from tracker.store.db import make_engine
+
+    database = app.settings.data_dir / "tracker.db"
+    with app.engine.connect() as held:  # a connection of the first engine stays open
+        held.exec_driver_sql("SELECT count(*) FROM user_account").scalar()
+        assert database.with_name("tracker.db-wal").exists()
+        second = make_engine(app.settings.resolved_database_url)
+        with second.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        second.dispose()
+        child = (
+            "import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1]); c.execute('SELECT count(*) FROM user_account').fetchone()\n"
+            "c.close()\n"
+        )
+        subprocess.run([sys.executable, "-c", child, str(database)], check=True, timeout=60)
+        # the child was not the last connection: the log this process uses is still there
+        assert database.with_name("tracker.db-wal").exists()
+        assert held.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
