@@ -7,6 +7,7 @@ remember its own marker.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,3 +77,12 @@ def demo_loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App,
     application = open_app(settings)
     yield application, build_demo(application)
     application.close()
+
+
+def copy_demo(demo_loaded: tuple[App, DemoResult], target: Path) -> App:
+    """A private copy of the shared demo at `target`, opened: for a test that changes data.
+    The shared engine is closed first, so its write-ahead log is folded into the copied file."""
+    shared, _ = demo_loaded
+    shared.engine.dispose()
+    shutil.copytree(shared.settings.data_dir, target)
+    return open_app(Settings(data_dir=target, _env_file=None))  # type: ignore[call-arg]

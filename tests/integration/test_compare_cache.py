@@ -6,28 +6,24 @@ which the real aligning function increments: no mock."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
+from tests.conftest import copy_demo
 from tracker.app import courses, photo_admin, photos
 from tracker.app.context import Context
 from tracker.app.demo import DemoResult
-from tracker.bootstrap import App, open_app
-from tracker.config import Settings
+from tracker.bootstrap import App
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AnalysisResult, User
 
 
 @pytest.fixture
 def demo_copy(demo_loaded: tuple[App, DemoResult], tmp_path: Path) -> Iterator[tuple[App, dict[str, Actor]]]:
-    shared, _ = demo_loaded
-    shared.engine.dispose()
-    shutil.copytree(shared.settings.data_dir, tmp_path / "data")
-    app = open_app(Settings(data_dir=tmp_path / "data", _env_file=None))  # type: ignore[call-arg]
+    app = copy_demo(demo_loaded, tmp_path / "data")
     with app.uow() as uow:
         users = {u.email: u for u in uow.session.scalars(select(User))}
     actors = {

@@ -6,7 +6,6 @@ data export keeps every photo (the right of access)."""
 from __future__ import annotations
 
 import io
-import shutil
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -19,15 +18,14 @@ import pytest
 from sqlalchemy import select
 
 from tests import images
-from tests.conftest import blob_files, photo_rows
+from tests.conftest import blob_files, copy_demo, photo_rows
 from tracker.app import consent, courses, photos
 from tracker.app.consent import NO_PHOTOS_IN_REPORTS, PhotosNotAllowed
 from tracker.app.context import Context
 from tracker.app.demo import DemoResult
 from tracker.app.records import export_client
 from tracker.app.reports import client_report_pdf
-from tracker.bootstrap import App, open_app
-from tracker.config import Settings
+from tracker.bootstrap import App
 from tracker.domain import ConsentFlag, Role
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AuditEvent
@@ -146,10 +144,7 @@ def test_an_upload_is_refused_once_photos_for_care_are_withdrawn(
 @pytest.fixture
 def demo_copy(demo_loaded: tuple[App, DemoResult], tmp_path: Path) -> Iterator[App]:
     """A private copy of the loaded demo, so a test may change its consents."""
-    shared, _ = demo_loaded
-    shared.engine.dispose()
-    shutil.copytree(shared.settings.data_dir, tmp_path / "data")
-    app = open_app(Settings(data_dir=tmp_path / "data", _env_file=None))  # type: ignore[call-arg]
+    app = copy_demo(demo_loaded, tmp_path / "data")
     yield app
     app.close()
 

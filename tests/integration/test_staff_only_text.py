@@ -9,7 +9,6 @@ The clinic's own export still holds it all (so the search is not searching nothi
 from __future__ import annotations
 
 import io
-import shutil
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -18,12 +17,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import copy_demo
 from tests.integration.test_consent import pdf_text
 from tracker.app import client_view, consent, courses, flags, notes, records, reminders, reports
 from tracker.app.context import Context
 from tracker.app.demo import DemoResult
-from tracker.bootstrap import App, open_app
-from tracker.config import Settings
+from tracker.bootstrap import App
 from tracker.domain import ConsentFlag, Contraindication
 from tracker.permissions import Actor
 from tracker.store.models import User
@@ -45,10 +44,7 @@ def _actor(user: User) -> Actor:
 def written(demo_loaded: tuple[App, DemoResult], tmp_path: Path) -> Iterator[tuple[App, Actor, Actor]]:
     """A private demo copy where a practitioner wrote staff-only text about Ava; returns
     (app, the practitioner, Ava)."""
-    shared, _ = demo_loaded
-    shared.engine.dispose()
-    shutil.copytree(shared.settings.data_dir, tmp_path / "data")
-    app = open_app(Settings(data_dir=tmp_path / "data", _env_file=None))  # type: ignore[call-arg]
+    app = copy_demo(demo_loaded, tmp_path / "data")
     with app.uow() as uow:
         users = {u.email: u for u in uow.session.scalars(select(User))}
     staff, ava = _actor(users[STAFF_EMAIL]), _actor(users["ava@demo.test"])

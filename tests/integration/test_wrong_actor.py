@@ -23,7 +23,6 @@ import importlib
 import inspect
 import io
 import pkgutil
-import shutil
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import pytest
 from sqlalchemy import select, update
 
 import tracker.app
+from tests.conftest import copy_demo
 from tracker.app import (
     account_links,
     audit,
@@ -56,8 +56,7 @@ from tracker.app import (
 )
 from tracker.app.context import Context
 from tracker.app.demo import DemoResult
-from tracker.bootstrap import App, open_app
-from tracker.config import Settings
+from tracker.bootstrap import App
 from tracker.domain import ConsentFlag, Consents, Contraindication, FaceRegion, PhotoKind, Role
 from tracker.errors import NotAllowed
 from tracker.permissions import Actor, PermissionDenied
@@ -96,11 +95,8 @@ def _actor(user: User) -> Actor:
 
 @pytest.fixture(scope="module")
 def world(demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    shared, demo = demo_loaded
-    shared.engine.dispose()
-    data = tmp_path_factory.mktemp("wrong_actor") / "data"
-    shutil.copytree(shared.settings.data_dir, data)
-    app = open_app(Settings(data_dir=data, _env_file=None))  # type: ignore[call-arg]
+    _, demo = demo_loaded
+    app = copy_demo(demo_loaded, tmp_path_factory.mktemp("wrong_actor") / "data")
     clinic_id = demo.clinic_id
     op = Context(app, Actor.operator(clinic_id))
     other_clinic = courses.ensure_clinic(app, "Other Clinic")
