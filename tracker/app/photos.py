@@ -33,7 +33,6 @@ from tracker.imaging.maps import MapImage, difference_map, redness_map
 from tracker.imaging.registration import compose_affine, invert_affine, register
 from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
-from tracker.store.blobs import sha256_hex
 from tracker.store.models import Client, Photo, TreatmentCourse, TreatmentSession
 from tracker.store.uow import DuplicatePhoto, UnitOfWork
 from tracker.worker import OverLimit, Report, WorkLimits, run_limited
@@ -80,7 +79,7 @@ def import_photo(
     with ctx.uow() as uow:
         client = require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         refuse_photos_without_care_consent(client)
-        original_key = sha256_hex(image.original)
+        original_key = app.blobs.address(image.original)
         duplicate = uow.repo.photo_with_hash(client.id, original_key)
         if duplicate is not None:
             raise Refused(

@@ -169,7 +169,7 @@ def write_archive(
                 except BlobNotFound:
                     failed.add(key)
                     continue
-                if sha256_hex(data) != key:  # never back up damaged bytes as if they were good
+                if blobs.address(data) != key:  # never back up damaged bytes as if they were good
                     failed.add(key)
                     corrupt.append(key)
                     continue
