@@ -18,6 +18,7 @@ from tracker.config import Settings
 from tracker.events import Event
 from tracker.ingest import Limits
 from tracker.store.blobs import BlobStore
+from tracker.store.quarantine import FolderQuarantine, Quarantine
 from tracker.store.uow import UnitOfWork
 
 if TYPE_CHECKING:  # only the store uses SQLAlchemy; the App merely holds its engine
@@ -41,6 +42,13 @@ class App:
     blobs: BlobStore
     # Event type -> what runs after a commit that raised it, in order.
     handlers: dict[type, list[Handler]] = field(default_factory=dict)
+    # Where fsck puts unused blobs: beside the store (bootstrap chooses it with the store);
+    # None: the data folder's quarantine/.
+    quarantine_store: Quarantine | None = None
+
+    @property
+    def quarantine(self) -> Quarantine:
+        return self.quarantine_store or FolderQuarantine(self.settings.quarantine_dir)
 
     @property
     def limits(self) -> Limits:

@@ -10,8 +10,9 @@ import os
 from tracker.application import App, Handler
 from tracker.config import Settings
 from tracker.events import ClientInputsChanged, PhotoFilesDropped
-from tracker.store.blobs import LocalBlobStore
+from tracker.store.blobs import BlobStore, LocalBlobStore
 from tracker.store.db import make_engine, make_session_factory, upgrade
+from tracker.store.quarantine import FolderQuarantine, Quarantine
 
 
 def refresh_dashboard_row(app: App, event: ClientInputsChanged) -> None:
@@ -62,13 +63,34 @@ def open_app(settings: Settings | None = None, *, migrate: bool = True) -> App:
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
+    blobs, quarantine = blob_store(settings)
     return App(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
-        blobs=LocalBlobStore(settings.blob_dir),
+        blobs=blobs,
         handlers=handlers(),
+        quarantine_store=quarantine,
     )
+
+
+def blob_store(settings: Settings) -> tuple[BlobStore, Quarantine]:
+    """The store the blob-store URL names, and its quarantine beside it: the data folder
+    (empty URL) or an S3-compatible bucket (s3://bucket/prefix). Opening makes no request:
+    a bucket that is missing or refuses the credentials is reported on first use, plainly
+    (BlobStoreUnavailable)."""
+    if not settings.blob_store_url:
+        return LocalBlobStore(settings.blob_dir), FolderQuarantine(settings.quarantine_dir)
+    from tracker.store.s3_blobs import S3BlobStore, S3Location, S3Quarantine, make_client
+
+    client = make_client(
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=settings.s3_secret_access_key,
+    )
+    store = S3BlobStore(client, S3Location.parse(settings.blob_store_url))
+    return store, S3Quarantine(store)
 
 
 __all__ = ["App", "open_app"]

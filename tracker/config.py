@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # Empty means the embedded default: a SQLite file inside data_dir.
     database_url: str = ""
+    # Where photos are kept. Empty: the data folder (data_dir/blobs). `s3://bucket/prefix`:
+    # a private S3-compatible bucket, reached at s3_endpoint_url (empty: AWS itself) with
+    # these credentials (empty: boto3's own chain, e.g. AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+    blob_store_url: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = Field(default="", repr=False)  # never in a log line
 
     # Ingest limits (design §4, issue 2). A 48 MP phone photo is 48.8 MP, hence 64 MP.
     max_upload_bytes: int = Field(default=30 * MB, gt=0)
@@ -142,6 +150,10 @@ class Settings(BaseSettings):
             raise ValueError("demo_mode shows passwords on the sign-in page: not allowed in production")
         if self.thumbnail_long_edge > self.display_long_edge:
             raise ValueError("thumbnail_long_edge must not exceed display_long_edge")
+        if self.blob_store_url:
+            from tracker.store.s3_blobs import S3Location  # boto3 only when S3 is used
+
+            S3Location.parse(self.blob_store_url)
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

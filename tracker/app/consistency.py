@@ -21,7 +21,6 @@ from tracker.app.records import delete_unused_blobs
 from tracker.application import App
 from tracker.errors import Refused
 from tracker.ingest import ingest
-from tracker.store import quarantine
 from tracker.store.blobs import BlobCorrupt, BlobNotFound, get_verified, temp_files
 from tracker.store.models import Photo
 
@@ -103,10 +102,9 @@ def check(app: App, *, repair: bool = False, min_age_seconds: int | None = None)
         if now - info.modified_at < min_age:
             problem.kind = "recent_orphan_blob"  # maybe an upload between blob write and commit
             continue
-        target = quarantine.put(app.settings.quarantine_dir, run, info.key, app.blobs.get(info.key))
-        app.blobs.delete(info.key)
-        problem.repaired = f"moved to {target.parent}"
-        report.quarantine_dir = str(target.parent)
+        where = app.quarantine.keep(run, info.key, app.blobs)
+        problem.repaired = f"moved to {where}"
+        report.quarantine_dir = where
     if repair:
         delete_unused_blobs(app)  # every queued file: also copies and temp files
         for problem in report.problems:
@@ -129,13 +127,13 @@ def _leftovers(app: App, report: Report, repair: bool, now: datetime) -> None:
             temp.path.unlink(missing_ok=True)
             problem.repaired = "removed"
     expired_before = now - timedelta(days=settings.quarantine_days)
-    for entry in quarantine.entries(settings.quarantine_dir):
+    for entry in app.quarantine.entries():
         if entry.quarantined_at >= expired_before:
             continue
         problem = Problem(kind="expired_quarantine", key=entry.key)
         report.problems.append(problem)
         if repair:
-            quarantine.remove(entry)
+            app.quarantine.remove(entry)
             problem.repaired = "removed"
 
 

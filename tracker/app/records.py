@@ -19,7 +19,6 @@ from tracker.errors import Refused
 from tracker.events import PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
 from tracker.permissions import PermissionDenied, require_client_access
-from tracker.store import quarantine
 from tracker.store.blobs import temp_files
 from tracker.store.db import forget_deleted
 from tracker.store.models import Photo, TreatmentCourse, TreatmentSession, utcnow
@@ -134,7 +133,7 @@ def delete_unused_blobs(app: App, keys: set[str] | None = None) -> tuple[int, in
                 continue
             app.blobs.delete(key)
             deleted += 1
-        quarantine.remove_keys(app.settings.quarantine_dir, todo)
+        app.quarantine.remove_keys(todo)
         for leftover in temp_files(app.settings.blob_dir):
             if leftover.key in todo:
                 leftover.path.unlink(missing_ok=True)

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from tracker.errors import TrackerError
+
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -28,6 +30,12 @@ class BlobNotFound(KeyError):
 
 class BlobCorrupt(Exception):
     """Stored bytes no longer hash to their key."""
+
+
+class BlobStoreUnavailable(TrackerError):
+    """The store cannot serve at all (no such bucket, credentials refused, endpoint down).
+    A TrackerError: its plain message is shown on the page and printed by the command line,
+    never the client library's traceback."""
 
 
 @dataclass(frozen=True)

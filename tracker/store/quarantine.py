@@ -3,7 +3,13 @@ undone by hand (`quarantine/<time of the run>/<key>`).
 
 A while, not for ever: an unused file is still a photo of someone's face. fsck removes
 entries older than `quarantine_days`, and a client's deletion removes the copies of her
-photos at once (they are named by the same key as the blob)."""
+photos at once (they are named by the same key as the blob).
+
+Where: beside the store. A local store's quarantine is the `quarantine/` folder of the
+data folder; an S3 store's is the `quarantine/<run>/<key>` prefix in the same bucket (under
+the store's prefix), so no replica keeps photos on its own disk, and an object is moved by
+a server-side copy: its bytes never pass through the app. `Quarantine` is what fsck and
+deletion use; bootstrap chooses it with the store."""
 
 from __future__ import annotations
 
@@ -11,13 +17,14 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
-from tracker.store.blobs import check_key
+from tracker.store.blobs import BlobStore, check_key
 
 
 @dataclass(frozen=True)
 class Quarantined:
-    path: Path
+    path: Path  # the file; in a bucket, the object's key as a path
     key: str
     quarantined_at: datetime  # when fsck moved it here (the file's time)
 
@@ -58,3 +65,36 @@ def remove_keys(root: Path, keys: set[str]) -> int:
     for entry in gone:
         remove(entry)
     return len(gone)
+
+
+class Quarantine(Protocol):
+    def keep(self, run: str, key: str, blobs: BlobStore) -> str:
+        """Move blob `key` out of the store into this run's quarantine; where it went."""
+        ...
+
+    def entries(self) -> list[Quarantined]: ...
+
+    def remove(self, entry: Quarantined) -> None: ...
+
+    def remove_keys(self, keys: set[str]) -> int: ...
+
+
+@dataclass(frozen=True)
+class FolderQuarantine:
+    """The data folder's `quarantine/` (the functions above)."""
+
+    root: Path
+
+    def keep(self, run: str, key: str, blobs: BlobStore) -> str:
+        target = put(self.root, run, key, blobs.get(key))
+        blobs.delete(key)
+        return str(target.parent)
+
+    def entries(self) -> list[Quarantined]:
+        return entries(self.root)
+
+    def remove(self, entry: Quarantined) -> None:
+        remove(entry)
+
+    def remove_keys(self, keys: set[str]) -> int:
+        return remove_keys(self.root, keys)
