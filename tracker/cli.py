@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if passed:
         args.streamlit_args = passed
     from tracker.config import Settings
+    from tracker.store.blobs import BlobStoreUnavailable
 
     settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
     stdout = sys.stdout
@@ -81,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, settings))
     except UsageError as exc:
         parser.exit(EXIT_USAGE, f"{parser.prog}: error: {printable(str(exc))}\n")
+    except BlobStoreUnavailable as exc:  # no such bucket, credentials refused, endpoint down
+        print(f"{parser.prog}: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_REFUSED
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return EXIT_OK

@@ -113,9 +113,10 @@ def make_client(
 class S3BlobStore:
     """Objects under `s3://bucket/<prefix>ab/cd/<key>`, never replaced once written."""
 
-    def __init__(self, client: Any, location: S3Location) -> None:
+    def __init__(self, client: Any, location: S3Location, *, page_size: int = 1000) -> None:
         self.client = client
         self.location = location
+        self.page_size = page_size  # objects per listing request (S3's most is 1,000)
 
     def object_key(self, key: str) -> str:
         check_key(key)
@@ -149,9 +150,17 @@ class S3BlobStore:
                 raise
 
     def get(self, key: str) -> bytes:
+        with self._plain_errors(key):
+            response = self.client.get_object(Bucket=self.location.bucket, Key=self.object_key(key))
+        size = int(response.get("ContentLength") or 0)
         buffer = io.BytesIO()
-        for chunk in self.read_chunks(key):
+        if size:  # one buffer of the final size, filled chunk by chunk: never regrown
+            buffer.seek(size - 1)
+            buffer.write(b"\0")
+            buffer.seek(0)
+        for chunk in self._chunks(key, response["Body"], CHUNK):
             buffer.write(chunk)
+        buffer.truncate()  # had the body been shorter than announced
         # getvalue() hands over the buffer's own bytes (CPython: no copy when nothing else
         # refers to the buffer), so the photo is in memory once.
         return buffer.getvalue()
@@ -161,6 +170,9 @@ class S3BlobStore:
         (a download) without holding the whole file."""
         with self._plain_errors(key):
             body = self.client.get_object(Bucket=self.location.bucket, Key=self.object_key(key))["Body"]
+        yield from self._chunks(key, body, size)
+
+    def _chunks(self, key: str, body: Any, size: int) -> Iterator[bytes]:
         try:
             while True:
                 with self._plain_errors(key):
@@ -190,12 +202,14 @@ class S3BlobStore:
                 yield BlobInfo(key=match.group(3), size=int(entry["Size"]), modified_at=entry["LastModified"])
 
     def list_objects(self, prefix: str) -> Iterator[dict[str, Any]]:
-        """Every object under `prefix`, page by page (1,000 per request)."""
+        """Every object under `prefix`, page by page."""
         token: str | None = None
         while True:
             extra = {"ContinuationToken": token} if token else {}
             with self._plain_errors():
-                page = self.client.list_objects_v2(Bucket=self.location.bucket, Prefix=prefix, **extra)
+                page = self.client.list_objects_v2(
+                    Bucket=self.location.bucket, Prefix=prefix, MaxKeys=self.page_size, **extra
+                )
             yield from page.get("Contents", [])
             if not page.get("IsTruncated"):
                 return
