@@ -32,6 +32,11 @@ from tracker.store import backup as archive_format
 from tracker.store.backup import ArchiveRefused, Manifest
 
 PREFIX, SUFFIX = "tracker-backup-", ".tar.gz"
+NOT_LOCAL_PHOTOS = (
+    "the photos are kept in a bucket (TRACKER_BLOB_STORE_URL is set): a restore puts them in "
+    "the data folder, where this app would not look; restore with TRACKER_BLOB_STORE_URL "
+    "unset, or restore the bucket with its own tools (docs/deploy.md, S3 storage)"
+)
 NOT_SQLITE = (
     "the database is not the embedded SQLite file (TRACKER_DATABASE_URL is set to another "
     "database): back it up with that database's own tools (PostgreSQL: pg_dump) and the "
@@ -110,6 +115,8 @@ def restore(settings: Settings, archive: Path, *, force: bool = False) -> Restor
     """Restore an archive into the configured data folder, which must be empty (or, with
     `force`, is moved aside first); then migrate the database if it is older and run fsck.
     Nothing is changed unless the whole archive checks out. Stop the app first."""
+    if settings.blob_store_url:
+        raise Refused(NOT_LOCAL_PHOTOS)
     data_dir = settings.data_dir.absolute()
     database = data_dir / archive_format.DATABASE
     if archive_format.sqlite_file(settings.resolved_database_url) != database.resolve():
