@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         parser.exit(EXIT_USAGE, f"{parser.prog}: error: {printable(str(exc))}\n")
     except BlobStoreUnavailable as exc:  # no such bucket, credentials refused, endpoint down
-        print(f"{parser.prog}: {printable(str(exc))}", file=sys.stderr)
+        print(f"{parser.prog}: {printable(str(exc))} ({printable(exc.detail)})", file=sys.stderr)
         return EXIT_REFUSED
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()

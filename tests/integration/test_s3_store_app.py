@@ -173,7 +173,8 @@ def test_a_missing_bucket_is_a_plain_message_on_the_command_line(
         timeout=120,
     )
     assert done.returncode == 1
-    assert "bucket 'no-such-bucket-here' does not exist" in done.stderr
+    assert "the photo storage is not set up" in done.stderr
+    assert "S3 bucket 'no-such-bucket-here'" in done.stderr and "no such bucket" in done.stderr
     assert "Traceback" not in done.stderr and "botocore" not in done.stderr
 
 
@@ -189,7 +190,10 @@ def test_a_page_shows_the_plain_message(s3_app: App, staff: Actor) -> None:
     finally:
         broken.close()
     notice = notice_for(info.value)
-    assert notice.text == "Photo storage is unavailable: the S3 bucket 'no-such-bucket-here' does not exist."
+    assert notice.text == (
+        "Photos cannot be loaded or saved right now: the photo storage is not set up. "
+        "Please try again in a while; if it goes on, tell the clinic."
+    )
 
 
 def test_without_a_store_url_the_data_folder_keeps_the_photos(app: App) -> None:

@@ -34,8 +34,17 @@ class BlobCorrupt(Exception):
 
 class BlobStoreUnavailable(TrackerError):
     """The store cannot serve at all (no such bucket, credentials refused, endpoint down).
-    A TrackerError: its plain message is shown on the page and printed by the command line,
-    never the client library's traceback."""
+
+    A TrackerError: its message, in plain words and naming nothing internal, is what a page
+    shows (to a client too); `detail` names the bucket, the endpoint and the failure, for
+    the command line and the server's log. Never the client library's traceback."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(
+            f"Photos cannot be loaded or saved right now: {reason}. "
+            "Please try again in a while; if it goes on, tell the clinic."
+        )
+        self.detail = detail
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ become BlobStoreUnavailable with a plain message: never a botocore traceback on 
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,10 +30,12 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from tracker.store.blobs import BlobInfo, BlobNotFound, BlobStore, BlobStoreUnavailable, check_key, sha256_hex
 from tracker.store.quarantine import Quarantined
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 _RELATIVE_KEY = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
@@ -238,29 +241,28 @@ class _PlainErrors:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         if exc is None:
             return
-        where = f"the S3 bucket {self.store.location.bucket!r}"
+        where = f"S3 bucket {self.store.location.bucket!r} at {self.store.client.meta.endpoint_url}"
         if isinstance(exc, ClientError):
             code = _code(exc)
             if code in _NOT_FOUND and self.key is not None:
                 raise BlobNotFound(self.key) from None
-            if code in ("NoSuchBucket",) or (code in _NOT_FOUND and self.key is None):
-                raise BlobStoreUnavailable(f"Photo storage is unavailable: {where} does not exist.") from None
+            if code == "NoSuchBucket" or (code in _NOT_FOUND and self.key is None):
+                raise _unavailable("the photo storage is not set up", f"{where}: no such bucket")
             if code in _CREDENTIALS:
-                raise BlobStoreUnavailable(
-                    f"Photo storage is unavailable: {where} refused this server's credentials."
-                ) from None
+                raise _unavailable("the photo storage refused this server", f"{where}: {code}")
             return  # e.g. 412 on a conditional put: the caller decides
         if isinstance(exc, NoCredentialsError):
-            raise BlobStoreUnavailable(
-                f"Photo storage is unavailable: no credentials are configured for {where}."
-            ) from None
-        if isinstance(exc, EndpointConnectionError | BotoCoreError):
-            endpoint = self.store.client.meta.endpoint_url
-            raise BlobStoreUnavailable(
-                f"Photo storage is unavailable: {where} at {endpoint} cannot be reached "
-                f"({type(exc).__name__})."
-            ) from None
+            raise _unavailable("the photo storage refused this server", f"{where}: no credentials configured")
+        if isinstance(exc, BotoCoreError):  # EndpointConnectionError, timeouts, ...
+            raise _unavailable("the photo storage cannot be reached", f"{where}: {type(exc).__name__}")
         return
+
+
+def _unavailable(reason: str, detail: str) -> BlobStoreUnavailable:
+    log.warning("photo storage unavailable: %s", detail)
+    error = BlobStoreUnavailable(reason, detail)
+    error.__suppress_context__ = True  # the library's traceback stays out of the log too
+    return error
 
 
 QUARANTINE = "quarantine/"

@@ -94,18 +94,22 @@ def test_quarantine_is_a_prefix_in_the_same_bucket(store: S3BlobStore) -> None:
 def test_a_missing_bucket_is_reported_plainly(s3_server: S3Server) -> None:
     store = S3BlobStore(s3_server.client(), S3Location.parse("s3://no-such-bucket-here/x"))
     for action in (store.check, lambda: store.put(b"x"), lambda: store.get(sha256_hex(b"x")), store.iterate):
-        with pytest.raises(BlobStoreUnavailable, match="bucket 'no-such-bucket-here' does not exist") as info:
+        with pytest.raises(BlobStoreUnavailable, match="the photo storage is not set up") as info:
             result = action()
             if result is not None:
                 list(result)
+        assert "S3 bucket 'no-such-bucket-here'" in info.value.detail
+        assert info.value.detail.endswith("no such bucket")
         assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
 def test_an_unreachable_endpoint_is_reported_plainly(s3_bucket: str) -> None:
     server = S3Server("http://127.0.0.1:9")  # discard port: nothing listens
     store = S3BlobStore(server.client(connect_timeout=1), S3Location.parse(f"s3://{s3_bucket}"))
-    with pytest.raises(BlobStoreUnavailable, match=r"at http://127.0.0.1:9 cannot be reached"):
+    with pytest.raises(BlobStoreUnavailable, match="the photo storage cannot be reached") as info:
         store.get(sha256_hex(b"x"))
+    assert info.value.detail == f"S3 bucket {s3_bucket!r} at http://127.0.0.1:9: EndpointConnectionError"
+    assert "127.0.0.1" not in str(info.value)  # a page names nothing internal
 
 
 def test_wrong_credentials_are_reported_plainly(
@@ -118,9 +122,10 @@ def test_wrong_credentials_are_reported_plainly(
     store = S3BlobStore(
         s3_server.client(secret_access_key="not-the-secret"), S3Location.parse(f"s3://{s3_bucket}")
     )
-    with pytest.raises(BlobStoreUnavailable, match="refused this server's credentials") as info:
+    with pytest.raises(BlobStoreUnavailable, match="the photo storage refused this server") as info:
         store.put(b"x")
-    assert "not-the-secret" not in str(info.value)
+    assert info.value.detail.endswith("InvalidAccessKeyId")
+    assert "not-the-secret" not in str(info.value) + info.value.detail
 
 
 @pytest.mark.parametrize(
