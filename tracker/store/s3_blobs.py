@@ -41,7 +41,8 @@ CHUNK = 1024 * 1024
 _RELATIVE_KEY = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
-_ALREADY_THERE = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
+_ALREADY_THERE = {"412", "PreconditionFailed"}
+_IN_FLIGHT = {"409", "ConditionalRequestConflict"}
 _CREDENTIALS = {
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
@@ -133,24 +134,30 @@ class S3BlobStore:
         self.put_at(key, data)
         return key
 
-    def put_at(self, key: str, data: bytes | memoryview) -> None:
+    def put_at(self, key: str, data: bytes) -> None:
         """Write `data` as `key` unless an object of that key exists already (then the
         server refuses the write and nothing changes). For a store that wraps this one and
         names blobs itself (an encrypting store's keyed hash)."""
-        try:
-            with self._plain_errors():
-                # BytesIO over bytes shares them rather than copying.
-                self.client.put_object(
-                    Bucket=self.location.bucket,
-                    Key=self.object_key(key),
-                    Body=io.BytesIO(data),
-                    ContentLength=len(data),
-                    ContentType="application/octet-stream",
-                    IfNoneMatch="*",
-                )
-        except ClientError as exc:
-            if _code(exc) not in _ALREADY_THERE:
-                raise
+        for _ in range(3):
+            try:
+                with self._plain_errors():
+                    self.client.put_object(
+                        Bucket=self.location.bucket,
+                        Key=self.object_key(key),
+                        Body=io.BytesIO(data),  # shares the bytes, no copy
+                        ContentLength=len(data),
+                        ContentType="application/octet-stream",
+                        IfNoneMatch="*",
+                    )
+                return
+            except ClientError as exc:
+                code = _code(exc)
+                if code in _ALREADY_THERE:
+                    return  # stored before: the same bytes, kept as they are
+                if code not in _IN_FLIGHT:
+                    raise
+                # 409: another write of this key is in flight and may yet fail: ask again.
+        raise BlobStoreUnavailable("the photo storage is busy", f"{key}: conditional writes kept conflicting")
 
     def get(self, key: str) -> bytes:
         with self._plain_errors(key):
