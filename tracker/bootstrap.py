@@ -12,6 +12,8 @@ from tracker.config import Settings
 from tracker.events import ClientInputsChanged, PhotoFilesDropped
 from tracker.store.blobs import LocalBlobStore
 from tracker.store.db import make_engine, make_session_factory, upgrade
+from tracker.store.encryption_keys import MasterKey
+from tracker.store.keyring import configured_keys, protect
 
 
 def refresh_dashboard_row(app: App, event: ClientInputsChanged) -> None:
@@ -51,7 +53,18 @@ def private_files() -> None:
     os.umask(0o077)
 
 
-def open_app(settings: Settings | None = None, *, migrate: bool = True) -> App:
+def encryption_keys(settings: Settings) -> list[MasterKey]:
+    """The configured master keys, current first (checked: file mode, length)."""
+    return configured_keys(
+        settings.encryption_key_file,
+        settings.encryption_key.get_secret_value(),
+        settings.encryption_old_key_file,
+    )
+
+
+def open_app(
+    settings: Settings | None = None, *, migrate: bool = True, begin_encryption: bool = False
+) -> App:
     private_files()
     settings = settings or Settings()
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # health data: this user only
@@ -59,14 +72,17 @@ def open_app(settings: Settings | None = None, *, migrate: bool = True) -> App:
     # below are then out of other users' reach whatever their own modes.
     with contextlib.suppress(OSError):  # not ours to change: leave it as the owner set it
         settings.data_dir.chmod(0o700)
+    masters = encryption_keys(settings)  # a key file open to others stops here, before any write
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
+    # Encrypting when a key is configured; a wrong or missing key stops here, nothing written.
+    store = protect(engine, LocalBlobStore(settings.blob_dir), masters, begin=begin_encryption)
     return App(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
-        blobs=LocalBlobStore(settings.blob_dir),
+        blobs=store,
         handlers=handlers(),
     )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     # finished: no upload takes that long), and quarantined files older than this.
     temp_file_max_age_minutes: float = Field(default=60.0, gt=0)
     quarantine_days: float = Field(default=30.0, ge=0)
+
+    # Encryption at rest (docs/deploy.md): the master key, 32 bytes in base64, from a file
+    # readable by the service account only (mode 0600, checked) or from the environment.
+    # Empty: photos and records are stored unencrypted. During a key rotation the old key
+    # goes in encryption_old_key_file, read only, until `rotate-key` has finished.
+    encryption_key_file: Path | None = None
+    encryption_key: SecretStr = SecretStr("")
+    encryption_old_key_file: Path | None = None
 
     clinic_name: str = "My Clinic"
 
