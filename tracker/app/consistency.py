@@ -23,6 +23,7 @@ from tracker.errors import Refused
 from tracker.ingest import ingest
 from tracker.store import quarantine
 from tracker.store.blobs import BlobCorrupt, BlobNotFound, get_verified, temp_files
+from tracker.store.encrypted_blobs import stored_bytes
 from tracker.store.models import Photo
 
 
@@ -103,7 +104,8 @@ def check(app: App, *, repair: bool = False, min_age_seconds: int | None = None)
         if now - info.modified_at < min_age:
             problem.kind = "recent_orphan_blob"  # maybe an upload between blob write and commit
             continue
-        target = quarantine.put(app.settings.quarantine_dir, run, info.key, app.blobs.get(info.key))
+        # As stored: an encrypted store's orphan stays encrypted in quarantine.
+        target = quarantine.put(app.settings.quarantine_dir, run, info.key, stored_bytes(app.blobs, info.key))
         app.blobs.delete(info.key)
         problem.repaired = f"moved to {target.parent}"
         report.quarantine_dir = str(target.parent)

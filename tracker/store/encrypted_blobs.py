@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap
 
-from tracker.store.blobs import BlobCorrupt, BlobInfo, KeyedBlobStore, check_key, sha256_hex
+from tracker.store.blobs import BlobCorrupt, BlobInfo, BlobStore, KeyedBlobStore, check_key, sha256_hex
 from tracker.store.encryption_keys import KEY_BYTES, NONCE_BYTES, Keys, MasterKey
 
 MAGIC = b"TRKE"
@@ -154,6 +154,14 @@ class EncryptingBlobStore:
             raise BlobCorrupt(key) from None
 
 
+def stored_bytes(store: BlobStore, key: str) -> bytes:
+    """The bytes as the store keeps them: ciphertext for an encrypting store, so what is
+    copied out (fsck's quarantine) stays as private as the store; for others, the blob."""
+    if isinstance(store, EncryptingBlobStore):
+        return store.raw(key)
+    return store.get(key)
+
+
 def _aad(key: str) -> bytes:
     return MAGIC + bytes([VERSION]) + bytes.fromhex(check_key(key))
 
@@ -163,4 +171,4 @@ def _header(master: MasterKey, wrapped: bytes, old: bytes) -> bytes:
     return MAGIC + bytes([VERSION]) + bytes.fromhex(master.key_id) + wrapped + nonce
 
 
-__all__ = ["HEADER_BYTES", "EncryptingBlobStore", "is_sealed", "sealed_key_id"]
+__all__ = ["HEADER_BYTES", "EncryptingBlobStore", "is_sealed", "sealed_key_id", "stored_bytes"]

@@ -101,6 +101,8 @@ class _Encrypted(TypeDecorator[Any]):
 
 
 class EncryptedText(_Encrypted):
+    cache_ok = True
+
     def to_text(self, value: Any) -> str:
         return str(value)
 
@@ -109,6 +111,8 @@ class EncryptedText(_Encrypted):
 
 
 class EncryptedDate(_Encrypted):
+    cache_ok = True
+
     def to_text(self, value: Any) -> str:
         if not isinstance(value, date):
             raise TypeError(f"{self.column}: a date, not {type(value).__name__}")
@@ -119,6 +123,8 @@ class EncryptedDate(_Encrypted):
 
 
 class EncryptedJSON(_Encrypted):
+    cache_ok = True
+
     def to_text(self, value: Any) -> str:
         return json.dumps(value)
 
