@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import tarfile
 import zipfile
 from collections.abc import Iterator
 from datetime import date
@@ -281,3 +282,36 @@ def test_the_command_line_says_what_is_wrong_with_the_key(
         main(["fsck"])
     assert exit_.value.code == 1
     assert "The encryption key does not match this store" in capsys.readouterr().err
+
+
+def test_a_backup_of_an_encrypted_store_is_encrypted_and_restores_only_with_the_key(
+    tmp_path: Path, keys: tuple[Path, Path]
+) -> None:
+    from tracker.app import backup
+
+    def sqlite(data: Path, key: Path | None) -> Settings:  # backups are of the SQLite file
+        return Settings(data_dir=data, database_url="", encryption_key_file=key, _env_file=None)  # type: ignore[call-arg]
+
+    app = open_app(sqlite(tmp_path / "data", keys[0]))
+    operator, client_id, _ = _client_with_records(app)
+    files = _files(app)
+    done = backup.backup(app, tmp_path / "backup.tar.gz")
+    app.close()
+    assert done.complete and len(done.manifest.blobs) == 6
+    with tarfile.open(done.path) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar if m.name.startswith("blobs/")}  # type: ignore[union-attr]
+    assert sorted(members.values()) == sorted(files.values())  # the ciphertext, as stored
+    assert all(b"\xff\xd8\xff" not in c[:64] and b"Exif" not in c for c in members.values())
+
+    target = tmp_path / "restored"
+    with pytest.raises(EncryptionKeyProblem, match="This store is encrypted"):
+        backup.restore(sqlite(target, None), done.path)
+    stranger = _key_file(tmp_path, "stranger.key")
+    with pytest.raises(EncryptionKeyProblem, match="does not match"):
+        backup.restore(sqlite(target, stranger), done.path)
+    assert not target.exists() or not any(target.iterdir())  # nothing moved in
+    restored = backup.restore(sqlite(target, keys[0]), done.path)
+    assert restored.fsck.consistent and restored.fsck.photos == 2
+    app = open_app(sqlite(target, keys[0]))
+    assert [n.text for n in client_notes(Context(app, operator), client_id)] == [NOTE]
+    app.close()

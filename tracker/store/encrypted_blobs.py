@@ -162,6 +162,23 @@ def stored_bytes(store: BlobStore, key: str) -> bytes:
     return store.get(key)
 
 
+def proven_stored_bytes(store: BlobStore, key: str) -> bytes:
+    """The bytes as stored, once proven to be the blob of `key` (BlobCorrupt otherwise):
+    what a backup copies, so a backup of an encrypted store is encrypted too."""
+    if isinstance(store, EncryptingBlobStore):
+        raw = store.raw(key)
+        if is_sealed(raw):
+            if store.address(store._open(key, raw)) != key:
+                raise BlobCorrupt(key)
+        elif sha256_hex(raw) != key:
+            raise BlobCorrupt(key)
+        return raw
+    data = store.get(key)
+    if store.address(data) != key:
+        raise BlobCorrupt(key)
+    return data
+
+
 def _aad(key: str) -> bytes:
     return MAGIC + bytes([VERSION]) + bytes.fromhex(check_key(key))
 
@@ -171,4 +188,11 @@ def _header(master: MasterKey, wrapped: bytes, old: bytes) -> bytes:
     return MAGIC + bytes([VERSION]) + bytes.fromhex(master.key_id) + wrapped + nonce
 
 
-__all__ = ["HEADER_BYTES", "EncryptingBlobStore", "is_sealed", "sealed_key_id", "stored_bytes"]
+__all__ = [
+    "HEADER_BYTES",
+    "EncryptingBlobStore",
+    "is_sealed",
+    "proven_stored_bytes",
+    "sealed_key_id",
+    "stored_bytes",
+]

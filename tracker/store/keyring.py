@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, exists, select
+from sqlalchemy import Engine, create_engine, delete, exists, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -85,6 +85,36 @@ def open_keys(engine: Engine, masters: list[MasterKey], *, begin: bool = False) 
     return Keys(current=current, readable={m.key_id: m for m in masters}, secrets=secrets)
 
 
+def check_database(database: Path, masters: list[MasterKey]) -> None:
+    """Raise EncryptionKeyProblem unless `masters` open the SQLite database at `database` as
+    open_app would (a restore checks the archive's database before moving it in). Reads only."""
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        if not inspect(engine).has_table(EncryptionKey.__tablename__):
+            if masters:  # a backup from before encryption existed: a plaintext store
+                raise EncryptionKeyProblem(NOT_ENCRYPTED_YET)
+            return
+        with Session(engine) as session:
+            rows = {row.key_id: row.sealed for row in session.scalars(select(EncryptionKey))}
+            has_data = session.scalar(select(exists().where(Client.id.is_not(None))))
+        if not rows:
+            if masters and has_data:
+                raise EncryptionKeyProblem(NOT_ENCRYPTED_YET)
+            return
+        if not masters:
+            raise EncryptionKeyProblem(NOT_SET)
+        for master in masters:
+            if master.key_id in rows:
+                StoreSecrets.open(base64.b64decode(rows[master.key_id]), master)
+                return
+        raise EncryptionKeyProblem(
+            f"The encryption key does not match this store (key id {masters[0].key_id}; "
+            f"the store opens with key id {', '.join(sorted(rows))})"
+        )
+    finally:
+        engine.dispose()
+
+
 def _create(engine: Engine, masters: list[MasterKey]) -> Keys:
     current = masters[0]
     secrets = StoreSecrets.generate()
@@ -133,6 +163,7 @@ __all__ = [
     "NOT_ENCRYPTED_YET",
     "NOT_SET",
     "add_master",
+    "check_database",
     "configured_keys",
     "keep_only",
     "open_keys",
