@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -143,6 +143,12 @@ class Settings(BaseSettings):
         if toml_path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+    @field_validator("encryption_key_file", "encryption_old_key_file", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        """`TRACKER_ENCRYPTION_KEY_FILE=` (empty) means no key file, not the current folder."""
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _check_limits(self) -> Settings:
