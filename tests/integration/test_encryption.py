@@ -315,3 +315,31 @@ def test_a_backup_of_an_encrypted_store_is_encrypted_and_restores_only_with_the_
     app = open_app(sqlite(target, keys[0]))
     assert [n.text for n in client_notes(Context(app, operator), client_id)] == [NOTE]
     app.close()
+
+
+def test_the_commands_encrypt_then_rotate_with_progress(
+    tmp_path: Path,
+    keys: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tracker.cli import main
+
+    data, (key, new_key) = tmp_path / "data", keys
+    plain = open_app(_settings(data))
+    _client_with_records(plain)
+    plain.close()
+    monkeypatch.setenv("TRACKER_DATA_DIR", str(data))
+    monkeypatch.setenv("TRACKER_ENCRYPTION_KEY_FILE", str(key))
+    assert main(["encrypt-store"]) == 0
+    out = capsys.readouterr().out
+    assert "photos: 2/2" in out and "done: 2 photos encrypted now, 0 before" in out
+    assert main(["rotate-key", "--new-key-file", str(new_key)]) == 0
+    out = capsys.readouterr().out
+    assert "files: 6/6" in out and "done: 6 files re-wrapped" in out
+    monkeypatch.setenv("TRACKER_ENCRYPTION_KEY_FILE", str(new_key))
+    assert main(["fsck"]) == 0
+    assert "consistent: 2 photos, 6 blobs, 0 problems" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # a key file is never replaced
+        main(["new-key", str(new_key)])
+    assert "is never replaced" in capsys.readouterr().err
