@@ -170,3 +170,13 @@ def test_store_secrets_open_only_with_their_key() -> None:
     with pytest.raises(EncryptionKeyProblem, match=f"does not match this store \\(key id {wrong.key_id}\\)"):
         StoreSecrets.open(sealed, wrong)
     assert hashlib.sha256(master.material).hexdigest()[:16] != master.key_id  # not the plain hash
+
+
+def test_put_at_never_replaces_unless_asked(inner: LocalBlobStore) -> None:
+    key = "ab" * 32
+    inner.put_at(key, b"first")
+    inner.put_at(key, b"second")
+    assert inner.get(key) == b"first"
+    inner.put_at(key, b"third", replace=True)
+    assert inner.get(key) == b"third"
+    assert list((inner.root / ".tmp").iterdir()) == []  # no temp file left either way
