@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from tracker.application import App
 from tracker.errors import Refused
@@ -61,13 +62,19 @@ def _encrypting(app: App) -> EncryptingBlobStore:
     return app.blobs
 
 
-def encrypt_store(app: App, progress: Progress = _quiet, *, every: int = 50) -> EncryptReport:
-    """Encrypt the records and photo files of a store opened with begin_encryption."""
+def encrypt_store(
+    app: App, progress: Progress = _quiet, *, every: int = 50, min_age_seconds: int | None = None
+) -> EncryptReport:
+    """Encrypt the records and photo files of a store opened with begin_encryption.
+    Plaintext files no row names are deleted once older than `min_age_seconds` (default:
+    the orphan age fsck uses), so an upload by an app process still running without the
+    key, between its file and its row, is left alone."""
     store = _encrypting(app)
     report = EncryptReport()
     report.rows = encryption_admin.reseal_columns(app.engine)
     progress(f"records: {report.rows} rows with dates of birth, intake answers or notes encrypted")
-    report.leftovers = _delete_plaintext_leftovers(app, store)
+    min_age = app.settings.orphan_min_age_seconds if min_age_seconds is None else min_age_seconds
+    report.leftovers = _delete_plaintext_leftovers(app, store, timedelta(seconds=min_age))
     photos = encryption_admin.photo_keys(app.engine)
     for n, (photo_id, keys) in enumerate(photos, start=1):
         renames: dict[str, str] = {}
@@ -99,14 +106,15 @@ def encrypt_store(app: App, progress: Progress = _quiet, *, every: int = 50) -> 
     return report
 
 
-def _delete_plaintext_leftovers(app: App, store: EncryptingBlobStore) -> int:
+def _delete_plaintext_leftovers(app: App, store: EncryptingBlobStore, min_age: timedelta) -> int:
     """Plaintext files no row names: an earlier run renamed the rows and stopped before
-    deleting them. Uploads to an encrypted store write encrypted files only, so a plaintext
-    file nobody names is never a new upload's."""
+    deleting them. Uploads to an encrypted store write encrypted files only; a young one
+    may still be an upload by a process started before the key was set."""
     referenced = encryption_admin.referenced_keys(app.engine)
+    now = datetime.now(UTC)
     deleted = 0
     for info in list(store.iterate()):
-        if info.key in referenced:
+        if info.key in referenced or now - info.modified_at < min_age:
             continue
         try:
             raw = store.raw(info.key)
