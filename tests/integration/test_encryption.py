@@ -344,3 +344,22 @@ def test_the_commands_encrypt_then_rotate_with_progress(
     with pytest.raises(SystemExit):  # a key file is never replaced
         main(["new-key", str(new_key)])
     assert "is never replaced" in capsys.readouterr().err
+
+
+def test_the_migration_keeps_client_ids_never_reused(app: App) -> None:
+    from alembic import command
+
+    from tracker.store.db import alembic_config, upgrade
+
+    operator = Actor.operator(courses.ensure_clinic(app, "Test Clinic"))
+    first = courses.create_client(Context(app, operator), "First", date_of_birth=DOB)
+    newest = courses.create_client(Context(app, operator), "Newest")
+    with app.engine.begin() as conn:
+        conn.execute(text("DELETE FROM client WHERE id = :id"), {"id": newest})
+    command.downgrade(alembic_config(app.engine), "0014_auth")
+    upgrade(app.engine)
+    again = courses.create_client(Context(app, operator), "Another")
+    assert again > newest
+    with app.uow() as uow:
+        client = uow.session.get(Client, first)
+        assert client is not None and client.date_of_birth == DOB  # a plain date survives both ways
