@@ -843,6 +843,11 @@ def cmd_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.bootstrap import open_app
     from tracker.store.encryption_keys import key_from_file
 
+    if settings.encryption_key_file is None and not settings.encryption_key.get_secret_value():
+        raise UsageError(
+            "set TRACKER_ENCRYPTION_KEY_FILE to the store's current key "
+            "(or to the new one, with the old one in TRACKER_ENCRYPTION_OLD_KEY_FILE)"
+        )
     new = key_from_file(args.new_key_file)
     app = open_app(settings)
     report = rotate_key(app, new, print)
