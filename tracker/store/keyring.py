@@ -151,6 +151,11 @@ def protect(
 ) -> BlobStore:
     """The blob store to use: `blobs` itself for a plaintext store, or wrapped to encrypt,
     with the engine's encrypted columns given their key. bootstrap.open_app calls this."""
+    if not inspect(engine).has_table(EncryptionKey.__tablename__):
+        # Opened without migrating (`init`, `migrate`): nothing to protect or check yet; the
+        # schema is brought up to date, and the key checked, by the next open.
+        attach(engine, None)
+        return blobs
     keys = open_keys(engine, masters, begin=begin)
     if keys is None:
         attach(engine, None)
