@@ -10,8 +10,10 @@ import os
 from tracker.application import App, Handler
 from tracker.config import Settings
 from tracker.events import ClientInputsChanged, PhotoFilesDropped
-from tracker.store.blobs import BlobStore, LocalBlobStore
+from tracker.store.blobs import KeyedBlobStore, LocalBlobStore
 from tracker.store.db import make_engine, make_session_factory, upgrade
+from tracker.store.encryption_keys import MasterKey
+from tracker.store.keyring import configured_keys, protect
 from tracker.store.quarantine import FolderQuarantine, Quarantine
 
 
@@ -52,7 +54,18 @@ def private_files() -> None:
     os.umask(0o077)
 
 
-def open_app(settings: Settings | None = None, *, migrate: bool = True) -> App:
+def encryption_keys(settings: Settings) -> list[MasterKey]:
+    """The configured master keys, current first (checked: file mode, length)."""
+    return configured_keys(
+        settings.encryption_key_file,
+        settings.encryption_key.get_secret_value(),
+        settings.encryption_old_key_file,
+    )
+
+
+def open_app(
+    settings: Settings | None = None, *, migrate: bool = True, begin_encryption: bool = False
+) -> App:
     private_files()
     settings = settings or Settings()
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # health data: this user only
@@ -60,21 +73,24 @@ def open_app(settings: Settings | None = None, *, migrate: bool = True) -> App:
     # below are then out of other users' reach whatever their own modes.
     with contextlib.suppress(OSError):  # not ours to change: leave it as the owner set it
         settings.data_dir.chmod(0o700)
+    masters = encryption_keys(settings)  # a key file open to others stops here, before any write
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
-    blobs, quarantine = blob_store(settings)
+    plain, quarantine = blob_store(settings)
+    # Encrypting when a key is configured; a wrong or missing key stops here, nothing written.
+    store = protect(engine, plain, masters, begin=begin_encryption)
     return App(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
-        blobs=blobs,
+        blobs=store,
         handlers=handlers(),
         quarantine_store=quarantine,
     )
 
 
-def blob_store(settings: Settings) -> tuple[BlobStore, Quarantine]:
+def blob_store(settings: Settings) -> tuple[KeyedBlobStore, Quarantine]:
     """The store the blob-store URL names, and its quarantine beside it: the data folder
     (empty URL) or an S3-compatible bucket (s3://bucket/prefix). Opening makes no request:
     a bucket that is missing or refuses the credentials is reported on first use, plainly

@@ -85,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BlobStoreUnavailable as exc:  # no such bucket, credentials refused, endpoint down
         print(f"{parser.prog}: {printable(str(exc))} ({printable(exc.detail)})", file=sys.stderr)
         return EXIT_REFUSED
+    except Exception as exc:
+        from tracker.store.encryption_keys import EncryptionKeyProblem
+
+        if not isinstance(exc, EncryptionKeyProblem):
+            raise
+        # A wrong or missing encryption key, found at start before anything was written.
+        parser.exit(EXIT_REFUSED, f"{parser.prog}: error: {printable(str(exc))}\n")
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return EXIT_OK
@@ -211,6 +218,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("archive", type=Path, metavar="ARCHIVE")
     p.add_argument("--force", action="store_true", help="move a non-empty data folder's contents aside first")
     p.set_defaults(handler=cmd_restore)
+
+    p = sub.add_parser("new-key", help="write a new random encryption key to a file (mode 0600)")
+    p.add_argument("path", type=Path, metavar="FILE", help="a new file (an existing one is never replaced)")
+    p.set_defaults(handler=cmd_new_key)
+
+    p = sub.add_parser(
+        "encrypt-store",
+        help="encrypt an unencrypted store's photos and records in place with the configured key (resumable)",
+    )
+    p.set_defaults(handler=cmd_encrypt_store)
+
+    p = sub.add_parser("rotate-key", help="re-wrap every photo file's key with a new master key (resumable)")
+    p.add_argument("--new-key-file", type=Path, required=True, metavar="FILE")
+    p.set_defaults(handler=cmd_rotate_key)
 
     p = sub.add_parser("users", help="list the sign-in accounts of a clinic")
     p.add_argument("--clinic", help="clinic name (default: the only clinic)")
@@ -786,6 +807,66 @@ def cmd_delete_client(args: argparse.Namespace, settings: Settings) -> int:
         f"deleted {args.client}: {done.photos} photos, {done.files_deleted} files "
         f"({done.files_kept} kept: still used by another client's photo)"
     )
+    return EXIT_OK
+
+
+def cmd_new_key(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.store.encryption_keys import MasterKey, write_key_file
+
+    key = MasterKey.generate()
+    try:
+        write_key_file(args.path, key)
+    except FileExistsError:
+        raise UsageError(
+            f"{args.path} exists: a key file is never replaced (that would lose the key)"
+        ) from None
+    print(f"wrote a new key (id {key.key_id}) to {args.path}; keep a copy apart from the backups")
+    return EXIT_OK
+
+
+def cmd_encrypt_store(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.app.encryption import encrypt_store
+    from tracker.bootstrap import open_app
+
+    if settings.encryption_key_file is None and not settings.encryption_key.get_secret_value():
+        raise UsageError("set TRACKER_ENCRYPTION_KEY_FILE to the key to encrypt with (`new-key` makes one)")
+    app = open_app(settings, begin_encryption=True)
+    report = encrypt_store(app, print)
+    for problem in report.problems:
+        print(problem)
+    print(
+        f"{'done' if not report.problems else 'INCOMPLETE'}: {report.photos} photos encrypted now, "
+        f"{report.already} before, {report.leftovers} leftover plaintext files deleted, "
+        f"{report.rows} record rows encrypted"
+    )
+    return EXIT_REFUSED if report.problems else EXIT_OK
+
+
+def cmd_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.app.encryption import rotate_key
+    from tracker.bootstrap import open_app
+    from tracker.store.encryption_keys import key_from_file
+
+    if settings.encryption_key_file is None and not settings.encryption_key.get_secret_value():
+        raise UsageError(
+            "set TRACKER_ENCRYPTION_KEY_FILE to the store's current key "
+            "(or to the new one, with the old one in TRACKER_ENCRYPTION_OLD_KEY_FILE)"
+        )
+    new = key_from_file(args.new_key_file)
+    app = open_app(settings)
+    report = rotate_key(app, new, print)
+    for problem in report.problems:
+        print(problem)
+    if report.problems:
+        print(f"INCOMPLETE: {report.rewrapped} files re-wrapped; the old key still opens the store")
+        return EXIT_REFUSED
+    print(
+        f"done: {report.rewrapped} files re-wrapped with key {new.key_id}, {report.already} were already; "
+        f"the store no longer opens with key {', '.join(report.dropped_keys) or '(none)'}. "
+        f"Set TRACKER_ENCRYPTION_KEY_FILE={args.new_key_file} and unset TRACKER_ENCRYPTION_OLD_KEY_FILE."
+    )
+    if report.plaintext:
+        print(f"{report.plaintext} files are not encrypted yet: run `encrypt-store`")
     return EXIT_OK
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     temp_file_max_age_minutes: float = Field(default=60.0, gt=0)
     quarantine_days: float = Field(default=30.0, ge=0)
 
+    # Encryption at rest (docs/deploy.md): the master key, 32 bytes in base64, from a file
+    # readable by the service account only (mode 0600, checked) or from the environment.
+    # Empty: photos and records are stored unencrypted. During a key rotation the old key
+    # goes in encryption_old_key_file, read only, until `rotate-key` has finished.
+    encryption_key_file: Path | None = None
+    encryption_key: SecretStr = SecretStr("")
+    encryption_old_key_file: Path | None = None
+
     clinic_name: str = "My Clinic"
 
     # The clinic as its clients see it (issue 11): on the pages, in the PDF, in reminders.
@@ -143,6 +151,12 @@ class Settings(BaseSettings):
         if toml_path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+    @field_validator("encryption_key_file", "encryption_old_key_file", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        """`TRACKER_ENCRYPTION_KEY_FILE=` (empty) means no key file, not the current folder."""
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _check_limits(self) -> Settings:

@@ -22,13 +22,14 @@ from pathlib import Path
 
 from tracker.app import audit, consistency
 from tracker.application import App
-from tracker.bootstrap import open_app
+from tracker.bootstrap import encryption_keys, open_app
 from tracker.config import Settings
 from tracker.domain import JsonObject
 from tracker.errors import Refused
 from tracker.imaging.version import METRIC_VERSION
 from tracker.permissions import Actor
 from tracker.store import backup as archive_format
+from tracker.store import keyring
 from tracker.store.backup import ArchiveRefused, Manifest
 
 PREFIX, SUFFIX = "tracker-backup-", ".tar.gz"
@@ -145,6 +146,8 @@ def restore(settings: Settings, archive: Path, *, force: bool = False) -> Restor
                 f"the backup's database (schema {manifest.schema_revision}) is from a newer version "
                 "of the tracker than this one: install that version to restore it"
             )
+        # An encrypted backup restores only with its key: checked before anything is moved.
+        keyring.check_database(staging / archive_format.DATABASE, encryption_keys(settings))
     except ArchiveRefused as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise Refused(f"refused {archive.name}: {exc}; nothing was changed") from None

@@ -19,7 +19,7 @@ from tracker.errors import Refused
 from tracker.events import PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
 from tracker.permissions import PermissionDenied, require_client_access
-from tracker.store.blobs import temp_files
+from tracker.store.blobs import sha256_hex, temp_files
 from tracker.store.db import forget_deleted
 from tracker.store.models import Photo, TreatmentCourse, TreatmentSession, utcnow
 
@@ -110,10 +110,14 @@ def write_client_export(ctx: Context, client_id: int, out: BinaryIO) -> str:
         filename = f"{safe}-{client.id}-data-{utcnow():%Y%m%d}.zip"
 
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("client.json", json.dumps(record, ensure_ascii=False, indent=2, default=str))
         zf.writestr("README.txt", _README_STAFF if staff else _README_CLIENT)
-        for name, key in files:  # photos are compressed already
-            zf.writestr(zipfile.ZipInfo(name), app.blobs.get(key), compress_type=zipfile.ZIP_STORED)
+        for (name, key), entry in zip(files, record["photos"], strict=True):  # compressed already
+            data = app.blobs.get(key)  # the photo itself, decrypted when the store is encrypted
+            # The SHA-256 of the file she gets: an encrypted store's key is a keyed hash instead.
+            entry["sha256"] = sha256_hex(data)
+            zf.writestr(zipfile.ZipInfo(name), data, compress_type=zipfile.ZIP_STORED)
+            del data
+        zf.writestr("client.json", json.dumps(record, ensure_ascii=False, indent=2, default=str))
     return filename
 
 

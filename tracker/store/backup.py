@@ -4,12 +4,19 @@ files it refers to, and a manifest that lets a restore prove nothing was lost or
 Layout (the data folder's own, so `tar -xzf` by hand gives a usable folder too):
 
     blobs/ab/cd/<sha256>    every file the database refers to, named by its SHA-256
+                            (an encrypted store: by its keyed hash, see below)
     tracker.db              the database, copied with SQLite's online backup API
     manifest.json           last: format, schema revision, time, row counts, every file's hash
 
 The database is written after the files: a photo committed while the files were being
 copied has its files on disk before its row (ingest's rule), so they are added from the
 final snapshot's references and the archive never holds a row without its file.
+
+An encrypted store's backup holds what the store holds: the photo files as ciphertext,
+named by their keyed hashes, and the database with its encrypted columns and its keyring
+(the store's secrets sealed by the master key). The master key is not in it: a restore
+needs the key configured, is refused before anything is moved when the key does not open
+the archive's keyring, and its fsck decrypts and checks every file.
 
 Reading trusts nothing in the archive: only the names above are accepted (no links, no
 folders, no `..`), every file must hash to its name and to the manifest, and everything is
@@ -39,8 +46,9 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from tracker.store.blobs import BlobNotFound, BlobStore, LocalBlobStore, sha256_hex
+from tracker.store.blobs import BlobCorrupt, BlobNotFound, BlobStore, LocalBlobStore, sha256_hex
 from tracker.store.db import MIGRATIONS_DIR
+from tracker.store.encrypted_blobs import is_sealed, proven_stored_bytes
 from tracker.store.uow import Repository
 
 FORMAT = "tracker-backup"
@@ -164,12 +172,12 @@ def write_archive(
 
         def add_blobs(keys: Iterable[str]) -> None:
             for key in sorted(set(keys) - written.keys() - failed):
-                try:
-                    data = blobs.get(key)
+                try:  # as stored: an encrypted store's backup holds its ciphertext
+                    data = proven_stored_bytes(blobs, key)
                 except BlobNotFound:
                     failed.add(key)
                     continue
-                if blobs.address(data) != key:  # never back up damaged bytes as if they were good
+                except BlobCorrupt:  # never back up damaged bytes as if they were good
                     failed.add(key)
                     corrupt.append(key)
                     continue
@@ -271,6 +279,11 @@ def read_archive(archive: Path, staging: Path) -> tuple[Manifest, int]:
                     if not key.startswith(match.group(1) + match.group(2)):
                         raise ArchiveRefused(f"{member}: the folders do not match the file's name")
                     data = handle.read()
+                    if is_sealed(data):
+                        # An encrypted store's file, named by a keyed hash: only the key can
+                        # prove it; the restore's fsck does, with the key configured.
+                        store.put_at(key, data)
+                        continue
                     if sha256_hex(data) != key:
                         raise ArchiveRefused(f"{member}: the content does not match its SHA-256 (damaged)")
                     store.put(data)

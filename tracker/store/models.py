@@ -25,13 +25,13 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
-    Text,
     UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tracker.domain import Concern, PhotoKind, PhotoStatus, Role
+from tracker.store.encrypted_columns import EncryptedDate, EncryptedJSON, EncryptedText
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -81,14 +81,15 @@ class Client(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[date | None]
+    # Encrypted when the store is (tracker/store/encrypted_columns.py), like the notes below.
+    date_of_birth: Mapped[date | None] = mapped_column(EncryptedDate("client.date_of_birth"))
     # Filled by analysis from reference skin (design §3.2); used to stratify thresholds only.
     ita_deg: Mapped[float | None]
     skin_tone: Mapped[str | None] = mapped_column(String(20))
     # Whether ita_deg comes from chart-calibrated photos; if not, it is uncertain (issue 9).
     ita_calibrated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # {"contraindications": [...Contraindication values answered yes], "answered_at": iso, "notes": str}
-    intake: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    intake: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("client.intake"), default=dict)
     # {ConsentFlag value: {"given": bool, "at": iso, "by": who}} (tracker.domain.Consents)
     consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -189,7 +190,7 @@ class ClientNote(Base):
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     author: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText("client_note.text"))
 
 
 class FlagReview(Base):
@@ -208,7 +209,7 @@ class FlagReview(Base):
     flag_key: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300))
     state: Mapped[str] = mapped_column(String(20))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(EncryptedText("flag_review.note"), default="")
     snoozed_until: Mapped[date | None]
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     by: Mapped[str] = mapped_column(String(320))
@@ -263,7 +264,7 @@ class TreatmentSession(Base):
     needle_depth_mm: Mapped[float | None]
     passes: Mapped[int | None]
     serum: Mapped[str] = mapped_column(String(100), default="")
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(EncryptedText("treatment_session.notes"), default="")
     price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     # The client's own rating of how the skin looks after this session, 1–10.
     client_rating: Mapped[int | None]
@@ -444,3 +445,16 @@ class ClientStatus(Base):
     valid_until: Mapped[date | None]
     computed_at: Mapped[datetime | None] = mapped_column(DateTime)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class EncryptionKey(Base):
+    """The store's secrets (address secret, column key) sealed by one master key: one row per
+    master key allowed to open the store, normally one; two while a rotation runs. No row:
+    the store is not encrypted. The seal's tag is the key-check value that tells a wrong
+    key at start (tracker/store/keyring.py)."""
+
+    __tablename__ = "encryption_key"
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sealed: Mapped[str] = mapped_column(String(200))  # base64
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tracker.store.blobs import BlobStore, check_key
+from tracker.store.encrypted_blobs import stored_bytes
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class FolderQuarantine:
     root: Path
 
     def keep(self, run: str, key: str, blobs: BlobStore) -> str:
-        target = put(self.root, run, key, blobs.get(key))
+        # As stored: an encrypting store's orphan stays encrypted in quarantine.
+        target = put(self.root, run, key, stored_bytes(blobs, key))
         blobs.delete(key)
         return str(target.parent)
 
