@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from tracker.app.records import delete_unused_blobs
 from tracker.application import App
 from tracker.errors import Refused
 from tracker.ingest import ingest
-from tracker.store import quarantine
+from tracker.store import blob_locks, quarantine
 from tracker.store.blobs import BlobCorrupt, BlobNotFound, get_verified, temp_files
 from tracker.store.models import Photo
 
@@ -103,8 +104,10 @@ def check(app: App, *, repair: bool = False, min_age_seconds: int | None = None)
         if now - info.modified_at < min_age:
             problem.kind = "recent_orphan_blob"  # maybe an upload between blob write and commit
             continue
-        target = quarantine.put(app.settings.quarantine_dir, run, info.key, app.blobs.get(info.key))
-        app.blobs.delete(info.key)
+        target = _quarantine(app, run, info.key)
+        if target is None:  # an upload began using it meanwhile: not an orphan after all
+            report.problems.remove(problem)
+            continue
         problem.repaired = f"moved to {target.parent}"
         report.quarantine_dir = str(target.parent)
     if repair:
@@ -114,6 +117,20 @@ def check(app: App, *, repair: bool = False, min_age_seconds: int | None = None)
                 problem.repaired = "deleted"
     _leftovers(app, report, repair, now)
     return report
+
+
+def _quarantine(app: App, run: str, key: str) -> Path | None:
+    """Move one unused file to the quarantine folder, unless a photo refers to it by now.
+    Decided under the key's lock, which an upload holds from before it writes the file
+    until its row is committed (tracker/store/blob_locks.py)."""
+    with app.uow() as uow:
+        blob_locks.lock(uow.session, [key])
+        if uow.repo.blob_in_use(key):
+            return None
+        target = quarantine.put(app.settings.quarantine_dir, run, key, app.blobs.get(key))
+        app.blobs.delete(key)
+        uow.commit()
+        return target
 
 
 def _leftovers(app: App, report: Report, repair: bool, now: datetime) -> None:

@@ -1,0 +1,39 @@
+"""The lock that makes "is this file free to remove?" a safe question.
+
+Why: files are addressed by content, so a re-upload of bytes already stored finds the file
+there and writes nothing; a remover (fsck --repair, a client's deletion) that judged the
+file unused a moment earlier would then take away a file the new photo row points at
+(issue 13: fsck racing a re-upload left a row pointing at quarantined files). File times
+cannot tell (the file is old), and an object store has none worth trusting.
+
+Both sides take the key's lock in the database, in the transaction that decides:
+- an upload locks its keys before it writes the files and keeps the lock until its photo
+  row is committed;
+- a remover locks the key, checks that no row refers to the file, removes it, then commits.
+Either the upload comes first (the remover then sees its row and keeps the file) or the
+removal does (the upload's write, after its lock, finds no file and stores it again).
+
+PostgreSQL: a transaction-scoped advisory lock on the key's hash. SQLite: any write takes
+the database's single write lock until the transaction ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, text
+from sqlalchemy.orm import Session
+
+from tracker.store.models import BlobPurge
+
+
+def lock(session: Session, keys: Iterable[str]) -> None:
+    """Hold these keys' locks until the session's transaction ends. Sorted: two sessions
+    locking overlapping keys take them in the same order, so neither waits on the other."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for key in sorted(set(keys)):
+        if postgres:
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+        else:  # a write that changes nothing still takes SQLite's write lock
+            session.execute(delete(BlobPurge).where(BlobPurge.key == key, text("0 = 1")))
+            return
