@@ -31,7 +31,9 @@ def _missing_files(app: App) -> list[str]:
 
 def _upload(app: App, actor: Actor, client_id: int, files: list[bytes]) -> None:
     for i, data in enumerate(files):
-        photos.import_photo(Context(app, actor), client_id, data, f"{i}.jpg", create_session=True, analyse=False)
+        photos.import_photo(
+            Context(app, actor), client_id, data, f"{i}.jpg", create_session=True, analyse=False
+        )
 
 
 def test_fsck_repair_racing_50_reuploads_loses_nothing(app: App, operator: Actor, client_id: int) -> None:

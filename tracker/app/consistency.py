@@ -22,7 +22,7 @@ from tracker.app.records import delete_unused_blobs
 from tracker.application import App
 from tracker.errors import Refused
 from tracker.ingest import ingest
-from tracker.store import blob_locks, quarantine
+from tracker.store import locks, quarantine
 from tracker.store.blobs import BlobCorrupt, BlobNotFound, get_verified, temp_files
 from tracker.store.models import Photo
 
@@ -122,9 +122,9 @@ def check(app: App, *, repair: bool = False, min_age_seconds: int | None = None)
 def _quarantine(app: App, run: str, key: str) -> Path | None:
     """Move one unused file to the quarantine folder, unless a photo refers to it by now.
     Decided under the key's lock, which an upload holds from before it writes the file
-    until its row is committed (tracker/store/blob_locks.py)."""
+    until its row is committed (tracker/store/locks.py)."""
     with app.uow() as uow:
-        blob_locks.lock(uow.session, [key])
+        locks.lock(uow.session, [key])
         if uow.repo.blob_in_use(key):
             return None
         target = quarantine.put(app.settings.quarantine_dir, run, key, app.blobs.get(key))

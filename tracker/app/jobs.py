@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,8 @@ from tracker.permissions import Actor, require_client_access
 from tracker.store import remeasure
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total), after each photo
 
 LEASE = timedelta(minutes=5)  # a running job not heard from for this long is taken again
 POLL_SECONDS = 2.0

@@ -33,7 +33,7 @@ from tracker.imaging.maps import MapImage, difference_map, redness_map
 from tracker.imaging.registration import compose_affine, invert_affine, register
 from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
-from tracker.store import blob_locks
+from tracker.store import locks
 from tracker.store.models import Client, Photo, TreatmentCourse, TreatmentSession
 from tracker.store.uow import DuplicatePhoto, UnitOfWork
 from tracker.worker import OverLimit, Report, WorkLimits, run_limited
@@ -95,8 +95,8 @@ def import_photo(
         display_key = app.blobs.address(image.display_jpeg)
         thumbnail_key = app.blobs.address(image.thumbnail_jpeg)
         # Held until the row is committed: fsck or a deletion cannot remove a file this
-        # photo is about to refer to, even one already stored (tracker/store/blob_locks.py).
-        blob_locks.lock(uow.session, {original_key, display_key, thumbnail_key})
+        # photo is about to refer to, even one already stored (tracker/store/locks.py).
+        locks.lock(uow.session, {original_key, display_key, thumbnail_key})
         for blob in (image.original, image.display_jpeg, image.thumbnail_jpeg):
             app.blobs.put(blob)
 

@@ -19,7 +19,7 @@ from tracker.errors import Refused
 from tracker.events import PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
 from tracker.permissions import PermissionDenied, require_client_access
-from tracker.store import blob_locks, quarantine
+from tracker.store import locks, quarantine
 from tracker.store.blobs import temp_files
 from tracker.store.db import forget_deleted
 from tracker.store.models import Photo, TreatmentCourse, TreatmentSession, utcnow
@@ -128,7 +128,7 @@ def delete_unused_blobs(app: App, keys: set[str] | None = None) -> tuple[int, in
     with app.uow() as uow:
         queued = set(uow.repo.blob_purges())
         todo = queued if keys is None else queued & keys
-        blob_locks.lock(uow.session, todo)  # no upload can start using one meanwhile
+        locks.lock(uow.session, todo)  # no upload can start using one meanwhile
         for key in sorted(todo):
             if uow.repo.blob_in_use(key):
                 kept += 1

@@ -1,4 +1,5 @@
-"""The lock that makes "is this file free to remove?" a safe question.
+"""Named locks in the database, held until the transaction ends; first of all the one
+that makes "is this file free to remove?" a safe question.
 
 Why: files are addressed by content, so a re-upload of bytes already stored finds the file
 there and writes nothing; a remover (fsck --repair, a client's deletion) that judged the
@@ -13,8 +14,9 @@ Both sides take the key's lock in the database, in the transaction that decides:
 Either the upload comes first (the remover then sees its row and keeps the file) or the
 removal does (the upload's write, after its lock, finds no file and stores it again).
 
-PostgreSQL: a transaction-scoped advisory lock on the key's hash. SQLite: any write takes
-the database's single write lock until the transaction ends.
+PostgreSQL: a transaction-scoped advisory lock on the name's hash. SQLite: any write takes
+the database's single write lock until the transaction ends. The job queue uses the same
+locks (tracker/store/job_queue.py) so that two `reanalyze` runs enqueue one set of jobs.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from tracker.store.models import BlobPurge
 
 
 def lock(session: Session, keys: Iterable[str]) -> None:
-    """Hold these keys' locks until the session's transaction ends. Sorted: two sessions
-    locking overlapping keys take them in the same order, so neither waits on the other."""
+    """Hold these names' locks until the session's transaction ends. Sorted: two sessions
+    locking overlapping names take them in the same order, so neither waits on the other."""
     postgres = session.get_bind().dialect.name == "postgresql"
     for key in sorted(set(keys)):
         if postgres:
