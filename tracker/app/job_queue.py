@@ -111,8 +111,11 @@ def retry_job(ctx: Context, job_id: int) -> None:
     actor = ctx.actor
     _require_admin(actor)
     with ctx.uow() as uow:
+        job = job_queue.job(uow.session, job_id)
+        if job is None or job.clinic_id != actor.clinic_id:
+            raise PermissionDenied("That job is not one of this clinic's.")
         if not job_queue.retry(uow.session, job_id, actor.clinic_id):
-            raise Refused(f"Job {job_id} is not a failed job of this clinic, so there is nothing to retry.")
+            raise Refused(f"Job {job_id} has not failed, so there is nothing to retry.")
         audit.record(uow, actor, "retry_job", "job", job_id)
         uow.commit()
 
