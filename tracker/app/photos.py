@@ -36,7 +36,7 @@ from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.store import locks
 from tracker.store.models import Client, Photo, TreatmentCourse, TreatmentSession
 from tracker.store.uow import DuplicatePhoto, UnitOfWork
-from tracker.worker import OverLimit, Report, WorkLimits, run_limited
+from tracker.worker import OverLimit, Report, WorkLimits, import_cost, memory_budget, run_limited
 
 
 @dataclass(frozen=True)
@@ -229,13 +229,18 @@ def upload_photo(
             require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         )
     stored: list[int] = []
+    settings = app.settings
     try:
-        imported: Imported = run_limited(
-            _import_in_child,
-            (app.settings.model_dump_json(), actor, client_id, data, filename, session_number, kind),
-            WorkLimits.from_settings(app.settings),
-            on_report=stored.append,
-        )
+        # Its share of the process's import memory first (tracker.worker.MemoryBudget).
+        with memory_budget(settings).reserve(
+            import_cost(data, settings.max_pixels), settings.import_budget_wait_seconds
+        ):
+            imported: Imported = run_limited(
+                _import_in_child,
+                (settings.model_dump_json(), actor, client_id, data, filename, session_number, kind),
+                WorkLimits.from_settings(settings),
+                on_report=stored.append,
+            )
     except OverLimit:
         for photo_id in stored:  # stored, then ended while being measured: take it out again
             photo_admin.delete_photo(ctx, photo_id, "over the upload limits", undo_upload=True)
