@@ -27,11 +27,10 @@ if notice:
 jobs = job_queue.list_jobs(ctx)
 counts = {state: sum(1 for j in jobs if j.state == state) for state in job_queue.STATES}
 if jobs:
-    waiting, running, done, failed = st.columns(4)
-    waiting.metric("Waiting", counts["queued"])
-    running.metric("Running", counts["running"])
-    done.metric("Done", counts["done"])
-    failed.metric("Failed", counts["failed"])
+    st.markdown(
+        f"**{counts['queued']}** waiting · **{counts['running']}** running · **{counts['done']}** done · "
+        f"**{counts['failed']}** failed"
+    )
     if st.button("Refresh", icon=":material/refresh:"):
         st.rerun()
 else:
@@ -53,10 +52,12 @@ if jobs:
             [
                 {
                     "job": j.id,
-                    "what": j.label,
                     "state": j.state,
-                    "progress": (j.done if j.state != "done" else j.total) / j.total if j.total else 0.0,
                     "photos": f"{j.done if j.state != 'done' else j.total}/{j.total}",
+                    "progress": round(100 * (j.done if j.state != "done" else j.total) / j.total)
+                    if j.total
+                    else 0,
+                    "what": j.label,
                     "not measured": len(j.failures),
                     "attempts": f"{j.attempts}/{j.max_attempts}",
                     "queued (UTC)": j.created_at,
@@ -68,7 +69,7 @@ if jobs:
         hide_index=True,
         width="stretch",
         column_config={
-            "progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+            "progress": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%d%%"),
             "queued (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
             "ended (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         },
