@@ -4,7 +4,8 @@ Why: a follow-up photo whose colour chart teaches the series its scale changes h
 earlier photo of the course is measured. Measuring them all while the uploader waits made
 one upload cost several full analyses (issue 10: 3 analyses, 8 transactions). Instead the
 upload queues a job in the same transaction as the change (so a crash cannot lose it) and
-returns once its own photo is measured; a background thread of the server, or the command
+returns once its own photo is measured; a background thread of the server, the worker
+processes of the pool (`python -m tracker worker`, tracker.app.job_queue), or the command
 line at the end of its own work, runs the queue. The client review page shows a queued or
 running job's progress.
 
