@@ -52,7 +52,11 @@ STAFF_PAGES = [
     st.Page("pages/record.py", title="Record session & intake", icon=":material/edit_note:"),
     st.Page("pages/accounts.py", title="Accounts", icon=":material/group:"),
 ]
-ADMIN_PAGES = [*STAFF_PAGES, st.Page("pages/audit_log.py", title="Audit log", icon=":material/history:")]
+ADMIN_PAGES = [
+    *STAFF_PAGES,
+    st.Page("pages/audit_log.py", title="Audit log", icon=":material/history:"),
+    st.Page("pages/jobs.py", title="Background jobs", icon=":material/memory:"),
+]
 ACCOUNT_PAGE = st.Page("pages/my_account.py", title="My account", icon=":material/key:")
 
 

@@ -16,6 +16,7 @@ command imports what it uses. tests/unit/test_cli_imports.py guards this.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import logging
@@ -171,7 +172,26 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reanalyze", help="measure stored photos again with the current metric version")
     p.add_argument("--all", action="store_true", help="every photo, not only those with older results")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="worker processes this command starts (default: TRACKER_WORKER_PROCESSES; 0: only queue "
+        "the work and wait for `worker` processes running elsewhere)",
+    )
+    p.add_argument("--no-wait", action="store_true", help="queue the work and return at once")
     p.set_defaults(handler=cmd_reanalyze)
+
+    p = sub.add_parser("worker", help="run background jobs (re-analysis, series re-measures) in N processes")
+    p.add_argument("--processes", type=int, default=None, help="default: TRACKER_WORKER_PROCESSES")
+    p.add_argument("--until-idle", action="store_true", help="exit once no job is left")
+    p.set_defaults(handler=cmd_worker)
+
+    p = sub.add_parser("jobs", help="list background jobs and their progress; `jobs retry ID` retries one")
+    p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    p.add_argument("job_id", nargs="?", type=int, metavar="ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_jobs)
 
     p = sub.add_parser("progress", help="a client's course, series, recovery curves and flags")
     p.add_argument("--client", required=True, help="client name")
@@ -467,19 +487,31 @@ def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker.app import measurements
+    from tracker.app import job_queue
     from tracker.app.context import Context
     from tracker.app.dashboard import refresh_clinic_status
     from tracker.bootstrap import open_app
     from tracker.imaging.version import METRIC_VERSION
     from tracker.permissions import Actor
 
+    processes = settings.worker_processes if args.processes is None else args.processes
+    if processes < 0:
+        raise UsageError("--processes must be 0 or more")
     app = open_app(settings)
-    count, failures = measurements.reanalyze(
-        app, everything=args.all, progress=lambda items: _progress(list(items), "analysing")
+    batch = job_queue.enqueue_reanalysis(app, everything=args.all)
+    shared = len(batch.ids) - batch.new
+    print(
+        f"queued {batch.new} jobs for {batch.photos} photos"
+        + (f" ({shared} already queued by another run)" if shared else "")
     )
+    if args.no_wait:
+        return EXIT_OK
+    views = _wait_for_jobs(app, settings, batch.ids, processes if batch.ids else 0)
+    failures = [line for v in views for line in v.failures]
+    failures += [f"job {v.id}: {v.error}" for v in views if v.state == "failed"]
     for line in failures:
         print(f"failed {printable(line)}")
+    count = sum(v.total for v in views)
     print(f"analysed {count} photos with metric version {METRIC_VERSION}; {len(failures)} failed")
     if count:
         # Bring the dashboard's per-client summaries up to date now, in this batch job,
@@ -496,6 +528,82 @@ def cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(f"refreshed {refreshed} client summaries for the dashboard")
     return EXIT_REFUSED if failures else EXIT_OK
+
+
+def _wait_for_jobs(app: App, settings: Settings, ids: list[int], processes: int) -> list[Any]:
+    """Run `processes` workers until these jobs have ended, printing their progress; once
+    the workers have left (no job free for them), this process takes any job still free (a
+    worker elsewhere died) while it waits for the others' workers."""
+    import time
+
+    from tracker import worker_pool
+    from tracker.app import job_queue
+
+    workers = worker_pool.start(settings, processes, until_idle=True)
+    said = ""
+    try:
+        while True:
+            views = job_queue.jobs_by_id(app, ids)
+            done = sum(v.done if v.state == "running" else v.total if v.state == "done" else 0 for v in views)
+            total = sum(v.total for v in views)
+            ended = sum(1 for v in views if v.state in ("done", "failed"))
+            line = f"analysing: {done}/{total} photos, {ended}/{len(views)} jobs ended"
+            if line != said:
+                _say(line, sys.stderr)
+                said = line
+            if ended == len(views):
+                return views
+            if all(not w.is_alive() for w in workers) and job_queue.run_next(app, job_queue.worker_name()):
+                continue
+            time.sleep(0.5)
+    finally:
+        worker_pool.stop(workers)
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker import worker_pool
+    from tracker.bootstrap import open_app
+
+    processes = settings.worker_processes if args.processes is None else args.processes
+    if processes < 1:
+        raise UsageError("--processes must be 1 or more")
+    open_app(settings).close()  # the schema is current before any worker claims a job
+    print(f"starting {processes} worker processes")
+    failed = worker_pool.run(settings, processes, until_idle=args.until_idle)
+    return EXIT_REFUSED if failed else EXIT_OK
+
+
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.app import job_queue
+    from tracker.bootstrap import open_app
+
+    app = open_app(settings)
+    if args.action == "retry":
+        if args.job_id is None:
+            raise UsageError("jobs retry needs the job's ID (see `jobs`)")
+        if not job_queue.retry(app, args.job_id):
+            print(f"job {args.job_id} has not failed (or does not exist): nothing to retry")
+            return EXIT_REFUSED
+        print(f"job {args.job_id} queued again")
+        return EXIT_OK
+    views = job_queue.all_jobs(app)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(v) for v in views], default=str, indent=2))
+        return EXIT_OK
+    if not views:
+        print("no jobs")
+    for v in views:
+        line = (
+            f"{v.id:>6}  {v.state:<8} {v.done}/{v.total}  attempts {v.attempts}/{v.max_attempts}  {v.label}"
+        )
+        if v.worker and v.state == "running":
+            line += f"  [{v.worker}]"
+        print(printable(line))
+        if v.error:
+            print(f"        {printable(v.error)}")
+        for failure in v.failures:
+            print(f"        failed {printable(failure)}")
+    return EXIT_OK
 
 
 def cmd_progress(args: argparse.Namespace, settings: Settings) -> int:

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     upload_memory_mb: int = Field(default=3072, gt=0)
     upload_wall_seconds: float = Field(default=180.0, gt=0)
     upload_workers: int = Field(default=2, gt=0, le=16)
+    # Memory the uploads being imported at once in one process may take together, each
+    # estimated from its pixel count before decoding (a 64 MP photo ~1.3 GB, tracker.worker):
+    # an upload waits for its share up to `import_budget_wait_seconds`, then is refused.
+    import_memory_budget_mb: int = Field(default=4096, gt=0)
+    import_budget_wait_seconds: float = Field(default=60.0, ge=0)
+    # The worker pool (tracker.app.job_queue): `python -m tracker worker` starts this many
+    # processes; a job whose worker is not heard from for `job_lease_seconds` is taken again,
+    # and a failing job is tried `job_max_attempts` times before it stays failed.
+    worker_processes: int = Field(default=2, gt=0, le=64)
+    worker_poll_seconds: float = Field(default=2.0, gt=0)
+    job_lease_seconds: int = Field(default=300, gt=0)
+    job_max_attempts: int = Field(default=3, gt=0, le=20)
     display_long_edge: int = Field(default=2048, gt=0)
     thumbnail_long_edge: int = Field(default=384, gt=0)
     derivative_jpeg_quality: int = Field(default=88, ge=50, le=95)

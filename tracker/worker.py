@@ -11,6 +11,12 @@ photo, that photo is removed again, so a refused file leaves nothing behind.
 Children are forked from a `forkserver` that imported the imaging stack once, so a child
 starts in milliseconds instead of paying ~2 s of imports, and never inherits the server's
 threads. At most `upload_workers` run at once per server process; further uploads wait.
+
+Slots alone do not bound memory: two 64 MP photos need ~2.6 GB, two 12 MP ones ~0.5 GB. So
+each upload also reserves its estimated cost (from the pixel count its header claims, read
+before anything is decoded) from a per-process memory budget (`import_memory_budget_mb`);
+an upload that does not fit waits for others to finish, and is refused as busy after
+`import_budget_wait_seconds`.
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ import resource
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from tracker.config import MB, Settings
 from tracker.errors import Refused
+from tracker.ingest.dimensions import claimed_size
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +47,66 @@ _slots: dict[int, threading.BoundedSemaphore] = {}
 
 class OverLimit(Refused):
     """The file needed more computing time or memory than an upload may use."""
+
+
+class Busy(Refused):
+    """The process's import memory is taken by other uploads for longer than a wait."""
+
+
+# Measured: a 64 MP photo takes about 1.3 GB from decoding to its measurement (~20 bytes
+# a pixel: the decode, its float copies in analysis, the display copy), plus a fixed part.
+BYTES_PER_PIXEL = 20
+BASE_COST = 64 * MB
+
+
+def import_cost(data: bytes, max_pixels: int) -> int:
+    """Estimated peak memory of importing `data`; a header that says nothing (HEIF) counts
+    as the largest image allowed."""
+    size = claimed_size(data)
+    pixels = size[0] * size[1] if size else max_pixels
+    return BASE_COST + BYTES_PER_PIXEL * min(pixels, max_pixels)
+
+
+class MemoryBudget:
+    """Memory that concurrent imports of one process may take together."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, cost: int, wait_seconds: float) -> Iterator[None]:
+        """Hold `cost` of the budget (an import larger than the whole budget runs alone),
+        waiting up to `wait_seconds` for it; Busy after that."""
+        cost = min(cost, self.total)
+        deadline = time.monotonic() + wait_seconds
+        with self._changed:
+            while self.used + cost > self.total:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Busy(
+                        "The server is busy importing other large photos. Please try again in a few minutes."
+                    )
+                self._changed.wait(left)
+            self.used += cost
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.used -= cost
+                self._changed.notify_all()
+
+
+_budgets: dict[int, MemoryBudget] = {}
+_budgets_lock = threading.Lock()
+
+
+def memory_budget(settings: Settings) -> MemoryBudget:
+    """This process's budget for the configured size (one per size: tests use several)."""
+    total = settings.import_memory_budget_mb * MB
+    with _budgets_lock:
+        return _budgets.setdefault(total, MemoryBudget(total))
 
 
 @dataclass(frozen=True)
@@ -194,4 +262,4 @@ def _ctx() -> Any:
         return _context
 
 
-__all__ = ["OverLimit", "WorkLimits", "run_limited"]
+__all__ = ["Busy", "MemoryBudget", "OverLimit", "WorkLimits", "import_cost", "memory_budget", "run_limited"]

@@ -96,3 +96,18 @@ def test_a_discarded_upload_leaves_nothing_behind(app: App, operator: Actor, cli
         assert uow.session.query(PhotoSeries).one().baseline_photo_id is None
     again = photos.import_photo(Context(app, operator), client_id, PHOTO, "cheek.jpg", session_number=1)
     assert again.analysis is not None and again.analysis.ok  # the same photo can be sent again
+
+
+def test_an_upload_waits_for_its_share_of_the_import_memory_then_is_refused(tmp_path: Path) -> None:
+    from tracker.worker import Busy, import_cost, memory_budget
+
+    app = _limited_app(tmp_path, import_memory_budget_mb=1024, import_budget_wait_seconds=0.2)
+    operator, client_id = _client(app)
+    budget = memory_budget(app.settings)
+    held = budget.total - import_cost(PHOTO, app.settings.max_pixels) + 1  # other uploads leave too little
+    with budget.reserve(held, 0):
+        with pytest.raises(Busy, match="try again in a few minutes"):
+            upload_photo(Context(app, operator), client_id, PHOTO, "cheek.jpg", session_number=1)
+        assert photo_rows(app) == 0 and blob_files(app) == []
+    done = upload_photo(Context(app, operator), client_id, PHOTO, "cheek.jpg", session_number=1)  # fits now
+    assert done.analysis is not None and photo_rows(app) == 1

@@ -43,6 +43,7 @@ from tracker.app import (
     dashboard,
     downloads,
     flags,
+    job_queue,
     jobs,
     measurements,
     notes,
@@ -61,7 +62,7 @@ from tracker.domain import ConsentFlag, Consents, Contraindication, FaceRegion, 
 from tracker.errors import NotAllowed
 from tracker.permissions import Actor, PermissionDenied
 from tracker.progress.plans import CoursePlan
-from tracker.store.models import Base, User
+from tracker.store.models import Base, Job, User
 
 TODAY = date.today()
 
@@ -82,6 +83,7 @@ class World:
     client_user_id: int  # Ava's login
     nologin_client_id: int  # a client of clinic 1 without a login yet
     actors: dict[str, Actor] = field(default_factory=dict)
+    failed_job_id: int = 0  # a failed background job of clinic 1
 
     def ctx(self, who: str) -> Context:
         return Context(self.app, self.actors[who])
@@ -135,6 +137,10 @@ def world(demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPath
     flags.acknowledge(staff, client_id, "contraindication:rosacea", "talked it through", TODAY)
     open_flags = flags.client_flags(staff, client_id, TODAY).open
     assert open_flags, "the target needs an open flag"
+    with app.uow() as uow:
+        failed = Job(kind=job_queue.REANALYZE, clinic_id=clinic_id, state="failed", error="it broke")
+        uow.session.add(failed)
+        uow.commit()
     yield World(
         app=app,
         clinic_id=clinic_id,
@@ -148,6 +154,7 @@ def world(demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPath
         client_user_id=ava.id,
         nologin_client_id=nologin,
         actors=actors,
+        failed_job_id=failed.id,
     )
     app.close()
 
@@ -293,6 +300,9 @@ CASES: dict[str, Case] = {
         lambda c, w: flags.snooze(c, w.client_id, w.flag_key, TODAY + timedelta(days=10), "later", TODAY),
         False,
     ),
+    # tracker/app/job_queue.py
+    "job_queue.list_jobs": Case(lambda c, w: job_queue.list_jobs(c), False, own_scope=True),
+    "job_queue.retry_job": Case(lambda c, w: job_queue.retry_job(c, w.failed_job_id), False),
     # tracker/app/jobs.py
     "jobs.progress": Case(lambda c, w: jobs.progress(c, w.client_id), True),
     # tracker/app/measurements.py

@@ -21,6 +21,7 @@ from tracker.app.records import delete_unused_blobs
 from tracker.application import App
 from tracker.errors import Refused
 from tracker.ingest import ingest
+from tracker.store import locks
 from tracker.store.blobs import BlobCorrupt, BlobNotFound, get_verified, temp_files
 from tracker.store.models import Photo
 
@@ -102,7 +103,10 @@ def check(app: App, *, repair: bool = False, min_age_seconds: int | None = None)
         if now - info.modified_at < min_age:
             problem.kind = "recent_orphan_blob"  # maybe an upload between blob write and commit
             continue
-        where = app.quarantine.keep(run, info.key, app.blobs)
+        where = _quarantine(app, run, info.key)
+        if where is None:  # an upload began using it meanwhile: not an orphan after all
+            report.problems.remove(problem)
+            continue
         problem.repaired = f"moved to {where}"
         report.quarantine_dir = where
     if repair:
@@ -112,6 +116,19 @@ def check(app: App, *, repair: bool = False, min_age_seconds: int | None = None)
                 problem.repaired = "deleted"
     _leftovers(app, report, repair, now)
     return report
+
+
+def _quarantine(app: App, run: str, key: str) -> str | None:
+    """Move one unused file to the quarantine, unless a photo refers to it by now; where it went.
+    Decided under the key's lock, which an upload holds from before it writes the file
+    until its row is committed (tracker/store/locks.py)."""
+    with app.uow() as uow:
+        locks.lock(uow.session, [key])
+        if uow.repo.blob_in_use(key):
+            return None
+        where = app.quarantine.keep(run, key, app.blobs)
+        uow.commit()
+        return where
 
 
 def _leftovers(app: App, report: Report, repair: bool, now: datetime) -> None:

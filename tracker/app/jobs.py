@@ -4,7 +4,8 @@ Why: a follow-up photo whose colour chart teaches the series its scale changes h
 earlier photo of the course is measured. Measuring them all while the uploader waits made
 one upload cost several full analyses (issue 10: 3 analyses, 8 transactions). Instead the
 upload queues a job in the same transaction as the change (so a crash cannot lose it) and
-returns once its own photo is measured; a background thread of the server, or the command
+returns once its own photo is measured; a background thread of the server, the worker
+processes of the pool (`python -m tracker worker`, tracker.app.job_queue), or the command
 line at the end of its own work, runs the queue. The client review page shows a queued or
 running job's progress.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +29,8 @@ from tracker.permissions import Actor, require_client_access
 from tracker.store import remeasure
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total), after each photo
 
 LEASE = timedelta(minutes=5)  # a running job not heard from for this long is taken again
 POLL_SECONDS = 2.0

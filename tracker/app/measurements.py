@@ -255,6 +255,25 @@ def reanalyze_series(
     return len(todo)
 
 
+def stale_photo_groups(app: App, *, everything: bool = False) -> list[tuple[int, int, list[int]]]:
+    """(clinic id, client id, photo ids in series order) of the photos `stale_photos`
+    picks, one group per client: a chunk of re-analysis one worker runs (a series'
+    baseline must be measured before its follow-ups)."""
+    with app.uow() as uow:
+        rows = uow.repo.photos_for_measuring()
+        current = uow.repo.photo_ids_measured(METRIC_VERSION)
+    groups: dict[tuple[int, int], list[tuple[bool, datetime, int]]] = {}
+    for clinic_id, photo_id, client_id, baseline_id, taken_at in rows:
+        if everything or photo_id not in current:
+            groups.setdefault((clinic_id, client_id), []).append(
+                (photo_id != baseline_id, taken_at, photo_id)
+            )
+    return [
+        (clinic, client, [pid for *_, pid in sorted(items)])
+        for (clinic, client), items in sorted(groups.items())
+    ]
+
+
 def stale_photos(app: App, *, everything: bool = False) -> list[tuple[int, int]]:
     """(clinic id, photo id) of photos without a result of the current metric version, in
     series order (baseline first). With `everything`, all photos."""

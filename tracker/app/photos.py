@@ -33,9 +33,10 @@ from tracker.imaging.maps import MapImage, difference_map, redness_map
 from tracker.imaging.registration import compose_affine, invert_affine, register
 from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
+from tracker.store import locks
 from tracker.store.models import Client, Photo, TreatmentCourse, TreatmentSession
 from tracker.store.uow import DuplicatePhoto, UnitOfWork
-from tracker.worker import OverLimit, Report, WorkLimits, run_limited
+from tracker.worker import OverLimit, Report, WorkLimits, import_cost, memory_budget, run_limited
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,13 @@ def import_photo(
         # A photo that opens a new session is its starting point: a before-photo.
         photo_kind = kind or (PhotoKind.BEFORE if created else infer_kind(session.at, when))
 
-        app.blobs.put(image.original)
-        display_key = app.blobs.put(image.display_jpeg)
-        thumbnail_key = app.blobs.put(image.thumbnail_jpeg)
+        display_key = app.blobs.address(image.display_jpeg)
+        thumbnail_key = app.blobs.address(image.thumbnail_jpeg)
+        # Held until the row is committed: fsck or a deletion cannot remove a file this
+        # photo is about to refer to, even one already stored (tracker/store/locks.py).
+        locks.lock(uow.session, {original_key, display_key, thumbnail_key})
+        for blob in (image.original, image.display_jpeg, image.thumbnail_jpeg):
+            app.blobs.put(blob)
 
         photo = Photo(
             client_id=client.id,
@@ -224,13 +229,18 @@ def upload_photo(
             require_client_access(actor, uow.repo.client(actor.clinic_id, client_id))
         )
     stored: list[int] = []
+    settings = app.settings
     try:
-        imported: Imported = run_limited(
-            _import_in_child,
-            (app.settings.model_dump_json(), actor, client_id, data, filename, session_number, kind),
-            WorkLimits.from_settings(app.settings),
-            on_report=stored.append,
-        )
+        # Its share of the process's import memory first (tracker.worker.MemoryBudget).
+        with memory_budget(settings).reserve(
+            import_cost(data, settings.max_pixels), settings.import_budget_wait_seconds
+        ):
+            imported: Imported = run_limited(
+                _import_in_child,
+                (settings.model_dump_json(), actor, client_id, data, filename, session_number, kind),
+                WorkLimits.from_settings(settings),
+                on_report=stored.append,
+            )
     except OverLimit:
         for photo_id in stored:  # stored, then ended while being measured: take it out again
             photo_admin.delete_photo(ctx, photo_id, "over the upload limits", undo_upload=True)

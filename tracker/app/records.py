@@ -19,6 +19,7 @@ from tracker.errors import Refused
 from tracker.events import PhotoFilesDropped
 from tracker.imaging.version import METRIC_VERSION
 from tracker.permissions import PermissionDenied, require_client_access
+from tracker.store import locks
 from tracker.store.blobs import sha256_hex, temp_files
 from tracker.store.db import forget_deleted
 from tracker.store.models import Photo, TreatmentCourse, TreatmentSession, utcnow
@@ -131,6 +132,7 @@ def delete_unused_blobs(app: App, keys: set[str] | None = None) -> tuple[int, in
     with app.uow() as uow:
         queued = set(uow.repo.blob_purges())
         todo = queued if keys is None else queued & keys
+        locks.lock(uow.session, todo)  # no upload can start using one meanwhile
         for key in sorted(todo):
             if uow.repo.blob_in_use(key):
                 kept += 1

@@ -360,6 +360,34 @@ class RemeasureJob(Base):
     error: Mapped[str] = mapped_column(String(500), default="")
 
 
+class Job(Base):
+    """A piece of heavy work for the worker pool (tracker.app.job_queue): a chunk of a
+    whole-store re-analysis, for example. Any worker process claims it (PostgreSQL: FOR
+    UPDATE SKIP LOCKED), renews `lease_until` while it works, and records how it ended; a
+    job whose worker died is claimed again once its lease has passed."""
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Two enqueuers of the same work (two `reanalyze` runs) share one unfinished job.
+    dedupe: Mapped[str | None] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="queued", index=True)  # queued|running|done|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    error: Mapped[str] = mapped_column(String(1000), default="")
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str] = mapped_column(String(200), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class AnalysisResult(Base):
     __tablename__ = "analysis_result"
     __table_args__ = (UniqueConstraint("photo_id", "metric_version"),)
