@@ -178,6 +178,19 @@ class SignInThrottle(Base):
     locked_event_id: Mapped[int | None]
 
 
+class CookieCode(Base):
+    """A one-time code that trades for a login session's cookie (tracker/app/cookie_handoff.py).
+    In the database so that any app replica can redeem a code another one issued. Only the
+    code's SHA-256 is stored, and the session token sealed with a key derived from the code:
+    a copy of the table alone signs nobody in."""
+
+    __tablename__ = "cookie_code"
+
+    code_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed_token: Mapped[str] = mapped_column(String(400))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
 class ClientNote(Base):
     """A practitioner's note on a client (observations, advice given, calls made). Staff
     only; notes are added, never edited, so the record shows what was known when."""

@@ -127,7 +127,7 @@ def sync_browser_cookie() -> None:
     token = st.session_state.get(TOKEN_KEY)
     if token and st.session_state.get(HANDED_KEY) != token:
         st.session_state[HANDED_KEY] = token
-        st.html(handoff_script(issue_code(str(token))), unsafe_allow_javascript=True)
+        st.html(handoff_script(issue_code(get_app(), str(token))), unsafe_allow_javascript=True)
     elif st.session_state.get(SIGNED_OUT_KEY) and not st.session_state.get(CLEARED_KEY):
         st.session_state[CLEARED_KEY] = True
         st.html(signout_script(), unsafe_allow_javascript=True)
