@@ -294,6 +294,9 @@ class Photo(Base):
         # The same pixels uploaded twice for one client is a mistake, not a new photo.
         UniqueConstraint("client_id", "original_sha256"),
         Index("ix_photo_client_taken", "client_id", "taken_at"),
+        # The dashboard's signatures read a clinic's photo ids from this index alone, never
+        # the whole chain's photo table (tracker/store/client_status.py, input_traces).
+        Index("ix_photo_client_id_id", "client_id", "id"),
         {"sqlite_autoincrement": True},  # never reused: see Client
     )
 
@@ -374,7 +377,11 @@ class RemeasureJob(Base):
 
 class AnalysisResult(Base):
     __tablename__ = "analysis_result"
-    __table_args__ = (UniqueConstraint("photo_id", "metric_version"),)
+    __table_args__ = (
+        UniqueConstraint("photo_id", "metric_version"),
+        # A photo's result ids from the index alone (the dashboard's signatures).
+        Index("ix_analysis_result_photo_id_id", "photo_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", ondelete="CASCADE"), index=True)
