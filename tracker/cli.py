@@ -782,7 +782,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_REFUSED
     app.close()
     command = streamlit_command(settings, sys.executable, [a for a in args.streamlit_args if a != "--"])
-    os.execve(sys.executable, command, server_environment(dict(os.environ)))
+    os.execve(sys.executable, command, server_environment(dict(os.environ), settings.cookie_secret))
     return EXIT_OK  # not reached
 
 

@@ -8,6 +8,7 @@ it without touching code and the refusal message can quote the exact number.
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -56,6 +57,13 @@ class Settings(BaseSettings):
     # The same from one source address (any emails), when the server knows it; 0: not
     # counted (a proxy on another machine that does not pass the client's address on).
     sign_in_max_failures_per_source: int = Field(default=20, ge=0)
+    # Reverse proxies (addresses or networks, comma-separated: "10.0.0.5, 10.1.0.0/24")
+    # whose X-Forwarded-For / X-Real-IP name the browser's address for the sign-in throttle.
+    # A proxy on this machine is always believed; any other sender's headers are ignored.
+    trusted_proxies: str = ""
+    # Streamlit's cookie secret (server.cookieSecret): every app replica of one site needs
+    # the same one. Empty: each server makes its own (one process only).
+    cookie_secret: str = ""
     # Password checks (~64 MB each) running at once in one server process; beyond this a
     # sign-in waits up to password_check_wait_seconds, then is refused as busy.
     max_concurrent_password_checks: int = Field(default=2, gt=0, le=64)
@@ -180,6 +188,7 @@ class Settings(BaseSettings):
             from tracker.store.s3_blobs import S3Location  # boto3 only when S3 is used
 
             S3Location.parse(self.blob_store_url)
+        self.trusted_proxy_networks  # noqa: B018 (a bad entry is refused now, not at a sign-in)
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -190,6 +199,18 @@ class Settings(BaseSettings):
     def max_upload_mb(self) -> int:
         """The upload limit as people read it (at least 1)."""
         return max(1, self.max_upload_bytes // MB)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        networks = []
+        for entry in (e.strip() for e in self.trusted_proxies.split(",")):
+            if not entry:
+                continue
+            try:
+                networks.append(ip_network(entry, strict=False))
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or network") from exc
+        return tuple(networks)
 
     @property
     def resolved_database_url(self) -> str:

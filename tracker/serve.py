@@ -58,10 +58,14 @@ def streamlit_command(settings: Settings, python: str, extra: list[str]) -> list
     return [python, "-m", "streamlit", "run", str(ASGI), *streamlit_options(settings), *extra]
 
 
-def server_environment(environ: dict[str, str]) -> dict[str, str]:
-    """The server's environment: as given, with the checkout first on PYTHONPATH."""
+def server_environment(environ: dict[str, str], cookie_secret: str = "") -> dict[str, str]:
+    """The server's environment: as given, with the checkout first on PYTHONPATH, and the
+    configured cookie secret for Streamlit (its XSRF cookie, which guards uploads, is signed
+    with it: replicas with different secrets refuse each other's uploads). Through the
+    environment, not the command line, which every user of the machine can read."""
     paths = [str(ROOT), *[p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
-    return {**environ, "PYTHONPATH": os.pathsep.join(paths)}
+    secret = {"STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret} if cookie_secret else {}
+    return {**environ, "PYTHONPATH": os.pathsep.join(paths), **secret}
 
 
 __all__ = [

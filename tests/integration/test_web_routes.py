@@ -126,7 +126,7 @@ def test_staff_download_their_clinics_files_and_nothing_of_another_clinic(data: 
 
 def test_the_server_sets_the_session_cookie_for_a_one_time_code(data: App) -> None:
     actor, token = _signed_in(data, "ava@demo.test", DEMO_CLIENT_PASSWORD)
-    code = issue(token)
+    code = issue(data, token)
     forged = request(
         SERVER,
         "POST",
@@ -146,7 +146,7 @@ def test_the_server_sets_the_session_cookie_for_a_one_time_code(data: App) -> No
     assert request(SERVER, "POST", "/auth/session", headers=SAME_ORIGIN, body=b"guess").status == 403
     assert request(SERVER, "GET", "/auth/session").status == 405
 
-    ended = issue(token)
+    ended = issue(data, token)
     out = request(
         SERVER, "POST", "/auth/signout", headers={**SAME_ORIGIN, "cookie": f"{SESSION_COOKIE}={token}"}
     )

@@ -7,17 +7,23 @@ server's own route (/auth/session, tracker/web/session_routes.py), whose answer 
 `__Host-` cookie with HttpOnly. The code travels in a request body only: never in a URL,
 so never in a log or the browser's history.
 
-The codes live in this process's memory. Several app processes work as long as a browser's
-requests all reach one process (the proxy's affinity cookie, docs/deploy.md); without that
-the codes need a shared store (a database table with the same rules).
+The codes live in the database (table cookie_code), not in one process's memory: with
+several app replicas, the POST may reach another replica than the page that issued the
+code. The table holds the code's SHA-256 and the token sealed with a key derived from the
+code (a one-time pad from SHAKE-256): a copy of the database alone yields no session token,
+as login_session holds only token digests too.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
-import threading
-import time
+from datetime import timedelta
+
+from tracker.application import App
+from tracker.store.cookie_codes import add_code, take_code
+from tracker.store.models import utcnow
 
 CODE_SECONDS = 60.0
 # `__Host-`: the browser keeps it only if it came over a secure connection with Path=/ and
@@ -26,37 +32,54 @@ SESSION_COOKIE = "__Host-tracker_session"
 # The server's routes that set and clear it (tracker/web/session_routes.py).
 SESSION_PATH = "/auth/session"
 SIGNOUT_PATH = "/auth/signout"
-
-_lock = threading.Lock()
-_codes: dict[str, tuple[str, float]] = {}  # sha256 of the code -> (session token, expiry)
+MAX_TOKEN_BYTES = 200  # a session token is 43 characters; resume_session refuses over 200
 
 
 def _digest(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
-def issue(token: str) -> str:
+def _pad(code: str, size: int) -> bytes:
+    """A key stream only the code's holder can make (the table stores the code's SHA-256,
+    a different function of it)."""
+    return hashlib.shake_256(b"tracker cookie code\x00" + code.encode("utf-8")).digest(size)
+
+
+def _seal(code: str, token: str) -> str:
+    data = token.encode("utf-8")
+    return base64.b64encode(bytes(a ^ b for a, b in zip(data, _pad(code, len(data)), strict=True))).decode()
+
+
+def _open(code: str, sealed: str) -> str | None:
+    data = base64.b64decode(sealed)
+    try:
+        return bytes(a ^ b for a, b in zip(data, _pad(code, len(data)), strict=True)).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def issue(app: App, token: str) -> str:
     """A fresh code for this login session's token (the token itself never leaves the server
     except in the cookie)."""
+    if not token or len(token.encode("utf-8")) > MAX_TOKEN_BYTES:
+        raise ValueError("not a session token")
     code = secrets.token_urlsafe(32)
-    now = time.monotonic()
-    with _lock:
-        for key in [k for k, (_, until) in _codes.items() if until <= now]:
-            del _codes[key]  # expired codes go as new ones are made: the store stays small
-        _codes[_digest(code)] = (token, now + CODE_SECONDS)
+    now = utcnow()
+    with app.uow() as uow:
+        add_code(uow.session, _digest(code), _seal(code, token), now + timedelta(seconds=CODE_SECONDS), now)
+        uow.commit()
     return code
 
 
-def redeem(code: str) -> str | None:
-    """The session token a code was issued for, once: a second try, an expired code or an
-    unknown one gives None."""
+def redeem(app: App, code: str) -> str | None:
+    """The session token a code was issued for, once, on whichever replica: a second try
+    (here or on another replica), an expired code or an unknown one gives None."""
     if not code or len(code) > 100:
         return None
-    with _lock:
-        found = _codes.pop(_digest(code), None)
-    if found is None or found[1] <= time.monotonic():
-        return None
-    return found[0]
+    with app.uow() as uow:
+        sealed = take_code(uow.session, _digest(code), utcnow())
+        uow.commit()
+    return None if sealed is None else _open(code, sealed)
 
 
 __all__ = ["CODE_SECONDS", "SESSION_COOKIE", "SESSION_PATH", "SIGNOUT_PATH", "issue", "redeem"]

@@ -179,6 +179,19 @@ class SignInThrottle(Base):
     locked_event_id: Mapped[int | None]
 
 
+class CookieCode(Base):
+    """A one-time code that trades for a login session's cookie (tracker/app/cookie_handoff.py).
+    In the database so that any app replica can redeem a code another one issued. Only the
+    code's SHA-256 is stored, and the session token sealed with a key derived from the code:
+    a copy of the table alone signs nobody in."""
+
+    __tablename__ = "cookie_code"
+
+    code_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed_token: Mapped[str] = mapped_column(String(400))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
 class ClientNote(Base):
     """A practitioner's note on a client (observations, advice given, calls made). Staff
     only; notes are added, never edited, so the record shows what was known when."""
@@ -282,6 +295,9 @@ class Photo(Base):
         # The same pixels uploaded twice for one client is a mistake, not a new photo.
         UniqueConstraint("client_id", "original_sha256"),
         Index("ix_photo_client_taken", "client_id", "taken_at"),
+        # The dashboard's signatures read a clinic's photo ids from this index alone, never
+        # the whole chain's photo table (tracker/store/client_status.py, input_traces).
+        Index("ix_photo_client_id_id", "client_id", "id"),
         {"sqlite_autoincrement": True},  # never reused: see Client
     )
 
@@ -390,7 +406,11 @@ class Job(Base):
 
 class AnalysisResult(Base):
     __tablename__ = "analysis_result"
-    __table_args__ = (UniqueConstraint("photo_id", "metric_version"),)
+    __table_args__ = (
+        UniqueConstraint("photo_id", "metric_version"),
+        # A photo's result ids from the index alone (the dashboard's signatures).
+        Index("ix_analysis_result_photo_id_id", "photo_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", ondelete="CASCADE"), index=True)

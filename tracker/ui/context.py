@@ -12,6 +12,7 @@ from tracker.app.cookie_handoff import SESSION_COOKIE, SESSION_PATH, SIGNOUT_PAT
 from tracker.app.cookie_handoff import issue as issue_code
 from tracker.app.jobs import start_background
 from tracker.app.people import authenticate, end_session, open_session, resume_session
+from tracker.app.source_address import source_address
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.domain import Role
@@ -85,8 +86,10 @@ def require_context(*roles: Role) -> Context:
 
 def sign_in(email: str, password: str) -> Actor | None:
     """Attempts are also counted per source address when the server knows it (None on
-    localhost and behind a proxy on this machine)."""
-    actor = authenticate(get_app(), email, password, source=st.context.ip_address)
+    localhost; behind a proxy, the browser's address the trusted proxy passes on)."""
+    app = get_app()
+    source = source_address(st.context.ip_address, st.context.headers, app.settings.trusted_proxy_networks)
+    actor = authenticate(app, email, password, source=source)
     if actor is not None:
         signed_in_as(actor)
     return actor
@@ -127,7 +130,7 @@ def sync_browser_cookie() -> None:
     token = st.session_state.get(TOKEN_KEY)
     if token and st.session_state.get(HANDED_KEY) != token:
         st.session_state[HANDED_KEY] = token
-        st.html(handoff_script(issue_code(str(token))), unsafe_allow_javascript=True)
+        st.html(handoff_script(issue_code(get_app(), str(token))), unsafe_allow_javascript=True)
     elif st.session_state.get(SIGNED_OUT_KEY) and not st.session_state.get(CLEARED_KEY):
         st.session_state[CLEARED_KEY] = True
         st.html(signout_script(), unsafe_allow_javascript=True)

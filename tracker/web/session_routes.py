@@ -53,7 +53,7 @@ async def open_cookie(request: Request) -> Response:
     if not same_origin(request):
         return _refused("Refused: not sent by this site's own page.")
     code = (await request.body())[:200].decode("ascii", "replace").strip()
-    token = redeem(code)
+    token = await run_in_threadpool(redeem, current_app(), code)
     if token is None or await run_in_threadpool(resume_session, current_app(), token) is None:
         return _refused("Refused: that sign-in code is used, older than a minute, or its session has ended.")
     response = PlainTextResponse("signed in", headers={"Cache-Control": "no-store"})

@@ -31,6 +31,15 @@ def test_the_server_can_import_the_checkout_from_anywhere() -> None:
     assert (Path(ROOT) / "tracker" / "__init__.py").is_file()
 
 
+def test_replicas_get_the_configured_cookie_secret_through_the_environment() -> None:
+    assert "STREAMLIT_SERVER_COOKIE_SECRET" not in server_environment({})  # Streamlit makes one
+    env = server_environment({}, "s" * 40)
+    assert env["STREAMLIT_SERVER_COOKIE_SECRET"] == "s" * 40
+    assert not any(
+        "s" * 40 in option for option in streamlit_command(Settings(cookie_secret="s" * 40), "py", [])
+    )
+
+
 def test_the_app_serves_its_own_routes_around_app_py() -> None:
     """Imported in a child process: an st.App pins Streamlit's process-wide script path."""
     probe = (
