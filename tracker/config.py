@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
@@ -106,6 +107,18 @@ class Settings(BaseSettings):
     # (0: never; staff can always delete, with a reason).
     client_photo_delete_hours: float = Field(default=48.0, ge=0)
 
+    # Staff sign-in through the clinic chain's identity provider (OpenID Connect, Streamlit's
+    # st.login; docs/deploy.md "OIDC sign-in"). An empty metadata URL keeps local accounts for
+    # everyone. The provider redirects back to <public_url>/oauth2callback, so public_url is
+    # needed too. The secret is never logged or shown; the server gets it in a private file.
+    oidc_server_metadata_url: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    # The sign-in button says "Sign in with <this>".
+    oidc_provider_name: str = Field(default="your clinic's sign-in", min_length=1, max_length=60)
+    # False: staff sign in only through the provider; clients keep their passwords.
+    oidc_staff_password_sign_in: bool = True
+
     # Email reminders (python -m tracker send-reminders); empty smtp_host sends nothing.
     smtp_host: str = ""
     smtp_port: int = Field(default=587, gt=0, lt=65536)
@@ -142,11 +155,44 @@ class Settings(BaseSettings):
             raise ValueError("demo_mode shows passwords on the sign-in page: not allowed in production")
         if self.thumbnail_long_edge > self.display_long_edge:
             raise ValueError("thumbnail_long_edge must not exceed display_long_edge")
+        self._check_oidc()
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"time_zone {self.time_zone!r} is not a known IANA time zone") from exc
         return self
+
+    def _check_oidc(self) -> None:
+        if not self.oidc_server_metadata_url:
+            if not self.oidc_staff_password_sign_in:
+                raise ValueError("oidc_staff_password_sign_in=false needs OIDC sign-in configured")
+            return
+        missing = [
+            name
+            for name, value in [
+                ("oidc_client_id", self.oidc_client_id),
+                ("oidc_client_secret", self.oidc_client_secret),
+                ("public_url", self.public_url),
+            ]
+            if not value
+        ]
+        if missing:
+            raise ValueError(f"OIDC sign-in needs {', '.join(missing)} set as well")
+        urls = [("oidc_server_metadata_url", self.oidc_server_metadata_url), ("public_url", self.public_url)]
+        for name, url in urls:
+            parts = urlsplit(url)
+            local = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+            if parts.scheme != "https" and not (parts.scheme == "http" and local):
+                raise ValueError(f"{name} must be an https:// address (plain http only on this machine)")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_server_metadata_url)
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        """Where the identity provider sends the browser back (registered at the provider)."""
+        return self.public_url.rstrip("/") + "/oauth2callback"
 
     @property
     def max_upload_mb(self) -> int:

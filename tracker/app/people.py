@@ -291,6 +291,11 @@ def authenticate(app: App, email: str, password: str, source: str | None = None)
             uow.commit()
         raise
     ok = ok and user is not None and user.active
+    # With OIDC sign-in and staff passwords switched off, only clients use theirs.
+    by_provider_only = (
+        user is not None and user.role is not Role.CLIENT and not settings.oidc_staff_password_sign_in
+    )
+    ok = ok and not by_provider_only
     with app.uow() as uow:
         if ok:
             sign_in_store.clear_attempts(uow.session, keys[0].digest)
@@ -298,7 +303,8 @@ def authenticate(app: App, email: str, password: str, source: str | None = None)
                 sign_in_store.give_back_attempt(uow.session, key.digest)
         action = "sign_in" if ok else "sign_in_failed"
         if user is not None:
-            audit.record(uow, _actor_for(user), action, "user", user.id)
+            detail = {"refused": "staff sign in through the identity provider"} if by_provider_only else None
+            audit.record(uow, _actor_for(user), action, "user", user.id, detail=detail)
         else:
             uow.repo.audit(
                 actor=throttle.UNKNOWN_ACCOUNT, action=action, entity="user", entity_id=None, clinic_id=None
