@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     oidc_server_metadata_url: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
+    # Signs the cookie that carries the provider's answer to the page (whoever knows it could
+    # forge that answer): at least 32 random characters, the same in every app process.
+    # It also becomes the secret of Streamlit's other cookies (its server.cookieSecret).
+    oidc_cookie_secret: str = ""
     # The sign-in button says "Sign in with <this>".
     oidc_provider_name: str = Field(default="your clinic's sign-in", min_length=1, max_length=60)
     # False: staff sign in only through the provider; clients keep their passwords.
@@ -172,12 +176,15 @@ class Settings(BaseSettings):
             for name, value in [
                 ("oidc_client_id", self.oidc_client_id),
                 ("oidc_client_secret", self.oidc_client_secret),
+                ("oidc_cookie_secret", self.oidc_cookie_secret),
                 ("public_url", self.public_url),
             ]
             if not value
         ]
         if missing:
             raise ValueError(f"OIDC sign-in needs {', '.join(missing)} set as well")
+        if len(self.oidc_cookie_secret) < 32:
+            raise ValueError("oidc_cookie_secret must be at least 32 random characters")
         urls = [("oidc_server_metadata_url", self.oidc_server_metadata_url), ("public_url", self.public_url)]
         for name, url in urls:
             parts = urlsplit(url)

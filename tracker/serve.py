@@ -15,8 +15,6 @@ on the import path, so the checkout itself is put on PYTHONPATH for `import trac
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import math
 import os
@@ -53,21 +51,18 @@ def auth_secrets(settings: Settings) -> str:
     """Streamlit's `[auth]` configuration for st.login (a secrets.toml), made from our settings:
     they are the one source, so no hand-edited secrets file is kept anywhere.
 
-    The cookie that carries the provider's answer to the page is signed with a key derived
-    from the client secret, so every replica of one installation signs and checks it alike.
-    The page trades that cookie for our own login session at once (tracker/ui/oidc.py)."""
-    cookie_secret = hmac.new(
-        settings.oidc_client_secret.encode("utf-8"), b"streamlit auth cookie", hashlib.sha256
-    ).hexdigest()
+    The cookie that carries the provider's answer to the page is signed with
+    oidc_cookie_secret (the same in every replica); the page trades that cookie for our own
+    login session at once (tracker/ui/oidc.py)."""
     values = {
         "redirect_uri": settings.oidc_redirect_uri,
-        "cookie_secret": cookie_secret,
+        "cookie_secret": settings.oidc_cookie_secret,
         "client_id": settings.oidc_client_id,
         "client_secret": settings.oidc_client_secret,
         "server_metadata_url": settings.oidc_server_metadata_url,
     }
     # A JSON string is a TOML basic string: quotes, backslashes and control characters escaped.
-    lines = ["[auth]", *(f"{key} = {json.dumps(value)}" for key, value in values.items())]
+    lines = ["[auth]", *(f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in values.items())]
     # prompt=login: the provider asks for the password at every sign-in here, so at a shared
     # reception desk the next person cannot ride on the last one's session at the provider.
     lines += ["", "[auth.client_kwargs]", 'scope = "openid email profile"', 'prompt = "login"']

@@ -76,6 +76,7 @@ def site(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
         oidc_server_metadata_url=f"{provider}/.well-known/openid-configuration",
         oidc_client_id="recovery-tracker",
         oidc_client_secret="a-client-secret-only-this-test-knows",
+        oidc_cookie_secret="a-cookie-secret-of-32-characters-or-more",
         oidc_provider_name=PROVIDER_NAME,
         oidc_staff_password_sign_in=False,
         _env_file=None,
@@ -133,7 +134,9 @@ def _serve(port: int, env: dict[str, str]) -> Iterator[str]:
         proc.wait(timeout=20)
         reader.join(timeout=20)
         output = "".join(lines)
-        assert "a-client-secret-only-this-test-knows" not in output  # never logged
+        assert (
+            "secret-only-this-test-knows" not in output and "cookie-secret-of" not in output
+        )  # never logged
         if "Traceback" in output:
             print(output)
 
@@ -207,6 +210,7 @@ def test_the_sign_in_page_offers_the_provider(browser: object, site: tuple[str, 
         visit = Visit(browser, url, viewport)
         playwright_api.expect(visit.button()).to_be_in_viewport()  # type: ignore[arg-type]
         visit.page.get_by_text("Staff sign in with the button above").wait_for()
+        _key(visit.page, "password").locator("input").wait_for()  # type: ignore[attr-defined]
         visit.shot(name)
         visit.close()
 

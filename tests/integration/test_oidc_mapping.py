@@ -34,6 +34,7 @@ def settings(tmp_path: Path) -> Settings:
         oidc_server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
         oidc_client_id="tracker",
         oidc_client_secret="s3cret-from-the-provider",
+        oidc_cookie_secret="x" * 32,
         _env_file=None,
     )
 
