@@ -69,6 +69,8 @@ def test_a_verified_email_links_the_staff_account_and_later_sign_ins_go_by_the_l
     with app.uow() as uow:
         links = [(r.issuer, r.subject, r.user_id) for r in uow.session.scalars(select(OidcIdentity))]
     assert links == [(ISSUER, "sub-pat", user_id)]
+    [account] = [a for a in people.list_accounts(Context(app, operator)) if a.id == user_id]
+    assert account.status == "signs in through the identity provider"
     signed = [e for e in _audit(app) if e.action == "sign_in"]
     assert [(e.actor, e.detail) for e in signed] == [
         (f"user {user_id}", {"via": "identity provider", "linked": True}),

@@ -25,6 +25,17 @@ def link_of(session: Session, user_id: int) -> OidcIdentity | None:
     return session.scalar(select(OidcIdentity).where(OidcIdentity.user_id == user_id))
 
 
+def linked_user_ids(session: Session, clinic_id: int) -> set[int]:
+    """The clinic's accounts that sign in through the provider."""
+    return set(
+        session.scalars(
+            select(OidcIdentity.user_id)
+            .join(User, User.id == OidcIdentity.user_id)
+            .where(User.clinic_id == clinic_id)
+        )
+    )
+
+
 def link(session: Session, user_id: int, issuer: str, subject: str, at: datetime) -> bool:
     """Link them; False when a parallel first sign-in linked either side first (the
     primary key and the unique account column decide, on both databases)."""
@@ -36,4 +47,4 @@ def link(session: Session, user_id: int, issuer: str, subject: str, at: datetime
         return False
 
 
-__all__ = ["link", "link_of", "linked_user"]
+__all__ = ["link", "link_of", "linked_user", "linked_user_ids"]
