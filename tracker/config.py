@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     oidc_provider_name: str = Field(default="your clinic's sign-in", min_length=1, max_length=60)
     # False: staff sign in only through the provider; clients keep their passwords.
     oidc_staff_password_sign_in: bool = True
+    # The provider's answer (its ID token) opens a session only this long after it was issued.
+    oidc_answer_max_age_minutes: float = Field(default=10.0, gt=0, le=60)
 
     # Email reminders (python -m tracker send-reminders); empty smtp_host sends nothing.
     smtp_host: str = ""

@@ -9,6 +9,8 @@ are audited without any email, and say what the person can do. Runs on SQLite an
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,12 +18,12 @@ from sqlalchemy import select
 
 from tracker.app import people
 from tracker.app.context import Context
-from tracker.app.oidc import NO_ROLE, SWITCHED_OFF, Identity, IdentityRefused, sign_in_with_identity
+from tracker.app.oidc import NO_ROLE, SWITCHED_OFF, TOO_OLD, Identity, IdentityRefused, sign_in_with_identity
 from tracker.bootstrap import App
 from tracker.config import Settings
 from tracker.domain import Role
 from tracker.permissions import Actor, PermissionDenied
-from tracker.store.models import AuditEvent, LoginSession, OidcIdentity
+from tracker.store.models import AuditEvent, LoginSession, OidcIdentity, utcnow
 
 ISSUER = "https://id.chain.example"
 
@@ -44,7 +46,7 @@ def _staff(app: App, operator: Actor, email: str, role: Role = Role.PRACTITIONER
 
 
 def _who(email: str = "pat@chain.example", *, subject: str = "sub-pat", verified: bool = True) -> Identity:
-    return Identity(issuer=ISSUER, subject=subject, email=email, email_verified=verified)
+    return Identity(issuer=ISSUER, subject=subject, email=email, email_verified=verified, issued_at=utcnow())
 
 
 def _audit(app: App) -> list[AuditEvent]:
@@ -116,7 +118,7 @@ def test_a_switched_off_account_is_refused_though_the_provider_says_yes(app: App
     [
         (_who("nobody@chain.example"), "no account"),
         (_who(verified=False), "email not verified"),
-        (Identity(issuer=ISSUER, subject="sub-pat"), "no email"),
+        (Identity(issuer=ISSUER, subject="sub-pat", issued_at=utcnow()), "no email"),
     ],
 )
 def test_no_staff_account_for_the_identity_is_refused_with_the_no_role_message(
@@ -206,10 +208,15 @@ def test_the_claims_streamlit_hands_over_become_an_identity() -> None:
         "sub": "s1",
         "email": " Pat@Chain.Example ",
         "email_verified": "true",
+        "iat": 1_800_000_000,
     }
-    assert Identity.from_claims(claims) == Identity(ISSUER, "s1", "pat@chain.example", True)
+    issued = datetime(2027, 1, 15, 8, 0)
+    assert Identity.from_claims(claims) == Identity(ISSUER, "s1", "pat@chain.example", True, issued)
     assert Identity.from_claims({**claims, "email_verified": False}) == Identity(
-        ISSUER, "s1", "pat@chain.example"
+        ISSUER, "s1", "pat@chain.example", False, issued
+    )
+    assert Identity.from_claims({**claims, "iat": "soon"}) == Identity(
+        ISSUER, "s1", "pat@chain.example", True
     )
     assert Identity.from_claims({"sub": "s1"}) is None
     assert Identity.from_claims({"iss": ISSUER, "sub": ""}) is None
@@ -224,3 +231,24 @@ def test_without_oidc_configured_nobody_signs_in_through_a_provider(tmp_path: Pa
             sign_in_with_identity(app, _who())
     finally:
         app.close()
+
+
+@pytest.mark.parametrize(
+    "issued_at",
+    [None, utcnow() - timedelta(minutes=11), utcnow() + timedelta(minutes=5)],
+    ids=["no iat", "older than the setting", "from the future"],
+)
+def test_only_a_recent_answer_opens_a_session(app: App, operator: Actor, issued_at: datetime | None) -> None:
+    """A tab closed during the redirect keeps Streamlit's identity cookie (30 days): the day
+    after, its answer is too old to sign anyone in."""
+    _staff(app, operator, "pat@chain.example")
+    before = _sessions(app)
+    with pytest.raises(IdentityRefused, match=TOO_OLD):
+        sign_in_with_identity(app, replace(_who(), issued_at=issued_at))
+    assert _sessions(app) == before
+    last = _audit(app)[-1]
+    assert (last.actor, last.detail) == (
+        "unknown account",
+        {"via": "identity provider", "refused": "answer too old"},
+    )
+    assert sign_in_with_identity(app, replace(_who(), issued_at=utcnow() - timedelta(minutes=9))).user_id

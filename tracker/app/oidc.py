@@ -16,6 +16,7 @@ accounts never sign in this way: clients keep their passwords.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tracker.app import audit, throttle
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 NO_ROLE = "Your identity provider account has no role in this app; ask your clinic's admin."
 SWITCHED_OFF = "Your account in this app is switched off; ask your clinic's admin."
 NOT_CONFIGURED = "Sign-in through an identity provider is not set up for this app."
+TOO_OLD = "That answer from your identity provider is too old: please sign in again."
 # The server's route that drops Streamlit's identity cookie (tracker/web/identity_routes.py).
 FORGET_IDENTITY_PATH = "/auth/identity/forget"
 
@@ -46,6 +48,7 @@ class Identity:
     subject: str
     email: str | None = None
     email_verified: bool = False
+    issued_at: datetime | None = None  # when the provider issued the ID token (UTC)
 
     @classmethod
     def from_claims(cls, claims: dict[str, object]) -> Identity | None:
@@ -56,12 +59,17 @@ class Identity:
         if len(issuer) > 500 or len(subject) > 255:
             return None
         verified = claims.get("email_verified")
+        iat = claims.get("iat")
+        issued_at = None
+        if isinstance(iat, int | float) and not isinstance(iat, bool) and 0 < iat < 1e11:
+            issued_at = datetime.fromtimestamp(iat, UTC).replace(tzinfo=None)
         return cls(
             issuer=issuer,
             subject=subject,
             email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
             # Some providers send the JSON string "true".
             email_verified=verified is True or (isinstance(verified, str) and verified.lower() == "true"),
+            issued_at=issued_at,
         )
 
 
@@ -76,6 +84,10 @@ def sign_in_with_identity(app: App, identity: Identity) -> Actor:
     if not app.settings.oidc_enabled:
         raise IdentityRefused(NOT_CONFIGURED)
     with app.uow() as uow:
+        if not _fresh(app, identity):
+            _refused(uow, None, "answer too old")
+            uow.commit()
+            raise IdentityRefused(TOO_OLD)
         user, linked_now, why = _find_account(uow, identity)
         if user is None or user.role is Role.CLIENT:
             _refused(uow, user, why if user is None else "client account")
@@ -98,6 +110,18 @@ def sign_in_with_identity(app: App, identity: Identity) -> Actor:
         audit.record(uow, actor, "sign_in", "user", user.id, detail=detail)
         uow.commit()
         return actor
+
+
+def _fresh(app: App, identity: Identity) -> bool:
+    """Streamlit keeps the provider's answer in a cookie for 30 days; the page drops it at
+    once, but a tab closed during the redirect leaves it behind. Only a recent answer (a
+    minute of clock difference allowed ahead) opens a session, so that cookie cannot sign
+    the browser in the next day, past the idle timeout."""
+    if identity.issued_at is None:
+        return False
+    now = utcnow()
+    oldest = now - timedelta(minutes=app.settings.oidc_answer_max_age_minutes)
+    return oldest <= identity.issued_at <= now + timedelta(minutes=1)
 
 
 def _find_account(uow: UnitOfWork, identity: Identity) -> tuple[User | None, bool, str]:
@@ -144,6 +168,7 @@ __all__ = [
     "FORGET_IDENTITY_PATH",
     "NO_ROLE",
     "SWITCHED_OFF",
+    "TOO_OLD",
     "Identity",
     "IdentityRefused",
     "sign_in_with_identity",
