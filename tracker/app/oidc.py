@@ -80,7 +80,8 @@ class IdentityRefused(Refused):
 def sign_in_with_identity(app: App, identity: Identity) -> Actor:
     """The actor of the staff account this provider account signs in as; raises
     IdentityRefused (audited, no session) when there is none it may use: no linked or
-    verified-email staff account (NO_ROLE), or an account switched off (SWITCHED_OFF)."""
+    verified-email staff account (NO_ROLE), an account switched off (SWITCHED_OFF), or an
+    answer older than `oidc_answer_max_age_minutes` (TOO_OLD)."""
     if not app.settings.oidc_enabled:
         raise IdentityRefused(NOT_CONFIGURED)
     with app.uow() as uow:

@@ -17,6 +17,7 @@ import streamlit as st
 
 from tracker.app.oidc import FORGET_IDENTITY_PATH, NO_ROLE, Identity, IdentityRefused, sign_in_with_identity
 from tracker.ui.context import ACTOR_KEY, SIGNED_OUT_KEY, current_settings, get_app, signed_in_as
+from tracker.ui.text import md_escape
 
 TAKEN_KEY = "oidc_taken"
 REFUSAL_KEY = "oidc_refusal"
@@ -30,7 +31,7 @@ def take_identity() -> None:
     state = st.session_state
     if state.get(ACTOR_KEY) is not None or state.get(SIGNED_OUT_KEY) or state.get(TAKEN_KEY):
         return
-    if not st.user.is_logged_in:
+    if st.user.get("is_logged_in") is not True:  # no key at all without an [auth] section
         return
     state[TAKEN_KEY] = True
     identity = Identity.from_claims(dict(st.user.to_dict()))
@@ -59,7 +60,8 @@ def provider_sign_in() -> None:
     refusal = st.session_state.get(REFUSAL_KEY)
     if refusal:
         st.error(refusal)
-    if st.button(f"Sign in with {settings.oidc_provider_name}", key="oidc_sign_in", type="primary"):
+    label = f"Sign in with {md_escape(settings.oidc_provider_name)}"  # a label is markdown
+    if st.button(label, key="oidc_sign_in", type="primary"):
         st.login()
     if not settings.oidc_staff_password_sign_in:
         st.caption(
