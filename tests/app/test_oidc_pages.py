@@ -57,14 +57,16 @@ def test_the_providers_answer_becomes_our_practitioner(oidc: Path) -> None:
     # The caption is Markdown with the email escaped: compare it unescaped.
     captions = [c.value.replace("\\", "") for c in at.sidebar.caption]
     assert f"Signed in as {DEMO_PRACTITIONER_EMAIL} (practitioner)" in captions, captions
-    at.run()  # a later click: still the same session, not a second sign-in
-    assert any("Signed in as" in c.value for c in at.sidebar.caption)
+    assert [t.value for t in at.title] == ["Dashboard"]
+    at.run()  # a later click: still signed in
+    assert [t.value for t in at.title] == ["Dashboard"]
 
 
 def test_a_refusal_is_shown_and_nobody_is_signed_in(oidc: Path) -> None:
     at = _back_from_provider("visitor@chain.test")
     assert [e.value for e in at.error] == [NO_ROLE]
     assert not any("Signed in as" in c.value for c in at.sidebar.caption)
+    assert [t.value for t in at.title] == ["Recovery-photo tracker"]  # the sign-in page
 
 
 def test_with_staff_passwords_off_staff_use_the_provider_and_get_no_password(
