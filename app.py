@@ -22,6 +22,7 @@ from tracker.ui.context import (
     sync_browser_cookie,
 )
 from tracker.ui.errors import error_boundary
+from tracker.ui.oidc import provider_sign_in, take_identity
 from tracker.ui.password_pages import change_page, link_page, link_token
 from tracker.ui.text import md_escape
 
@@ -63,6 +64,7 @@ ACCOUNT_PAGE = st.Page("pages/my_account.py", title="My account", icon=":materia
 def sign_in_page() -> None:
     st.title("Recovery-photo tracker")
     st.caption("Sign in to see your photos and progress.")
+    provider_sign_in()
     with st.form("sign_in"):
         email = st.text_input("Email", key="email", autocomplete="username")
         password = st.text_input("Password", type="password", key="password", autocomplete="current-password")
@@ -86,6 +88,7 @@ def _demo_accounts() -> None:
         st.dataframe(rows, hide_index=True, width="stretch")
 
 
+take_identity()  # back from the identity provider: its answer becomes our login session
 actor = current_actor()
 if link_token():  # an invite or reset link: set a password, then be signed in
     page = st.navigation(

@@ -10,7 +10,7 @@ import streamlit as st
 
 from tracker.app import account_links, courses, people
 from tracker.domain import Role
-from tracker.ui.context import STAFF, require_context
+from tracker.ui.context import STAFF, current_settings, require_context
 from tracker.ui.errors import error_boundary
 from tracker.ui.text import md_escape
 
@@ -129,10 +129,16 @@ if is_admin:
             horizontal=True,
             key="staff_role",
         )
-        password = st.text_input("First password", value=suggested_password(), key="staff_password")
+        settings = current_settings()
+        staff_password: str | None = None
+        if settings.oidc_enabled and not settings.oidc_staff_password_sign_in:
+            provider = md_escape(settings.oidc_provider_name)
+            st.caption(f"They sign in with {provider}, using this email: no password here.")
+        else:
+            staff_password = st.text_input("First password", value=suggested_password(), key="staff_password")
         if st.form_submit_button("Create account"):
             with error_boundary():
-                people.create_account(ctx, email, role, password, display_name=name)
+                people.create_account(ctx, email, role, staff_password, display_name=name)
                 _done(f"Created the {role.value} account {md_escape(email.strip().lower())}.")
 
 if rows:

@@ -769,7 +769,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Replace this process with the Streamlit server, configured from the settings."""
     from tracker.app import courses
     from tracker.bootstrap import open_app
-    from tracker.serve import server_environment, streamlit_command
+    from tracker.serve import auth_options, server_environment, streamlit_command
 
     app = open_app(settings)
     if settings.environment == "production":
@@ -781,8 +781,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
             return EXIT_REFUSED
     app.close()
-    command = streamlit_command(settings, sys.executable, [a for a in args.streamlit_args if a != "--"])
-    os.execve(sys.executable, command, server_environment(dict(os.environ), settings.cookie_secret))
+    extra = [a for a in args.streamlit_args if a != "--"]
+    command = streamlit_command(settings, sys.executable, [*auth_options(settings), *extra])
+    os.execve(
+        sys.executable,
+        command,
+        server_environment(dict(os.environ), settings.cookie_secret.get_secret_value()),
+    )
     return EXIT_OK  # not reached
 
 

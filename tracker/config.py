@@ -11,6 +11,7 @@ import os
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -61,9 +62,11 @@ class Settings(BaseSettings):
     # whose X-Forwarded-For / X-Real-IP name the browser's address for the sign-in throttle.
     # A proxy on this machine is always believed; any other sender's headers are ignored.
     trusted_proxies: str = ""
-    # Streamlit's cookie secret (server.cookieSecret): every app replica of one site needs
-    # the same one. Empty: each server makes its own (one process only).
-    cookie_secret: str = ""
+    # Streamlit's cookie secret (server.cookieSecret, and st.login's cookie_secret with OIDC
+    # sign-in: it signs the cookie that brings the provider's answer back, so whoever knows it
+    # could forge that answer): every app replica of one site needs the same one. Empty: each
+    # server makes its own (one process, no OIDC). At least 32 random characters when set.
+    cookie_secret: SecretStr = SecretStr("")
     # Password checks (~64 MB each) running at once in one server process; beyond this a
     # sign-in waits up to password_check_wait_seconds, then is refused as busy.
     max_concurrent_password_checks: int = Field(default=2, gt=0, le=64)
@@ -142,6 +145,20 @@ class Settings(BaseSettings):
     # (0: never; staff can always delete, with a reason).
     client_photo_delete_hours: float = Field(default=48.0, ge=0)
 
+    # Staff sign-in through the clinic chain's identity provider (OpenID Connect, Streamlit's
+    # st.login; docs/deploy.md "OIDC sign-in"). An empty metadata URL keeps local accounts for
+    # everyone. The provider redirects back to <public_url>/oauth2callback, so public_url is
+    # needed too. The secret is never logged or shown; the server gets it in a private file.
+    oidc_server_metadata_url: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    # The sign-in button says "Sign in with <this>".
+    oidc_provider_name: str = Field(default="your clinic's sign-in", min_length=1, max_length=60)
+    # False: staff sign in only through the provider; clients keep their passwords.
+    oidc_staff_password_sign_in: bool = True
+    # The provider's answer (its ID token) opens a session only this long after it was issued.
+    oidc_answer_max_age_minutes: float = Field(default=10.0, gt=0, le=60)
+
     # Email reminders (python -m tracker send-reminders); empty smtp_host sends nothing.
     smtp_host: str = ""
     smtp_port: int = Field(default=587, gt=0, lt=65536)
@@ -189,11 +206,47 @@ class Settings(BaseSettings):
 
             S3Location.parse(self.blob_store_url)
         self.trusted_proxy_networks  # noqa: B018 (a bad entry is refused now, not at a sign-in)
+        if 0 < len(self.cookie_secret.get_secret_value()) < 32:
+            raise ValueError("cookie_secret must be at least 32 random characters")
+        self._check_oidc()
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"time_zone {self.time_zone!r} is not a known IANA time zone") from exc
         return self
+
+    def _check_oidc(self) -> None:
+        if not self.oidc_server_metadata_url:
+            if not self.oidc_staff_password_sign_in:
+                raise ValueError("oidc_staff_password_sign_in=false needs OIDC sign-in configured")
+            return
+        missing = [
+            name
+            for name, value in [
+                ("oidc_client_id", self.oidc_client_id),
+                ("oidc_client_secret", self.oidc_client_secret),
+                ("cookie_secret", self.cookie_secret.get_secret_value()),
+                ("public_url", self.public_url),
+            ]
+            if not value
+        ]
+        if missing:
+            raise ValueError(f"OIDC sign-in needs {', '.join(missing)} set as well")
+        urls = [("oidc_server_metadata_url", self.oidc_server_metadata_url), ("public_url", self.public_url)]
+        for name, url in urls:
+            parts = urlsplit(url)
+            local = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+            if parts.scheme != "https" and not (parts.scheme == "http" and local):
+                raise ValueError(f"{name} must be an https:// address (plain http only on this machine)")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_server_metadata_url)
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        """Where the identity provider sends the browser back (registered at the provider)."""
+        return self.public_url.rstrip("/") + "/oauth2callback"
 
     @property
     def max_upload_mb(self) -> int:

@@ -15,6 +15,7 @@ on the import path, so the checkout itself is put on PYTHONPATH for `import trac
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -46,6 +47,44 @@ def streamlit_options(settings: Settings) -> list[str]:
     ]
 
 
+def auth_secrets(settings: Settings) -> str:
+    """Streamlit's `[auth]` configuration for st.login (a secrets.toml), made from our settings:
+    they are the one source, so no hand-edited secrets file is kept anywhere.
+
+    The cookie that carries the provider's answer to the page is signed with
+    cookie_secret (the same in every replica); the page trades that cookie for our own
+    login session at once (tracker/ui/oidc.py)."""
+    values = {
+        "redirect_uri": settings.oidc_redirect_uri,
+        "cookie_secret": settings.cookie_secret.get_secret_value(),
+        "client_id": settings.oidc_client_id,
+        "client_secret": settings.oidc_client_secret,
+        "server_metadata_url": settings.oidc_server_metadata_url,
+    }
+    # A JSON string is a TOML basic string: quotes, backslashes and control characters escaped.
+    lines = ["[auth]", *(f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in values.items())]
+    # prompt=login: the provider asks for the password at every sign-in here, so at a shared
+    # reception desk the next person cannot ride on the last one's session at the provider.
+    lines += ["", "[auth.client_kwargs]", 'scope = "openid email profile"', 'prompt = "login"']
+    return "\n".join(lines) + "\n"
+
+
+def auth_options(settings: Settings) -> list[str]:
+    """With OIDC sign-in configured: write Streamlit's auth configuration to a file only this
+    user can read, inside the data folder (never the checkout), and name it for the server.
+    Rewritten at every start, so a changed setting takes effect with the next start."""
+    if not settings.oidc_enabled:
+        return []
+    path = (settings.data_dir / "streamlit-auth-secrets.toml").resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(auth_secrets(settings))
+    temporary.replace(path)
+    return [f"--secrets.files={path}"]
+
+
 def proxy_body_limit_mb(settings: Settings) -> int:
     """The reverse proxy's request-body limit (nginx `client_max_body_size`, in MB): one
     upload request carries one file, plus up to 1 MB of multipart wrapping. Lower, and the
@@ -71,6 +110,8 @@ def server_environment(environ: dict[str, str], cookie_secret: str = "") -> dict
 __all__ = [
     "APP",
     "ASGI",
+    "auth_options",
+    "auth_secrets",
     "proxy_body_limit_mb",
     "server_environment",
     "streamlit_command",

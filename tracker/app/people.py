@@ -29,6 +29,7 @@ from tracker.application import App
 from tracker.domain import Role
 from tracker.errors import Refused
 from tracker.permissions import Actor, PermissionDenied, require_client_access, require_staff
+from tracker.store import oidc_identities
 from tracker.store import sign_in as sign_in_store
 from tracker.store.models import LoginSession, User, utcnow
 from tracker.store.uow import UnitOfWork
@@ -52,12 +53,15 @@ class Account:
     created_at: datetime
     password_set: bool = True  # False: invited, no password chosen yet
     must_change_password: bool = False
+    via_identity_provider: bool = False  # linked to an OIDC account (tracker/app/oidc.py)
 
     @property
     def status(self) -> str:
         """The account's state in words, for the accounts table."""
         if not self.active:
             return "switched off"
+        if self.via_identity_provider:
+            return "signs in through the identity provider"
         if not self.password_set:
             return "invited: no password yet"
         return "must choose a new password" if self.must_change_password else "active"
@@ -124,6 +128,7 @@ def list_accounts(ctx: Context) -> list[Account]:
     actor = ctx.actor
     require_staff(actor)
     with ctx.uow() as uow:
+        linked = oidc_identities.linked_user_ids(uow.session, actor.clinic_id)
         return [
             Account(
                 u.id,
@@ -136,6 +141,7 @@ def list_accounts(ctx: Context) -> list[Account]:
                 u.created_at,
                 password_set=u.password_hash is not None,
                 must_change_password=u.must_change_password,
+                via_identity_provider=u.id in linked,
             )
             for u, name in uow.repo.accounts(actor.clinic_id, clients_only=actor.role is not Role.ADMIN)
         ]
@@ -291,6 +297,11 @@ def authenticate(app: App, email: str, password: str, source: str | None = None)
             uow.commit()
         raise
     ok = ok and user is not None and user.active
+    # With OIDC sign-in and staff passwords switched off, only clients use theirs.
+    by_provider_only = (
+        user is not None and user.role is not Role.CLIENT and not settings.oidc_staff_password_sign_in
+    )
+    ok = ok and not by_provider_only
     with app.uow() as uow:
         if ok:
             sign_in_store.clear_attempts(uow.session, keys[0].digest)
@@ -298,7 +309,8 @@ def authenticate(app: App, email: str, password: str, source: str | None = None)
                 sign_in_store.give_back_attempt(uow.session, key.digest)
         action = "sign_in" if ok else "sign_in_failed"
         if user is not None:
-            audit.record(uow, _actor_for(user), action, "user", user.id)
+            detail = {"refused": "staff sign in through the identity provider"} if by_provider_only else None
+            audit.record(uow, _actor_for(user), action, "user", user.id, detail=detail)
         else:
             uow.repo.audit(
                 actor=throttle.UNKNOWN_ACCOUNT, action=action, entity="user", entity_id=None, clinic_id=None

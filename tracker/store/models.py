@@ -164,6 +164,19 @@ class LoginSession(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class OidcIdentity(Base):
+    """The identity-provider account (issuer and subject: stable, unlike an email) a staff
+    account signs in with. Linked at its first sign-in through the provider by its verified
+    email (tracker/app/oidc.py); one per account, so a reused email cannot take it over."""
+
+    __tablename__ = "oidc_identity"
+
+    issuer: Mapped[str] = mapped_column(String(500), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    linked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class SignInThrottle(Base):
     """Sign-in attempts counted per key (the SHA-256 of an email, or of a source address)
     within a window that starts at the first attempt. The count is raised in one statement

@@ -12,9 +12,14 @@ import streamlit as st
 from starlette.middleware import Middleware
 
 from tracker.web.download_routes import ROUTES as DOWNLOAD_ROUTES
+from tracker.web.identity_routes import ROUTES as IDENTITY_ROUTES
 from tracker.web.security_headers import SecurityHeaders
 from tracker.web.session_routes import ROUTES as SESSION_ROUTES
 
 SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 
-app = st.App(SCRIPT, routes=[*SESSION_ROUTES, *DOWNLOAD_ROUTES], middleware=[Middleware(SecurityHeaders)])
+app = st.App(
+    SCRIPT,
+    routes=[*SESSION_ROUTES, *DOWNLOAD_ROUTES, *IDENTITY_ROUTES],
+    middleware=[Middleware(SecurityHeaders)],
+)

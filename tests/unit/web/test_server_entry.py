@@ -51,4 +51,6 @@ def test_the_app_serves_its_own_routes_around_app_py() -> None:
     )
     script, routes = done.stdout.splitlines()[-2:]
     assert Path(script) == APP and APP.is_file()  # app.py stays the Streamlit script (AppTest runs it)
-    assert routes == str(sorted(["/auth/session", "/auth/signout", "/download/{kind}"]))
+    assert routes == str(
+        sorted(["/auth/identity/forget", "/auth/session", "/auth/signout", "/download/{kind}"])
+    )
