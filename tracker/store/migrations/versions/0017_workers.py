@@ -2,8 +2,8 @@
 
 The worker pool's job table (issue 13, item 7).
 
-Revision ID: 0015_workers
-Revises: 0014_auth
+Revision ID: 0017_workers
+Revises: 0016_encryption
 Create Date: 2026-12-02 03:30:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_workers"
-down_revision: str | None = "0014_auth"
+revision: str = "0017_workers"
+down_revision: str | None = "0016_encryption"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ Encryption at rest (issue 13 item 3): the keyring table, and the date of birth a
 answers as text, so they can hold an encrypted value (tracker/store/encrypted_columns.py).
 A store without a key keeps plain values: the ISO date and the JSON text, as before.
 
-Revision ID: 0015_encryption
+Revision ID: 0016_encryption
 Revises: 0014_auth
 Create Date: 2026-12-02 03:40:00
 """
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_encryption"
+revision: str = "0016_encryption"
 down_revision: str | None = "0014_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -6,8 +6,8 @@ item 5). And two indexes for the dashboard of one clinic in a chain of many (ite
 signatures read the clinic's photo and result ids from indexes alone instead of scanning
 every clinic's photos.
 
-Revision ID: 0015_replicas
-Revises: 0014_auth
+Revision ID: 0018_replicas
+Revises: 0017_workers
 Create Date: 2026-12-02 03:30:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_replicas"
-down_revision: str | None = "0014_auth"
+revision: str = "0018_replicas"
+down_revision: str | None = "0017_workers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

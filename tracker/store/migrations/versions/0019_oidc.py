@@ -3,8 +3,8 @@
 Staff accounts linked to their identity-provider account (issuer and subject) for OIDC
 sign-in (issue 13, item 4).
 
-Revision ID: 0015_oidc
-Revises: 0014_auth
+Revision ID: 0019_oidc
+Revises: 0018_replicas
 Create Date: 2026-12-02 03:40:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_oidc"
-down_revision: str | None = "0014_auth"
+revision: str = "0019_oidc"
+down_revision: str | None = "0018_replicas"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
