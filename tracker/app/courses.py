@@ -172,8 +172,8 @@ def create_client(
             same = uow.repo.clients_same_name(actor.clinic_id, name)
             if same and not allow_same_name:
                 raise SameName(
-                    f"A client called {same[0].name} (#{same[0].id}) is already in the clinic "
-                    f"(added {same[0].created_at:%d %b %Y}). "
+                    f"A client called {same[0].name} is already in the clinic "
+                    f"(#{same[0].id}, added {same[0].created_at:%d %b %Y}). "
                     "Open that client instead, or confirm that this is a different person.",
                     same[0].id,
                 )
