@@ -135,22 +135,35 @@ def test_the_upgrade_keeps_same_name_clients_that_older_versions_made(
                     "INSERT INTO clinic (id, name, created_at, is_demo) VALUES (2, 'B', '2026-01-01', false)"
                 )
             )
-            for client_id, clinic_id, name in [
-                (1, 1, "Ann Lee"),
-                (2, 1, "Bo Chen"),
-                (3, 1, "ann  LEE"),
-                (4, 2, "Ann Lee"),
-                (5, 1, "Ann Lee"),
+            for clinic_id, name in [
+                (1, "Ann Lee"),
+                (1, "Bo Chen"),
+                (1, "ann  LEE"),
+                (2, "Ann Lee"),
+                (1, "Ann Lee"),
             ]:
                 conn.execute(
                     text(
-                        "INSERT INTO client (id, clinic_id, name, intake, consent, created_at, "
-                        "ita_calibrated) VALUES (:id, :clinic, :name, '{}', '{}', '2026-01-01', false)"
+                        "INSERT INTO client (clinic_id, name, intake, consent, created_at, "
+                        "ita_calibrated) VALUES (:clinic, :name, '{}', '{}', '2026-01-01', false)"
                     ),
-                    {"id": client_id, "clinic": clinic_id, "name": name},
+                    {"clinic": clinic_id, "name": name},
                 )
+            conn.execute(
+                text(
+                    "INSERT INTO client (clinic_id, name, intake, consent, created_at, ita_calibrated) "
+                    "VALUES (1, 'Gone', '{}', '{}', '2026-01-01', false)"
+                )
+            )
+            conn.execute(text("DELETE FROM client WHERE name = 'Gone'"))  # id 6: never given again
         command.upgrade(alembic_config(engine), "head")
-        with engine.connect() as conn:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO client (clinic_id, name, name_key, intake, consent, created_at, "
+                    "ita_calibrated) VALUES (2, 'New', 'new', '{}', '{}', '2026-01-01', false)"
+                )
+            )
             rows = conn.execute(text("SELECT id, name, name_key, name_number FROM client ORDER BY id")).all()
     finally:
         engine.dispose()
@@ -160,4 +173,5 @@ def test_the_upgrade_keeps_same_name_clients_that_older_versions_made(
         (3, "ann  LEE", "ann lee", 1),
         (4, "Ann Lee", "ann lee", 0),
         (5, "Ann Lee", "ann lee", 2),
+        (7, "New", "new", 0),
     ]

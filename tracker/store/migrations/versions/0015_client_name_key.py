@@ -38,11 +38,17 @@ client = sa.table(
 )
 
 
+# SQLite copies the table for the constraint: the copy must keep AUTOINCREMENT, and the
+# highest id ever given (ids are never reused: the audit log names deleted clients by id).
+KEEP_AUTOINCREMENT = {"sqlite_autoincrement": True}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("client") as batch_op:
+    conn = op.get_bind()
+    last_id = _last_id(conn)
+    with op.batch_alter_table("client", table_kwargs=KEEP_AUTOINCREMENT) as batch_op:
         batch_op.add_column(sa.Column("name_key", sa.String(), nullable=True))
         batch_op.add_column(sa.Column("name_number", sa.Integer(), server_default="0", nullable=False))
-    conn = op.get_bind()
     seen: Counter[tuple[int, str]] = Counter()
     rows = conn.execute(sa.select(client.c.id, client.c.clinic_id, client.c.name).order_by(client.c.id))
     for row_id, clinic_id, name in rows.all():
@@ -52,13 +58,33 @@ def upgrade() -> None:
         conn.execute(
             sa.update(client).where(client.c.id == row_id).values(name_key=key, name_number=number)
         )
-    with op.batch_alter_table("client") as batch_op:
+    with op.batch_alter_table("client", table_kwargs=KEEP_AUTOINCREMENT) as batch_op:
         batch_op.alter_column("name_key", existing_type=sa.String(), nullable=False)
         batch_op.create_unique_constraint("uq_client_name", ["clinic_id", "name_key", "name_number"])
+    _keep_last_id(conn, last_id)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("client") as batch_op:
+    conn = op.get_bind()
+    last_id = _last_id(conn)
+    with op.batch_alter_table("client", table_kwargs=KEEP_AUTOINCREMENT) as batch_op:
         batch_op.drop_constraint("uq_client_name", type_="unique")
         batch_op.drop_column("name_number")
         batch_op.drop_column("name_key")
+    _keep_last_id(conn, last_id)
+
+
+def _last_id(conn: sa.Connection) -> int | None:
+    if conn.dialect.name != "sqlite":
+        return None  # PostgreSQL alters the table in place: its sequence is untouched
+    return conn.execute(sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'client'")).scalar()
+
+
+def _keep_last_id(conn: sa.Connection, last_id: int | None) -> None:
+    if last_id is None:
+        return
+    kept = conn.execute(
+        sa.text("UPDATE sqlite_sequence SET seq = max(seq, :last) WHERE name = 'client'"), {"last": last_id}
+    )
+    if kept.rowcount == 0:  # the copy had no rows to number
+        conn.execute(sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES ('client', :last)"), {"last": last_id})
