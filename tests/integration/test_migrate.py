@@ -55,6 +55,8 @@ def test_an_app_that_may_not_migrate_refuses_an_empty_database_until_migrate_run
     refused = _command(tmp_path, url, "list", TRACKER_MIGRATE_ON_START="false")
     assert refused.returncode == 1
     assert "has no schema yet" in refused.stderr and "Traceback" not in refused.stderr
+    server = _command(tmp_path, url, "serve", "--server.port", "8661", TRACKER_MIGRATE_ON_START="false")
+    assert server.returncode == 1 and "python -m tracker migrate" in server.stderr  # no server started
     engine = make_engine(url)
     try:
         assert schema_revisions(engine)[0] is None  # nothing was created by the refusals
