@@ -328,16 +328,18 @@ def test_one_file_that_fails_unexpectedly_does_not_lose_the_batch(
 def test_demo_is_refused_in_production_and_never_the_default_clinic(
     tmp_path: Path, demo_loaded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import shutil
-
+    from tests.conftest import copy_demo
     from tracker.app import courses, people
     from tracker.app.demo import DEMO_ADMIN_EMAIL
 
-    app, demo = demo_loaded
+    _, demo = demo_loaded
     data = tmp_path / "data"
-    app.engine.dispose()
-    shutil.copytree(app.settings.data_dir, data)
+    copy_demo(demo_loaded, data).close()  # its own database too, on a PostgreSQL run
 
+    def no_server(*args: object) -> None:  # a `serve` not refused must not replace pytest
+        raise AssertionError("serve was not refused: it started the server")
+
+    monkeypatch.setattr(os, "execve", no_server)
     monkeypatch.setenv("TRACKER_ENVIRONMENT", "production")
     code, out = run(capsys, data, "demo")
     assert code == 1 and "refused: the demo creates accounts whose passwords are published" in out
