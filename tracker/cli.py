@@ -298,15 +298,13 @@ def _say(line: str, out: TextIO | None = None) -> None:
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     """`migrate` (alias `init`): the one step that changes the schema when app processes
     have migrate_on_start off. Under the migration lock, so two at once are harmless."""
-    from sqlalchemy import make_url
-
     from tracker.bootstrap import open_app
-    from tracker.store.db import schema_revisions, upgrade
+    from tracker.store.db import printable_url, schema_revisions, upgrade
 
     app = open_app(settings, migrate=False)
     before, head = schema_revisions(app.engine)
     upgrade(app.engine)
-    where = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    where = printable_url(settings.resolved_database_url)
     change = "already current" if before == head else f"upgraded from {before or 'empty'}"
     print(f"database ready at {where}: schema {head} ({change})")
     app.close()
@@ -333,6 +331,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             else courses.create_client(Context(app, actor), args.client, concern=Concern(args.concern))
         )
     except courses.SameName as exc:  # another import created the client meanwhile: theirs it is
+        if exc.client_id is None:
+            raise
         client_id = exc.client_id
     kind = PhotoKind(args.kind) if args.kind else None
     refused = 0

@@ -57,7 +57,7 @@ class SameName(Refused):
     twice. The practitioner confirms before a second record is made. `client_id` is the
     client who has the name (a command importing "for this name" goes on with them)."""
 
-    def __init__(self, message: str, client_id: int) -> None:
+    def __init__(self, message: str = "", client_id: int | None = None) -> None:
         super().__init__(message)
         self.client_id = client_id
 

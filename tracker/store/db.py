@@ -65,6 +65,11 @@ def _private_file(url: str) -> None:
         path.chmod(0o600)
 
 
+def printable_url(url: str) -> str:
+    """The database's address for a message: the password, if any, as ***."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def forget_deleted(engine: Engine) -> None:
     """After a deletion: move the changed pages from the write-ahead log into the database
     file and empty the log, which still holds the rows as they were before. Best effort: a
