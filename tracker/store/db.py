@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.errors import SchemaNotCurrent
@@ -68,6 +68,20 @@ def _private_file(url: str) -> None:
 def printable_url(url: str) -> str:
     """The database's address for a message: the password, if any, as ***."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def advance_sequences(connection: Connection, tables: Iterable[Table]) -> None:
+    """After rows were inserted with their ids given: PostgreSQL's id sequences do not see
+    those, and would hand out the same ids next. (SQLite takes the next id from the rows.)"""
+    if connection.dialect.name != "postgresql":
+        return
+    for table in tables:
+        connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"(SELECT max(id) FROM {table.name})) WHERE EXISTS (SELECT 1 FROM {table.name})"
+            )
+        )
 
 
 def forget_deleted(engine: Engine) -> None:
