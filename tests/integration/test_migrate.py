@@ -41,7 +41,7 @@ def _command(tmp_path: Path, url: str, *args: str, **env: str) -> subprocess.Com
         env={**os.environ, "TRACKER_DATABASE_URL": url, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a loaded machine: the command line imports the app's libraries first
     )
 
 
