@@ -339,16 +339,22 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     for path in _progress(args.files, "importing"):
         try:
             data = path.read_bytes()
-            done = photos.import_photo(
-                Context(app, actor),
-                client_id,
-                data,
-                path.name,
-                session_number=args.session,
-                kind=kind,
-                taken_at=args.taken_at,
-                create_session=True,
-            )
+            for attempt in (1, 2):  # once more when another import made the session meanwhile
+                try:
+                    done = photos.import_photo(
+                        Context(app, actor),
+                        client_id,
+                        data,
+                        path.name,
+                        session_number=args.session,
+                        kind=kind,
+                        taken_at=args.taken_at,
+                        create_session=True,
+                    )
+                    break
+                except photos.SessionTaken:
+                    if attempt == 2:
+                        raise
         except (Rejected, OSError) as exc:
             refused += 1
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -115,6 +115,15 @@ class Repository:
             .order_by(Client.name_number, Client.id)
         ).all()
 
+    def add_session(self, session: TreatmentSession) -> None:
+        """Add and flush; raises NameTaken when the course has a session of this number
+        already (another import created it at the same moment)."""
+        self.session.add(session)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise NameTaken(f"session {session.number}") from None
+
     def add_client(self, client: Client) -> None:
         """Add and flush; raises NameTaken when the clinic has a client of this name and
         number already (the check before it can lose a race against another process)."""
