@@ -61,6 +61,14 @@ def _client(app: App, name: str, clinic_id: int | None = None) -> int:
     )
 
 
+@pytest.fixture(autouse=True)
+def _routes_open_the_copy(data: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a PostgreSQL run each test's environment names a database of its own; the routes
+    open the App the environment names, so here it must name the demo copy's."""
+    if data.settings.database_url:
+        monkeypatch.setenv("TRACKER_DATABASE_URL", data.settings.database_url)
+
+
 def _signed_in(app: App, email: str, password: str) -> tuple[Actor, str]:
     actor = authenticate(app, email, password)
     assert actor is not None
