@@ -71,14 +71,20 @@ def _test_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     server.drop_database(url)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test outside the tier folders is refused: otherwise ``./run test`` would skip it
-    without anyone noticing."""
+    without anyone noticing. On a PostgreSQL run, tests marked `sqlite_only` (they test the
+    SQLite file itself) are deselected: counted in the summary line, never run as passes."""
     for item in items:
         parts = item.path.relative_to(TESTS).parts if item.path.is_relative_to(TESTS) else ()
         if len(parts) < 2 or parts[0] not in TIERS:
             raise pytest.UsageError(f"{item.nodeid}: tests live in one of tests/{{{','.join(TIERS)}}}/")
         item.add_marker(getattr(pytest.mark, parts[0]))
+    if on_postgres(config):
+        sqlite_only = [item for item in items if item.get_closest_marker("sqlite_only")]
+        if sqlite_only:
+            config.hook.pytest_deselected(items=sqlite_only)
+            items[:] = [item for item in items if not item.get_closest_marker("sqlite_only")]
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ import os
 
 from tracker.application import App, Handler
 from tracker.config import Settings
+from tracker.errors import SchemaNotCurrent
 from tracker.events import ClientInputsChanged, PhotoFilesDropped
 from tracker.store.blobs import KeyedBlobStore, LocalBlobStore
-from tracker.store.db import make_engine, make_session_factory, upgrade
+from tracker.store.db import make_engine, make_session_factory, require_current_schema, upgrade
 from tracker.store.encryption_keys import MasterKey
 from tracker.store.keyring import configured_keys, protect
 from tracker.store.quarantine import FolderQuarantine, Quarantine
@@ -66,6 +67,11 @@ def encryption_keys(settings: Settings) -> list[MasterKey]:
 def open_app(
     settings: Settings | None = None, *, migrate: bool = True, begin_encryption: bool = False
 ) -> App:
+    """The app on the configured database and blob store. With `migrate` the schema is
+    brought up to date (under a lock: several processes may start at once) when the
+    settings allow it (migrate_on_start), else checked: an app on an old schema would fail
+    later, on some query, with an error naming no cause. `migrate=False`: the caller has
+    made sure of the schema (the `migrate` command, a worker of a started server)."""
     private_files()
     settings = settings or Settings()
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # health data: this user only
@@ -75,8 +81,14 @@ def open_app(
         settings.data_dir.chmod(0o700)
     masters = encryption_keys(settings)  # a key file open to others stops here, before any write
     engine = make_engine(settings.resolved_database_url)
-    if migrate:
+    if migrate and settings.migrate_on_start:
         upgrade(engine)
+    elif migrate:
+        try:
+            require_current_schema(engine)
+        except SchemaNotCurrent:
+            engine.dispose()
+            raise
     plain, quarantine = blob_store(settings)
     # Encrypting when a key is configured; a wrong or missing key stops here, nothing written.
     store = protect(engine, plain, masters, begin=begin_encryption)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar, cast
 
 from tracker.domain import Concern, PhotoKind, Role
+from tracker.errors import SchemaNotCurrent
 from tracker.text_rules import printable
 
 if TYPE_CHECKING:
@@ -93,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         # A wrong or missing encryption key, found at start before anything was written.
         parser.exit(EXIT_REFUSED, f"{parser.prog}: error: {printable(str(exc))}\n")
+    except SchemaNotCurrent as exc:
+        print(f"{parser.prog}: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_REFUSED
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return EXIT_OK
@@ -113,7 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    p = sub.add_parser("init", help="create or upgrade the database (safe to repeat)")
+    p = sub.add_parser(
+        "migrate",
+        aliases=["init"],
+        help="create or upgrade the database schema (safe to repeat; run once before starting replicas)",
+    )
     p.set_defaults(handler=cmd_init)
 
     p = sub.add_parser("import", help="import photo files for a client")
@@ -333,12 +341,18 @@ def _say(line: str, out: TextIO | None = None) -> None:
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    """`migrate` (alias `init`): the one step that changes the schema when app processes
+    have migrate_on_start off. Under the migration lock, so two at once are harmless."""
     from tracker.bootstrap import open_app
-    from tracker.store.db import upgrade
+    from tracker.store.db import printable_url, schema_revisions, upgrade
 
     app = open_app(settings, migrate=False)
+    before, head = schema_revisions(app.engine)
     upgrade(app.engine)
-    print(f"database ready at {settings.resolved_database_url}")
+    where = printable_url(settings.resolved_database_url)
+    change = "already current" if before == head else f"upgraded from {before or 'empty'}"
+    print(f"database ready at {where}: schema {head} ({change})")
+    app.close()
     return EXIT_OK
 
 
@@ -355,26 +369,37 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         client = courses.find_client(Context(app, actor), args.client)
     except Rejected as exc:
         raise UsageError(str(exc)) from None
-    client_id = (
-        client.id
-        if client
-        else courses.create_client(Context(app, actor), args.client, concern=Concern(args.concern))
-    )
+    try:
+        client_id = (
+            client.id
+            if client
+            else courses.create_client(Context(app, actor), args.client, concern=Concern(args.concern))
+        )
+    except courses.SameName as exc:  # another import created the client meanwhile: theirs it is
+        if exc.client_id is None:
+            raise
+        client_id = exc.client_id
     kind = PhotoKind(args.kind) if args.kind else None
     refused = 0
     for path in _progress(args.files, "importing"):
         try:
             data = path.read_bytes()
-            done = photos.import_photo(
-                Context(app, actor),
-                client_id,
-                data,
-                path.name,
-                session_number=args.session,
-                kind=kind,
-                taken_at=args.taken_at,
-                create_session=True,
-            )
+            for attempt in (1, 2):  # once more when another import made the session meanwhile
+                try:
+                    done = photos.import_photo(
+                        Context(app, actor),
+                        client_id,
+                        data,
+                        path.name,
+                        session_number=args.session,
+                        kind=kind,
+                        taken_at=args.taken_at,
+                        create_session=True,
+                    )
+                    break
+                except photos.SessionTaken:
+                    if attempt == 2:
+                        raise
         except (Rejected, OSError) as exc:
             refused += 1
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

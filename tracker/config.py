@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     # Shows the demo accounts on the sign-in page. Never in production.
     demo_mode: bool = False
     data_dir: Path = Path("data")
-    # Empty means the embedded default: a SQLite file inside data_dir.
+    # Empty means the embedded default: a SQLite file inside data_dir. PostgreSQL:
+    # postgresql+psycopg://user:password@host:5432/tracker (docs/deploy.md, "PostgreSQL").
     database_url: str = ""
     # Where photos are kept. Empty: the data folder (data_dir/blobs). `s3://bucket/prefix`:
     # a private S3-compatible bucket, reached at s3_endpoint_url (empty: AWS itself) with
@@ -44,6 +45,10 @@ class Settings(BaseSettings):
     s3_region: str = ""
     s3_access_key_id: str = ""
     s3_secret_access_key: str = Field(default="", repr=False)  # never in a log line
+    # Whether a starting process (app server, command) brings the database schema up to date
+    # itself. Off: it only checks the schema is current and refuses to start otherwise; run
+    # `python -m tracker migrate` once before starting (or upgrading) several app replicas.
+    migrate_on_start: bool = True
 
     # Ingest limits (design §4, issue 2). A 48 MP phone photo is 48.8 MP, hence 64 MP.
     max_upload_bytes: int = Field(default=30 * MB, gt=0)

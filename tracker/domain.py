@@ -7,6 +7,7 @@ never rename them.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -304,3 +305,11 @@ def infer_kind(session_at: datetime, taken_at: datetime) -> PhotoKind:
     if taken_at - session_at <= AFTER_WINDOW:
         return PhotoKind.AFTER
     return PhotoKind.CHECKIN
+
+
+def client_name_key(name: str) -> str:
+    """The form two client names are compared in: "Nia  Okafor", "nia okafor" and
+    "NIA OKAFOR" are one name (Unicode compatibility form, case folded, runs of white space
+    as one space). Stored with each client: the database keeps it unique per clinic, so two
+    imports racing for a new name make one client."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())

@@ -24,4 +24,9 @@ class NotFound(TrackerError):
     """What was asked for does not exist (where saying so reveals nothing)."""
 
 
-__all__ = ["NotAllowed", "NotFound", "Refused", "TrackerError"]
+class SchemaNotCurrent(TrackerError):
+    """The database is not at this version's schema, and this process may not migrate it
+    (migrate_on_start is off): the operator runs `python -m tracker migrate`."""
+
+
+__all__ = ["NotAllowed", "NotFound", "Refused", "SchemaNotCurrent", "TrackerError"]

@@ -17,12 +17,17 @@ from pathlib import Path
 import pytest
 
 from tests import images
+from tests.postgres import PostgresServer
 from tracker.app import backup
 from tracker.app.consistency import check
 from tracker.bootstrap import open_app
 from tracker.cli import main
 from tracker.config import Settings
 from tracker.errors import Refused
+
+#: The archive holds the SQLite file; on PostgreSQL `backup` and `restore` refuse (tested
+#: below against a real server) and docs/deploy.md gives pg_dump's commands instead.
+SQLITE_ONLY = pytest.mark.sqlite_only
 
 
 def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str]:
@@ -86,6 +91,7 @@ def rewrite(archive: Path, target: Path, change: dict[str, bytes | None]) -> Non
             dst.addfile(info, io.BytesIO(data))
 
 
+@SQLITE_ONLY
 def test_back_up_delete_restore_gives_the_same_installation(
     installation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -133,6 +139,7 @@ def test_back_up_delete_restore_gives_the_same_installation(
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
+@SQLITE_ONLY
 def test_a_flipped_byte_in_a_photo_file_is_refused_naming_it(
     installation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -152,6 +159,7 @@ def test_a_flipped_byte_in_a_photo_file_is_refused_naming_it(
     assert not list(tmp_path.glob(".fresh.restoring-*"))  # the staging folder is gone too
 
 
+@SQLITE_ONLY
 def test_a_damaged_compressed_archive_is_refused(
     installation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -167,6 +175,7 @@ def test_a_damaged_compressed_archive_is_refused(
     assert not (tmp_path / "fresh" / "tracker.db").exists()
 
 
+@SQLITE_ONLY
 def test_a_manifest_that_disagrees_or_is_missing_is_refused(
     installation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -201,6 +210,7 @@ def test_a_manifest_that_disagrees_or_is_missing_is_refused(
         assert not (tmp_path / name / "tracker.db").exists()
 
 
+@SQLITE_ONLY
 def test_members_outside_the_layout_are_refused_and_nothing_is_written_outside(
     installation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -226,6 +236,7 @@ def test_members_outside_the_layout_are_refused_and_nothing_is_written_outside(
     assert code == 1 and "tracker.db: not a plain file" in out
 
 
+@SQLITE_ONLY
 def test_restoring_over_a_non_empty_folder_refuses_unless_forced(
     installation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -247,6 +258,7 @@ def test_restoring_over_a_non_empty_folder_refuses_unless_forced(
     assert row_counts(installation)["photo"] == 3
 
 
+@SQLITE_ONLY
 def test_a_file_missing_from_the_store_makes_an_incomplete_backup_that_says_so(
     installation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -263,6 +275,7 @@ def test_a_file_missing_from_the_store_makes_an_incomplete_backup_that_says_so(
     assert "missing_blob" in out and "fsck: INCONSISTENT" in out
 
 
+@SQLITE_ONLY
 def test_backup_refuses_unsafe_destinations_and_keeps_the_newest(
     installation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -299,3 +312,28 @@ def test_other_databases_are_refused_with_a_pointer_to_their_own_tools(tmp_path:
     with pytest.raises(Refused, match="pg_dump"):
         backup.restore(settings, archive)
     assert not (tmp_path / "data").exists()
+
+
+def test_on_postgresql_backup_and_restore_refuse_naming_pg_dump_and_change_nothing(
+    postgres: PostgresServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Against a real PostgreSQL database (whichever --database this run uses)."""
+    monkeypatch.setenv("TRACKER_DATABASE_URL", postgres.create_database())
+    data, folder = tmp_path / "data", tmp_path / "backups"
+    folder.mkdir()
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(images.encode(images.noisy(seed=5), "JPEG"))
+    code, out = run(capsys, data, "import", str(photo), "--client", "Ann Lee")
+    assert code == 0, out
+    code, out = run(capsys, data, "backup", str(folder))
+    assert code == 1 and "pg_dump" in out
+    assert list(folder.iterdir()) == []
+    before = sorted(p.name for p in data.rglob("*"))
+    archive = tmp_path / "x.tar.gz"
+    archive.write_bytes(gzip.compress(b""))
+    code, out = run(capsys, data, "restore", str(archive), "--force")
+    assert code == 1 and "pg_dump" in out
+    assert sorted(p.name for p in data.rglob("*")) == before

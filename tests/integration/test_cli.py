@@ -46,6 +46,7 @@ def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple
     return code, capsys.readouterr().out
 
 
+@pytest.mark.sqlite_only  # the embedded database's file; tests/integration/test_migrate.py runs on both
 def test_init_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for _ in range(2):
         code, out = run(capsys, tmp_path / "d", "init")
@@ -133,7 +134,7 @@ def test_module_entry_point_and_env_data_dir(tmp_path: Path, files: dict[str, Pa
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "envdata" / "tracker.db").is_file()
+    assert any(path.is_file() for path in (tmp_path / "envdata" / "blobs").rglob("*"))  # the photo went there
 
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_photos"
@@ -200,10 +201,11 @@ def test_reanalyze_after_import(
 
 
 def test_progress_prints_course_series_recovery_and_flags(
-    capsys: pytest.CaptureFixture[str], demo_loaded
+    capsys: pytest.CaptureFixture[str], demo_loaded, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     app, _ = demo_loaded
     data = app.settings.data_dir
+    monkeypatch.setenv("TRACKER_DATABASE_URL", app.settings.database_url)  # the demo's (empty: its file)
     code, _ = run(capsys, data, "progress", "--client", "Niamh O'Sullivan")
     assert code == 2  # the demo clinic is never taken by default
     demo = ("--clinic", "Demo Skin Clinic")
@@ -328,16 +330,18 @@ def test_one_file_that_fails_unexpectedly_does_not_lose_the_batch(
 def test_demo_is_refused_in_production_and_never_the_default_clinic(
     tmp_path: Path, demo_loaded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import shutil
-
+    from tests.conftest import copy_demo
     from tracker.app import courses, people
     from tracker.app.demo import DEMO_ADMIN_EMAIL
 
-    app, demo = demo_loaded
+    _, demo = demo_loaded
     data = tmp_path / "data"
-    app.engine.dispose()
-    shutil.copytree(app.settings.data_dir, data)
+    copy_demo(demo_loaded, data).close()  # its own database too, on a PostgreSQL run
 
+    def no_server(*args: object) -> None:  # a `serve` not refused must not replace pytest
+        raise AssertionError("serve was not refused: it started the server")
+
+    monkeypatch.setattr(os, "execve", no_server)
     monkeypatch.setenv("TRACKER_ENVIRONMENT", "production")
     code, out = run(capsys, data, "demo")
     assert code == 1 and "refused: the demo creates accounts whose passwords are published" in out

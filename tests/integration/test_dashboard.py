@@ -6,7 +6,6 @@ and the change tests edit inputs), never on the shared fixture itself."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -15,13 +14,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import delete, insert, select
 
+from tests.conftest import copy_demo
 from tracker.app import courses
 from tracker.app.context import Context
 from tracker.app.courses import rate_session
 from tracker.app.dashboard import StatusFields, clinic_dashboard, dashboard_counts, refresh_client_status
 from tracker.app.demo import DemoResult
-from tracker.bootstrap import App, open_app
-from tracker.config import Settings
+from tracker.bootstrap import App
 from tracker.domain import PhotoKind, Role
 from tracker.permissions import Actor, PermissionDenied
 from tracker.store.models import AnalysisResult, ClientStatus, Photo, TreatmentCourse, TreatmentSession
@@ -31,15 +30,8 @@ TODAY = date(2026, 11, 21)  # the demo's photos end the day before
 
 
 def _copy_demo(demo: tuple[App, DemoResult], folder: Path) -> App:
-    """A private copy of the demo database (the dashboard needs no photo files)."""
-    source_app, _ = demo
-    (folder / "data").mkdir(parents=True)
-    source = sqlite3.connect(source_app.settings.data_dir / "tracker.db")
-    try:
-        source.execute("VACUUM INTO ?", (str(folder / "data" / "tracker.db"),))
-    finally:
-        source.close()
-    return open_app(Settings(data_dir=folder / "data", _env_file=None))
+    """A private copy of the demo (its own database too, on a PostgreSQL run)."""
+    return copy_demo(demo, folder / "data")
 
 
 @pytest.fixture(scope="module")

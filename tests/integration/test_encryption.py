@@ -356,7 +356,7 @@ def test_the_migration_keeps_client_ids_never_reused(app: App) -> None:
     newest = courses.create_client(Context(app, operator), "Newest")
     with app.engine.begin() as conn:
         conn.execute(text("DELETE FROM client WHERE id = :id"), {"id": newest})
-    command.downgrade(alembic_config(app.engine), "0014_auth")
+    command.downgrade(alembic_config(app.engine), "0015_client_name_key")
     upgrade(app.engine)
     again = courses.create_client(Context(app, operator), "Another")
     assert again > newest

@@ -3,6 +3,7 @@ only for a while is purged (issue 12, items 1 and 9), on a real SQLite database.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -155,7 +156,11 @@ def test_the_purge_command_prints_what_it_removed(app: App, pat: Actor) -> None:
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "TRACKER_AUDIT_RETENTION_DAYS": "400"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TRACKER_AUDIT_RETENTION_DAYS": "400",
+            "TRACKER_DATABASE_URL": os.environ.get("TRACKER_DATABASE_URL", ""),  # a PostgreSQL run's
+        },
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [

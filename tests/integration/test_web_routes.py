@@ -6,7 +6,7 @@ check permissions. Requests go through the real routes and middleware, in proces
 from __future__ import annotations
 
 import io
-import shutil
+import os
 import zipfile
 from collections.abc import Iterator
 
@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from tests.asgi import Answer, request
+from tests.conftest import copy_demo
 from tracker.app import courses
 from tracker.app.context import Actor, Context
 from tracker.app.cookie_handoff import SESSION_COOKIE, issue
@@ -40,11 +41,10 @@ SAME_ORIGIN = {"origin": "http://localhost:8501", "host": "localhost:8501", "sec
 def data(demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """A private copy of the demo (the routes open the App the environment names), with a
     second clinic and one client of its own."""
-    demo, _ = demo_loaded
     target = tmp_path_factory.mktemp("routes") / "data"
-    demo.engine.dispose()
-    shutil.copytree(demo.settings.data_dir, target)
     with pytest.MonkeyPatch.context() as env:
+        env.setenv("TRACKER_DATABASE_URL", os.environ.get("TRACKER_DATABASE_URL", ""))  # restored after
+        copy_demo(demo_loaded, target).close()  # its own database too, on a PostgreSQL run
         env.setenv("TRACKER_DATA_DIR", str(target))
         env.setenv("TRACKER_DEMO_MODE", "true")
         app = open_app(Settings())
@@ -59,6 +59,14 @@ def _client(app: App, name: str, clinic_id: int | None = None) -> int:
     return next(
         c.id for c in courses.client_names(Context(app, Actor.operator(clinic))) if c.name.startswith(name)
     )
+
+
+@pytest.fixture(autouse=True)
+def _routes_open_the_copy(data: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a PostgreSQL run each test's environment names a database of its own; the routes
+    open the App the environment names, so here it must name the demo copy's."""
+    if data.settings.database_url:
+        monkeypatch.setenv("TRACKER_DATABASE_URL", data.settings.database_url)
 
 
 def _signed_in(app: App, email: str, password: str) -> tuple[Actor, str]:

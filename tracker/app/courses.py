@@ -7,6 +7,7 @@ plans, the progress result), so that pages import only tracker.app.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,13 +48,18 @@ from tracker.regions import parse, regions_for, unknown_names
 from tracker.store import flag_reviews, queries
 from tracker.store.models import Client, Clinic, TreatmentCourse, TreatmentSession, utcnow
 from tracker.store.queries import course_facts
-from tracker.store.uow import UnitOfWork
+from tracker.store.uow import NameTaken, UnitOfWork
 from tracker.text_rules import checked_text
 
 
 class SameName(Refused):
     """A client of this name is already in the clinic: most often the same person added
-    twice. The practitioner confirms before a second record is made."""
+    twice. The practitioner confirms before a second record is made. `client_id` is the
+    client who has the name (a command importing "for this name" goes on with them)."""
+
+    def __init__(self, message: str = "", client_id: int | None = None) -> None:
+        super().__init__(message)
+        self.client_id = client_id
 
 
 class SessionExists(Refused):
@@ -76,24 +82,25 @@ class ContraindicationOnFile(Refused):
 def ensure_clinic(app: App, name: str, *, demo: bool = False) -> int:
     """The clinic of this name, created when missing (`demo` marks the demo's clinic)."""
     name = checked_text(name, "The clinic's name")
-    with app.uow() as uow:
-        clinic = uow.repo.clinic_by_name(name)
-        if clinic is not None and demo and not clinic.is_demo:
-            clinic.is_demo = True
-            uow.commit()
-        if clinic is None:
-            clinic = Clinic(name=name, is_demo=demo)
-            uow.repo.add(clinic)
-            uow.repo.flush()
-            uow.repo.audit(
-                actor="system",
-                action="create",
-                entity="clinic",
-                entity_id=clinic.id,
-                clinic_id=clinic.id,
-            )
-            uow.commit()
-        return clinic.id
+    for _attempt in range(2):  # a second process may create it between the look and the add
+        with contextlib.suppress(NameTaken), app.uow() as uow:
+            clinic = uow.repo.clinic_by_name(name)
+            if clinic is not None and demo and not clinic.is_demo:
+                clinic.is_demo = True
+                uow.commit()
+            if clinic is None:
+                clinic = Clinic(name=name, is_demo=demo)
+                uow.repo.add_clinic(clinic)
+                uow.repo.audit(
+                    actor="system",
+                    action="create",
+                    entity="clinic",
+                    entity_id=clinic.id,
+                    clinic_id=clinic.id,
+                )
+                uow.commit()
+            return clinic.id
+    raise Refused(f"The clinic {name} could not be added: it was being added by another process at once.")
 
 
 def demo_accounts_active(app: App) -> list[str]:
@@ -119,11 +126,12 @@ def switch_off_demo_accounts(app: App) -> int:
 
 
 def find_client(ctx: Context, name: str) -> Client | None:
-    """The client with this exact name in the actor's clinic; refuses when it is ambiguous."""
+    """The client of this name in the actor's clinic (letter case, white space and Unicode
+    form aside: tracker.domain.client_name_key); refuses when it is ambiguous."""
     actor = ctx.actor
     require_staff(actor)
     with ctx.uow() as uow:
-        matches = uow.repo.clients_named(actor.clinic_id, name)
+        matches = uow.repo.clients_same_name(actor.clinic_id, name)
         if len(matches) > 1:
             ids = ", ".join(f"#{c.id}" for c in matches)
             raise Refused(f"More than one client is called {name!r} ({ids}); use the client id.")
@@ -158,37 +166,50 @@ def create_client(
     checked_text(intake.notes if intake else "", "The intake notes", multiline=True)
     if not name:
         raise Refused("A client needs a name.")
-    with ctx.uow() as uow:
-        same = uow.repo.clients_same_name(actor.clinic_id, name)
-        if same and not allow_same_name:
-            raise SameName(
-                f"A client called {same[0].name} is already in the clinic "
-                f"(added {same[0].created_at:%d %b %Y}). "
-                "Open that client instead, or confirm that this is a different person."
+
+    def _add_client() -> int:
+        with ctx.uow() as uow:
+            same = uow.repo.clients_same_name(actor.clinic_id, name)
+            if same and not allow_same_name:
+                raise SameName(
+                    f"A client called {same[0].name} is already in the clinic "
+                    f"(#{same[0].id}, added {same[0].created_at:%d %b %Y}). "
+                    "Open that client instead, or confirm that this is a different person.",
+                    same[0].id,
+                )
+            client = Client(
+                clinic_id=actor.clinic_id,
+                name=name,
+                name_number=max((c.name_number for c in same), default=-1) + 1,
+                date_of_birth=date_of_birth,
+                intake=(intake or Intake()).to_json(),
+                consent=dict(consent or {}),
             )
-        client = Client(
-            clinic_id=actor.clinic_id,
-            name=name,
-            date_of_birth=date_of_birth,
-            intake=(intake or Intake()).to_json(),
-            consent=dict(consent or {}),
-        )
-        client.courses.append(
-            TreatmentCourse(
-                concern=concern,
-                planned_sessions=planned_sessions or plan.planned_sessions,
-                interval_weeks=interval_weeks or plan.interval_weeks,
-                upkeep_interval_weeks=plan.upkeep_interval_weeks,
-                body_area=body_area,
+            client.courses.append(
+                TreatmentCourse(
+                    concern=concern,
+                    planned_sessions=planned_sessions or plan.planned_sessions,
+                    interval_weeks=interval_weeks or plan.interval_weeks,
+                    upkeep_interval_weeks=plan.upkeep_interval_weeks,
+                    body_area=body_area,
+                )
             )
-        )
-        uow.repo.add(client)
-        uow.repo.flush()
-        audit.record(uow, actor, "create", "client", client.id)
-        if consents:
-            store_consents(uow, actor, client, consents)
-        uow.commit()
-        return client.id
+            uow.repo.add_client(client)
+            audit.record(uow, actor, "create", "client", client.id)
+            if consents:
+                store_consents(uow, actor, client, consents)
+            uow.commit()
+            return client.id
+
+    # The check in _add_client can race another process creating the same name: the
+    # database's unique name key decides, and the loser looks again (and finds the name
+    # taken, or, for a confirmed namesake, takes the next number).
+    for _attempt in range(5):
+        with contextlib.suppress(NameTaken):
+            return _add_client()
+    raise Refused(
+        f"A client called {name} could not be added: others of that name were added at the same time."
+    )
 
 
 def record_session(

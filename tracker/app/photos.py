@@ -35,7 +35,7 @@ from tracker.ingest import Ingested, ingest
 from tracker.permissions import Actor, require_client_access, require_staff
 from tracker.store import locks
 from tracker.store.models import Client, Photo, TreatmentCourse, TreatmentSession
-from tracker.store.uow import DuplicatePhoto, UnitOfWork
+from tracker.store.uow import DuplicatePhoto, NameTaken, UnitOfWork
 from tracker.worker import OverLimit, Report, WorkLimits, import_cost, memory_budget, run_limited
 
 
@@ -175,6 +175,11 @@ def photo_size(ctx: Context, photo_id: int) -> tuple[int, int]:
         return photo.width, photo.height
 
 
+class SessionTaken(Refused):
+    """Two imports created the same new session at once; the loser stored nothing and may
+    simply try again (the session exists now)."""
+
+
 def _session_for(
     uow: UnitOfWork,
     actor: Actor,
@@ -206,8 +211,13 @@ def _session_for(
             on_file,
         )
     session = TreatmentSession(course_id=course.id, number=number, at=taken_at)
-    uow.repo.add(session)
-    uow.repo.flush()
+    try:
+        uow.repo.add_session(session)
+    except NameTaken:
+        raise SessionTaken(
+            f"Session {number} was being added by another upload at the same moment: nothing was "
+            "stored; send the photo again."
+        ) from None
     audit.record(uow, actor, "create", "treatment_session", session.id)
     return session, True
 

@@ -28,9 +28,9 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
-from tracker.domain import Concern, PhotoKind, PhotoStatus, Role
+from tracker.domain import Concern, PhotoKind, PhotoStatus, Role, client_name_key
 from tracker.store.encrypted_columns import EncryptedDate, EncryptedJSON, EncryptedText
 
 NAMING = {
@@ -76,11 +76,21 @@ class Client(Base):
     __tablename__ = "client"
     # Ids are never reused (SQLite would give a deleted row's id to the next one): the audit
     # log names clients, accounts and photos by id, long after they are deleted.
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (
+        # One client per name in a clinic, unless staff confirmed another person of the same
+        # name (name_number 1, 2, ...): two processes creating "Nia Okafor" make one client.
+        UniqueConstraint("clinic_id", "name_key", "name_number", name="uq_client_name"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # tracker.domain.client_name_key(name), kept in step with the name by `_keep_name_key`.
+    name_key: Mapped[str] = mapped_column(String())
+    # 0 for the first client of a name in the clinic; 1, 2, ... for others confirmed to be
+    # different people (and for duplicates that older versions made, numbered by id).
+    name_number: Mapped[int] = mapped_column(default=0, server_default="0")
     # Encrypted when the store is (tracker/store/encrypted_columns.py), like the notes below.
     date_of_birth: Mapped[date | None] = mapped_column(EncryptedDate("client.date_of_birth"))
     # Filled by analysis from reference skin (design §3.2); used to stratify thresholds only.
@@ -98,6 +108,11 @@ class Client(Base):
     courses: Mapped[list[TreatmentCourse]] = relationship(
         back_populates="client", order_by="TreatmentCourse.id", cascade="all, delete-orphan"
     )
+
+    @validates("name")
+    def _keep_name_key(self, _attribute: str, name: str) -> str:
+        self.name_key = client_name_key(name)
+        return name
 
 
 class User(Base):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, UOWTransaction, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import instance_state
 
-from tracker.domain import Role
+from tracker.domain import Role, client_name_key
 from tracker.events import ClientInputsChanged, Event
 from tracker.store import remeasure
 from tracker.store.models import (
@@ -43,6 +43,11 @@ INPUT_ROWS = (Client, TreatmentCourse, TreatmentSession, Photo, AnalysisResult, 
 class DuplicatePhoto(Exception):
     """The client has a photo with these pixels already (a concurrent upload won the race).
     The unit of work cannot go on: leave it, and it rolls back."""
+
+
+class NameTaken(Exception):
+    """Another clinic, or client of the clinic, got this name (and number) first: a
+    concurrent creation won the race. The unit of work cannot go on: leave it, and it rolls back."""
 
 
 class Repository:
@@ -79,6 +84,14 @@ class Repository:
     def clinic_by_name(self, name: str) -> Clinic | None:
         return self.session.scalar(select(Clinic).where(Clinic.name == name))
 
+    def add_clinic(self, clinic: Clinic) -> None:
+        """Add and flush; raises NameTaken when another process added the name first."""
+        self.session.add(clinic)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise NameTaken(clinic.name) from None
+
     def clinic(self, clinic_id: int) -> Clinic | None:
         return self.session.get(Clinic, clinic_id)
 
@@ -90,14 +103,35 @@ class Repository:
 
     def clients_named(self, clinic_id: int, name: str) -> Sequence[Client]:
         return self.session.scalars(
-            select(Client).where(Client.clinic_id == clinic_id, Client.name == name)
+            select(Client).where(Client.clinic_id == clinic_id, Client.name == name).order_by(Client.id)
         ).all()
 
     def clients_same_name(self, clinic_id: int, name: str) -> Sequence[Client]:
-        """Clients whose name differs from `name` at most in letter case."""
+        """Clients whose name differs from `name` at most in letter case, white space or
+        Unicode form (tracker.domain.client_name_key), the first one made first."""
         return self.session.scalars(
-            select(Client).where(Client.clinic_id == clinic_id, func.lower(Client.name) == name.lower())
+            select(Client)
+            .where(Client.clinic_id == clinic_id, Client.name_key == client_name_key(name))
+            .order_by(Client.name_number, Client.id)
         ).all()
+
+    def add_session(self, session: TreatmentSession) -> None:
+        """Add and flush; raises NameTaken when the course has a session of this number
+        already (another import created it at the same moment)."""
+        self.session.add(session)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise NameTaken(f"session {session.number}") from None
+
+    def add_client(self, client: Client) -> None:
+        """Add and flush; raises NameTaken when the clinic has a client of this name and
+        number already (the check before it can lose a race against another process)."""
+        self.session.add(client)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise NameTaken(client.name) from None
 
     def client(self, clinic_id: int, client_id: int) -> Client | None:
         return self.session.scalar(

@@ -32,10 +32,11 @@ import numpy as np
 from sqlalchemy import Table, func, insert, select
 
 from tracker.bootstrap import App
-from tracker.domain import Concern, Contraindication, PhotoKind, PhotoStatus
+from tracker.domain import Concern, Contraindication, PhotoKind, PhotoStatus, client_name_key
 from tracker.imaging.version import METRIC_VERSION
 from tracker.progress.plans import OVERDUE_GRACE, default_plan
 from tracker.progress.recovery import delinearise, linearise
+from tracker.store.db import advance_sequences
 from tracker.store.models import (
     AnalysisResult,
     AuditEvent,
@@ -189,11 +190,13 @@ def build_big_clinic(
     for index in range(clients):
         plan = _draw_plan(rng, ids["client"] + index + 1, sessions, today, rare, truth)
         course_id = ids["course"] + index + 1
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} #{index + 1:04d}"
         rows["client"].append(
             {
                 "id": plan.client_id,
                 "clinic_id": clinic_id,
-                "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} #{index + 1:04d}",
+                "name": name,
+                "name_key": client_name_key(name),
                 "date_of_birth": date(rng.randint(1960, 2004), rng.randint(1, 12), rng.randint(1, 28)),
                 "ita_deg": round(plan.ita, 1),
                 "skin_tone": "dark" if plan.ita < 28 else "light",
@@ -311,6 +314,8 @@ def build_big_clinic(
                 connection.execute(
                     insert(typing.cast(Table, model.__table__)), rows[name][start : start + 5000]
                 )
+        # The rows came with their ids: PostgreSQL's sequences must move past them.
+        advance_sequences(connection, [typing.cast(Table, model.__table__) for model, _ in tables])
         connection.execute(
             insert(typing.cast(Table, AuditEvent.__table__)),
             [

@@ -26,6 +26,7 @@ def test_upgrade_is_idempotent(app: App) -> None:
     assert schema_is_current(app.engine)
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own settings
 def test_sqlite_runs_in_wal_with_foreign_keys(app: App) -> None:
     with app.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -145,8 +146,8 @@ def test_taking_the_course_regions_back_out_keeps_courses_and_their_sessions(tmp
         conn.execute(text("INSERT INTO clinic (id, name, created_at) VALUES (1, 'C', '2026-01-01')"))
         conn.execute(
             text(
-                "INSERT INTO client (id, clinic_id, name, created_at, intake, consent) "
-                "VALUES (1, 1, 'Kept', '2026-01-01', '{}', '{}')"
+                "INSERT INTO client (id, clinic_id, name, name_key, created_at, intake, consent) "
+                "VALUES (1, 1, 'Kept', 'kept', '2026-01-01', '{}', '{}')"
             )
         )
         conn.execute(text(_OLD_COURSE))
@@ -167,6 +168,7 @@ def test_taking_the_course_regions_back_out_keeps_courses_and_their_sessions(tmp
     engine.dispose()
 
 
+@pytest.mark.sqlite_only  # SQLite's file locks and write-ahead log
 def test_a_second_engine_in_the_process_leaves_the_first_ones_locks_alone(app: App) -> None:
     """The server opens a second engine on the same file (its download routes). Opening and
     closing the file's descriptor to set its mode dropped every POSIX lock this process held

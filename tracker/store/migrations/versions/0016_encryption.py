@@ -5,7 +5,7 @@ answers as text, so they can hold an encrypted value (tracker/store/encrypted_co
 A store without a key keeps plain values: the ISO date and the JSON text, as before.
 
 Revision ID: 0016_encryption
-Revises: 0014_auth
+Revises: 0015_client_name_key
 Create Date: 2026-12-02 03:40:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_encryption"
-down_revision: str | None = "0014_auth"
+down_revision: str | None = "0015_client_name_key"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
