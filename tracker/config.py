@@ -14,7 +14,14 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    FieldSerializationInfo,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -178,6 +185,17 @@ class Settings(BaseSettings):
     # Centre-to-centre distance of the colour chart's patches; the chart's known size gives
     # the photo's scale. 5 mm is the pocket chart of the demo set.
     chart_patch_pitch_mm: float = Field(default=5.0, gt=0)
+
+    def to_json(self) -> str:
+        """The settings for a child process or a cache key, secrets included: a plain JSON
+        dump shows them as "**********", and settings read back from it would hold the stars
+        instead of the encryption key or the cookie secret. Never log this."""
+        return self.model_dump_json(context={"reveal_secrets": True})
+
+    @field_serializer("cookie_secret", "encryption_key", when_used="json")
+    def _secret_json(self, value: SecretStr, info: FieldSerializationInfo) -> str:
+        revealed = isinstance(info.context, dict) and info.context.get("reveal_secrets") is True
+        return value.get_secret_value() if revealed else str(value)
 
     @classmethod
     def settings_customise_sources(

@@ -23,7 +23,7 @@ def start(settings: Settings, processes: int, *, until_idle: bool = False) -> li
     ctx = multiprocessing.get_context("spawn")
     started = []
     for _ in range(processes):
-        process = ctx.Process(target=_main, args=(settings.model_dump_json(), until_idle), daemon=False)
+        process = ctx.Process(target=_main, args=(settings.to_json(), until_idle), daemon=False)
         process.start()
         started.append(process)
     return started

@@ -247,7 +247,7 @@ def upload_photo(
         ):
             imported: Imported = run_limited(
                 _import_in_child,
-                (settings.model_dump_json(), actor, client_id, data, filename, session_number, kind),
+                (settings.to_json(), actor, client_id, data, filename, session_number, kind),
                 WorkLimits.from_settings(settings),
                 on_report=stored.append,
             )

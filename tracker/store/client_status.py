@@ -93,14 +93,13 @@ def input_traces(session: Session, clinic_id: int, only: int | None) -> dict[int
     for row in session.execute(
         scoped(
             select(
-                Photo.client_id,
+                AnalysisResult.client_id,
                 func.count(AnalysisResult.id),
                 func.sum(AnalysisResult.id),
                 func.max(AnalysisResult.id),
             )
-            .join(Photo, Photo.id == AnalysisResult.photo_id)
-            .join(Client, Client.id == Photo.client_id)
-            .group_by(Photo.client_id)
+            .join(Client, Client.id == AnalysisResult.client_id)
+            .group_by(AnalysisResult.client_id)
         )
     ):
         parts[row[0]].append(("results", *row[1:]))

@@ -436,12 +436,18 @@ class AnalysisResult(Base):
     __tablename__ = "analysis_result"
     __table_args__ = (
         UniqueConstraint("photo_id", "metric_version"),
-        # A photo's result ids from the index alone (the dashboard's signatures).
+        # A photo's result ids from the index alone.
         Index("ix_analysis_result_photo_id_id", "photo_id", "id"),
+        # A clinic's result ids per client from the index alone (the dashboard's signatures),
+        # without joining every clinic's photos.
+        Index("ix_analysis_result_client_id_id", "client_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", ondelete="CASCADE"), index=True)
+    # The photo's client, copied: a photo never changes client, and the row goes with the
+    # photo (cascade). Only the dashboard's signatures read it.
+    client_id: Mapped[int | None] = mapped_column()
     metric_version: Mapped[str] = mapped_column(String(40))
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     quality: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -540,9 +540,12 @@ class Repository:
         photo's result of its metric version, replacing one stored before."""
         row = self.result(clinic_id, photo_id, data["metric_version"])
         if row is None:
-            if self.photo(clinic_id, photo_id) is None:
+            photo = self.photo(clinic_id, photo_id)
+            if photo is None:
                 raise LookupError(f"no photo {photo_id} in clinic {clinic_id}")
-            row = AnalysisResult(photo_id=photo_id, metric_version=data["metric_version"])
+            row = AnalysisResult(
+                photo_id=photo_id, client_id=photo.client_id, metric_version=data["metric_version"]
+            )
             self.session.add(row)
         row.metrics = data["metrics"]
         row.quality = data["quality"]

@@ -32,7 +32,7 @@ def current_settings() -> Settings:
 
 def get_app() -> App:
     """One App (engine, blob store) per configuration, shared by all sessions."""
-    return _app_for(Settings().model_dump_json())
+    return _app_for(Settings().to_json())
 
 
 @st.cache_resource(show_spinner=False)

@@ -12,7 +12,7 @@ from tracker.config import Settings
 
 
 def current_app() -> App:
-    return _app_for(Settings().model_dump_json())
+    return _app_for(Settings().to_json())
 
 
 @functools.cache

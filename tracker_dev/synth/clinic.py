@@ -274,6 +274,7 @@ def build_big_clinic(
                     {
                         "id": ids["result"],
                         "photo_id": ids["photo"],
+                        "client_id": plan.client_id,
                         "metric_version": METRIC_VERSION,
                         "metrics": metrics,
                         "quality": quality,
