@@ -18,8 +18,9 @@ else, and that is tested here:
 The one-time sign-in codes redeemed by another replica are tested without a browser
 (tests/integration/test_replica_state.py): a page's code is posted to its own origin.
 
-The blob store is a parameter (`blob_store_env`): a shared local folder until the S3 store
-is merged; then the same test runs against the S3-protocol server.
+The blob store is a bucket on a real S3-protocol server (moto's, tests/s3_server.py), and
+each replica has a data folder of its own: nothing passes between them but the database
+and the bucket, as with replicas on two machines.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from tests.e2e.test_browser import (  # noqa: F401 — the shared fixtures
     serve,
 )
 from tests.postgres import PostgresServer
+from tests.s3_server import S3Server, s3_server  # noqa: F401 — the shared fixture
 from tracker.app.demo import (
     DEMO_CLIENT_PASSWORD,
     DEMO_PRACTITIONER_EMAIL,
@@ -75,9 +77,9 @@ def _one_client_demo(target: Path) -> Path:
 
 
 @pytest.fixture
-def blob_store_env(tmp_path: Path) -> dict[str, str]:
-    """What both replicas are told about the blob store: here one data folder (its blobs/)."""
-    return {"TRACKER_DATA_DIR": str(tmp_path / "shared")}
+def blob_store_env(s3_server: S3Server) -> dict[str, str]:  # noqa: F811
+    """What both replicas are told about the blob store: one bucket of their own."""
+    return s3_server.env(s3_server.create_bucket())
 
 
 @pytest.fixture
@@ -94,13 +96,13 @@ def replicas(
         "TRACKER_COOKIE_SECRET": SECRET,
     }.items():
         monkeypatch.setenv(name, value)
-    data = Path(blob_store_env.get("TRACKER_DATA_DIR", str(tmp_path / "data")))
-    app = open_app(Settings(data_dir=data))
+    data_a, data_b = tmp_path / "replica-a", tmp_path / "replica-b"
+    app = open_app(Settings(data_dir=data_a))
     build_demo(app, source=_one_client_demo(tmp_path / "source"))
     app.close()
     with contextlib.ExitStack() as stack:
-        a = stack.enter_context(serve(data))
-        b = stack.enter_context(serve(data))
+        a = stack.enter_context(serve(data_a))
+        b = stack.enter_context(serve(data_b))
         yield a, b
     postgres.drop_database(url)
 
