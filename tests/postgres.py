@@ -71,6 +71,13 @@ class PostgresServer:
     def create_database(self, template: str = SCHEMA_TEMPLATE) -> str:
         """A new database copied from `template` (by default: the current schema, no rows)."""
         name = f"t{os.getpid()}_{next(self._names)}"
+        if template != SCHEMA_TEMPLATE:
+            # A template must have no connection: end those another engine of the test run
+            # still holds (their pools reconnect on next use).
+            self.admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                f" WHERE datname = '{template}' AND pid <> pg_backend_pid()"
+            )
         self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return self.url(name)
 

@@ -87,19 +87,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BlobStoreUnavailable as exc:  # no such bucket, credentials refused, endpoint down
         print(f"{parser.prog}: {printable(str(exc))} ({printable(exc.detail)})", file=sys.stderr)
         return EXIT_REFUSED
-    except Exception as exc:
-        from tracker.store.encryption_keys import EncryptionKeyProblem
-
-        if not isinstance(exc, EncryptionKeyProblem):
-            raise
-        # A wrong or missing encryption key, found at start before anything was written.
-        parser.exit(EXIT_REFUSED, f"{parser.prog}: error: {printable(str(exc))}\n")
     except SchemaNotCurrent as exc:
         print(f"{parser.prog}: {printable(str(exc))}", file=sys.stderr)
         return EXIT_REFUSED
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:  # last: it must not shadow the clauses above
+        from tracker.store.encryption_keys import EncryptionKeyProblem
+
+        if not isinstance(exc, EncryptionKeyProblem):
+            raise
+        # A wrong or missing encryption key, found at start before anything was written.
+        parser.exit(EXIT_REFUSED, f"{parser.prog}: error: {printable(str(exc))}\n")
     finally:
         sys.stdout = stdout
     return EXIT_USAGE  # unreachable: parser.exit raises

@@ -201,14 +201,13 @@ def test_without_a_store_url_the_data_folder_keeps_the_photos(app: App) -> None:
     assert app.blobs.root == app.settings.blob_dir
 
 
+@pytest.mark.sqlite_only  # backup and restore handle the embedded SQLite database only
 def test_a_backup_reads_the_bucket_and_a_restore_into_it_is_refused(
     s3_app: App, staff: Actor, tmp_path: Path
 ) -> None:
     from tracker.app.backup import backup, restore
     from tracker.errors import Refused
 
-    if s3_app.engine.dialect.name != "sqlite":
-        pytest.skip("backup and restore handle the embedded SQLite database only")
     _, photo = _client_with_photo(s3_app, staff, "Bea Backup", 9)
     (tmp_path / "backups").mkdir()
     done = backup(s3_app, tmp_path / "backups")
