@@ -46,9 +46,6 @@ from tracker.store.models import Client
 from tracker_dev.synth.clinic import build_big_clinic
 
 GOAL_MS = 200.0
-# Tables the generator fills with explicit ids: their sequences are moved past them, so the
-# app can add rows afterwards as on a real server.
-SEQUENCED = ("client", "treatment_course", "treatment_session", "photo", "analysis_result", "photo_series")
 
 
 def _time(fn: Callable[[], object]) -> float:
@@ -65,17 +62,6 @@ def _baseline(app: App, clinic_id: int) -> Callable[[], object]:
             )
 
     return run
-
-
-def _fix_sequences(app: App) -> None:
-    with app.engine.begin() as connection:
-        for table in SEQUENCED:
-            connection.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
-                )
-            )
 
 
 def _vacuum(app: App) -> None:
@@ -135,7 +121,6 @@ def main() -> None:
                     today=today,
                     clinic_name=f"Chain clinic {number:02d}",
                 )
-                _fix_sequences(app)
                 _vacuum(app)
                 generated = time.perf_counter() - started
                 started = time.perf_counter()
