@@ -94,6 +94,7 @@ def site(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
         for name, value in settings.model_dump().items()
         if name.startswith("oidc_") or name in {"data_dir", "public_url"}
     }
+    env["TRACKER_COOKIE_SECRET"] = settings.cookie_secret.get_secret_value()  # a dump shows stars
     with _serve(port, env) as served:
         yield served, settings
 
