@@ -9,6 +9,7 @@ are audited without any email, and say what the person can do. Runs on SQLite an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -115,18 +116,19 @@ def test_a_switched_off_account_is_refused_though_the_provider_says_yes(app: App
 
 @pytest.mark.parametrize(
     ("identity", "why"),
-    [
-        (_who("nobody@chain.example"), "no account"),
-        (_who(verified=False), "email not verified"),
-        (Identity(issuer=ISSUER, subject="sub-pat", issued_at=utcnow()), "no email"),
+    [  # made when the test runs: an answer made at collection may be too old by then
+        (lambda: _who("nobody@chain.example"), "no account"),
+        (lambda: _who(verified=False), "email not verified"),
+        (lambda: Identity(issuer=ISSUER, subject="sub-pat", issued_at=utcnow()), "no email"),
     ],
+    ids=["no account", "email not verified", "no email"],
 )
 def test_no_staff_account_for_the_identity_is_refused_with_the_no_role_message(
-    app: App, operator: Actor, identity: Identity, why: str
+    app: App, operator: Actor, identity: Callable[[], Identity], why: str
 ) -> None:
     _staff(app, operator, "pat@chain.example")
     with pytest.raises(IdentityRefused) as refused:
-        sign_in_with_identity(app, identity)
+        sign_in_with_identity(app, identity())
     assert str(refused.value) == NO_ROLE
     last = _audit(app)[-1]
     assert (last.action, last.actor, last.clinic_id) == ("sign_in_failed", "unknown account", None)
