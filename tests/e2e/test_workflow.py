@@ -330,8 +330,16 @@ def test_a_practitioner_resolves_a_flag_deletes_a_photo_and_reports_with_consent
     _rerun(page, page.get_by_role("tab", name="Timeline").click)
     thumbs = page.locator('[data-testid="stImage"]:visible')  # the open session's photos
     thumbs.first.wait_for(timeout=60_000)
-    shown = thumbs.count()
+    _idle(page)
     manage = page.get_by_role("button", name="Manage photo")
+    # The session's photos arrive one by one (a CI run counted 1 image and 5 buttons): the
+    # two counts are compared once they have stopped changing.
+    shown = thumbs.count()
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        if thumbs.count() == shown and manage.count() == shown:
+            break
+        shown = thumbs.count()
     assert manage.count() == shown
     caption = thumbs.last.get_by_test_id("stImageCaption").inner_text()  # the latest photo
     manage.last.click()
