@@ -85,9 +85,7 @@ def analyze_photo(
     with ctx.uow() as uow:
         photo = _photo_for(uow, actor, photo_id)
         series = _series_for(uow, actor, photo)
-        is_baseline = series.baseline_photo_id in (None, photo.id)
-        if series.baseline_photo_id is None:
-            series.baseline_photo_id = photo.id
+        is_baseline = uow.repo.claim_baseline(series, photo.id)
         baseline = None if is_baseline else _baseline_context(app, uow, actor.clinic_id, series)
         # Only zones a person drew are kept as they are; automatic ones are found again (from
         # the face's landmarks and the course's regions, which may have changed since).
@@ -364,12 +362,7 @@ def _series_for(uow: UnitOfWork, actor: Actor, photo: Photo) -> PhotoSeries:
 
 
 def _series_by_course(uow: UnitOfWork, clinic_id: int, course_id: int) -> PhotoSeries:
-    series = uow.repo.series_of_course(clinic_id, course_id)
-    if series is None:
-        series = PhotoSeries(course_id=course_id)
-        uow.repo.add(series)
-        uow.repo.flush()
-    return series
+    return uow.repo.series_made_for(clinic_id, course_id)
 
 
 def _manual_zones(series: PhotoSeries) -> Zones | None:

@@ -482,6 +482,37 @@ class Repository:
             .where(Client.clinic_id == clinic_id, PhotoSeries.course_id == course_id)
         )
 
+    def series_made_for(self, clinic_id: int, course_id: int) -> PhotoSeries:
+        """The course's series, made when it has none. Two imports for a new course can
+        both find none: the second one's insert fails on the unique course id, and it reads
+        the first one's row instead."""
+        for _ in range(3):
+            found = self.series_of_course(clinic_id, course_id)
+            if found is not None:
+                return found
+            try:
+                with self.session.begin_nested():
+                    series = PhotoSeries(course_id=course_id)
+                    self.session.add(series)
+                return series
+            except IntegrityError:
+                continue
+        raise RuntimeError(f"the series of course {course_id} could be neither made nor read")
+
+    def claim_baseline(self, series: PhotoSeries, photo_id: int) -> bool:
+        """Make the photo the series' baseline unless it has one; True when the photo is
+        the baseline now. One statement that checks and sets: two photos of a new series
+        measured at once must not both think they are its baseline."""
+        if series.baseline_photo_id is None:
+            self.session.execute(
+                update(PhotoSeries)
+                .where(PhotoSeries.id == series.id, PhotoSeries.baseline_photo_id.is_(None))
+                .values(baseline_photo_id=photo_id)
+                .execution_options(synchronize_session=False)
+            )
+            self.session.refresh(series)
+        return series.baseline_photo_id == photo_id
+
     def course_photo_ids(self, clinic_id: int, course_id: int) -> list[int]:
         """The course's photos in the order they were taken."""
         return list(
