@@ -332,15 +332,18 @@ def test_a_practitioner_resolves_a_flag_deletes_a_photo_and_reports_with_consent
     thumbs.first.wait_for(timeout=60_000)
     _idle(page)
     manage = page.get_by_role("button", name="Manage photo")
-    # The session's photos arrive one by one (a CI run counted 1 image and 5 buttons): the
-    # two counts are compared once they have stopped changing.
-    shown = thumbs.count()
-    for _ in range(40):
-        page.wait_for_timeout(250)
-        if thumbs.count() == shown and manage.count() == shown:
+    # The session's photos arrive one by one, and an image still loading has no size, so it
+    # is not yet visible (a CI run counted 1 image and 5 buttons): the two counts are
+    # compared once they agree and have stopped changing, for up to a minute.
+    last = (-1, -1)
+    for _ in range(240):
+        counts = (thumbs.count(), manage.count())
+        if counts == last and counts[0] == counts[1]:
             break
-        shown = thumbs.count()
-    assert manage.count() == shown
+        last = counts
+        page.wait_for_timeout(250)
+    shown = thumbs.count()
+    assert manage.count() == shown, (shown, manage.count())
     caption = thumbs.last.get_by_test_id("stImageCaption").inner_text()  # the latest photo
     manage.last.click()
     panel = page.get_by_test_id("stPopoverBody")
