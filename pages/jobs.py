@@ -25,16 +25,30 @@ if notice:
     st.success(notice)
 
 jobs = job_queue.list_jobs(ctx)
-counts = {state: sum(1 for j in jobs if j.state == state) for state in job_queue.STATES}
+counts = {state: sum(1 for j in jobs if j.shown_state == state) for state in (*job_queue.STATES, "stalled")}
+stalled = [j for j in jobs if j.silent_since is not None]
 if jobs:
     st.markdown(
         f"**{counts['queued']}** waiting · **{counts['running']}** running · **{counts['done']}** done · "
-        f"**{counts['failed']}** failed"
+        f"**{counts['failed']}** failed" + (f" · **{counts['stalled']}** stalled" if stalled else "")
     )
     if st.button("Refresh", icon=":material/refresh:"):
         st.rerun()
 else:
     st.info("No background jobs yet. `python -m tracker reanalyze` queues one per client after an upgrade.")
+
+if stalled:
+    last = max(j.silent_since for j in stalled if j.silent_since is not None)
+    if len(stalled) == 1:
+        which, it = f"Job {stalled[0].id} has stopped: its worker has", "it"
+    else:
+        which, it = f"{len(stalled)} jobs have stopped: their workers have", "them"
+    st.warning(
+        f"{which} not reported since {last:%Y-%m-%d %H:%M} UTC (the process was stopped, or its "
+        f"machine went away). Nothing is lost: the next worker that runs takes {it} again. If "
+        "none is running, start one with `python -m tracker worker`.",
+        icon=":material/pause_circle:",
+    )
 
 for job in [j for j in jobs if j.state == "failed"]:
     with st.container(border=True):
@@ -52,11 +66,12 @@ if jobs:
             [
                 {
                     "job": j.id,
-                    "state": j.state,
+                    "state": j.shown_state,
                     "photos": f"{j.done if j.state != 'done' else j.total}/{j.total}",
                     "progress": round(100 * (j.done if j.state != "done" else j.total) / j.total)
                     if j.total
                     else 0,
+                    "worker": j.worker if j.state == "running" else "",
                     "what": j.label,
                     "not measured": len(j.failures),
                     "attempts": f"{j.attempts}/{j.max_attempts}",

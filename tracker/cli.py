@@ -619,11 +619,15 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
         print("no jobs")
     for v in views:
         line = (
-            f"{v.id:>6}  {v.state:<8} {v.done}/{v.total}  attempts {v.attempts}/{v.max_attempts}  {v.label}"
+            f"{v.id:>6}  {v.shown_state:<8} {v.done}/{v.total}  "
+            f"attempts {v.attempts}/{v.max_attempts}  {v.label}"
         )
         if v.worker and v.state == "running":
             line += f"  [{v.worker}]"
         print(printable(line))
+        if v.silent_since is not None:
+            since = f"{v.silent_since:%Y-%m-%d %H:%M}"
+            print(f"        no report from its worker since {since} UTC; the next worker takes it again")
         if v.error:
             print(f"        {printable(v.error)}")
         for failure in v.failures:

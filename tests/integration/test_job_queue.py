@@ -121,6 +121,34 @@ def test_a_job_whose_worker_died_is_taken_again(app: App, operator: Actor) -> No
     assert (job.state, job.attempts, job.claimed_by) == ("done", 2, "alive:2")
 
 
+def test_a_job_whose_worker_stopped_reporting_is_shown_stalled_not_running(
+    app: App, operator: Actor, settings: Settings
+) -> None:
+    """With no worker left to take it again, "running" would stay on the page for good."""
+    # Claimed in this order: a job whose lease has passed is free again, the oldest first.
+    live_job = _add(app, "no-such-kind", operator.clinic_id)
+    dead_job = _add(app, "no-such-kind", operator.clinic_id)
+    lease = timedelta(seconds=app.settings.job_lease_seconds)
+    claimed_at = job_queue._now().replace(microsecond=0) - timedelta(hours=1)
+    with app.uow() as uow:
+        assert queue_sql.claim(uow.session, "alive:2", job_queue._now(), lease) is not None
+        assert queue_sql.claim(uow.session, "dead:1", claimed_at, lease) is not None
+        uow.commit()
+    views = {v.id: v for v in job_queue.list_jobs(Context(app, operator))}
+    assert (views[dead_job].state, views[dead_job].shown_state) == ("running", "stalled")
+    assert views[dead_job].silent_since == claimed_at and views[dead_job].worker == "dead:1"
+    assert (views[live_job].shown_state, views[live_job].silent_since) == ("running", None)
+
+    run = _cli(settings, "jobs")
+    out = run.communicate(timeout=120)[0]
+    assert run.returncode == 0, out
+    dead_line = next(line for line in out.splitlines() if line.lstrip().startswith(f"{dead_job} "))
+    assert "stalled" in dead_line and "[dead:1]" in dead_line, out
+    assert f"no report from its worker since {claimed_at:%Y-%m-%d %H:%M} UTC" in out, out
+    live_line = next(line for line in out.splitlines() if line.lstrip().startswith(f"{live_job} "))
+    assert "running" in live_line and "stalled" not in live_line, out
+
+
 def test_other_clinics_jobs_are_neither_listed_nor_retried(app: App, operator: Actor) -> None:
     other = Actor.operator(courses.ensure_clinic(app, "Other Clinic"))
     job_id = _add(app, "no-such-kind", other.clinic_id)

@@ -63,6 +63,14 @@ class JobView:
     worker: str
     created_at: datetime
     finished_at: datetime | None
+    # A running job whose worker let its lease pass (killed, or its machine gone): the last
+    # time that worker reported. The job is taken again by the next worker that looks, so
+    # "running" alone would hide that no worker is on it (none may be running at all).
+    silent_since: datetime | None = None
+
+    @property
+    def shown_state(self) -> str:
+        return "stalled" if self.silent_since is not None else self.state
 
     @property
     def describe(self) -> str:
@@ -73,7 +81,9 @@ class JobView:
         )
 
 
-def _view(job: Job) -> JobView:
+def _view(job: Job, app: App) -> JobView:
+    lease = timedelta(seconds=app.settings.job_lease_seconds)
+    lapsed = job.state == job_queue.RUNNING and job.lease_until is not None and job.lease_until < _now()
     label = LABELS.get(job.kind, job.kind)
     if job.kind == REANALYZE:
         label = f"{label} (metric version {job.payload.get('metric_version', '?')})"
@@ -91,6 +101,7 @@ def _view(job: Job) -> JobView:
         worker=job.claimed_by,
         created_at=job.created_at,
         finished_at=job.finished_at,
+        silent_since=job.lease_until - lease if lapsed and job.lease_until else None,
     )
 
 
@@ -103,7 +114,7 @@ def list_jobs(ctx: Context) -> list[JobView]:
     """The clinic's jobs for the admin page: unfinished and failed first, newest first."""
     _require_admin(ctx.actor)
     with ctx.uow() as uow:
-        return [_view(j) for j in job_queue.listing(uow.session, ctx.actor.clinic_id, MAX_SHOWN)]
+        return [_view(j, ctx.app) for j in job_queue.listing(uow.session, ctx.actor.clinic_id, MAX_SHOWN)]
 
 
 def retry_job(ctx: Context, job_id: int) -> None:
@@ -154,12 +165,12 @@ def enqueue_reanalysis(app: App, *, everything: bool = False) -> Batch:
 
 def jobs_by_id(app: App, ids: list[int]) -> list[JobView]:
     with app.uow() as uow:
-        return [_view(j) for j in job_queue.jobs(uow.session, ids)]
+        return [_view(j, app) for j in job_queue.jobs(uow.session, ids)]
 
 
 def all_jobs(app: App, limit: int = MAX_SHOWN) -> list[JobView]:
     with app.uow() as uow:
-        return [_view(j) for j in job_queue.listing(uow.session, None, limit)]
+        return [_view(j, app) for j in job_queue.listing(uow.session, None, limit)]
 
 
 def retry(app: App, job_id: int) -> bool:
