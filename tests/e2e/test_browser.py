@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -75,12 +75,21 @@ def demo_copy(demo_loaded: tuple[App, DemoResult], tmp_path_factory: pytest.Temp
 
 
 @contextlib.contextmanager
-def serve(data: Path) -> Iterator[str]:
-    """The app served on a free local port from this data folder, as ./run app starts it."""
+def serve(
+    data: Path,
+    *,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    never_logged: Sequence[str] = (),
+) -> Iterator[str]:
+    """The app served from this data folder, as ./run app starts it: in demo mode unless
+    `env` says otherwise, on a free local port unless one was chosen first (an OIDC
+    provider's redirect address names it). The server's output must not hold any of
+    `never_logged`."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: ./run test installs it (apt-get install chromium)")
-    port = _free_port()
-    env = {**os.environ, "TRACKER_DATA_DIR": str(data), "TRACKER_DEMO_MODE": "true"}
+    port = port or _free_port()
+    env = {**os.environ, "TRACKER_DATA_DIR": str(data), "TRACKER_DEMO_MODE": "true", **(env or {})}
     proc = subprocess.Popen(  # as ./run app starts it: the server limits come from the settings
         [sys.executable, "-m", "tracker", "serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -115,6 +124,8 @@ def serve(data: Path) -> Iterator[str]:
         output = "".join(lines)
         if "Traceback" in output:
             print(output)
+        logged = [text for text in never_logged if text in output]
+        assert not logged, f"the server logged {len(logged)} secret(s)"
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,7 @@ Screenshots (sign-in page at desktop and phone width, the refusal) go to test-ar
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
-import threading
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -33,6 +26,7 @@ from tests.e2e.test_browser import (  # noqa: F401 — the shared browser fixtur
     _idle,
     _key,
     browser,
+    serve,
 )
 from tracker.app import courses, people
 from tracker.app.context import Context
@@ -92,54 +86,13 @@ def site(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
     env = {
         f"TRACKER_{name.upper()}": str(value)
         for name, value in settings.model_dump().items()
-        if name.startswith("oidc_") or name in {"data_dir", "public_url"}
+        if name.startswith("oidc_") or name == "public_url"
     }
     env["TRACKER_COOKIE_SECRET"] = settings.cookie_secret.get_secret_value()  # a dump shows stars
-    with _serve(port, env) as served:
+    env["TRACKER_DEMO_MODE"] = "false"  # a chain's site: no demo accounts on the sign-in page
+    secrets = ("secret-only-this-test-knows", "cookie-secret-of")
+    with serve(settings.data_dir, port=port, env=env, never_logged=secrets) as served:
         yield served, settings
-
-
-@contextlib.contextmanager
-def _serve(port: int, env: dict[str, str]) -> Iterator[str]:
-    """As tests/e2e/test_browser.serve, on a port chosen first (the provider's redirect
-    address names it)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: ./run test installs it (apt-get install chromium)")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tracker", "serve", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    lines: list[str] = []
-    listening = threading.Event()
-
-    def follow() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "URL: http" in line and f":{port}" in line:
-                listening.set()
-        listening.set()
-
-    reader = threading.Thread(target=follow, daemon=True)
-    reader.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        if not listening.wait(timeout=120) or proc.poll() is not None:
-            pytest.fail("streamlit did not start:\n" + "".join(lines))
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=30) as response:
-            assert response.status == 200
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        reader.join(timeout=20)
-        output = "".join(lines)
-        assert (
-            "secret-only-this-test-knows" not in output and "cookie-secret-of" not in output
-        )  # never logged
-        if "Traceback" in output:
-            print(output)
 
 
 class Visit:
