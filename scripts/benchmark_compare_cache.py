@@ -18,8 +18,6 @@ import json
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -34,12 +32,7 @@ from tracker.bootstrap import open_app
 from tracker.config import Settings
 from tracker.permissions import Actor
 from tracker.store.models import AnalysisResult
-
-
-def _time(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return 1000 * (time.perf_counter() - start)
+from tracker_dev.timing import elapsed_ms
 
 
 def main() -> None:
@@ -80,8 +73,8 @@ def main() -> None:
             warm: list[float] = []
             for _ in range(args.repeat):
                 photos.KEPT_PAIRS.clear()
-                cold.append(_time(lambda pair=pair: photos.aligned_pair(ctx, *pair)))
-                warm.append(_time(lambda pair=pair: photos.aligned_pair(ctx, *pair)))
+                cold.append(elapsed_ms(lambda pair=pair: photos.aligned_pair(ctx, *pair)))
+                warm.append(elapsed_ms(lambda pair=pair: photos.aligned_pair(ctx, *pair)))
             c, w = statistics.median(cold), statistics.median(warm)
             print(f"{label:>22}: cold {c:8.1f} ms   kept {w:6.1f} ms   cold/kept ratio {c / w:6.1f}")
         app.close()

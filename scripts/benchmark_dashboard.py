@@ -32,7 +32,6 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
 from sqlalchemy import func, select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -44,30 +43,15 @@ from tracker.app.demo import build_demo
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.permissions import Actor
-from tracker.store.models import Client, ClientStatus, Photo
+from tracker.store.models import ClientStatus, Photo
 from tracker_dev.synth.clinic import build_big_clinic
+from tracker_dev.timing import client_list_query, elapsed_ms
 
 DEMO_TODAY = date(2026, 11, 21)  # the demo's photos end around this day
 
 
-def _time(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return 1000 * (time.perf_counter() - start)
-
-
 def _open(folder: Path) -> App:
     return open_app(Settings(data_dir=folder, _env_file=None))
-
-
-def _baseline(app: App, clinic_id: int) -> Callable[[], object]:
-    def run() -> object:
-        with app.engine.connect() as connection:
-            return pd.read_sql(
-                select(Client.id, Client.name).where(Client.clinic_id == clinic_id), connection
-            )
-
-    return run
 
 
 def _make_cold(app: App, clinic_id: int) -> None:
@@ -97,8 +81,8 @@ def main() -> None:
 
     def measure(name: str, fn: Callable[[], object], repeat: int, base: Callable[[], object]) -> None:
         for _ in range(repeat):  # interleaved with the baseline, so both see the same machine
-            baseline.append(_time(base))
-            results.setdefault(name, []).append(_time(fn))
+            baseline.append(elapsed_ms(base))
+            results.setdefault(name, []).append(elapsed_ms(fn))
 
     with tempfile.TemporaryDirectory(prefix="tracker-bench-") as tmp:
         big = _open(Path(tmp) / "big")
@@ -109,7 +93,7 @@ def main() -> None:
             f"in {time.perf_counter() - started:.1f} s"
         )
         actor = Actor.operator(built.clinic_id)
-        base = _baseline(big, built.clinic_id)
+        base = client_list_query(big, built.clinic_id)
         started = time.perf_counter()
         df = clinic_dashboard(Context(big, actor), today)  # first view ever: fills the cache
         print(
@@ -123,9 +107,9 @@ def main() -> None:
         )
         for _ in range(args.cold_repeat):
             _make_cold(big, built.clinic_id)
-            baseline.append(_time(base))
+            baseline.append(elapsed_ms(base))
             results.setdefault(f"dashboard, {built.clients} clients, cold", []).append(
-                _time(lambda: clinic_dashboard(Context(big, actor), today))
+                elapsed_ms(lambda: clinic_dashboard(Context(big, actor), today))
             )
         with big.uow() as uow:
             one = int(uow.session.scalar(select(func.min(Photo.client_id))) or 0)

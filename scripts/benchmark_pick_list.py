@@ -17,8 +17,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -32,12 +30,7 @@ from tracker.config import Settings
 from tracker.permissions import Actor
 from tracker.store.models import Client
 from tracker_dev.synth.clinic import build_big_clinic
-
-
-def _time(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return 1000 * (time.perf_counter() - start)
+from tracker_dev.timing import elapsed_ms
 
 
 def main() -> None:
@@ -65,7 +58,7 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(args.repeat):  # interleaved, so each sees the same machine
             for name, fn in runs.items():
-                times[name].append(_time(fn))
+                times[name].append(elapsed_ms(fn))
         app.close()
     base = statistics.median(times["baseline: (id, name) query"])
     for name, values in times.items():

@@ -32,8 +32,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -42,26 +41,10 @@ from tracker.app.dashboard import clinic_dashboard, dashboard_counts
 from tracker.bootstrap import App, open_app
 from tracker.config import Settings
 from tracker.permissions import Actor
-from tracker.store.models import Client
 from tracker_dev.synth.clinic import build_big_clinic
+from tracker_dev.timing import client_list_query, elapsed_ms
 
 GOAL_MS = 200.0
-
-
-def _time(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return 1000 * (time.perf_counter() - start)
-
-
-def _baseline(app: App, clinic_id: int) -> Callable[[], object]:
-    def run() -> object:
-        with app.engine.connect() as connection:
-            return pd.read_sql(
-                select(Client.id, Client.name).where(Client.clinic_id == clinic_id), connection
-            )
-
-    return run
 
 
 def _vacuum(app: App) -> None:
@@ -104,8 +87,8 @@ def main() -> None:
 
     def measure(name: str, fn: Callable[[], object], base: Callable[[], object]) -> None:
         for _ in range(args.repeat):  # interleaved with the baseline: both see the same machine
-            baseline.append(_time(base))
-            results.setdefault(name, []).append(_time(fn))
+            baseline.append(elapsed_ms(base))
+            results.setdefault(name, []).append(elapsed_ms(fn))
 
     try:
         with tempfile.TemporaryDirectory(prefix="tracker-scale-") as tmp:
@@ -133,7 +116,7 @@ def main() -> None:
                 if first is None:
                     first = built
                     ctx = Context(app, Actor.operator(first.clinic_id))
-                    base = _baseline(app, first.clinic_id)
+                    base = client_list_query(app, first.clinic_id)
                     measure(
                         f"dashboard, clinic 1 ({args.clients} clients), alone, warm",
                         functools.partial(clinic_dashboard, ctx, today),
